@@ -1,0 +1,61 @@
+using LogitStore.Format;
+
+namespace LogitStore.Codecs;
+
+/// <summary>Maps codec names (manifest, CLI) and ids (block directory) to codec instances.</summary>
+public static class CodecRegistry
+{
+    public static readonly string[] IdCodecNames = ["u32", "packed", "delta"];
+    public static readonly string[] ValueCodecNames = ["f32", "f16", "q8", "q4", "counts"];
+
+    public static IIdCodec IdCodec(string name, uint vocabSize) => name switch
+    {
+        "u32" => U32IdCodec.Instance,
+        "packed" => PackedIdCodec.ForVocabulary(vocabSize),
+        "delta" => DeltaIdCodec.Instance,
+        _ => throw new ArgumentException($"unknown id codec '{name}' ({string.Join(", ", IdCodecNames)})"),
+    };
+
+    public static IValueCodec ValueCodec(string name, double logRange, int draws) => name switch
+    {
+        "f32" => F32ValueCodec.Instance,
+        "f16" => F16ValueCodec.Instance,
+        "q8" => new LogRatioValueCodec(8, logRange > 0 ? logRange : LogRatioValueCodec.DefaultRange8),
+        "q4" => new LogRatioValueCodec(4, logRange > 0 ? logRange : LogRatioValueCodec.DefaultRange4),
+        "counts" => new CountsValueCodec(draws),
+        _ => throw new ArgumentException($"unknown value codec '{name}' ({string.Join(", ", ValueCodecNames)})"),
+    };
+
+    public static IIdCodec? IdCodec(CodecId id, uint param) => id switch
+    {
+        CodecId.U32 when param == 0 => U32IdCodec.Instance,
+        CodecId.Packed when param is >= 1 and <= 32 => new PackedIdCodec((int)param),
+        CodecId.Delta when param == 0 => DeltaIdCodec.Instance,
+        _ => null,
+    };
+
+    public static IValueCodec? ValueCodec(CodecId id, uint param) => id switch
+    {
+        CodecId.F32 => F32ValueCodec.Instance,
+        CodecId.F16 => F16ValueCodec.Instance,
+        CodecId.Q8 when param is > 0 and < 256_000 => LogRatioValueCodec.FromParam(8, param),
+        CodecId.Q4 when param is > 0 and < 256_000 => LogRatioValueCodec.FromParam(4, param),
+        CodecId.Counts when param is >= 1 and <= ushort.MaxValue => new CountsValueCodec((int)param),
+        _ => null,
+    };
+
+    public static string Name(CodecId id) => id switch
+    {
+        CodecId.U32 => "u32",
+        CodecId.Packed => "packed",
+        CodecId.Delta => "delta",
+        CodecId.U16 => "u16",
+        CodecId.F32 => "f32",
+        CodecId.F16 => "f16",
+        CodecId.Q8 => "q8",
+        CodecId.Q4 => "q4",
+        CodecId.Counts => "counts",
+        CodecId.Unorm16 => "unorm16",
+        _ => $"codec-{(byte)id}",
+    };
+}
