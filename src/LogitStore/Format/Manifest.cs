@@ -1,0 +1,173 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace LogitStore.Format;
+
+/// <summary>The store's commit record, <c>manifest.json</c> (spec section 2).</summary>
+public sealed class Manifest
+{
+    public const string StatusComplete = "complete";
+    public const string StatusPartial = "partial";
+
+    public string Format { get; set; } = "logitstore";
+    public FormatVersion FormatVersion { get; set; } = new();
+    public string StoreId { get; set; } = "";
+    public string Status { get; set; } = StatusPartial;
+    public uint VocabSize { get; set; }
+    public TokenizerInfo Tokenizer { get; set; } = new();
+    public JsonObject Teacher { get; set; } = new();
+    public ProcessingSection Processing { get; set; } = new();
+    public CodecSection Codecs { get; set; } = new();
+    public JsonObject Source { get; set; } = new();
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public PartitionInfo? Partition { get; set; }
+    public List<ShardEntry> Shards { get; set; } = new();
+    public Totals Totals { get; set; } = new();
+
+    [JsonIgnore] public bool IsComplete => Status == StatusComplete;
+
+    /// <summary>First global sequence id this store (or part) covers.</summary>
+    [JsonIgnore] public ulong FirstSequence => Partition?.FirstSequence ?? 0;
+
+    /// <summary>One past the last committed sequence id.</summary>
+    [JsonIgnore] public ulong EndSequence => Shards.Count == 0 ? FirstSequence : Shards[^1].FirstSequence + Shards[^1].Sequences;
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+    };
+
+    public void RecomputeTotals()
+    {
+        Totals = new Totals
+        {
+            Sequences = (ulong)Shards.Sum(s => (decimal)s.Sequences),
+            Positions = (ulong)Shards.Sum(s => (decimal)s.Positions),
+            Entries = (ulong)Shards.Sum(s => (decimal)s.Entries),
+            Bytes = (ulong)Shards.Sum(s => (decimal)s.Bytes),
+        };
+    }
+
+    public byte[] ToUtf8() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
+
+    public static Manifest Load(string storeDirectory)
+    {
+        string path = Path.Combine(storeDirectory, FormatConstants.ManifestFileName);
+        if (!File.Exists(path))
+            throw new StoreCorruptException(path, 0, Directory.Exists(storeDirectory) ? "no manifest: not a store, or a pack that never committed" : "store directory does not exist");
+        byte[] bytes = File.ReadAllBytes(path);
+        Manifest? m;
+        try
+        {
+            m = JsonSerializer.Deserialize<Manifest>(bytes, JsonOptions);
+        }
+        catch (JsonException ex)
+        {
+            throw new StoreCorruptException(path, ByteOffset(bytes, ex.LineNumber, ex.BytePositionInLine), $"manifest is not valid JSON: {ex.Message}");
+        }
+        if (m is null) throw new StoreCorruptException(path, 0, "manifest is empty");
+        m.Validate(path);
+        return m;
+    }
+
+    private void Validate(string path)
+    {
+        if (Format != "logitstore") throw new StoreCorruptException(path, 0, $"format is '{Format}', expected 'logitstore'");
+        if (FormatVersion.Major != FormatConstants.MajorVersion)
+            throw new StoreCorruptException(path, 0, $"unsupported format major version {FormatVersion.Major} (this reader knows {FormatConstants.MajorVersion})");
+        if (Status is not (StatusComplete or StatusPartial)) throw new StoreCorruptException(path, 0, $"unknown status '{Status}'");
+        if (VocabSize < 2) throw new StoreCorruptException(path, 0, $"vocab_size {VocabSize} is below 2");
+        if (Codecs.SequencesPerBlock < 1) throw new StoreCorruptException(path, 0, "codecs.sequences_per_block must be >= 1");
+        ulong next = FirstSequence;
+        for (int i = 0; i < Shards.Count; i++)
+        {
+            var s = Shards[i];
+            if (s.FirstSequence != next)
+                throw new StoreCorruptException(path, 0, $"shard {i} ({s.File}) starts at sequence {s.FirstSequence}, expected {next}: shards must be contiguous");
+            if (string.IsNullOrEmpty(s.File) || s.File.Contains("..") || Path.IsPathRooted(s.File))
+                throw new StoreCorruptException(path, 0, $"shard {i} has an invalid file name '{s.File}'");
+            next += s.Sequences;
+        }
+    }
+
+    private static long ByteOffset(byte[] bytes, long? line, long? byteInLine)
+    {
+        long l = line ?? 0, offset = 0;
+        for (int i = 0; i < bytes.Length && l > 0; i++)
+            if (bytes[i] == (byte)'\n') { l--; offset = i + 1; }
+        return offset + (byteInLine ?? 0);
+    }
+
+    public static string NewId() => Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+
+    internal static string Hex(Guid g) => Convert.ToHexStringLower(g.ToByteArray(bigEndian: true));
+
+    internal static Guid ParseId(string hex) => new(Convert.FromHexString(hex), bigEndian: true);
+
+    public override string ToString() => Encoding.UTF8.GetString(ToUtf8());
+}
+
+public sealed class FormatVersion
+{
+    public int Major { get; set; } = FormatConstants.MajorVersion;
+    public int Minor { get; set; } = FormatConstants.MinorVersion;
+}
+
+public sealed class TokenizerInfo
+{
+    public string Name { get; set; } = "";
+    public string VocabHash { get; set; } = "";
+}
+
+public sealed class ProcessingSection
+{
+    public string Method { get; set; } = "top-p-k";
+    public float Temperature { get; set; } = 1;
+    public float TopP { get; set; }
+    public int TopK { get; set; }
+    public int Draws { get; set; }
+    public ulong Seed { get; set; }
+}
+
+public sealed class CodecSection
+{
+    public string Tokens { get; set; } = "";
+    public string Ids { get; set; } = "";
+    public string Values { get; set; } = "";
+    public double ValueLogRange { get; set; }
+    public int ZstdLevel { get; set; }
+    public int SequencesPerBlock { get; set; }
+    public long ShardTargetBytes { get; set; }
+}
+
+public sealed class PartitionInfo
+{
+    public int Index { get; set; }
+    public int Count { get; set; }
+    public ulong FirstSequence { get; set; }
+    public ulong SequenceCount { get; set; }
+}
+
+public sealed class ShardEntry
+{
+    public string File { get; set; } = "";
+    public string PackId { get; set; } = "";
+    public ulong FirstSequence { get; set; }
+    public ulong Sequences { get; set; }
+    public ulong Positions { get; set; }
+    public ulong Entries { get; set; }
+    public uint Blocks { get; set; }
+    public ulong Bytes { get; set; }
+    public string Xxh3 { get; set; } = "";
+}
+
+public sealed class Totals
+{
+    public ulong Sequences { get; set; }
+    public ulong Positions { get; set; }
+    public ulong Entries { get; set; }
+    public ulong Bytes { get; set; }
+}

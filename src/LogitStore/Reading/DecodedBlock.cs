@@ -1,0 +1,89 @@
+namespace LogitStore.Reading;
+
+/// <summary>
+/// A decoded block in reusable buffers; decoding the next block into the same instance allocates nothing
+/// once the buffers have grown. One instance per thread.
+/// </summary>
+public sealed class DecodedBlock
+{
+    internal int[] SequenceStart = new int[1];
+    internal int[] Tokens = [];
+    internal int[] KeptCounts = [];
+    internal int[] EntryStart = new int[1];
+    internal int[] Ids = [];
+    internal float[] Probs = [];
+    internal float[] Residual = [];
+    internal byte[] Scratch = [];
+    internal ZstdSharp.Decompressor Decompressor { get; } = new();
+
+    internal StoreReader? Source { get; set; }
+
+    public ulong FirstSequence { get; internal set; }
+    public int SequenceCount { get; internal set; }
+    public int PositionCount { get; internal set; }
+    public int EntryCount { get; internal set; }
+
+    internal void Ensure(int sequences, int positions, int entries)
+    {
+        if (SequenceStart.Length < sequences + 1) SequenceStart = new int[sequences + 1];
+        if (Tokens.Length < positions)
+        {
+            Tokens = new int[positions];
+            KeptCounts = new int[positions];
+            Residual = new float[positions];
+            EntryStart = new int[positions + 1];
+        }
+        if (Ids.Length < entries)
+        {
+            Ids = new int[entries];
+            Probs = new float[entries];
+        }
+    }
+
+    internal byte[] ScratchOf(int size) => Scratch.Length >= size ? Scratch : Scratch = new byte[Math.Max(size, 2 * Scratch.Length)];
+
+    /// <summary>The <paramref name="index"/>-th sequence of this block as spans over the buffers.</summary>
+    public SequenceView Sequence(int index)
+    {
+        if ((uint)index >= (uint)SequenceCount) throw new ArgumentOutOfRangeException(nameof(index));
+        int p0 = SequenceStart[index], p1 = SequenceStart[index + 1];
+        int e0 = EntryStart[p0], e1 = EntryStart[p1];
+        return new SequenceView(FirstSequence + (ulong)index,
+            Tokens.AsSpan(p0, p1 - p0), KeptCounts.AsSpan(p0, p1 - p0), EntryStart.AsSpan(p0, p1 - p0 + 1),
+            Ids.AsSpan(e0, e1 - e0), Probs.AsSpan(e0, e1 - e0), Residual.AsSpan(p0, p1 - p0));
+    }
+}
+
+/// <summary>One sequence, as views into a <see cref="DecodedBlock"/>: valid until that block is decoded into again.</summary>
+public readonly ref struct SequenceView
+{
+    private readonly ReadOnlySpan<int> _entryStart;
+
+    internal SequenceView(ulong id, ReadOnlySpan<int> tokens, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> entryStart, ReadOnlySpan<int> ids, ReadOnlySpan<float> probs, ReadOnlySpan<float> residual)
+    {
+        Id = id;
+        Tokens = tokens;
+        KeptCounts = keptCounts;
+        _entryStart = entryStart;
+        Ids = ids;
+        Probs = probs;
+        Residual = residual;
+    }
+
+    public ulong Id { get; }
+    public ReadOnlySpan<int> Tokens { get; }
+    public ReadOnlySpan<int> KeptCounts { get; }
+
+    /// <summary>All kept ids of the sequence, position after position.</summary>
+    public ReadOnlySpan<int> Ids { get; }
+
+    public ReadOnlySpan<float> Probs { get; }
+    public ReadOnlySpan<float> Residual { get; }
+    public int Length => Tokens.Length;
+
+    public ReadOnlySpan<int> IdsAt(int position) => Ids.Slice(_entryStart[position] - _entryStart[0], KeptCounts[position]);
+
+    public ReadOnlySpan<float> ProbsAt(int position) => Probs.Slice(_entryStart[position] - _entryStart[0], KeptCounts[position]);
+
+    public SparseSequence ToSparseSequence() => new(Tokens.ToArray(), KeptCounts.ToArray(), Ids.ToArray(), Probs.ToArray(), Residual.ToArray());
+}

@@ -1,0 +1,88 @@
+using LogitStore.Format;
+
+namespace LogitStore.Reading;
+
+/// <summary>One memory-mapped shard with its header, footer and block index checked against the manifest (spec 3, 7).</summary>
+public sealed class ShardReader : IDisposable
+{
+    private readonly MappedFile _file;
+
+    private ShardReader(MappedFile file, ShardHeader header, ShardFooter footer, BlockIndexEntry[] index)
+    {
+        _file = file;
+        Header = header;
+        Footer = footer;
+        Index = index;
+    }
+
+    public string Path => _file.Path;
+    public ShardHeader Header { get; }
+    public ShardFooter Footer { get; }
+    public IReadOnlyList<BlockIndexEntry> Index { get; }
+    public long Length => _file.Length;
+
+    public static ShardReader Open(string storeDirectory, ShardEntry entry, uint vocabSize)
+    {
+        string path = System.IO.Path.Combine(storeDirectory, entry.File);
+        if (!File.Exists(path)) throw new StoreCorruptException(path, 0, "shard listed in the manifest is missing");
+        long length = new FileInfo(path).Length;
+        if ((ulong)length != entry.Bytes)
+            throw new StoreCorruptException(path, Math.Min(length, (long)entry.Bytes), $"shard is {length} bytes, the manifest says {entry.Bytes} (truncated or overwritten)");
+        long minimum = FormatConstants.ShardHeaderSize + FormatConstants.ShardFooterSize;
+        if (length < minimum) throw new StoreCorruptException(path, 0, $"shard is {length} bytes, shorter than a header and a footer ({minimum})");
+        var file = new MappedFile(path);
+        try
+        {
+            var header = ShardHeader.Read(file.Span(0, FormatConstants.ShardHeaderSize), path);
+            if (header.VocabSize != vocabSize) throw new StoreCorruptException(path, 16, $"vocab_size {header.VocabSize} differs from the manifest's {vocabSize}");
+            if (header.FirstSequence != entry.FirstSequence) throw new StoreCorruptException(path, 24, $"first_sequence {header.FirstSequence} differs from the manifest's {entry.FirstSequence}");
+            if (Manifest.Hex(header.PackId) != entry.PackId) throw new StoreCorruptException(path, 32, $"pack_id {Manifest.Hex(header.PackId)} differs from the manifest's {entry.PackId}: this shard belongs to another pack");
+
+            long footerOffset = length - FormatConstants.ShardFooterSize;
+            var footer = ShardFooter.Read(file.Span(footerOffset, FormatConstants.ShardFooterSize), path, footerOffset);
+            long indexBytes = (long)footer.BlockCount * FormatConstants.BlockIndexEntrySize;
+            if (footer.IndexOffset < FormatConstants.ShardHeaderSize || (long)footer.IndexOffset + indexBytes != footerOffset)
+                throw new StoreCorruptException(path, footerOffset + 8, $"index_offset {footer.IndexOffset} and block_count {footer.BlockCount} do not end at the footer ({footerOffset})");
+            var indexSpan = file.Span((long)footer.IndexOffset, (int)indexBytes);
+            ulong indexSum = Checksum.Of(indexSpan);
+            if (indexSum != footer.IndexChecksum)
+                throw new StoreCorruptException(path, (long)footer.IndexOffset, $"block index checksum mismatch (footer says {Checksum.ToHex(footer.IndexChecksum)}, computed {Checksum.ToHex(indexSum)})");
+            if (footer.SequenceCount != entry.Sequences || footer.PositionCount != entry.Positions || footer.EntryCount != entry.Entries || footer.BlockCount != entry.Blocks)
+                throw new StoreCorruptException(path, footerOffset, "footer counts differ from the manifest's shard entry");
+
+            var index = new BlockIndexEntry[footer.BlockCount];
+            ulong expectOffset = FormatConstants.ShardHeaderSize, expectSeq = header.FirstSequence, seqs = 0, pos = 0, ents = 0;
+            for (int b = 0; b < index.Length; b++)
+            {
+                long at = (long)footer.IndexOffset + b * FormatConstants.BlockIndexEntrySize;
+                var e = index[b] = BlockIndexEntry.Read(indexSpan[(b * FormatConstants.BlockIndexEntrySize)..]);
+                if (e.BlockOffset != expectOffset) throw new StoreCorruptException(path, at, $"block {b} starts at {e.BlockOffset}, expected {expectOffset} (blocks are contiguous)");
+                if (e.BlockLength % FormatConstants.Alignment != 0 || e.BlockLength < FormatConstants.BlockHeaderSize + FormatConstants.BlockChecksumSize)
+                    throw new StoreCorruptException(path, at, $"block {b} has an invalid length {e.BlockLength}");
+                if (e.FirstSequence != expectSeq || e.SequenceCount == 0) throw new StoreCorruptException(path, at, $"block {b} covers sequences from {e.FirstSequence}, expected {expectSeq}");
+                expectOffset += e.BlockLength;
+                expectSeq += e.SequenceCount;
+                seqs += e.SequenceCount;
+                pos += e.PositionCount;
+                ents += e.EntryCount;
+            }
+            if (expectOffset != footer.IndexOffset) throw new StoreCorruptException(path, (long)footer.IndexOffset, $"blocks end at {expectOffset}, but the index starts at {footer.IndexOffset}");
+            if (seqs != footer.SequenceCount || pos != footer.PositionCount || ents != footer.EntryCount)
+                throw new StoreCorruptException(path, footerOffset + 24, "footer counts differ from the sum of the block index");
+            return new ShardReader(file, header, footer, index);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The bytes of block <paramref name="block"/>, straight from the map (no copy).</summary>
+    public ReadOnlySpan<byte> BlockBytes(int block) => _file.Span((long)Index[block].BlockOffset, (int)Index[block].BlockLength);
+
+    /// <summary>Any range of the file, straight from the map (used by full verification).</summary>
+    public ReadOnlySpan<byte> Bytes(long offset, int length) => _file.Span(offset, length);
+
+    public void Dispose() => _file.Dispose();
+}

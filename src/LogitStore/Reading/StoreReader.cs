@@ -1,0 +1,130 @@
+using LogitStore.Format;
+
+namespace LogitStore.Reading;
+
+/// <summary>
+/// A store opened for reading: the manifest plus every committed shard, memory-mapped and checked.
+/// Immutable after opening, so any number of threads may read at once, each with its own <see cref="DecodedBlock"/>.
+/// </summary>
+public sealed class StoreReader : IDisposable
+{
+    private readonly ShardReader[] _shards;
+    private readonly int[] _blockShard;
+    private readonly int[] _blockInShard;
+    private readonly ulong[] _blockFirstSequence;
+    private readonly StoreReaderOptions _options;
+
+    private StoreReader(string directory, Manifest manifest, ShardReader[] shards, StoreReaderOptions options)
+    {
+        Directory = directory;
+        Manifest = manifest;
+        _shards = shards;
+        _options = options;
+        int blocks = shards.Sum(s => s.Index.Count);
+        _blockShard = new int[blocks];
+        _blockInShard = new int[blocks];
+        _blockFirstSequence = new ulong[blocks];
+        int g = 0;
+        for (int s = 0; s < shards.Length; s++)
+            for (int b = 0; b < shards[s].Index.Count; b++, g++)
+            {
+                _blockShard[g] = s;
+                _blockInShard[g] = b;
+                _blockFirstSequence[g] = shards[s].Index[b].FirstSequence;
+            }
+    }
+
+    public static StoreReader Open(string directory, StoreReaderOptions? options = null)
+    {
+        var manifest = Manifest.Load(directory);
+        var shards = new List<ShardReader>();
+        try
+        {
+            foreach (var entry in manifest.Shards) shards.Add(ShardReader.Open(directory, entry, manifest.VocabSize));
+        }
+        catch
+        {
+            foreach (var s in shards) s.Dispose();
+            throw;
+        }
+        return new StoreReader(directory, manifest, shards.ToArray(), options ?? new StoreReaderOptions());
+    }
+
+    public string Directory { get; }
+    public Manifest Manifest { get; }
+    public IReadOnlyList<ShardReader> Shards => _shards;
+    public uint VocabSize => Manifest.VocabSize;
+    public ulong FirstSequence => Manifest.FirstSequence;
+    public ulong SequenceCount => Manifest.EndSequence - Manifest.FirstSequence;
+    public int BlockCount => _blockShard.Length;
+
+    public BlockIndexEntry BlockEntry(int block) => _shards[_blockShard[block]].Index[_blockInShard[block]];
+
+    public ShardReader ShardOfBlock(int block) => _shards[_blockShard[block]];
+
+    /// <summary>The global block holding sequence <paramref name="sequence"/>: O(1) when blocks are full, as the writer makes them.</summary>
+    public int BlockOf(ulong sequence)
+    {
+        if (sequence < FirstSequence || sequence >= Manifest.EndSequence)
+            throw new ArgumentOutOfRangeException(nameof(sequence), sequence, $"the store holds sequences [{FirstSequence}, {Manifest.EndSequence})");
+        ulong guess = (sequence - FirstSequence) / (ulong)Manifest.Codecs.SequencesPerBlock;
+        if (guess < (ulong)_blockFirstSequence.Length && Holds((int)guess, sequence)) return (int)guess;
+        int i = Array.BinarySearch(_blockFirstSequence, sequence);
+        return i >= 0 ? i : ~i - 1;
+    }
+
+    private bool Holds(int block, ulong sequence) =>
+        _blockFirstSequence[block] <= sequence && (block + 1 == _blockFirstSequence.Length || _blockFirstSequence[block + 1] > sequence);
+
+    /// <summary>Decodes global block <paramref name="block"/> into <paramref name="dest"/>.</summary>
+    public void ReadBlock(int block, DecodedBlock dest)
+    {
+        var shard = _shards[_blockShard[block]];
+        int b = _blockInShard[block];
+        BlockDecoder.Decode(shard.BlockBytes(b), shard.Index[b], VocabSize, shard.Path, dest, _options.VerifyBlockChecksums);
+    }
+
+    /// <summary>Random access: decodes the block of <paramref name="sequence"/> into <paramref name="scratch"/> (skipped if it is already there) and returns a view.</summary>
+    public SequenceView ReadSequence(ulong sequence, DecodedBlock scratch)
+    {
+        int block = BlockOf(sequence);
+        if (scratch.SequenceCount == 0 || scratch.FirstSequence != _blockFirstSequence[block] || scratch.Source != this)
+        {
+            ReadBlock(block, scratch);
+            scratch.Source = this;
+        }
+        return scratch.Sequence((int)(sequence - scratch.FirstSequence));
+    }
+
+    /// <summary>Random access that returns a copy (allocates; use the <see cref="DecodedBlock"/> overload in hot loops).</summary>
+    public SparseSequence ReadSequence(ulong sequence) => ReadSequence(sequence, new DecodedBlock()).ToSparseSequence();
+
+    /// <summary>
+    /// The blocks that rank <paramref name="rank"/> of <paramref name="worldSize"/> reads: a contiguous, disjoint slice
+    /// in whole blocks, so that ranks never decode the same block.
+    /// </summary>
+    public (int FirstBlock, int EndBlock) BlocksForRank(int rank, int worldSize)
+    {
+        if (worldSize < 1 || rank < 0 || rank >= worldSize) throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank} of world size {worldSize}");
+        long n = BlockCount;
+        return ((int)(n * rank / worldSize), (int)(n * (rank + 1) / worldSize));
+    }
+
+    /// <summary>Sequential scan over [firstBlock, endBlock): each call of the callback sees one decoded block.</summary>
+    public IEnumerable<DecodedBlock> ScanBlocks(int firstBlock = 0, int endBlock = -1, DecodedBlock? scratch = null)
+    {
+        if (endBlock < 0) endBlock = BlockCount;
+        var dest = scratch ?? new DecodedBlock();
+        for (int b = firstBlock; b < endBlock; b++)
+        {
+            ReadBlock(b, dest);
+            dest.Source = this;
+            yield return dest;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in _shards) s.Dispose();
+    }
+}

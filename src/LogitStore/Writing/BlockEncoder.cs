@@ -1,0 +1,159 @@
+using LogitStore.Codecs;
+using LogitStore.Format;
+using ZstdSharp;
+
+namespace LogitStore.Writing;
+
+/// <summary>
+/// Turns whole sequences into one block (spec section 4): columns → codec → zstd → directory → checksum.
+/// Thread-safe: scratch buffers are per thread.
+/// </summary>
+public static class BlockEncoder
+{
+    private const int ColumnCount = 6;
+
+    [ThreadStatic] private static Scratch? t_scratch;
+
+    public static EncodedBlock Encode(IReadOnlyList<SparseSequence> sequences, ulong firstSequence, BlockCodecs codecs, uint vocabSize)
+    {
+        if (sequences.Count == 0) throw new ArgumentException("a block holds at least one sequence");
+        var s = t_scratch ??= new Scratch();
+        long p = 0, e = 0;
+        foreach (var seq in sequences)
+        {
+            if (seq.Length == 0) throw new ArgumentException($"sequence {firstSequence} + {p} is empty: sequences need at least one position");
+            p += seq.Length;
+            e += seq.EntryCount;
+        }
+        if (p > int.MaxValue / 8 || e > int.MaxValue / 8) throw new ArgumentException("block too large: use fewer sequences per block");
+        int positions = (int)p, entries = (int)e;
+        s.Ensure(sequences.Count, positions, entries);
+
+        Flatten(sequences, s, vocabSize, codecs.Ids.StoresAscendingIds, firstSequence);
+
+        var lengths = s.Lengths.AsSpan(0, sequences.Count);
+        var tokens = s.Tokens.AsSpan(0, positions);
+        var counts = s.Counts.AsSpan(0, positions);
+        var ids = s.Ids.AsSpan(0, entries);
+        var probs = s.Probs.AsSpan(0, entries);
+        var residual = s.Residual.AsSpan(0, positions);
+
+        var cols = new (ColumnKind Kind, CodecId Codec, uint Param, byte[] Raw, int RawLen)[ColumnCount];
+        cols[0] = (ColumnKind.SequenceLengths, CodecId.U32, 0, s.Col(0, 4 * lengths.Length), FixedWidthColumns.WriteU32(lengths, s.Col(0, 4 * lengths.Length)));
+        var tokBuf = s.Col(1, codecs.Tokens.MaxEncodedLength(positions));
+        cols[1] = (ColumnKind.Tokens, codecs.Tokens.Id, codecs.Tokens.Param, tokBuf, codecs.Tokens.Encode(tokens, counts, tokBuf));
+        cols[2] = (ColumnKind.KeptCounts, CodecId.U16, 0, s.Col(2, 2 * positions), FixedWidthColumns.WriteU16(counts, s.Col(2, 2 * positions)));
+        var idBuf = s.Col(3, codecs.Ids.MaxEncodedLength(entries));
+        cols[3] = (ColumnKind.Ids, codecs.Ids.Id, codecs.Ids.Param, idBuf, codecs.Ids.Encode(ids, counts, idBuf));
+        var valBuf = s.Col(4, codecs.Values.MaxEncodedLength(entries));
+        cols[4] = (ColumnKind.Values, codecs.Values.Id, codecs.Values.Param, valBuf, codecs.Values.Encode(probs, counts, valBuf));
+        cols[5] = (ColumnKind.ResidualMass, CodecId.Unorm16, 0, s.Col(5, 2 * positions), FixedWidthColumns.WriteUnorm16(residual, s.Col(5, 2 * positions)));
+
+        // Compress each column; keep it raw where zstd does not shrink it.
+        var compressor = s.Compressor(codecs.ZstdLevel);
+        var stored = new (byte[] Buf, int Len, CompressionId Compression)[ColumnCount];
+        int offset = FormatConstants.BlockHeaderSize + ColumnCount * FormatConstants.ColumnDescriptorSize;
+        offset = FormatConstants.AlignUp(offset);
+        var descriptors = new ColumnDescriptor[ColumnCount];
+        for (int c = 0; c < ColumnCount; c++)
+        {
+            var raw = cols[c].Raw.AsSpan(0, cols[c].RawLen);
+            var zbuf = s.Compressed(c, Compressor.GetCompressBound(raw.Length));
+            int zlen = codecs.ZstdLevel == 0 ? int.MaxValue : compressor.Wrap(raw, zbuf);
+            stored[c] = zlen < raw.Length ? (zbuf, zlen, CompressionId.Zstd) : (cols[c].Raw, raw.Length, CompressionId.None);
+            descriptors[c] = new ColumnDescriptor(cols[c].Kind, cols[c].Codec, stored[c].Compression, 0, (uint)offset, (uint)stored[c].Len, (uint)raw.Length, cols[c].Param);
+            offset = FormatConstants.AlignUp(offset + stored[c].Len);
+        }
+        int blockLength = offset + FormatConstants.BlockChecksumSize;
+        var bytes = new byte[blockLength];
+        new BlockHeader((uint)blockLength, firstSequence, (uint)sequences.Count, (uint)positions, (uint)entries, ColumnCount).Write(bytes);
+        for (int c = 0; c < ColumnCount; c++)
+        {
+            descriptors[c].Write(bytes.AsSpan(FormatConstants.BlockHeaderSize + c * FormatConstants.ColumnDescriptorSize));
+            stored[c].Buf.AsSpan(0, stored[c].Len).CopyTo(bytes.AsSpan((int)descriptors[c].Offset));
+        }
+        ulong sum = Checksum.Of(bytes.AsSpan(0, blockLength - FormatConstants.BlockChecksumSize));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(blockLength - FormatConstants.BlockChecksumSize), sum);
+        return new EncodedBlock(bytes, firstSequence, sequences.Count, positions, entries);
+    }
+
+    private static void Flatten(IReadOnlyList<SparseSequence> sequences, Scratch s, uint vocab, bool idOrder, ulong firstSequence)
+    {
+        int pos = 0, ent = 0;
+        for (int q = 0; q < sequences.Count; q++)
+        {
+            var seq = sequences[q];
+            s.Lengths[q] = seq.Length;
+            seq.Tokens.CopyTo(s.Tokens, pos);
+            seq.KeptCounts.CopyTo(s.Counts, pos);
+            seq.Residual.CopyTo(s.Residual, pos);
+            seq.Ids.CopyTo(s.Ids, ent);
+            seq.Probs.CopyTo(s.Probs, ent);
+            int se = 0;
+            for (int t = 0; t < seq.Length; t++)
+            {
+                int tok = seq.Tokens[t];
+                if ((uint)tok >= vocab) throw new ArgumentException($"sequence {firstSequence + (ulong)q} position {t}: token {tok} is not below the vocabulary size {vocab}");
+                int n = seq.KeptCounts[t];
+                if (n < 0 || n > ushort.MaxValue) throw new ArgumentException($"sequence {firstSequence + (ulong)q} position {t}: kept count {n} is outside [0, 65535]");
+                var ids = s.Ids.AsSpan(ent + se, n);
+                var probs = s.Probs.AsSpan(ent + se, n);
+                for (int j = 0; j < n; j++)
+                {
+                    if ((uint)ids[j] >= vocab) throw new ArgumentException($"sequence {firstSequence + (ulong)q} position {t}: id {ids[j]} is not below the vocabulary size {vocab}");
+                    if (!(probs[j] >= 0) || float.IsInfinity(probs[j])) throw new ArgumentException($"sequence {firstSequence + (ulong)q} position {t}: probability {probs[j]} is not finite and non-negative");
+                }
+                if (!EntryOrder.IsRankOrdered(ids, probs)) EntryOrder.SortByRank(ids, probs);
+                if (idOrder) EntryOrder.SortById(ids, probs);
+                se += n;
+            }
+            pos += seq.Length;
+            ent += seq.EntryCount;
+        }
+    }
+
+    private sealed class Scratch
+    {
+        public int[] Lengths = [];
+        public int[] Tokens = [];
+        public int[] Counts = [];
+        public int[] Ids = [];
+        public float[] Probs = [];
+        public float[] Residual = [];
+        private readonly byte[][] _cols = new byte[ColumnCount][];
+        private readonly byte[][] _z = new byte[ColumnCount][];
+        private Compressor? _compressor;
+        private int _level;
+
+        public void Ensure(int sequences, int positions, int entries)
+        {
+            if (Lengths.Length < sequences) Lengths = new int[sequences];
+            if (Tokens.Length < positions)
+            {
+                Tokens = new int[positions];
+                Counts = new int[positions];
+                Residual = new float[positions];
+            }
+            if (Ids.Length < entries)
+            {
+                Ids = new int[entries];
+                Probs = new float[entries];
+            }
+        }
+
+        public byte[] Col(int c, int size) => _cols[c] is { } b && b.Length >= size ? b : _cols[c] = new byte[Math.Max(size, 64)];
+
+        public byte[] Compressed(int c, int size) => _z[c] is { } b && b.Length >= size ? b : _z[c] = new byte[Math.Max(size, 64)];
+
+        public Compressor Compressor(int level)
+        {
+            if (_compressor is null || _level != level)
+            {
+                _compressor?.Dispose();
+                _compressor = new Compressor(level == 0 ? 1 : level);
+                _level = level;
+            }
+            return _compressor;
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using LogitStore.Format;
+using LogitStore.Processing;
+
+namespace LogitStore.Writing;
+
+/// <summary>Converts between option records and their manifest sections.</summary>
+public static class ManifestSections
+{
+    public static ProcessingSection ToSection(ProcessingOptions p) => new()
+    {
+        Method = ProcessingOptions.MethodName(p.Method),
+        Temperature = p.Temperature,
+        TopP = p.Method is TruncationMethod.TopP or TruncationMethod.TopPK ? p.TopP : 0,
+        TopK = p.Method is TruncationMethod.TopK or TruncationMethod.TopPK ? p.TopK : 0,
+        Draws = p.Method == TruncationMethod.Sampled ? p.Draws : 0,
+        Seed = p.Method == TruncationMethod.Sampled ? p.Seed : 0,
+    };
+
+    public static ProcessingOptions FromSection(ProcessingSection s)
+    {
+        var defaults = new ProcessingOptions();
+        return new ProcessingOptions
+        {
+            Method = ProcessingOptions.ParseMethod(s.Method),
+            Temperature = s.Temperature,
+            TopP = s.TopP > 0 ? s.TopP : defaults.TopP,
+            TopK = s.TopK > 0 ? s.TopK : defaults.TopK,
+            Draws = s.Draws > 0 ? s.Draws : defaults.Draws,
+            Seed = s.Seed,
+        };
+    }
+
+    public static CodecSection ToSection(CodecOptions c, BlockCodecs resolved) => new()
+    {
+        Tokens = c.Tokens,
+        Ids = c.Ids,
+        Values = c.Values,
+        ValueLogRange = resolved.Values is Codecs.LogRatioValueCodec q ? q.Range : 0,
+        ZstdLevel = c.ZstdLevel,
+        SequencesPerBlock = c.SequencesPerBlock,
+        ShardTargetBytes = c.ShardTargetBytes,
+    };
+
+    public static CodecOptions FromSection(CodecSection s) => new()
+    {
+        Tokens = s.Tokens,
+        Ids = s.Ids,
+        Values = s.Values,
+        ValueLogRange = s.ValueLogRange,
+        ZstdLevel = s.ZstdLevel,
+        SequencesPerBlock = s.SequencesPerBlock,
+        ShardTargetBytes = s.ShardTargetBytes,
+    };
+}
