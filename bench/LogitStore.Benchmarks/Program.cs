@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(LogitStore.Benchmarks.BlockCodecBenchmarks).Assembly).Run(args);

@@ -1,0 +1,33 @@
+using LogitStore.Format;
+using Spectre.Console;
+
+namespace LogitStore.Cli;
+
+/// <summary>Turns library exceptions into one line and an exit code: 2 for a corrupt store or stream, 1 for bad input.</summary>
+internal static class CliErrors
+{
+    public const int Corrupt = 2;
+    public const int BadInput = 1;
+
+    public static async Task<int> RunAsync(Func<Task<int>> run)
+    {
+        try
+        {
+            return await run();
+        }
+        catch (StoreCorruptException ex)
+        {
+            Fail($"corrupt: {ex.Message}");
+            return Corrupt;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or UnauthorizedAccessException)
+        {
+            Fail($"error: {ex.Message}");
+            return BadInput;
+        }
+    }
+
+    public static void Fail(string line) => Console.Error.WriteLine($"logitstore: {line}");
+
+    public static string Escape(string s) => Markup.Escape(s);
+}

@@ -1,0 +1,47 @@
+using System.CommandLine;
+using System.Text.Json;
+using LogitStore.Reading;
+
+namespace LogitStore.Cli;
+
+/// <summary><c>logitstore dump --seq N</c>: one sequence as JSON.</summary>
+internal static class DumpCommand
+{
+    public static Command Create()
+    {
+        var store = new Argument<string>("store") { Description = "store directory" };
+        var seq = new Option<ulong>("--seq") { Description = "global sequence id", Required = true };
+        var cmd = new Command("dump", "print one sequence (tokens, kept ids and probabilities, residual mass) as JSON") { store, seq };
+        cmd.SetAction(r =>
+        {
+            using var reader = StoreReader.Open(r.GetValue(store)!);
+            var view = reader.ReadSequence(r.GetValue(seq), new DecodedBlock());
+            using var stdout = Console.OpenStandardOutput();
+            using var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
+            w.WriteStartObject();
+            w.WriteNumber("sequence", view.Id);
+            w.WriteStartArray("tokens");
+            foreach (int t in view.Tokens) w.WriteNumberValue(t);
+            w.WriteEndArray();
+            w.WriteStartArray("positions");
+            for (int t = 0; t < view.Length; t++)
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("ids");
+                foreach (int id in view.IdsAt(t)) w.WriteNumberValue(id);
+                w.WriteEndArray();
+                w.WriteStartArray("probs");
+                foreach (float p in view.ProbsAt(t)) w.WriteNumberValue(p);
+                w.WriteEndArray();
+                w.WriteNumber("residual", view.Residual[t]);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.Flush();
+            stdout.WriteByte((byte)'\n');
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using LogitStore.Format;
+using LogitStore.Ingest;
+using LogitStore.Processing;
+using LogitStore.Synthetic;
+using LogitStore.Writing;
+
+namespace LogitStore.Cli;
+
+/// <summary><c>logitstore pack</c>: synthetic teacher or stream in, store out.</summary>
+internal static class PackCommand
+{
+    public static Command Create()
+    {
+        var defaults = new CodecOptions();
+        var proc = new ProcessingOptions();
+        var outOpt = new Option<string>("--out") { Description = "store directory to write", Required = true };
+        var synthetic = new Option<bool>("--synthetic") { Description = "use the deterministic synthetic teacher" };
+        var stream = new Option<string?>("--from-stream") { Description = "read teacher output in the stream protocol from '-' (stdin) or unix:/path.sock" };
+        var resume = new Option<bool>("--resume") { Description = "finish an interrupted pack of this store" };
+        var force = new Option<bool>("--force") { Description = "replace an existing store" };
+        var part = new Option<string?>("--part") { Description = "pack part i/N of the corpus (merge the parts with 'logitstore merge')" };
+        var tokens = new Option<ulong>("--tokens") { Description = "synthetic: tokens to generate", DefaultValueFactory = _ => 1_000_000 };
+        var vocab = new Option<uint>("--vocab") { Description = "synthetic: vocabulary size", DefaultValueFactory = _ => 32_000 };
+        var seqLen = new Option<int>("--seq-len") { Description = "synthetic: positions per sequence", DefaultValueFactory = _ => 1024 };
+        var seed = new Option<ulong>("--seed") { Description = "synthetic: seed", DefaultValueFactory = _ => 1 };
+        var method = new Option<string>("--method") { Description = "top-k | top-p | top-p-k | sampled | full", DefaultValueFactory = _ => ProcessingOptions.MethodName(proc.Method) };
+        var temperature = new Option<float>("--temperature") { DefaultValueFactory = _ => proc.Temperature };
+        var topP = new Option<float>("--top-p") { DefaultValueFactory = _ => proc.TopP };
+        var topK = new Option<int>("--top-k") { DefaultValueFactory = _ => proc.TopK };
+        var draws = new Option<int>("--draws") { Description = "sampled: draws per position", DefaultValueFactory = _ => proc.Draws };
+        var tokCodec = new Option<string>("--tokens-codec") { Description = "u32 | packed", DefaultValueFactory = _ => defaults.Tokens };
+        var ids = new Option<string>("--ids") { Description = "u32 | packed | delta", DefaultValueFactory = _ => defaults.Ids };
+        var values = new Option<string>("--values") { Description = "f32 | f16 | q8 | q4 | counts", DefaultValueFactory = _ => defaults.Values };
+        var range = new Option<double>("--value-range") { Description = "R (nats) of q8/q4; 0 = codec default" };
+        var zstd = new Option<int>("--zstd-level") { Description = "zstd level per column; 0 stores columns uncompressed", DefaultValueFactory = _ => defaults.ZstdLevel };
+        var spb = new Option<int>("--seqs-per-block") { DefaultValueFactory = _ => defaults.SequencesPerBlock };
+        var shardMiB = new Option<long>("--shard-mib") { Description = "start a new shard past this size", DefaultValueFactory = _ => defaults.ShardTargetBytes >> 20 };
+        var workers = new Option<int>("--workers") { Description = "encoding threads (0 = all cores)" };
+
+        var cmd = new Command("pack", "run a teacher (synthetic, or an external process through a stream) and write a store")
+        {
+            outOpt, synthetic, stream, resume, force, part, tokens, vocab, seqLen, seed, method, temperature, topP, topK, draws,
+            tokCodec, ids, values, range, zstd, spb, shardMiB, workers,
+        };
+        cmd.SetAction(async (r, ct) =>
+        {
+            string dir = r.GetValue(outOpt)!;
+            string? streamPath = r.GetValue(stream);
+            var progress = new PackProgress();
+            Task<Manifest> work;
+            if (r.GetValue(resume))
+            {
+                var existing = Manifest.Load(dir);
+                work = (string?)existing.Source["kind"] == SyntheticSource.Kind
+                    ? SyntheticPack.ResumeAsync(dir, r.GetValue(workers), progress, ct)
+                    : StreamPack.ResumeAsync(dir, await TeacherStream.OpenAsync(streamPath ?? throw new ArgumentException("resuming a stream pack needs --from-stream again"), ct), r.GetValue(workers), progress, ct);
+            }
+            else
+            {
+                var processing = new ProcessingOptions
+                {
+                    Method = ProcessingOptions.ParseMethod(r.GetValue(method)!),
+                    Temperature = r.GetValue(temperature),
+                    TopP = r.GetValue(topP),
+                    TopK = r.GetValue(topK),
+                    Draws = r.GetValue(draws),
+                    Seed = r.GetValue(seed),
+                };
+                var codecs = new CodecOptions
+                {
+                    Tokens = r.GetValue(tokCodec)!,
+                    Ids = r.GetValue(ids)!,
+                    Values = r.GetValue(values)!,
+                    ValueLogRange = r.GetValue(range),
+                    ZstdLevel = r.GetValue(zstd),
+                    SequencesPerBlock = r.GetValue(spb),
+                    ShardTargetBytes = r.GetValue(shardMiB) << 20,
+                };
+                PartSpec? partSpec = r.GetValue(part) is { } ps ? PartSpec.Parse(ps) : null;
+                if (r.GetValue(synthetic) == (streamPath is not null)) throw new ArgumentException("choose one source: --synthetic or --from-stream");
+                work = streamPath is null
+                    ? SyntheticPack.RunAsync(dir, new SyntheticSource(r.GetValue(tokens), r.GetValue(vocab), r.GetValue(seqLen), r.GetValue(seed)), processing, codecs, partSpec, r.GetValue(force), r.GetValue(workers), progress, ct)
+                    : StreamPack.RunAsync(dir, await TeacherStream.OpenAsync(streamPath, ct), processing, codecs, r.GetValue(force), r.GetValue(workers), progress, ct);
+            }
+            var manifest = await ProgressDisplay.RunAsync("pack", () => (progress.DonePositions, progress.TotalPositions), work);
+            Console.WriteLine($"committed {manifest.Totals.Sequences:N0} sequences, {manifest.Totals.Positions:N0} tokens, {manifest.Shards.Count} shard(s), " +
+                $"{manifest.Totals.Bytes / Math.Max(1.0, manifest.Totals.Positions):F2} bytes/token -> {dir}");
+            return 0;
+        });
+        return cmd;
+    }
+}

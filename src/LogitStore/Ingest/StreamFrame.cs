@@ -1,0 +1,44 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using LogitStore.Format;
+
+namespace LogitStore.Ingest;
+
+/// <summary>One frame of the teacher stream: its type, its payload (copied out of the pipe) and where it started.</summary>
+public readonly record struct StreamFrame(uint Type, byte[] Payload, long Offset)
+{
+    public const uint SequenceType = 1;
+    public const uint EndType = 2;
+    public const int HeaderSize = 8;
+    public const int MaxPayload = 1 << 30;
+
+    /// <summary>
+    /// Parses one whole frame from <paramref name="buffer"/> if it holds one (no I/O, as in System.IO.Pipelines parsers);
+    /// <paramref name="offset"/> is the stream offset of the buffer's first byte.
+    /// </summary>
+    public static bool TryRead(ref ReadOnlySequence<byte> buffer, long offset, string stream, out StreamFrame frame)
+    {
+        frame = default;
+        if (buffer.Length < HeaderSize) return false;
+        Span<byte> h = stackalloc byte[HeaderSize];
+        buffer.Slice(0, HeaderSize).CopyTo(h);
+        uint type = BinaryPrimitives.ReadUInt32LittleEndian(h);
+        uint length = BinaryPrimitives.ReadUInt32LittleEndian(h[4..]);
+        if (type is not (SequenceType or EndType)) throw new StoreCorruptException(stream, offset, $"unknown frame type {type}");
+        if (length > MaxPayload) throw new StoreCorruptException(stream, offset + 4, $"frame payload of {length} bytes exceeds the 1 GiB limit");
+        if (type == EndType && length != 8) throw new StoreCorruptException(stream, offset + 4, $"end frame payload is {length} bytes, expected 8");
+        if (buffer.Length < HeaderSize + length) return false;
+        frame = new StreamFrame(type, buffer.Slice(HeaderSize, length).ToArray(), offset);
+        buffer = buffer.Slice(HeaderSize + length);
+        return true;
+    }
+
+    public static byte[] Encode(uint type, ReadOnlySpan<byte> payload)
+    {
+        var b = new byte[HeaderSize + payload.Length];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, type);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), (uint)payload.Length);
+        payload.CopyTo(b.AsSpan(HeaderSize));
+        return b;
+    }
+}

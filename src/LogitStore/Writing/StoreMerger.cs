@@ -1,0 +1,78 @@
+using System.Text.Json.Nodes;
+using LogitStore.Format;
+
+namespace LogitStore.Writing;
+
+/// <summary>Commits the parts of a partitioned pack (<c>--part i/N</c>) as one store (<c>logitstore merge</c>).</summary>
+public static class StoreMerger
+{
+    public static Manifest Merge(string outDirectory, IReadOnlyList<string> partDirectories)
+    {
+        if (partDirectories.Count == 0) throw new ArgumentException("merge needs at least one part");
+        var parts = partDirectories.Select(d => (Dir: d, M: Manifest.Load(d))).ToList();
+        foreach (var (dir, m) in parts)
+        {
+            if (!m.IsComplete) throw new InvalidOperationException($"{dir} is not complete: finish it with pack --resume first");
+            if (m.Partition is null) throw new InvalidOperationException($"{dir} is not a part of a partitioned pack");
+            using (Reading.StoreReader.Open(dir)) { } // validates every shard against its manifest
+        }
+        parts.Sort((a, b) => a.M.Partition!.Index.CompareTo(b.M.Partition!.Index));
+        var first = parts[0].M;
+        int count = first.Partition!.Count;
+        if (parts.Count != count) throw new InvalidOperationException($"the parts say there are {count} of them, {parts.Count} were given");
+        ulong next = 0;
+        for (int i = 0; i < parts.Count; i++)
+        {
+            var (dir, m) = parts[i];
+            if (m.Partition!.Index != i || m.Partition.Count != count) throw new InvalidOperationException($"{dir} is part {m.Partition.Index}/{m.Partition.Count}; expected part {i}/{count}");
+            if (m.Partition.FirstSequence != next) throw new InvalidOperationException($"{dir} starts at sequence {m.Partition.FirstSequence}, expected {next}");
+            if (m.EndSequence != m.Partition.FirstSequence + m.Partition.SequenceCount) throw new InvalidOperationException($"{dir} does not hold its whole slice");
+            foreach (var (what, a, b) in Sections(first, m))
+                if (a != b) throw new InvalidOperationException($"{dir} differs from part 0 in '{what}': parts of one store must share vocabulary, tokenizer, teacher, processing, codecs and source");
+            next = m.EndSequence;
+        }
+
+        if (File.Exists(Path.Combine(outDirectory, FormatConstants.ManifestFileName))) throw new IOException($"{outDirectory} already holds a store");
+        Directory.CreateDirectory(Path.Combine(outDirectory, FormatConstants.ShardDirectory));
+        var merged = new Manifest
+        {
+            StoreId = Manifest.NewId(),
+            Status = Manifest.StatusComplete,
+            VocabSize = first.VocabSize,
+            Tokenizer = first.Tokenizer,
+            Teacher = (JsonObject)first.Teacher.DeepClone(),
+            Processing = first.Processing,
+            Codecs = first.Codecs,
+            Source = (JsonObject)first.Source.DeepClone(),
+        };
+        foreach (var (dir, m) in parts)
+            foreach (var shard in m.Shards)
+            {
+                string name = FormatConstants.ShardFileName(merged.Shards.Count);
+                string target = Path.Combine(outDirectory, name);
+                File.Copy(Path.Combine(dir, shard.File), target + FormatConstants.TempSuffix, overwrite: true);
+                using (var fs = new FileStream(target + FormatConstants.TempSuffix, FileMode.Open, FileAccess.ReadWrite)) fs.Flush(flushToDisk: true);
+                File.Move(target + FormatConstants.TempSuffix, target, overwrite: true);
+                merged.Shards.Add(new ShardEntry
+                {
+                    File = name, PackId = shard.PackId, FirstSequence = shard.FirstSequence, Sequences = shard.Sequences,
+                    Positions = shard.Positions, Entries = shard.Entries, Blocks = shard.Blocks, Bytes = shard.Bytes, Xxh3 = shard.Xxh3,
+                });
+            }
+        DurableFile.SyncDirectory(Path.Combine(outDirectory, FormatConstants.ShardDirectory));
+        merged.RecomputeTotals();
+        DurableFile.WriteAtomic(Path.Combine(outDirectory, FormatConstants.ManifestFileName), merged.ToUtf8());
+        return merged;
+    }
+
+    private static IEnumerable<(string, string, string)> Sections(Manifest a, Manifest b)
+    {
+        static string J<T>(T v) => System.Text.Json.JsonSerializer.Serialize(v, Manifest.JsonOptions);
+        yield return ("vocab_size", J(a.VocabSize), J(b.VocabSize));
+        yield return ("tokenizer", J(a.Tokenizer), J(b.Tokenizer));
+        yield return ("teacher", J(a.Teacher), J(b.Teacher));
+        yield return ("processing", J(a.Processing), J(b.Processing));
+        yield return ("codecs", J(a.Codecs), J(b.Codecs));
+        yield return ("source", J(a.Source), J(b.Source));
+    }
+}
