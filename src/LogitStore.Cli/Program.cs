@@ -9,4 +9,6 @@ var root = new RootCommand("logitstore: store a teacher's next-token distributio
     DumpCommand.Create(),
     MergeCommand.Create(),
 };
-return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync());
+// Errors are rendered by CliErrors as one line with an exit code, not by the parser's stack-trace handler.
+var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync(invocation));
