@@ -37,16 +37,14 @@ public static class BitPacking
         uint mask = width == 32 ? uint.MaxValue : (1u << width) - 1;
         int n = dest.Length;
         int i = 0;
-        uint bad = 0;
         // Fast path: an 8-byte window covers any value of width <= 32 at any bit offset 0..7.
         long bitPos = 0;
         while (i < n && (bitPos >> 3) + 8 <= src.Length)
         {
             ulong word = BinaryPrimitives.ReadUInt64LittleEndian(src[(int)(bitPos >> 3)..]);
             uint v = (uint)(word >> (int)(bitPos & 7)) & mask;
+            if (v >= limit) { badIndex = i; return false; }
             dest[i] = (int)v;
-            bad |= v >= limit ? 1u : 0u;
-            if (bad != 0) { badIndex = i; return false; }
             bitPos += width;
             i++;
         }
