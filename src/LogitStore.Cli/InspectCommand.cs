@@ -24,7 +24,7 @@ internal static class InspectCommand
                 {
                     store_id = m.StoreId, status = m.Status, vocab_size = m.VocabSize, tokenizer = m.Tokenizer, teacher = m.Teacher,
                     processing = m.Processing, codecs = m.Codecs, totals = m.Totals, shards = m.Shards.Count,
-                    file_bytes = s.FileBytes, bytes_per_token = s.BytesPerToken, mean_kept = s.MeanKept, overhead_bytes = s.OverheadBytes,
+                    file_bytes = s.FileBytes, bytes_per_token = s.BytesPerToken, mean_kept = s.MeanKept, overhead_bytes = s.OverheadBytes, dictionary_bytes = s.DictionaryBytes, dictionaries = m.Dictionaries,
                     columns = s.Columns.Select(c => new { kind = c.Kind.ToString(), codecs = c.Codecs, stored_bytes = c.StoredBytes, decoded_bytes = c.DecodedBytes, bytes_per_token = c.BytesPerToken }),
                 };
                 Console.WriteLine(JsonSerializer.Serialize(o, Manifest.JsonOptions));
@@ -48,6 +48,8 @@ internal static class InspectCommand
             foreach (var c in s.Columns)
                 cols.AddRow(c.Kind.ToString(), c.Codecs, $"{c.StoredBytes:N0}", $"{c.DecodedBytes:N0}", $"{(double)c.DecodedBytes / Math.Max(1, c.StoredBytes):F2}x", $"{c.BytesPerToken:F3}");
             cols.AddRow("(headers, index, padding)", "", $"{s.OverheadBytes:N0}", "", "", $"{s.OverheadBytes / Math.Max(1.0, m.Totals.Positions):F3}");
+            foreach (var d in m.Dictionaries)
+                cols.AddRow($"dictionary {d.Kind}", d.Ref, $"{d.Bytes:N0}", "", "", $"{d.Bytes / Math.Max(1.0, m.Totals.Positions):F3}");
             AnsiConsole.Write(cols);
             return 0;
         });

@@ -30,8 +30,11 @@ internal static class PackCommand
         var topK = new Option<int>("--top-k") { DefaultValueFactory = _ => proc.TopK };
         var draws = new Option<int>("--draws") { Description = "sampled: draws per position", DefaultValueFactory = _ => proc.Draws };
         var tokCodec = new Option<string>("--tokens-codec") { Description = "u32 | packed", DefaultValueFactory = _ => defaults.Tokens };
-        var ids = new Option<string>("--ids") { Description = "u32 | packed | delta", DefaultValueFactory = _ => defaults.Ids };
-        var values = new Option<string>("--values") { Description = "f32 | f16 | q8 | q4 | counts", DefaultValueFactory = _ => defaults.Values };
+        var ids = new Option<string>("--ids") { Description = "u32 | packed | delta | ranked", DefaultValueFactory = _ => defaults.Ids };
+        var values = new Option<string>("--values") { Description = "f32 | f16 | q8 | q4 | counts | mvq:M (M codebooks, 1-32)", DefaultValueFactory = _ => defaults.Values };
+        var codebook = new Option<string?>("--codebook") { Description = "mvq: codebook file from 'logitstore codebook train' (default: train on the first positions)" };
+        var beam = new Option<int>("--beam") { Description = "mvq: beam width of the encoder's search", DefaultValueFactory = _ => defaults.MvqBeam };
+        var dictSample = new Option<int>("--dictionary-sample") { Description = "positions collected to train codebooks / the id rank table", DefaultValueFactory = _ => defaults.DictionarySample };
         var range = new Option<double>("--value-range") { Description = "R (nats) of q8/q4; 0 = codec default" };
         var zstd = new Option<int>("--zstd-level") { Description = "zstd level per column; 0 stores columns uncompressed", DefaultValueFactory = _ => defaults.ZstdLevel };
         var spb = new Option<int>("--seqs-per-block") { DefaultValueFactory = _ => defaults.SequencesPerBlock };
@@ -41,7 +44,7 @@ internal static class PackCommand
         var cmd = new Command("pack", "run a teacher (synthetic, or an external process through a stream) and write a store")
         {
             outOpt, synthetic, stream, resume, force, part, tokens, vocab, seqLen, seed, method, temperature, topP, topK, draws,
-            tokCodec, ids, values, range, zstd, spb, shardMiB, workers,
+            tokCodec, ids, values, codebook, beam, dictSample, range, zstd, spb, shardMiB, workers,
         };
         cmd.SetAction(async (r, ct) =>
         {
@@ -73,6 +76,9 @@ internal static class PackCommand
                     Ids = r.GetValue(ids)!,
                     Values = r.GetValue(values)!,
                     ValueLogRange = r.GetValue(range),
+                    MvqBeam = r.GetValue(beam),
+                    DictionarySample = r.GetValue(dictSample),
+                    Codebooks = r.GetValue(codebook) is { } cb ? CodebookCommand.Load(cb) : null,
                     ZstdLevel = r.GetValue(zstd),
                     SequencesPerBlock = r.GetValue(spb),
                     ShardTargetBytes = r.GetValue(shardMiB) << 20,
@@ -84,6 +90,7 @@ internal static class PackCommand
                     : StreamPack.RunAsync(dir, await TeacherStream.OpenAsync(streamPath, ct), processing, codecs, r.GetValue(force), r.GetValue(workers), progress, ct);
             }
             var manifest = await ProgressDisplay.RunAsync("pack", () => (progress.DonePositions, progress.TotalPositions), work);
+            while (progress.Messages.TryDequeue(out var note)) Console.WriteLine(note);
             Console.WriteLine($"committed {manifest.Totals.Sequences:N0} sequences, {manifest.Totals.Positions:N0} tokens, {manifest.Shards.Count} shard(s), " +
                 $"{manifest.Totals.Bytes / Math.Max(1.0, manifest.Totals.Positions):F2} bytes/token -> {dir}");
             return 0;

@@ -8,6 +8,8 @@ var root = new RootCommand("logitstore: store a teacher's next-token distributio
     VerifyCommand.Create(),
     DumpCommand.Create(),
     MergeCommand.Create(),
+    CodebookCommand.Create(),
+    FidelityCommand.Create(),
 };
 // Errors are rendered by CliErrors as one line with an exit code, not by the parser's stack-trace handler.
 var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };

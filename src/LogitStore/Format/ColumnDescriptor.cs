@@ -20,11 +20,13 @@ public enum CodecId : byte
     Packed = 1,
     Delta = 2,
     U16 = 3,
+    Ranked = 4,
     F32 = 16,
     F16 = 17,
     Q8 = 18,
     Q4 = 19,
     Counts = 20,
+    Mvq = 21,
     Unorm16 = 32,
 }
 

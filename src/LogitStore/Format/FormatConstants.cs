@@ -4,7 +4,7 @@ namespace LogitStore.Format;
 public static class FormatConstants
 {
     public const ushort MajorVersion = 1;
-    public const ushort MinorVersion = 0;
+    public const ushort MinorVersion = 1;
 
     public static ReadOnlySpan<byte> ShardMagic => "LGSTSHRD"u8;
     public static ReadOnlySpan<byte> FooterMagic => "LGSTFOOT"u8;
@@ -22,6 +22,10 @@ public static class FormatConstants
     public const string ShardDirectory = "shards";
     public const string ShardExtension = ".lss";
     public const string TempSuffix = ".tmp";
+    public const string DictionaryDirectory = "dictionaries";
+    public const string DictionaryExtension = ".lsd";
+    public static ReadOnlySpan<byte> DictionaryMagic => "LGSTDICT"u8;
+    public const int DictionaryHeaderSize = 64;
 
     public static string ShardFileName(int index) => $"{ShardDirectory}/shard-{index:D5}{ShardExtension}";
 

@@ -23,6 +23,7 @@ public sealed class Manifest
     public JsonObject Source { get; set; } = new();
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public PartitionInfo? Partition { get; set; }
+    public List<DictionaryEntry> Dictionaries { get; set; } = new();
     public List<ShardEntry> Shards { get; set; } = new();
     public Totals Totals { get; set; } = new();
 
@@ -81,6 +82,15 @@ public sealed class Manifest
         if (Status is not (StatusComplete or StatusPartial)) throw new StoreCorruptException(path, 0, $"unknown status '{Status}'");
         if (VocabSize < 2) throw new StoreCorruptException(path, 0, $"vocab_size {VocabSize} is below 2");
         if (Codecs.SequencesPerBlock < 1) throw new StoreCorruptException(path, 0, "codecs.sequences_per_block must be >= 1");
+        Dictionaries ??= new();
+        var refs = new HashSet<string>();
+        for (int i = 0; i < Dictionaries.Count; i++)
+        {
+            var d = Dictionaries[i];
+            if (string.IsNullOrEmpty(d.File) || d.File.Contains("..") || Path.IsPathRooted(d.File))
+                throw new StoreCorruptException(path, 0, $"dictionary {i} has an invalid file name '{d.File}'");
+            if (!refs.Add(d.Ref)) throw new StoreCorruptException(path, 0, $"two dictionaries share the ref '{d.Ref}'");
+        }
         ulong next = FirstSequence;
         for (int i = 0; i < Shards.Count; i++)
         {
@@ -138,6 +148,8 @@ public sealed class CodecSection
     public string Ids { get; set; } = "";
     public string Values { get; set; } = "";
     public double ValueLogRange { get; set; }
+    public string IdsDictionary { get; set; } = "";
+    public string ValuesDictionary { get; set; } = "";
     public int ZstdLevel { get; set; }
     public int SequencesPerBlock { get; set; }
     public long ShardTargetBytes { get; set; }
@@ -160,6 +172,15 @@ public sealed class ShardEntry
     public ulong Positions { get; set; }
     public ulong Entries { get; set; }
     public uint Blocks { get; set; }
+    public ulong Bytes { get; set; }
+    public string Xxh3 { get; set; } = "";
+}
+
+public sealed class DictionaryEntry
+{
+    public string File { get; set; } = "";
+    public string Kind { get; set; } = "";
+    public string Ref { get; set; } = "";
     public ulong Bytes { get; set; }
     public string Xxh3 { get; set; } = "";
 }

@@ -10,7 +10,7 @@ public static class BlockDecoder
     private static readonly ColumnKind[] Required =
         [ColumnKind.SequenceLengths, ColumnKind.Tokens, ColumnKind.KeptCounts, ColumnKind.Ids, ColumnKind.Values, ColumnKind.ResidualMass];
 
-    public static void Decode(ReadOnlySpan<byte> block, BlockIndexEntry entry, uint vocabSize, string file, DecodedBlock dest, bool verifyChecksum = true)
+    public static void Decode(ReadOnlySpan<byte> block, BlockIndexEntry entry, uint vocabSize, string file, DecodedBlock dest, bool verifyChecksum = true, StoreDictionaries? dictionaries = null)
     {
         long at = (long)entry.BlockOffset;
         var header = BlockHeader.Read(block, file, at);
@@ -73,12 +73,12 @@ public static class BlockDecoder
                     PrefixSums(dest.EntryStart, p, e, where, "kept counts", "entries", allowZero: true);
                     break;
                 case ColumnKind.Ids:
-                    var idCodec = CodecRegistry.IdCodec(d.Codec, d.CodecParam) ?? throw where.Corrupt($"unknown ids codec {(byte)d.Codec} with parameter {d.CodecParam}");
+                    var idCodec = CodecRegistry.IdCodec(d.Codec, d.CodecParam, dictionaries) ?? throw where.Corrupt(UnknownCodec(d, "ids"));
                     idCodec.Decode(bytes, dest.KeptCounts.AsSpan(0, p), dest.Ids.AsSpan(0, e), vocabSize, where);
                     idsAscending = idCodec.StoresAscendingIds;
                     break;
                 case ColumnKind.Values:
-                    var valueCodec = CodecRegistry.ValueCodec(d.Codec, d.CodecParam) ?? throw where.Corrupt($"unknown values codec {(byte)d.Codec} with parameter {d.CodecParam}");
+                    var valueCodec = CodecRegistry.ValueCodec(d.Codec, d.CodecParam, dictionaries) ?? throw where.Corrupt(UnknownCodec(d, "values"));
                     valueCodec.Decode(bytes, dest.KeptCounts.AsSpan(0, p), dest.Probs.AsSpan(0, e), where);
                     break;
                 case ColumnKind.ResidualMass:
@@ -100,6 +100,13 @@ public static class BlockDecoder
             }
         }
     }
+
+    private static string UnknownCodec(ColumnDescriptor d, string column) => d.Codec switch
+    {
+        CodecId.Mvq => $"the manifest lists no mvq codebooks with ref {Format.DictionaryFile.RefHex(d.CodecParam)}: this block cannot be decoded with any other codebook",
+        CodecId.Ranked => $"the manifest lists no id rank table with ref {Format.DictionaryFile.RefHex(d.CodecParam)}",
+        _ => $"unknown {column} codec {(byte)d.Codec} with parameter {d.CodecParam}",
+    };
 
     /// <summary>Turns counts stored at [1..n] into start offsets at [0..n]; checks they sum to <paramref name="total"/>.</summary>
     private static void PrefixSums(int[] a, int n, int total, ColumnLocation where, string what, string unit, bool allowZero)

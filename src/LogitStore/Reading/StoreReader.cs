@@ -14,8 +14,9 @@ public sealed class StoreReader : IDisposable
     private readonly ulong[] _blockFirstSequence;
     private readonly StoreReaderOptions _options;
 
-    private StoreReader(string directory, Manifest manifest, ShardReader[] shards, StoreReaderOptions options)
+    private StoreReader(string directory, Manifest manifest, ShardReader[] shards, StoreReaderOptions options, Codecs.StoreDictionaries dictionaries)
     {
+        Dictionaries = dictionaries;
         Directory = directory;
         Manifest = manifest;
         _shards = shards;
@@ -37,6 +38,7 @@ public sealed class StoreReader : IDisposable
     public static StoreReader Open(string directory, StoreReaderOptions? options = null)
     {
         var manifest = Manifest.Load(directory);
+        var dictionaries = Codecs.StoreDictionaries.Load(directory, manifest);
         var shards = new List<ShardReader>();
         try
         {
@@ -47,11 +49,14 @@ public sealed class StoreReader : IDisposable
             foreach (var s in shards) s.Dispose();
             throw;
         }
-        return new StoreReader(directory, manifest, shards.ToArray(), options ?? new StoreReaderOptions());
+        return new StoreReader(directory, manifest, shards.ToArray(), options ?? new StoreReaderOptions(), dictionaries);
     }
 
     public string Directory { get; }
     public Manifest Manifest { get; }
+
+    /// <summary>The codebooks and id rank tables the manifest lists, checked.</summary>
+    public Codecs.StoreDictionaries Dictionaries { get; }
     public IReadOnlyList<ShardReader> Shards => _shards;
     public uint VocabSize => Manifest.VocabSize;
     public ulong FirstSequence => Manifest.FirstSequence;
@@ -81,7 +86,7 @@ public sealed class StoreReader : IDisposable
     {
         var shard = _shards[_blockShard[block]];
         int b = _blockInShard[block];
-        BlockDecoder.Decode(shard.BlockBytes(b), shard.Index[b], VocabSize, shard.Path, dest, _options.VerifyBlockChecksums);
+        BlockDecoder.Decode(shard.BlockBytes(b), shard.Index[b], VocabSize, shard.Path, dest, _options.VerifyBlockChecksums, Dictionaries);
     }
 
     /// <summary>Random access: decodes the block of <paramref name="sequence"/> into <paramref name="scratch"/> (skipped if it is already there) and returns a view.</summary>

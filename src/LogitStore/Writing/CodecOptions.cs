@@ -12,20 +12,44 @@ public sealed record CodecOptions
     /// <summary>R of the q8/q4 codecs in nats; 0 picks the codec's default.</summary>
     public double ValueLogRange { get; init; }
 
+    /// <summary>Beam width of the mvq encoder's search over the codebooks (1 = greedy).</summary>
+    public int MvqBeam { get; init; } = Codecs.MvqValueCodec.DefaultBeam;
+
+    /// <summary>Positions the writer collects to train the dictionaries a codec needs (mvq codebooks, id rank table).</summary>
+    public int DictionarySample { get; init; } = 32768;
+
+    /// <summary>Codebooks for an mvq value codec; when null the writer trains them from the first positions it sees.</summary>
+    public Codecs.Mvq.MvqCodebooks? Codebooks { get; init; }
+
+    /// <summary>Id rank table for the ranked id codec; when null the writer builds it from the first positions.</summary>
+    public IdRankTable? RankTable { get; init; }
+
     public int ZstdLevel { get; init; } = 3;
     public int SequencesPerBlock { get; init; } = 16;
     public long ShardTargetBytes { get; init; } = 256L << 20;
 
-    public BlockCodecs Resolve(uint vocabSize, int draws)
+    /// <summary>Checks the names without resolving codecs that need dictionaries.</summary>
+    public void Validate()
+    {
+        if (!CodecRegistry.IdCodecNames.Contains(Ids)) throw new ArgumentException($"unknown id codec '{Ids}' ({string.Join(", ", CodecRegistry.IdCodecNames)})");
+        if (CodecRegistry.MvqCodebookCount(Values) == 0 && !CodecRegistry.ValueCodecNames.Contains(Values))
+            throw new ArgumentException($"unknown value codec '{Values}' ({string.Join(", ", CodecRegistry.ValueCodecNames)})");
+        if (DictionarySample < 1) throw new ArgumentException("the dictionary sample must be >= 1 position");
+    }
+
+    public BlockCodecs Resolve(uint vocabSize, int draws, IdRankTable? rankTable = null, Codecs.Mvq.MvqCodebooks? codebooks = null)
     {
         if (SequencesPerBlock < 1) throw new ArgumentException("sequences per block must be >= 1");
         if (ZstdLevel is < -7 or > 22) throw new ArgumentException($"zstd level must be in [-7, 22], got {ZstdLevel}");
         if (ShardTargetBytes < 4096) throw new ArgumentException("shard target size must be at least 4096 bytes");
-        if (Tokens == "delta") throw new ArgumentException("the tokens column takes 'u32' or 'packed'");
+        if (Tokens is not ("u32" or "packed")) throw new ArgumentException("the tokens column takes 'u32' or 'packed'");
+        if (MvqBeam < 1) throw new ArgumentException("the mvq beam width must be >= 1");
         return new BlockCodecs(
             CodecRegistry.IdCodec(Tokens, vocabSize),
-            CodecRegistry.IdCodec(Ids, vocabSize),
-            CodecRegistry.ValueCodec(Values, ValueLogRange, draws),
+            CodecRegistry.IdCodec(Ids, vocabSize, rankTable),
+            codebooks is not null && Values.StartsWith("mvq", StringComparison.Ordinal) && CodecRegistry.MvqCodebookCount(Values) == codebooks.M
+                ? new MvqValueCodec(codebooks, MvqBeam)
+                : CodecRegistry.ValueCodec(Values, ValueLogRange, draws, codebooks),
             ZstdLevel);
     }
 }

@@ -30,12 +30,17 @@ public static class ManifestSections
         };
     }
 
-    public static CodecSection ToSection(CodecOptions c, BlockCodecs resolved) => new()
+    public static CodecSection ToSection(CodecOptions c) => new()
     {
         Tokens = c.Tokens,
         Ids = c.Ids,
         Values = c.Values,
-        ValueLogRange = resolved.Values is Codecs.LogRatioValueCodec q ? q.Range : 0,
+        ValueLogRange = c.Values switch
+        {
+            "q8" => c.ValueLogRange > 0 ? c.ValueLogRange : Codecs.LogRatioValueCodec.DefaultRange8,
+            "q4" => c.ValueLogRange > 0 ? c.ValueLogRange : Codecs.LogRatioValueCodec.DefaultRange4,
+            _ => 0,
+        },
         ZstdLevel = c.ZstdLevel,
         SequencesPerBlock = c.SequencesPerBlock,
         ShardTargetBytes = c.ShardTargetBytes,

@@ -45,6 +45,20 @@ public static class StoreMerger
             Codecs = first.Codecs,
             Source = (JsonObject)first.Source.DeepClone(),
         };
+        // Parts may have trained their own dictionaries: the merged store lists each once (blocks name theirs by ref).
+        foreach (var (dir, m) in parts)
+            foreach (var d in m.Dictionaries)
+            {
+                var known = merged.Dictionaries.Find(x => x.Ref == d.Ref);
+                if (known is not null)
+                {
+                    if (known.Xxh3 != d.Xxh3) throw new InvalidOperationException($"{dir}: dictionary ref {d.Ref} names a different file than in an earlier part");
+                    continue;
+                }
+                Directory.CreateDirectory(Path.Combine(outDirectory, FormatConstants.DictionaryDirectory));
+                DurableFile.WriteAtomic(Path.Combine(outDirectory, d.File), File.ReadAllBytes(Path.Combine(dir, d.File)));
+                merged.Dictionaries.Add(d);
+            }
         foreach (var (dir, m) in parts)
             foreach (var shard in m.Shards)
             {
@@ -72,7 +86,12 @@ public static class StoreMerger
         yield return ("tokenizer", J(a.Tokenizer), J(b.Tokenizer));
         yield return ("teacher", J(a.Teacher), J(b.Teacher));
         yield return ("processing", J(a.Processing), J(b.Processing));
-        yield return ("codecs", J(a.Codecs), J(b.Codecs));
+        static CodecSection WithoutRefs(CodecSection c) => new()
+        {
+            Tokens = c.Tokens, Ids = c.Ids, Values = c.Values, ValueLogRange = c.ValueLogRange, ZstdLevel = c.ZstdLevel,
+            SequencesPerBlock = c.SequencesPerBlock, ShardTargetBytes = c.ShardTargetBytes,
+        };
+        yield return ("codecs", J(WithoutRefs(a.Codecs)), J(WithoutRefs(b.Codecs)));
         yield return ("source", J(a.Source), J(b.Source));
     }
 }
