@@ -10,6 +10,7 @@ var root = new RootCommand("logitstore: store a teacher's next-token distributio
     MergeCommand.Create(),
     CodebookCommand.Create(),
     FidelityCommand.Create(),
+    BenchCommand.Create(),
 };
 // Errors are rendered by CliErrors as one line with an exit code, not by the parser's stack-trace handler.
 var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };

@@ -26,6 +26,17 @@ public static class StoreVerifier
         }
         long blocks = 0, bytes = 0;
         ulong seqs = 0, positions = 0;
+        Codecs.StoreDictionaries dictionaries;
+        try
+        {
+            dictionaries = Codecs.StoreDictionaries.Load(directory, manifest);
+        }
+        catch (StoreCorruptException ex)
+        {
+            // Blocks that need a damaged dictionary cannot be decoded; say so once, check the rest.
+            faults.Add(ex);
+            dictionaries = Codecs.StoreDictionaries.Empty;
+        }
         var decoded = new DecodedBlock();
         foreach (var entry in manifest.Shards)
         {
@@ -35,7 +46,7 @@ public static class StoreVerifier
                 // Decode every block first: a fault inside a block is then named precisely, not only as a file-hash mismatch.
                 for (int b = 0; b < shard.Index.Count; b++)
                 {
-                    BlockDecoder.Decode(shard.BlockBytes(b), shard.Index[b], manifest.VocabSize, shard.Path, decoded, verifyChecksum: true);
+                    BlockDecoder.Decode(shard.BlockBytes(b), shard.Index[b], manifest.VocabSize, shard.Path, decoded, verifyChecksum: true, dictionaries);
                     blocks++;
                     seqs += (ulong)decoded.SequenceCount;
                     positions += (ulong)decoded.PositionCount;

@@ -92,23 +92,47 @@ public static class BlockEncoder
             int se = 0;
             for (int t = 0; t < seq.Length; t++)
             {
-                int tok = seq.Tokens[t];
-                if ((uint)tok >= vocab) throw new ArgumentException($"sequence {firstSequence + (ulong)q} position {t}: token {tok} is not below the vocabulary size {vocab}");
                 int n = seq.KeptCounts[t];
-                if (n < 0 || n > ushort.MaxValue) throw new ArgumentException($"sequence {firstSequence + (ulong)q} position {t}: kept count {n} is outside [0, 65535]");
+                CheckPosition(seq, firstSequence + (ulong)q, t, vocab, se);
                 var ids = s.Ids.AsSpan(ent + se, n);
                 var probs = s.Probs.AsSpan(ent + se, n);
-                for (int j = 0; j < n; j++)
-                {
-                    if ((uint)ids[j] >= vocab) throw new ArgumentException($"sequence {firstSequence + (ulong)q} position {t}: id {ids[j]} is not below the vocabulary size {vocab}");
-                    if (!(probs[j] >= 0) || float.IsInfinity(probs[j])) throw new ArgumentException($"sequence {firstSequence + (ulong)q} position {t}: probability {probs[j]} is not finite and non-negative");
-                }
                 if (!EntryOrder.IsRankOrdered(ids, probs)) EntryOrder.SortByRank(ids, probs);
                 if (idOrder) EntryOrder.SortById(ids, probs);
                 se += n;
             }
             pos += seq.Length;
             ent += seq.EntryCount;
+        }
+    }
+
+    /// <summary>Checks every position of <paramref name="sequences"/> as encoding would, without encoding (writers that hold blocks back).</summary>
+    public static void Validate(IReadOnlyList<SparseSequence> sequences, ulong firstSequence, uint vocab)
+    {
+        for (int q = 0; q < sequences.Count; q++)
+        {
+            var seq = sequences[q];
+            if (seq.Length == 0) throw new ArgumentException($"sequence {firstSequence + (ulong)q} is empty: sequences need at least one position");
+            int se = 0;
+            for (int t = 0; t < seq.Length; t++)
+            {
+                CheckPosition(seq, firstSequence + (ulong)q, t, vocab, se);
+                se += seq.KeptCounts[t];
+            }
+        }
+    }
+
+    private static void CheckPosition(SparseSequence seq, ulong sequenceId, int t, uint vocab, int entryStart)
+    {
+        int tok = seq.Tokens[t];
+        if ((uint)tok >= vocab) throw new ArgumentException($"sequence {sequenceId} position {t}: token {tok} is not below the vocabulary size {vocab}");
+        int n = seq.KeptCounts[t];
+        if (n < 0 || n > ushort.MaxValue) throw new ArgumentException($"sequence {sequenceId} position {t}: kept count {n} is outside [0, 65535]");
+        var ids = seq.Ids.AsSpan(entryStart, n);
+        var probs = seq.Probs.AsSpan(entryStart, n);
+        for (int j = 0; j < n; j++)
+        {
+            if ((uint)ids[j] >= vocab) throw new ArgumentException($"sequence {sequenceId} position {t}: id {ids[j]} is not below the vocabulary size {vocab}");
+            if (!(probs[j] >= 0) || float.IsInfinity(probs[j])) throw new ArgumentException($"sequence {sequenceId} position {t}: probability {probs[j]} is not finite and non-negative");
         }
     }
 

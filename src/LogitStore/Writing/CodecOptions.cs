@@ -6,8 +6,8 @@ namespace LogitStore.Writing;
 public sealed record CodecOptions
 {
     public string Tokens { get; init; } = "packed";
-    public string Ids { get; init; } = "packed";
-    public string Values { get; init; } = "q8";
+    public string Ids { get; init; } = "ranked";
+    public string Values { get; init; } = "mvq:4";
 
     /// <summary>R of the q8/q4 codecs in nats; 0 picks the codec's default.</summary>
     public double ValueLogRange { get; init; }

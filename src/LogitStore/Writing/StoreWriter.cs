@@ -148,6 +148,7 @@ public sealed class StoreWriter : IAsyncDisposable
     {
         if (sequences.Length > 0)
         {
+            BlockEncoder.Validate(sequences, first, _manifest.VocabSize); // refuse bad input now, not after training
             _trainingBlocks.Add((first, sequences));
             foreach (var s in sequences) _trainingPositions += s.Length;
         }

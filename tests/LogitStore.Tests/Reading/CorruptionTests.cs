@@ -107,4 +107,61 @@ public class CorruptionTests : IDisposable
 
     private static void RewriteHeaderChecksum(byte[] bytes) =>
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(56), Checksum.Of(bytes.AsSpan(0, 56)));
+    /// <summary>Another valid codebook set of the same shape, as a wrong file would be.</summary>
+    private static LogitStore.Codecs.Mvq.MvqCodebooks OtherCodebooks(LogitStore.Codecs.Mvq.MvqCodebooks like)
+    {
+        var c = new float[like.M * 256 * like.D];
+        for (int i = 0; i < c.Length; i++) c[i] = -0.01f * (i % 97);
+        return new LogitStore.Codecs.Mvq.MvqCodebooks(like.M, like.D, c);
+    }
+
+    [Fact]
+    public void WrongCodebook_IsRefused_WhetherSwappedOrListed()
+    {
+        var manifest = Manifest.Load(_dir);
+        var entry = manifest.Dictionaries.Single(d => d.Kind == "mvq");
+        string path = Path.Combine(_dir, entry.File);
+        LogitStore.Codecs.Mvq.MvqCodebooks original;
+        using (var r = StoreReader.Open(_dir)) original = r.Dictionaries.AllCodebooks.Single();
+        var other = OtherCodebooks(original);
+
+        // 1. The file swapped under the manifest: opening the store names the dictionary file.
+        var originalBytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, other.FileBytes);
+        var ex = Assert.Throws<StoreCorruptException>(() => StoreReader.Open(_dir));
+        Assert.Equal(path, ex.File);
+        Assert.False(StoreVerifier.Verify(_dir).Ok);
+
+        // 2. The manifest rewritten to list the other codebooks consistently: blocks still name theirs by ref.
+        entry.Ref = Format.DictionaryFile.RefHex(other.Ref);
+        entry.Xxh3 = Checksum.ToHex(Checksum.Of(other.FileBytes));
+        entry.Bytes = (ulong)other.FileBytes.Length;
+        File.WriteAllBytes(Path.Combine(_dir, FormatConstants.ManifestFileName), manifest.ToUtf8());
+        using (var reader = StoreReader.Open(_dir))
+        {
+            var ex2 = Assert.Throws<StoreCorruptException>(() => reader.ReadSequence(0));
+            Assert.EndsWith("shard-00000.lss", ex2.File);
+            Assert.Contains($"no mvq codebooks with ref {Format.DictionaryFile.RefHex(original.Ref)}", ex2.Message);
+        }
+        File.WriteAllBytes(path, originalBytes);
+    }
+
+    [Fact]
+    public void FlippedDictionaryByte_FailsVerification_NamingTheDictionaryFile()
+    {
+        var entry = Manifest.Load(_dir).Dictionaries[0];
+        string path = Path.Combine(_dir, entry.File);
+        var bytes = File.ReadAllBytes(path);
+        foreach (int i in new[] { 3, 20, 40, 100, bytes.Length - 1 })
+        {
+            var damaged = (byte[])bytes.Clone();
+            damaged[i] ^= 0x10;
+            File.WriteAllBytes(path, damaged);
+            var report = StoreVerifier.Verify(_dir);
+            Assert.False(report.Ok);
+            Assert.Equal(path, report.Faults[0].File);
+        }
+        File.WriteAllBytes(path, bytes);
+        Assert.True(StoreVerifier.Verify(_dir).Ok);
+    }
 }

@@ -11,8 +11,8 @@ namespace LogitStore.Tests.Writing;
 
 public class StoreRoundTripTests
 {
-    private static readonly string[] IdCodecs = ["u32", "packed", "delta"];
-    private static readonly string[] ValueCodecs = ["f32", "f16", "q8", "q4"];
+    private static readonly string[] IdCodecs = ["u32", "packed", "delta", "ranked"];
+    private static readonly string[] ValueCodecs = ["f32", "f16", "q8", "q4", "mvq:2", "mvq:5"];
 
     [Property(MaxTest = 25)]
     public bool WriteThenRead_ReturnsEveryEntryWithinTheCodecBound(int seed, byte idCodec, byte valueCodec, PositiveInt spbSeed, bool zstd)
@@ -21,7 +21,7 @@ public class StoreRoundTripTests
         uint vocab = (uint)rng.Next(2, 70_000);
         var codecs = new CodecOptions
         {
-            Ids = IdCodecs[idCodec % 3], Values = ValueCodecs[valueCodec % 4], Tokens = rng.Next(2) == 0 ? "u32" : "packed",
+            Ids = IdCodecs[idCodec % IdCodecs.Length], Values = ValueCodecs[valueCodec % ValueCodecs.Length], Tokens = rng.Next(2) == 0 ? "u32" : "packed",
             SequencesPerBlock = spbSeed.Get % 5 + 1, ZstdLevel = zstd ? 3 : 0, ShardTargetBytes = 4096,
         };
         var seqs = Enumerable.Range(0, rng.Next(1, 12)).Select(_ => TestData.RandomSequence(rng, vocab, rng.Next(1, 30), 20)).ToList();
@@ -30,11 +30,12 @@ public class StoreRoundTripTests
         {
             Write(dir, vocab, codecs, seqs);
             using var reader = StoreReader.Open(dir);
-            var resolved = codecs.Resolve(vocab, 50);
+            // mvq: the bound of the codebooks the writer trained and listed; the others need no dictionary.
+            var values = CodecRegistry.ValueCodec(codecs.Values, 0, 50, reader.Dictionaries.AllCodebooks.SingleOrDefault());
             if (reader.SequenceCount != (ulong)seqs.Count) return false;
             var scratch = new DecodedBlock();
             for (int i = seqs.Count - 1; i >= 0; i--) // random access, backwards
-                if (!Matches(seqs[i], reader.ReadSequence((ulong)i, scratch).ToSparseSequence(), resolved.Values)) return false;
+                if (!Matches(seqs[i], reader.ReadSequence((ulong)i, scratch).ToSparseSequence(), values)) return false;
             return StoreVerifier.Verify(dir).Ok;
         }
         finally { Directory.Delete(dir, true); }
@@ -77,7 +78,8 @@ public class StoreRoundTripTests
     {
         string whole = TestData.TempDir(), p0 = TestData.TempDir(), p1 = TestData.TempDir(), p2 = TestData.TempDir(), merged = TestData.TempDir();
         var src = new SyntheticSource(40 * 64, 2000, 64, 3, 32);
-        var codecs = new CodecOptions { SequencesPerBlock = 4, ShardTargetBytes = 8192 };
+        // q8 values so that parts and the whole agree bit for bit; ranked ids make each part build its own rank table.
+        var codecs = new CodecOptions { Ids = "ranked", Values = "q8", SequencesPerBlock = 4, ShardTargetBytes = 8192 };
         await SyntheticPack.RunAsync(whole, src, new ProcessingOptions(), codecs, overwrite: true);
         for (int i = 0; i < 3; i++)
             await SyntheticPack.RunAsync(new[] { p0, p1, p2 }[i], src, new ProcessingOptions(), codecs, new PartSpec(i, 3), overwrite: true);
@@ -98,6 +100,7 @@ public class StoreRoundTripTests
             Assert.Equal(x.Probs, y.Probs);
         }
         Assert.True(StoreVerifier.Verify(merged).Ok);
+        Assert.Equal(3, b.Manifest.Dictionaries.Count(d => d.Kind == "idrank"));
     }
 
     [Fact]

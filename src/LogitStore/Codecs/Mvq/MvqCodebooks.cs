@@ -256,6 +256,8 @@ public sealed class MvqCodebooks
         var y = dest.Slice(1, width);
         CentroidRow(0, codes[0])[..width].CopyTo(y);
         for (int m = 1; m < M; m++) VectorKernels.AddInPlace(y, CentroidRow(m, codes[m])[..width]);
+        // Rank order survives decoding: each log-ratio is at most the one before it.
+        for (int j = 1; j < n - 1; j++) if (y[j] > y[j - 1]) y[j] = y[j - 1];
         float sum = 1f + VectorKernels.ClampExp(y, n - 1, -LogFloor);
         float inv = 1f / sum;
         dest[0] = 1f;

@@ -1,0 +1,20 @@
+using LogitStore.Reading;
+
+namespace LogitStore.Reports;
+
+/// <summary>Order-0 empirical entropy of a store's kept ids, in bits per id: the floor for any coder that sees ids one at a time without context.</summary>
+public static class IdEntropy
+{
+    public static (double BitsPerId, long Ids) Measure(StoreReader store)
+    {
+        var counts = new long[store.VocabSize];
+        long total = 0;
+        foreach (var block in store.ScanBlocks())
+            for (int s = 0; s < block.SequenceCount; s++)
+                foreach (int id in block.Sequence(s).Ids) { counts[id]++; total++; }
+        double h = 0;
+        foreach (long c in counts)
+            if (c > 0) { double f = (double)c / total; h -= f * Math.Log2(f); }
+        return (h, total);
+    }
+}
