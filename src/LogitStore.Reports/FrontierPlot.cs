@@ -28,6 +28,7 @@ internal static class FrontierPlot
             MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
             IntegerTicksOnly = true,
         };
+        plot.Axes.SetLimitsX(0, rows.Max(r => r.ValueBytesPerToken) * 1.12);
         plot.Title("top-k 50, synthetic teacher: value bytes/token vs fidelity");
         plot.XLabel("value column bytes / token");
         plot.YLabel("mean KL(truncated ‖ decoded), nats (log10)");

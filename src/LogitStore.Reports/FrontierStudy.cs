@@ -62,9 +62,11 @@ public static class FrontierStudy
         var sampled = new ProcessingOptions { Method = TruncationMethod.Sampled, Draws = 50 };
         var runs = new List<(string Setting, ProcessingOptions P, string Ids, string Values)>();
         foreach (var v in new[] { "f32", "f16", "q8", "q4" }.Concat(o.MvqCodebooks.Select(m => $"mvq:{m}"))) runs.Add(("top-k 50", topK50, "packed", v));
+        runs.Add(("top-k 50", topK50, "ranked", "mvq:4"));
         runs.Add(("top-k 50", topK50, "ranked", "mvq:8"));
         runs.Add(("top-p-k 0.95/100", topPK100, "u32", "f32"));
         runs.Add(("top-p-k 0.95/100", topPK100, "ranked", "q8"));
+        runs.Add(("top-p-k 0.95/100", topPK100, "ranked", "mvq:4"));
         runs.Add(("top-p-k 0.95/100", topPK100, "ranked", "mvq:8"));
         runs.Add(("sampled 50", sampled, "u32", "counts"));
         runs.Add(("sampled 50", sampled, "ranked", "counts"));

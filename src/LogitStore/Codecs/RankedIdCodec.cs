@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Numerics;
 using LogitStore.Format;
 
@@ -54,22 +55,26 @@ public sealed class RankedIdCodec(IdRankTable table) : IIdCodec
         if (src.Length != expected) throw where.Corrupt($"{src.Length} bytes, the exponents call for {expected}");
         var mant = src[n..];
         var ids = Table.IdsByRank;
-        ulong acc = 0;
-        int bits = 0, at = 0;
+        long bitPos = 0;
         for (int i = 0; i < n; i++)
         {
             int e = src[i];
-            while (bits < e)
+            ulong word;
+            int at = (int)(bitPos >> 3);
+            if (at + 8 <= mant.Length) word = BinaryPrimitives.ReadUInt64LittleEndian(mant[at..]);
+            else
             {
-                acc |= (ulong)mant[at++] << bits;
-                bits += 8;
+                word = 0;
+                for (int b = 0; at + b < mant.Length; b++) word |= (ulong)mant[at + b] << (8 * b);
             }
-            ulong v = (1UL << e) + (acc & ((1UL << e) - 1));
-            acc >>= e;
-            bits -= e;
+            // e ≤ 31 bits at a bit offset ≤ 7 always fit in the 64-bit window.
+            ulong v = (1UL << e) + ((word >> (int)(bitPos & 7)) & ((1UL << e) - 1));
+            bitPos += e;
             if (v - 1 >= (ulong)ids.Length) throw where.Corrupt($"rank {v - 1} of entry {i} is not below the vocabulary size {ids.Length}");
             dest[i] = ids[(int)(v - 1)];
         }
+        int usedBits = (int)(bitPos & 7);
+        ulong acc = usedBits == 0 || mant.Length == 0 ? 0UL : (ulong)(mant[^1] >> usedBits);
         if (acc != 0) throw where.Corrupt("unused bits of the last mantissa byte are not zero");
     }
 }
