@@ -1,0 +1,215 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LogitStore.Torch.Model;
+
+/// <summary>Root-mean-square layer norm with a learned gain (Llama's RMSNorm).</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter _weight;
+    private readonly double _eps;
+
+    public RmsNorm(int size, double eps) : base(nameof(RmsNorm))
+    {
+        _eps = eps;
+        _weight = nn.Parameter(ones(size));
+        register_parameter("weight", _weight);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var xf = x.to_type(ScalarType.Float32);
+        var normed = xf * rsqrt(xf.pow(2).mean([-1L], keepdim: true) + _eps);
+        return (normed.to_type(x.dtype) * _weight).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Causal self-attention with rotary positions and grouped key/value heads, through scaled_dot_product_attention.</summary>
+public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor, Tensor, Tensor>
+{
+    private readonly Linear _q, _k, _v, _o;
+    private readonly int _heads, _kvHeads, _headDim;
+
+    public CausalSelfAttention(TransformerConfig c) : base(nameof(CausalSelfAttention))
+    {
+        _heads = c.Heads;
+        _kvHeads = c.KeyValueHeads;
+        _headDim = c.HeadDim;
+        _q = nn.Linear(c.HiddenSize, c.Heads * c.HeadDim, hasBias: false);
+        _k = nn.Linear(c.HiddenSize, c.KeyValueHeads * c.HeadDim, hasBias: false);
+        _v = nn.Linear(c.HiddenSize, c.KeyValueHeads * c.HeadDim, hasBias: false);
+        _o = nn.Linear(c.Heads * c.HeadDim, c.HiddenSize, hasBias: false);
+        register_module("q_proj", _q);
+        register_module("k_proj", _k);
+        register_module("v_proj", _v);
+        register_module("o_proj", _o);
+    }
+
+    /// <param name="x">[B, T, d]</param><param name="cos">[T, headDim/2]</param><param name="sin">[T, headDim/2]</param>
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        var q = Rotary(_q.forward(x).view(b, t, _heads, _headDim).transpose(1, 2), cos, sin);
+        var k = Rotary(_k.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2), cos, sin);
+        var v = _v.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);
+        if (_kvHeads != _heads)
+        {
+            k = k.repeat_interleave(_heads / _kvHeads, dim: 1);
+            v = v.repeat_interleave(_heads / _kvHeads, dim: 1);
+        }
+        var y = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);
+        return _o.forward(y.transpose(1, 2).reshape(b, t, _heads * _headDim)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Llama's rotate-half convention: the first and second halves of each head are the pair's two coordinates.</summary>
+    private static Tensor Rotary(Tensor x, Tensor cos, Tensor sin)
+    {
+        var halves = x.chunk(2, -1);
+        var (x1, x2) = (halves[0], halves[1]);
+        var c = cos.to_type(x.dtype);
+        var s = sin.to_type(x.dtype);
+        return cat([x1 * c - x2 * s, x2 * c + x1 * s], -1);
+    }
+}
+
+/// <summary>SwiGLU feed-forward: down(silu(gate(x)) · up(x)).</summary>
+public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear _gate, _up, _down;
+
+    public SwiGluMlp(TransformerConfig c) : base(nameof(SwiGluMlp))
+    {
+        _gate = nn.Linear(c.HiddenSize, c.IntermediateSize, hasBias: false);
+        _up = nn.Linear(c.HiddenSize, c.IntermediateSize, hasBias: false);
+        _down = nn.Linear(c.IntermediateSize, c.HiddenSize, hasBias: false);
+        register_module("gate_proj", _gate);
+        register_module("up_proj", _up);
+        register_module("down_proj", _down);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return _down.forward(nn.functional.silu(_gate.forward(x)) * _up.forward(x)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>One pre-norm block: x + attn(norm(x)), then + mlp(norm(·)).</summary>
+public sealed class DecoderLayer : nn.Module<Tensor, Tensor, Tensor, Tensor>
+{
+    private readonly RmsNorm _inputNorm, _postNorm;
+    private readonly CausalSelfAttention _attn;
+    private readonly SwiGluMlp _mlp;
+
+    public DecoderLayer(TransformerConfig c) : base(nameof(DecoderLayer))
+    {
+        _inputNorm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
+        _attn = new CausalSelfAttention(c);
+        _postNorm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
+        _mlp = new SwiGluMlp(c);
+        register_module("input_layernorm", _inputNorm);
+        register_module("self_attn", _attn);
+        register_module("post_attention_layernorm", _postNorm);
+        register_module("mlp", _mlp);
+    }
+
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        var h = x + _attn.forward(_inputNorm.forward(x), cos, sin);
+        return (h + _mlp.forward(_postNorm.forward(h))).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>The transformer body, named as Llama's <c>model.*</c>.</summary>
+public sealed class DecoderBody : nn.Module<Tensor, Tensor>
+{
+    private readonly Embedding _embed;
+    private readonly ModuleList<DecoderLayer> _layers;
+    private readonly RmsNorm _norm;
+    private readonly TransformerConfig _c;
+
+    public DecoderBody(TransformerConfig c) : base(nameof(DecoderBody))
+    {
+        _c = c;
+        _embed = nn.Embedding(c.VocabSize, c.HiddenSize);
+        _layers = nn.ModuleList(Enumerable.Range(0, c.Layers).Select(_ => new DecoderLayer(c)).ToArray());
+        _norm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
+        register_module("embed_tokens", _embed);
+        register_module("layers", _layers);
+        register_module("norm", _norm);
+    }
+
+    public Embedding EmbedTokens => _embed;
+
+    /// <summary>[B, T] token ids → [B, T, d] final hidden states.</summary>
+    public override Tensor forward(Tensor tokens)
+    {
+        using var scope = NewDisposeScope();
+        long t = tokens.shape[1];
+        var (cos, sin) = RotaryTables(t, tokens.device);
+        var h = _embed.forward(tokens);
+        foreach (var layer in _layers) h = layer.forward(h, cos, sin);
+        return _norm.forward(h).MoveToOuterDisposeScope();
+    }
+
+    private (Tensor Cos, Tensor Sin) RotaryTables(long length, Device device)
+    {
+        int half = _c.HeadDim / 2;
+        var inv = pow(_c.RopeTheta, -arange(0, half, dtype: ScalarType.Float64, device: device) / half).to_type(ScalarType.Float32);
+        var angles = outer(arange(length, dtype: ScalarType.Float32, device: device), inv);
+        return (angles.cos(), angles.sin());
+    }
+}
+
+/// <summary>
+/// Decoder-only transformer LM (pre-norm, RMSNorm, rotary positions, causal SDPA, SwiGLU, optional tied
+/// embeddings). Parameter names are Llama's (<c>model.layers.0.self_attn.q_proj.weight</c>, <c>lm_head.weight</c>),
+/// so safetensors checkpoints map one to one.
+/// </summary>
+public sealed class DecoderLM : nn.Module<Tensor, Tensor>
+{
+    private readonly DecoderBody _model;
+    private readonly Linear? _lmHead;
+
+    public DecoderLM(TransformerConfig config) : base(nameof(DecoderLM))
+    {
+        config.Validate();
+        Config = config;
+        _model = new DecoderBody(config);
+        register_module("model", _model);
+        if (!config.TieEmbeddings)
+        {
+            _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+            register_module("lm_head", _lmHead);
+        }
+        InitialiseWeights();
+    }
+
+    public TransformerConfig Config { get; }
+
+    /// <summary>[B, T] token ids → [B, T, V] logits.</summary>
+    public override Tensor forward(Tensor tokens)
+    {
+        using var scope = NewDisposeScope();
+        var h = _model.forward(tokens);
+        var logits = _lmHead is null ? matmul(h, _model.EmbedTokens.weight!.t()) : _lmHead.forward(h);
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Normal(0, 0.02) for every matrix (GPT-2/Llama practice), residual projections scaled by 1/√(2L); gains 1.</summary>
+    private void InitialiseWeights()
+    {
+        using var _ = no_grad();
+        double residualStd = 0.02 / Math.Sqrt(2.0 * Config.Layers);
+        foreach (var (name, p) in named_parameters())
+        {
+            if (p.dim() < 2) continue;
+            bool residual = name.EndsWith("o_proj.weight") || name.EndsWith("down_proj.weight");
+            nn.init.normal_(p, 0, residual ? residualStd : 0.02);
+        }
+    }
+}

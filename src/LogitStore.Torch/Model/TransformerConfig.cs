@@ -1,0 +1,57 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace LogitStore.Torch.Model;
+
+/// <summary>
+/// Sizes of a decoder-only transformer, serialised as a Llama-style <c>config.json</c> (the same member names
+/// Hugging Face uses), so that a real Llama-family checkpoint of this layout loads.
+/// </summary>
+public sealed record TransformerConfig
+{
+    [JsonPropertyName("architectures")] public string[] Architectures { get; init; } = ["LlamaForCausalLM"];
+    [JsonPropertyName("model_type")] public string ModelType { get; init; } = "llama";
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; } = 100_277;
+    [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; } = 256;
+    [JsonPropertyName("intermediate_size")] public int IntermediateSize { get; init; } = 688;
+    [JsonPropertyName("num_hidden_layers")] public int Layers { get; init; } = 4;
+    [JsonPropertyName("num_attention_heads")] public int Heads { get; init; } = 4;
+    [JsonPropertyName("num_key_value_heads")] public int KeyValueHeads { get; init; } = 4;
+    [JsonPropertyName("max_position_embeddings")] public int MaxPositions { get; init; } = 1024;
+    [JsonPropertyName("rms_norm_eps")] public double RmsNormEps { get; init; } = 1e-5;
+    [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10_000;
+    [JsonPropertyName("tie_word_embeddings")] public bool TieEmbeddings { get; init; } = true;
+
+    [JsonIgnore] public int HeadDim => HiddenSize / Heads;
+
+    /// <summary>tiny: seconds on a CPU; small: ~20-60M parameters at a 100k vocabulary (the GPU teacher); base: larger.</summary>
+    public static TransformerConfig Preset(string name, int vocabSize) => name switch
+    {
+        "tiny" => new TransformerConfig { VocabSize = vocabSize, HiddenSize = 64, IntermediateSize = 172, Layers = 2, Heads = 2, KeyValueHeads = 2, MaxPositions = 256 },
+        "small" => new TransformerConfig { VocabSize = vocabSize, HiddenSize = 256, IntermediateSize = 688, Layers = 6, Heads = 4, KeyValueHeads = 4, MaxPositions = 1024 },
+        "base" => new TransformerConfig { VocabSize = vocabSize, HiddenSize = 512, IntermediateSize = 1376, Layers = 8, Heads = 8, KeyValueHeads = 8, MaxPositions = 1024 },
+        _ => throw new ArgumentException($"unknown preset '{name}' (tiny, small, base)"),
+    };
+
+    public void Validate()
+    {
+        if (VocabSize < 2 || HiddenSize < 2 || Layers < 1 || Heads < 1 || IntermediateSize < 1) throw new ArgumentException("model sizes must be positive");
+        if (HiddenSize % Heads != 0) throw new ArgumentException($"hidden_size {HiddenSize} is not a multiple of num_attention_heads {Heads}");
+        if (HeadDim % 2 != 0) throw new ArgumentException($"head dimension {HeadDim} must be even for rotary positions");
+        if (Heads % KeyValueHeads != 0) throw new ArgumentException($"num_attention_heads {Heads} is not a multiple of num_key_value_heads {KeyValueHeads}");
+    }
+
+    /// <summary>Parameters (weights) the model holds.</summary>
+    public long ParameterCount()
+    {
+        long d = HiddenSize, kv = (long)KeyValueHeads * HeadDim;
+        long perLayer = d * d * 2 + d * kv * 2 + 3 * d * IntermediateSize + 2 * d;
+        return VocabSize * d * (TieEmbeddings ? 1 : 2) + Layers * perLayer + d;
+    }
+
+    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static TransformerConfig FromJson(string json) => JsonSerializer.Deserialize<TransformerConfig>(json, Json) ?? throw new ArgumentException("config.json is empty");
+}
