@@ -1,0 +1,99 @@
+using System.Text;
+using System.Text.Json;
+
+namespace LogitStore.Torch.Corpus;
+
+/// <summary>One document of a corpus: a stable name (for the train/held-out split) and its text.</summary>
+public sealed record TextDocument(string Name, string Text);
+
+/// <summary>Readers for the corpus formats <c>--corpus</c> takes: a Brown corpus directory, JSON lines, plain text.</summary>
+public static class TextDocuments
+{
+    /// <summary>Picks the reader from what <paramref name="path"/> is: a directory of Brown files, *.jsonl, or any other text file.</summary>
+    public static IEnumerable<TextDocument> Read(string path)
+    {
+        if (Directory.Exists(path)) return ReadBrown(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such corpus file or directory (run tools/fetch-corpus.sh for Brown)");
+        return path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) ? ReadJsonLines(path) : ReadPlainText(path);
+    }
+
+    /// <summary>
+    /// The Brown corpus in form C (files ca01 … cr09, tokens as word/tag): tags stripped, punctuation reattached,
+    /// `` and '' turned into quotes, one document per file, paragraphs kept.
+    /// </summary>
+    public static IEnumerable<TextDocument> ReadBrown(string directory)
+    {
+        var files = Directory.GetFiles(directory).Where(f => IsBrownFile(Path.GetFileName(f))).OrderBy(f => f, StringComparer.Ordinal).ToList();
+        if (files.Count == 0) throw new FileNotFoundException($"{directory}: no Brown corpus files (c[a-r]NN) found");
+        foreach (var f in files) yield return new TextDocument(Path.GetFileName(f), BrownText(File.ReadAllText(f)));
+    }
+
+    private static bool IsBrownFile(string name) => name.Length == 4 && name[0] == 'c' && name[1] is >= 'a' and <= 'r' && char.IsAsciiDigit(name[2]) && char.IsAsciiDigit(name[3]);
+
+    /// <summary>Brown form C to running text.</summary>
+    public static string BrownText(string tagged)
+    {
+        var sb = new StringBuilder();
+        foreach (var rawLine in tagged.Split('\n'))
+        {
+            var line = rawLine.Trim();
+            if (line.Length == 0) continue;
+            if (sb.Length > 0) sb.Append('\n');
+            bool first = true, glueNext = false;
+            foreach (var item in line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
+            {
+                int slash = item.LastIndexOf('/');
+                string word = slash > 0 ? item[..slash] : item;
+                word = word switch { "``" => "\"", "''" => "\"", _ => word };
+                bool attachLeft = word is "." or "," or ";" or ":" or "?" or "!" or ")" or "'s" or "n't" || (word == "\"" && !glueNext && !first && sb.Length > 0 && QuoteCloses(sb));
+                if (!first && !attachLeft && !glueNext) sb.Append(' ');
+                sb.Append(word);
+                glueNext = word == "(" || (word == "\"" && !attachLeft);
+                first = false;
+            }
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>True when the quotes seen so far on this text are unbalanced, so the next one closes.</summary>
+    private static bool QuoteCloses(StringBuilder sb)
+    {
+        int count = 0;
+        for (int i = sb.Length - 1; i >= 0 && sb[i] != '\n'; i--) if (sb[i] == '"') count++;
+        return count % 2 == 1;
+    }
+
+    /// <summary>One document per line: <c>{"text": "..."}</c>; other members are ignored.</summary>
+    public static IEnumerable<TextDocument> ReadJsonLines(string path)
+    {
+        int lineNo = 0;
+        long offset = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            lineNo++;
+            long at = offset;
+            offset += Encoding.UTF8.GetByteCount(line) + 1;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            string? text;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                text = doc.RootElement.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            }
+            catch (JsonException ex) { throw new InvalidDataException($"{path} @ offset {at} (line {lineNo}): not JSON: {ex.Message}"); }
+            if (text is null) throw new InvalidDataException($"{path} @ offset {at} (line {lineNo}): no string member \"text\"");
+            yield return new TextDocument($"{Path.GetFileName(path)}:{lineNo}", text);
+        }
+    }
+
+    /// <summary>Documents separated by blank lines.</summary>
+    public static IEnumerable<TextDocument> ReadPlainText(string path)
+    {
+        int n = 0;
+        foreach (var block in File.ReadAllText(path).Replace("\r\n", "\n").Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
+        {
+            var text = block.Trim();
+            if (text.Length > 0) yield return new TextDocument($"{Path.GetFileName(path)}:{n++}", text);
+        }
+    }
+}
