@@ -16,6 +16,10 @@ internal static class PackCommand
         var proc = new ProcessingOptions();
         var outOpt = new Option<string>("--out") { Description = "store directory to write", Required = true };
         var synthetic = new Option<bool>("--synthetic") { Description = "use the deterministic synthetic teacher" };
+        var teacher = new Option<string?>("--teacher") { Description = "teacher checkpoint directory (from 'logitstore teacher train')" };
+        var corpus = new Option<string>("--corpus") { Description = "teacher: corpus to run over", DefaultValueFactory = _ => "data/brown" };
+        var batch = new Option<int>("--batch") { Description = "teacher: sequences per forward", DefaultValueFactory = _ => 8 };
+        var device = new Option<string>("--device") { Description = "teacher: auto | cpu | cuda", DefaultValueFactory = _ => "auto" };
         var stream = new Option<string?>("--from-stream") { Description = "read teacher output in the stream protocol from '-' (stdin) or unix:/path.sock" };
         var resume = new Option<bool>("--resume") { Description = "finish an interrupted pack of this store" };
         var force = new Option<bool>("--force") { Description = "replace an existing store" };
@@ -43,7 +47,7 @@ internal static class PackCommand
 
         var cmd = new Command("pack", "run a teacher (synthetic, or an external process through a stream) and write a store")
         {
-            outOpt, synthetic, stream, resume, force, part, tokens, vocab, seqLen, seed, method, temperature, topP, topK, draws,
+            outOpt, synthetic, teacher, corpus, batch, device, stream, resume, force, part, tokens, vocab, seqLen, seed, method, temperature, topP, topK, draws,
             tokCodec, ids, values, codebook, beam, dictSample, range, zstd, spb, shardMiB, workers,
         };
         cmd.SetAction(async (r, ct) =>
@@ -84,7 +88,23 @@ internal static class PackCommand
                     ShardTargetBytes = r.GetValue(shardMiB) << 20,
                 };
                 PartSpec? partSpec = r.GetValue(part) is { } ps ? PartSpec.Parse(ps) : null;
-                if (r.GetValue(synthetic) == (streamPath is not null)) throw new ArgumentException("choose one source: --synthetic or --from-stream");
+                int sources = (r.GetValue(synthetic) ? 1 : 0) + (streamPath is not null ? 1 : 0) + (r.GetValue(teacher) is not null ? 1 : 0);
+                if (sources != 1) throw new ArgumentException("choose one source: --synthetic, --teacher CKPT or --from-stream");
+                if (r.GetValue(teacher) is { } ckpt)
+                {
+                    var o = new Torch.Teacher.TeacherPackOptions
+                    {
+                        Checkpoint = ckpt, Corpus = r.GetValue(corpus)!, Output = dir, SequenceLength = r.GetValue(seqLen), BatchSize = r.GetValue(batch),
+                        Device = r.GetValue(device)!, Processing = processing, Codecs = codecs, Overwrite = r.GetValue(force), Workers = r.GetValue(workers),
+                        MaxTokens = r.GetResult(tokens) is null ? long.MaxValue : (long)r.GetValue(tokens),
+                    };
+                    var (m, timing) = await ProgressDisplay.RunAsync("pack", () => (progress.DonePositions, progress.TotalPositions), Torch.Teacher.TeacherPack.RunAsync(o, progress, ct));
+                    while (progress.Messages.TryDequeue(out var line)) Console.WriteLine(line);
+                    Console.WriteLine($"teacher pack: {timing.Tokens:N0} tokens in {timing.Seconds:F1} s = {timing.TokensPerSecond:N0} tokens/s; forward {timing.Forward:F1} s, " +
+                        $"top-k + copy to host {timing.TopKAndTransfer:F1} s, host cut {timing.HostProcessing:F1} s, waiting for the encoders {timing.WaitingForWriter:F1} s; bound by {timing.Bound}");
+                    Console.WriteLine($"committed {m.Totals.Sequences:N0} sequences, {m.Totals.Positions:N0} tokens, {m.Shards.Count} shard(s) -> {dir}");
+                    return 0;
+                }
                 work = streamPath is null
                     ? SyntheticPack.RunAsync(dir, new SyntheticSource(r.GetValue(tokens), r.GetValue(vocab), r.GetValue(seqLen), r.GetValue(seed)), processing, codecs, partSpec, r.GetValue(force), r.GetValue(workers), progress, ct)
                     : StreamPack.RunAsync(dir, await TeacherStream.OpenAsync(streamPath, ct), processing, codecs, r.GetValue(force), r.GetValue(workers), progress, ct);

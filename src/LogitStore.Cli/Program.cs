@@ -11,6 +11,7 @@ var root = new RootCommand("logitstore: store a teacher's next-token distributio
     CodebookCommand.Create(),
     FidelityCommand.Create(),
     BenchCommand.Create(),
+    TeacherCommand.Create(),
 };
 // Errors are rendered by CliErrors as one line with an exit code, not by the parser's stack-trace handler.
 var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };

@@ -1,0 +1,53 @@
+using System.CommandLine;
+using LogitStore.Processing;
+using LogitStore.Torch.Teacher;
+using LogitStore.Writing;
+
+namespace LogitStore.Cli;
+
+/// <summary><c>logitstore teacher train</c>: train a teacher LM on a corpus (optionally recording its online logits).</summary>
+internal static class TeacherCommand
+{
+    public static Command Create()
+    {
+        var d = new TeacherTrainingOptions { Corpus = "", Output = "" };
+        var corpus = new Option<string>("--corpus") { Description = "Brown directory (tools/fetch-corpus.sh), *.jsonl with {\"text\": ...}, or a text file", DefaultValueFactory = _ => "data/brown" };
+        var outOpt = new Option<string>("--out") { Description = "checkpoint directory (config.json + model.safetensors)", Required = true };
+        var preset = new Option<string>("--preset") { Description = "tiny | small | base", DefaultValueFactory = _ => d.Preset };
+        var steps = new Option<int>("--max-steps") { DefaultValueFactory = _ => d.MaxSteps };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => d.BatchSize };
+        var seqLen = new Option<int>("--seq-len") { DefaultValueFactory = _ => d.SequenceLength };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => d.LearningRate };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => d.WarmupSteps };
+        var schedule = new Option<string>("--schedule") { Description = "cosine | wsd", DefaultValueFactory = _ => d.Schedule };
+        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => d.EvalEvery };
+        var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => d.Device };
+        var resume = new Option<bool>("--resume") { Description = "continue from the checkpoint in --out" };
+        var record = new Option<string?>("--record-online") { Description = "also write the teacher's distributions on each training batch to this store" };
+        var maxTokens = new Option<long>("--max-corpus-tokens") { Description = "tokenise at most this many corpus tokens", DefaultValueFactory = _ => long.MaxValue };
+        var train = new Command("train", "train a teacher LM (AdamW, warmup + cosine/WSD, clipping, held-out loss vs a unigram baseline)")
+        {
+            corpus, outOpt, preset, steps, batch, seqLen, lr, warmup, schedule, evalEvery, device, resume, record, maxTokens,
+        };
+        train.SetAction(async (r, ct) =>
+        {
+            var o = new TeacherTrainingOptions
+            {
+                Corpus = r.GetValue(corpus)!, Output = r.GetValue(outOpt)!, Preset = r.GetValue(preset)!, MaxSteps = r.GetValue(steps),
+                BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seqLen), LearningRate = r.GetValue(lr), WarmupSteps = r.GetValue(warmup),
+                Schedule = r.GetValue(schedule)!, EvalEvery = r.GetValue(evalEvery), Device = r.GetValue(device)!, Resume = r.GetValue(resume),
+                RecordOnline = r.GetValue(record), MaxCorpusTokens = r.GetValue(maxTokens),
+            };
+            var result = await TeacherTrainer.TrainAsync(o, s =>
+            {
+                if (s.HeldOutLoss is { } h || s.Step % 10 == 0)
+                    Console.WriteLine($"step {s.Step,6}  loss {s.Loss:F4}  lr {s.LearningRate:E2}  {s.TokensPerSecond:N0} tokens/s" + (s.HeldOutLoss is { } hl ? $"  held-out {hl:F4}" : ""));
+            }, ct);
+            Console.WriteLine($"teacher: {result.Parameters:N0} parameters, {result.Steps} steps, {result.TokensSeen:N0} tokens at {result.TokensPerSecond:N0} tokens/s");
+            Console.WriteLine($"held-out loss {result.HeldOutLoss:F4} nats/token vs unigram baseline {result.UnigramHeldOutLoss:F4} -> {o.Output}");
+            if (result.OnlineStore is { } s) Console.WriteLine($"online logits -> {s}");
+            return 0;
+        });
+        return new Command("teacher", "teacher models") { train };
+    }
+}

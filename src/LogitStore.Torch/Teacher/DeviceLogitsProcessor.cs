@@ -1,0 +1,128 @@
+using LogitStore.Processing;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LogitStore.Torch.Teacher;
+
+/// <summary>
+/// Logits processing (spec 6) on the device with torch ops: temperature, softmax, top-k candidates (and multinomial
+/// draws for sampled); only the kept ids and probabilities cross to the host, where the nucleus cut and the
+/// renormalisation happen per position.
+/// </summary>
+public sealed class DeviceLogitsProcessor
+{
+    /// <summary>Candidates examined for top-p when no k caps it.</summary>
+    public const int TopPCandidates = 1024;
+
+    private readonly ProcessingOptions _o;
+
+    public DeviceLogitsProcessor(ProcessingOptions options)
+    {
+        options.Validate();
+        if (options.Method == TruncationMethod.Full) throw new ArgumentException("method 'full' keeps the whole vocabulary: use a truncating method with a teacher");
+        _o = options;
+    }
+
+    public ProcessingOptions Options => _o;
+
+    /// <summary>Seconds the last <see cref="Process"/> spent in device ops + the copy to the host, and in the host cut.</summary>
+    public (double Device, double Host) LastTiming { get; private set; }
+
+    /// <summary>
+    /// Turns logits [B, T, V] into B sparse sequences whose input tokens are <paramref name="tokens"/> [B, T] (host).
+    /// The sampled method's draws are seeded by the processing seed and the first sequence id of the batch.
+    /// </summary>
+    public SparseSequence[] Process(Tensor logits, int[][] tokens, ulong[] sequenceIds)
+    {
+        long b = logits.shape[0], t = logits.shape[1], v = logits.shape[2];
+        int k = _o.Method switch
+        {
+            TruncationMethod.TopK or TruncationMethod.TopPK => (int)Math.Min(_o.TopK, v),
+            TruncationMethod.TopP => (int)Math.Min(TopPCandidates, v),
+            _ => 0,
+        };
+        float[] probs;
+        long[] ids;
+        int width;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using (var scope = NewDisposeScope())
+        {
+            var p = nn.functional.softmax(logits.to_type(ScalarType.Float32) / _o.Temperature, -1);
+            if (_o.Method == TruncationMethod.Sampled)
+            {
+                var g = new torch.Generator((ulong)(_o.Seed ^ sequenceIds[0]), p.device);
+                var draws = multinomial(p.reshape(-1, v), _o.Draws, replacement: true, generator: g); // [B·T, N]
+                var sorted = draws.sort(-1).Values;
+                var picked = p.reshape(-1, v).gather(1, sorted);
+                ids = sorted.cpu().data<long>().ToArray();
+                probs = picked.cpu().data<float>().ToArray();
+                width = _o.Draws;
+            }
+            else
+            {
+                var (vals, idx) = p.topk(k, -1);
+                probs = vals.cpu().data<float>().ToArray();
+                ids = idx.cpu().data<long>().ToArray();
+                width = k;
+            }
+        }
+        long copied = System.Diagnostics.Stopwatch.GetTimestamp();
+        var result = new SparseSequence[b];
+        var builder = new SparseSequenceBuilder();
+        var keptIds = new int[width];
+        var keptProbs = new float[width];
+        for (int s = 0; s < b; s++)
+        {
+            builder.Clear();
+            for (int pos = 0; pos < t; pos++)
+            {
+                int row = (int)((s * t + pos) * width);
+                int n = _o.Method == TruncationMethod.Sampled ? Sampled(ids, probs, row, width, keptIds, keptProbs, out float residual)
+                                                             : Truncated(ids, probs, row, width, keptIds, keptProbs, out residual);
+                builder.AddPosition(tokens[s][pos], keptIds.AsSpan(0, n), keptProbs.AsSpan(0, n), residual);
+            }
+            result[s] = builder.Build();
+        }
+        LastTiming = (System.Diagnostics.Stopwatch.GetElapsedTime(started, copied).TotalSeconds, System.Diagnostics.Stopwatch.GetElapsedTime(copied).TotalSeconds);
+        return result;
+    }
+
+    private int Truncated(long[] ids, float[] probs, int row, int width, int[] keptIds, float[] keptProbs, out float residual)
+    {
+        int n = width;
+        if (_o.Method is TruncationMethod.TopP or TruncationMethod.TopPK)
+        {
+            double acc = 0;
+            n = 0;
+            while (n < width) { acc += probs[row + n]; n++; if (acc >= _o.TopP) break; }
+        }
+        double kept = 0;
+        for (int j = 0; j < n; j++) kept += probs[row + j];
+        for (int j = 0; j < n; j++)
+        {
+            keptIds[j] = (int)ids[row + j];
+            keptProbs[j] = (float)(probs[row + j] / kept);
+        }
+        residual = (float)Math.Clamp(1 - kept, 0, 1);
+        return n;
+    }
+
+    /// <summary>Sorted draws → unique ids with count/N (spec 6, sampled); residual = the true mass outside the drawn set.</summary>
+    private static int Sampled(long[] ids, float[] probs, int row, int width, int[] keptIds, float[] keptProbs, out float residual)
+    {
+        int n = 0;
+        double kept = 0;
+        for (int j = 0; j < width; j++)
+        {
+            int id = (int)ids[row + j];
+            if (n > 0 && keptIds[n - 1] == id) { keptProbs[n - 1] += 1f / width; continue; }
+            keptIds[n] = id;
+            keptProbs[n] = 1f / width;
+            kept += probs[row + j];
+            n++;
+        }
+        Codecs.EntryOrder.SortByRank(keptIds.AsSpan(0, n), keptProbs.AsSpan(0, n));
+        residual = (float)Math.Clamp(1 - kept, 0, 1);
+        return n;
+    }
+}
