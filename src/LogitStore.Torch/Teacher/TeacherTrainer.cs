@@ -142,8 +142,10 @@ public static class TeacherTrainer
     private static void Save(string dir, DecoderLM model, int step, double loss, double heldOut)
     {
         Checkpoint.Save(dir, model, new Dictionary<string, string> { ["step"] = step.ToString(), ["format"] = "pt" });
-        DurableFile.WriteAtomic(Path.Combine(dir, StateFile), JsonSerializer.SerializeToUtf8Bytes(new { step, loss, held_out_loss = heldOut }));
+        DurableFile.WriteAtomic(Path.Combine(dir, StateFile), JsonSerializer.SerializeToUtf8Bytes(new { step, loss = Finite(loss), held_out_loss = Finite(heldOut) }));
     }
+
+    private static double? Finite(double x) => double.IsFinite(x) ? x : null;
 
     private static int[] Shuffle(int n, ulong seed)
     {
