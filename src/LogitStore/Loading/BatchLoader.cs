@@ -1,0 +1,256 @@
+using LogitStore.Format;
+using LogitStore.Processing;
+using LogitStore.Reading;
+
+namespace LogitStore.Loading;
+
+/// <summary>
+/// Feeds training: batches of B rows × T positions in the dense layout of <see cref="Batch"/>, assembled by worker
+/// threads that decode blocks straight from the memory map into the ring's pinned buffers, in step order, with
+/// back-pressure (workers stop when every ring buffer is waiting for the trainer). Order is a pure function of
+/// (options, step): blocks in a seeded order per epoch, rows in a seeded order inside each block, ranks taking
+/// disjoint blocks; so a run resumes exactly from a step number, and every rank sees the same number of steps
+/// per epoch. No managed allocation per batch in steady state (buffers, decode scratch and plans are reused).
+/// </summary>
+public sealed class BatchLoader : IDisposable
+{
+    private readonly StoreReader _store;
+    private readonly BatchLoaderOptions _o;
+    private readonly int _windowsPerSequence;
+    private readonly int[] _rowsInBlock;
+    private readonly SemaphoreSlim _freeCount;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Batch> _free = new();
+    private readonly Batch?[] _ready;
+    private readonly object _gate = new();
+    private readonly Thread[] _workers;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Dictionary<int, EpochPlan> _plans = new();
+    private long _nextToClaim;
+    private long _nextToHand;
+
+    public BatchLoader(StoreReader store, BatchLoaderOptions options)
+    {
+        options.Validate();
+        _store = store;
+        _o = options;
+        if (store.BlockCount == 0) throw new ArgumentException($"{store.Directory} holds no blocks");
+        int length = -1;
+        _rowsInBlock = new int[store.BlockCount];
+        for (int b = 0; b < store.BlockCount; b++)
+        {
+            var e = store.BlockEntry(b);
+            if (e.PositionCount % e.SequenceCount != 0 || (length >= 0 && e.PositionCount / e.SequenceCount != length))
+                throw new ArgumentException($"{store.Directory}: the loader needs sequences of one length (block {b} differs)");
+            length = (int)(e.PositionCount / e.SequenceCount);
+        }
+        SequenceLengthInStore = length;
+        _windowsPerSequence = length / options.SequenceLength;
+        if (_windowsPerSequence == 0) throw new ArgumentException($"rows of {options.SequenceLength} positions do not fit sequences of {length}");
+        for (int b = 0; b < store.BlockCount; b++) _rowsInBlock[b] = (int)store.BlockEntry(b).SequenceCount * _windowsPerSequence;
+        StepsPerEpoch = ComputeStepsPerEpoch();
+        if (StepsPerEpoch == 0) throw new ArgumentException($"rank {options.Rank} of {options.WorldSize} gets fewer than {options.BatchSize} rows per epoch");
+
+        _freeCount = new SemaphoreSlim(options.RingSize, options.RingSize);
+        for (int i = 0; i < options.RingSize; i++) _free.Enqueue(new Batch(options.BatchSize, options.SequenceLength, options.TopK));
+        _ready = new Batch?[options.RingSize];
+        _nextToClaim = _nextToHand = options.StartStep;
+        _workers = new Thread[options.Workers];
+        for (int w = 0; w < _workers.Length; w++)
+        {
+            _workers[w] = new Thread(WorkerLoop) { IsBackground = true, Name = $"logitstore-loader-{w}" };
+            _workers[w].Start();
+        }
+    }
+
+    public int SequenceLengthInStore { get; }
+
+    /// <summary>Batches per epoch for this rank (the same for every rank: the smallest any rank can fill).</summary>
+    public long StepsPerEpoch { get; }
+
+    /// <summary>The next batch in step order; blocks until a worker has it. Throws the worker's error for a batch that failed.</summary>
+    public Batch Next(CancellationToken ct = default)
+    {
+        Batch b;
+        lock (_gate)
+        {
+            int slot = (int)(_nextToHand % _ready.Length);
+            while (_ready[slot] is not { } r || r.Step != _nextToHand)
+            {
+                ct.ThrowIfCancellationRequested();
+                _stop.Token.ThrowIfCancellationRequested();
+                Monitor.Wait(_gate, 100);
+            }
+            b = _ready[slot]!;
+            _ready[slot] = null;
+            _nextToHand++;
+        }
+        if (b.Fault is { } fault)
+        {
+            b.Fault = null;
+            Release(b);
+            throw fault is StoreCorruptException sc ? new StoreCorruptException(sc.File, sc.Offset, $"batch {b.Step}: {sc.Problem}") : new InvalidOperationException($"batch {b.Step} failed: {fault.Message}", fault);
+        }
+        return b;
+    }
+
+    /// <summary>Hands a batch's buffers back to the ring.</summary>
+    public void Release(Batch batch)
+    {
+        _free.Enqueue(batch);
+        _freeCount.Release();
+    }
+
+    private void WorkerLoop()
+    {
+        var scratch = new DecodedBlock();
+        int cachedBlock = -1;
+        var rowOrder = new int[_rowsInBlock.Max()];
+        var token = _stop.Token;
+        try
+        {
+            while (true)
+            {
+                _freeCount.Wait(token);
+                if (!_free.TryDequeue(out var batch)) throw new InvalidOperationException("loader ring out of sync");
+                long step = Interlocked.Increment(ref _nextToClaim) - 1;
+                batch.Step = step;
+                batch.Epoch = (int)(step / StepsPerEpoch);
+                try
+                {
+                    Fill(batch, scratch, ref cachedBlock, rowOrder);
+                }
+                catch (Exception ex) when (ex is StoreCorruptException or InvalidOperationException or ArgumentException)
+                {
+                    batch.Fault = ex;
+                    cachedBlock = -1;
+                }
+                lock (_gate)
+                {
+                    _ready[(int)(step % _ready.Length)] = batch;
+                    Monitor.PulseAll(_gate);
+                }
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    private void Fill(Batch batch, DecodedBlock scratch, ref int cachedBlock, int[] rowOrder)
+    {
+        var plan = Plan(batch.Epoch);
+        long first = (batch.Step % StepsPerEpoch) * _o.BatchSize;
+        int planBlockOfRowOrder = -1;
+        for (int r = 0; r < _o.BatchSize; r++)
+        {
+            long row = first + r;
+            int i = Array.BinarySearch(plan.RowStart, row);
+            if (i < 0) i = ~i - 1; // every block has at least one row, so row starts are strictly increasing
+            int block = plan.Blocks[i];
+            int rowInBlock = (int)(row - plan.RowStart[i]);
+            if (block != cachedBlock)
+            {
+                _store.ReadBlock(block, scratch);
+                cachedBlock = block;
+            }
+            if (planBlockOfRowOrder != i)
+            {
+                RowPermutation(rowOrder.AsSpan(0, _rowsInBlock[block]), batch.Epoch, block);
+                planBlockOfRowOrder = i;
+            }
+            int q = rowOrder[rowInBlock];
+            int seqInBlock = q / _windowsPerSequence, window = q % _windowsPerSequence;
+            CopyRow(scratch, seqInBlock, window * _o.SequenceLength, batch, r);
+        }
+    }
+
+    /// <summary>Row r of the batch ← positions [offset, offset + T) of the block's sequence; entries beyond K folded into the residual.</summary>
+    private void CopyRow(DecodedBlock block, int seqInBlock, int offset, Batch batch, int r)
+    {
+        var view = block.Sequence(seqInBlock);
+        batch.RowSequence[r] = view.Id;
+        batch.RowOffset[r] = offset;
+        int t0 = r * _o.SequenceLength, k = _o.TopK;
+        view.Tokens.Slice(offset, _o.SequenceLength).CopyTo(batch.Tokens.AsSpan(t0));
+        for (int t = 0; t < _o.SequenceLength; t++)
+        {
+            var ids = view.IdsAt(offset + t);
+            var probs = view.ProbsAt(offset + t);
+            int n = Math.Min(ids.Length, k);
+            var dIds = batch.Ids.AsSpan((t0 + t) * k, k);
+            var dProbs = batch.Probs.AsSpan((t0 + t) * k, k);
+            ids[..n].CopyTo(dIds);
+            probs[..n].CopyTo(dProbs);
+            dIds[n..].Clear();
+            dProbs[n..].Clear();
+            float residual = view.Residual[offset + t];
+            if (ids.Length > k)
+            {
+                // Spec 6.1 mass bookkeeping: the dropped entries' share moves to the residual, the kept K renormalise.
+                float kept = 0;
+                foreach (float p in dProbs) kept += p;
+                if (kept > 0)
+                {
+                    float inv = 1f / kept;
+                    for (int j = 0; j < n; j++) dProbs[j] *= inv;
+                }
+                residual = 1f - (1f - residual) * kept;
+            }
+            batch.KeptCounts[t0 + t] = n;
+            batch.Residual[t0 + t] = residual;
+        }
+    }
+
+    /// <summary>This rank's blocks for an epoch (seeded order, every world-size-th) and where each block's rows start.</summary>
+    private sealed record EpochPlan(int[] Blocks, long[] RowStart);
+
+    private EpochPlan Plan(int epoch)
+    {
+        lock (_plans)
+        {
+            if (_plans.TryGetValue(epoch, out var p)) return p;
+            int n = _store.BlockCount;
+            var order = new int[n];
+            for (int i = 0; i < n; i++) order[i] = i;
+            if (_o.Shuffle)
+            {
+                var rng = new SplitMix64(_o.Seed, 0xB10C_0000UL + (ulong)epoch);
+                for (int i = n - 1; i > 0; i--) { int j = (int)(rng.NextUInt64() % (ulong)(i + 1)); (order[i], order[j]) = (order[j], order[i]); }
+            }
+            var mine = new List<int>();
+            for (int i = _o.Rank; i < n; i += _o.WorldSize) mine.Add(order[i]);
+            var start = new long[mine.Count];
+            long acc = 0;
+            for (int i = 0; i < mine.Count; i++) { start[i] = acc; acc += _rowsInBlock[mine[i]]; }
+            p = new EpochPlan(mine.ToArray(), start);
+            if (_plans.Count > 4) _plans.Remove(_plans.Keys.Min());
+            _plans[epoch] = p;
+            return p;
+        }
+    }
+
+    private void RowPermutation(Span<int> order, int epoch, int block)
+    {
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        if (!_o.Shuffle) return;
+        var rng = new SplitMix64(_o.Seed ^ 0x5EED_0F_0A7AUL, ((ulong)epoch << 32) | (uint)block);
+        for (int i = order.Length - 1; i > 0; i--) { int j = (int)(rng.NextUInt64() % (ulong)(i + 1)); (order[i], order[j]) = (order[j], order[i]); }
+    }
+
+    /// <summary>The fewest rows any rank can get in any epoch, in whole batches.</summary>
+    private long ComputeStepsPerEpoch()
+    {
+        int n = _rowsInBlock.Length;
+        int full = _rowsInBlock.Max(), last = _rowsInBlock[^1];
+        int blocksPerRank = n / _o.WorldSize;
+        long minRows = (long)blocksPerRank * full - (last < full ? full - last : 0);
+        return Math.Max(0, minRows) / _o.BatchSize;
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        lock (_gate) Monitor.PulseAll(_gate);
+        foreach (var w in _workers) w.Join();
+        _stop.Dispose();
+        _freeCount.Dispose();
+    }
+}

@@ -1,0 +1,40 @@
+namespace LogitStore.Loading;
+
+/// <summary>How a <see cref="BatchLoader"/> cuts, orders and assembles batches.</summary>
+public sealed record BatchLoaderOptions
+{
+    /// <summary>B: rows per batch.</summary>
+    public int BatchSize { get; init; } = 8;
+
+    /// <summary>T: positions per row. Each stored sequence of length L gives ⌊L / T⌋ rows (windows).</summary>
+    public int SequenceLength { get; init; } = 1024;
+
+    /// <summary>K: kept entries per position in the dense layout; positions with more keep their first K (highest) entries.</summary>
+    public int TopK { get; init; } = 50;
+
+    /// <summary>Seeded shuffle (blocks in a random order per epoch, rows in a random order inside each block) or the stored order.</summary>
+    public bool Shuffle { get; init; } = true;
+
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>Data-parallel split: this rank reads every block whose position in the epoch's order is ≡ rank (mod world size).</summary>
+    public int Rank { get; init; }
+    public int WorldSize { get; init; } = 1;
+
+    /// <summary>Step to start at (resume): the loader is a pure function of (options, step).</summary>
+    public long StartStep { get; init; }
+
+    /// <summary>Worker threads that decode and assemble batches.</summary>
+    public int Workers { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
+
+    /// <summary>Buffers in the ring: how far the workers may run ahead of the trainer.</summary>
+    public int RingSize { get; init; } = 4;
+
+    public void Validate()
+    {
+        if (BatchSize < 1 || SequenceLength < 1 || TopK < 1) throw new ArgumentException("batch size, sequence length and K must be >= 1");
+        if (WorldSize < 1 || Rank < 0 || Rank >= WorldSize) throw new ArgumentException($"rank {Rank} of world size {WorldSize}");
+        if (Workers < 1 || RingSize < 1) throw new ArgumentException("workers and ring size must be >= 1");
+        if (StartStep < 0) throw new ArgumentException("start step must be >= 0");
+    }
+}

@@ -1,0 +1,138 @@
+using LogitStore.Format;
+using LogitStore.Loading;
+using LogitStore.Processing;
+using LogitStore.Reading;
+using LogitStore.Synthetic;
+using LogitStore.Writing;
+
+namespace LogitStore.Tests.Loading;
+
+public class BatchLoaderTests : IDisposable
+{
+    private readonly string _dir = TestData.TempDir();
+
+    public BatchLoaderTests()
+    {
+        // 30 sequences of 64 positions in blocks of 4 (the last block short), top-p-k 0.95/12, lossless values.
+        SyntheticPack.RunAsync(_dir, new SyntheticSource(30 * 64, 3000, 64, 5, 32), new ProcessingOptions { TopK = 12 },
+            new CodecOptions { Ids = "packed", Values = "f32", SequencesPerBlock = 4 }, overwrite: true).GetAwaiter().GetResult();
+    }
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private static List<(ulong Seq, int Offset)> Rows(BatchLoader loader, int steps, Action<Batch>? check = null)
+    {
+        var rows = new List<(ulong, int)>();
+        for (int s = 0; s < steps; s++)
+        {
+            var b = loader.Next();
+            check?.Invoke(b);
+            for (int r = 0; r < b.Rows; r++) rows.Add((b.RowSequence[r], b.RowOffset[r]));
+            loader.Release(b);
+        }
+        return rows;
+    }
+
+    [Theory]
+    [InlineData(false, 12)]
+    [InlineData(true, 5)]
+    public void Batches_EqualTheStoredData(bool shuffle, int k)
+    {
+        using var store = StoreReader.Open(_dir);
+        using var loader = new BatchLoader(store, new BatchLoaderOptions { BatchSize = 3, SequenceLength = 16, TopK = k, Shuffle = shuffle, Workers = 2, RingSize = 3 });
+        Assert.Equal(30 * 4 / 3, loader.StepsPerEpoch);
+        var scratch = new DecodedBlock();
+        Rows(loader, (int)loader.StepsPerEpoch, b =>
+        {
+            for (int r = 0; r < b.Rows; r++)
+            {
+                var seq = store.ReadSequence(b.RowSequence[r]);
+                int e = seq.KeptCounts.Take(b.RowOffset[r]).Sum();
+                for (int t = 0; t < b.Length; t++)
+                {
+                    int at = r * b.Length + t, pos = b.RowOffset[r] + t, n = seq.KeptCounts[pos];
+                    Assert.Equal(seq.Tokens[pos], b.Tokens[at]);
+                    Assert.Equal(Math.Min(n, k), b.KeptCounts[at]);
+                    float kept = seq.Probs.AsSpan(e, Math.Min(n, k)).ToArray().Sum();
+                    for (int j = 0; j < k; j++)
+                    {
+                        int id = b.Ids[at * k + j];
+                        float p = b.Probs[at * k + j];
+                        if (j >= n) { Assert.Equal(0, id); Assert.Equal(0f, p); continue; }
+                        Assert.Equal(seq.Ids[e + j], id);
+                        Assert.Equal(seq.Probs[e + j] / kept, p, 1e-5f);
+                    }
+                    // The mass a position represents is unchanged: (1 − r')·p' = (1 − r)·p on the kept entries.
+                    Assert.Equal(1 - (1 - seq.Residual[pos]) * kept, b.Residual[at], 1e-5f);
+                    e += n;
+                }
+            }
+        });
+    }
+
+    [Fact]
+    public void Shuffle_IsDeterministicBySeed_CoversEveryRowOnce_AndResumesFromAStep()
+    {
+        using var store = StoreReader.Open(_dir);
+        BatchLoader Make(ulong seed, long start = 0) => new(store, new BatchLoaderOptions { BatchSize = 4, SequenceLength = 32, TopK = 4, Seed = seed, StartStep = start, Workers = 3, RingSize = 2 });
+        List<(ulong, int)> a, b, c, resumed, twoEpochs;
+        using (var l = Make(7)) a = Rows(l, 15);
+        using (var l = Make(7)) b = Rows(l, 15);
+        using (var l = Make(8)) c = Rows(l, 15);
+        using (var l = Make(7)) twoEpochs = Rows(l, 30);
+        using (var l = Make(7, 10)) resumed = Rows(l, 20);
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+        Assert.Equal(60, a.Distinct().Count()); // 30 sequences × 2 windows, each once per epoch
+        Assert.Equal(twoEpochs.Skip(40), resumed);
+        Assert.NotEqual(twoEpochs.Take(60), twoEpochs.Skip(60).Concat(twoEpochs.Skip(60)).Take(60)); // epochs reshuffle
+    }
+
+    [Fact]
+    public void Ranks_ReadDisjointRows_AndTheSameNumberOfSteps()
+    {
+        using var store = StoreReader.Open(_dir);
+        var seen = new List<List<(ulong, int)>>();
+        long steps = -1;
+        for (int rank = 0; rank < 3; rank++)
+        {
+            using var l = new BatchLoader(store, new BatchLoaderOptions { BatchSize = 2, SequenceLength = 64, TopK = 3, Rank = rank, WorldSize = 3, Workers = 1 });
+            if (steps >= 0) Assert.Equal(steps, l.StepsPerEpoch);
+            steps = l.StepsPerEpoch;
+            seen.Add(Rows(l, (int)l.StepsPerEpoch));
+        }
+        Assert.Empty(seen[0].Intersect(seen[1]));
+        Assert.Empty(seen[1].Intersect(seen[2]));
+        Assert.Empty(seen[0].Intersect(seen[2]));
+    }
+
+    [Fact]
+    public void CorruptBlock_FailsItsBatch_NamingFileAndOffset_AndLaterBatchesStillCome()
+    {
+        string shard = Path.Combine(_dir, "shards", "shard-00000.lss");
+        var bytes = File.ReadAllBytes(shard);
+        bytes[200] ^= 0xFF; // inside block 0
+        File.WriteAllBytes(shard, bytes);
+        using var store = StoreReader.Open(_dir);
+        using var loader = new BatchLoader(store, new BatchLoaderOptions { BatchSize = 4, SequenceLength = 64, Shuffle = false, Workers = 2 });
+        var ex = Assert.Throws<StoreCorruptException>(() => loader.Next());
+        Assert.EndsWith("shard-00000.lss", ex.File);
+        Assert.Contains("batch 0", ex.Message);
+        var next = loader.Next();
+        Assert.Equal(1, next.Step);
+        loader.Release(next);
+    }
+
+    [Fact]
+    public void SteadyState_AllocatesAlmostNothingPerBatch()
+    {
+        using var store = StoreReader.Open(_dir);
+        using var loader = new BatchLoader(store, new BatchLoaderOptions { BatchSize = 4, SequenceLength = 32, TopK = 12, Workers = 2, RingSize = 2 });
+        Rows(loader, 40); // warm-up: buffers, plans, decode scratch grow once
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        Rows(loader, 200);
+        long perBatch = (GC.GetTotalAllocatedBytes(precise: true) - before) / 200;
+        // What remains is per decoded block (codec objects of the column directory), not per position.
+        Assert.True(perBatch < 2048, $"{perBatch} bytes allocated per batch");
+    }
+}
