@@ -20,6 +20,22 @@ internal static class BenchCommand
             Console.WriteLine($"wrote {dir}/frontier.md, frontier.json, frontier.png ({rows.Count} configurations)");
             return 0;
         });
-        return new Command("bench", "measure storage, fidelity and throughput side by side") { frontier };
+        var store = new Argument<string>("store") { Description = "store directory" };
+        var readOut = new Option<string>("--out") { Description = "report directory", DefaultValueFactory = _ => "reports/read" };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
+        var seq = new Option<int>("--seq") { Description = "positions per row (0: the store's sequence length)" };
+        var k = new Option<int>("--k") { Description = "entries per position in the dense batch (0: the store's top_k)" };
+        var workers = new Option<int>("--workers") { Description = "most threads (decode scaling and loader workers)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var read = new Command("read", "decode, random access, batch loader and plain int32+fp32 mmap throughput, side by side") { store, readOut, batch, seq, k, workers };
+        read.SetAction(r =>
+        {
+            var rows = ReadBenchmark.Run(r.GetValue(store)!, r.GetValue(readOut)!, new ReadBenchmark.Options
+            {
+                BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seq), TopK = r.GetValue(k), MaxThreads = r.GetValue(workers),
+            }, Console.WriteLine);
+            Console.WriteLine($"wrote {r.GetValue(readOut)}/read.md, read.json ({rows.Count} paths)");
+            return 0;
+        });
+        return new Command("bench", "measure storage, fidelity and throughput side by side") { frontier, read };
     }
 }

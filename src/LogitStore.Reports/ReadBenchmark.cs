@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.IO.MemoryMappedFiles;
+using System.Text;
+using System.Text.Json;
+using LogitStore.Format;
+using LogitStore.Loading;
+using LogitStore.Reading;
+
+namespace LogitStore.Reports;
+
+/// <summary>One measured read path.</summary>
+public sealed record ReadRow(string Path, int Threads, double PositionsPerSecond, double BytesPerToken, string Note);
+
+/// <summary>
+/// Read-side throughput, side by side in one run (issue 5, host part): block decode per core and its scaling,
+/// random access, the batch loader's delivered tokens/s, and the plain alternative (dense int32 ids + fp32
+/// probabilities written from the same data and read through a memory map into the same batch layout).
+/// </summary>
+public static class ReadBenchmark
+{
+    public sealed record Options
+    {
+        public int BatchSize { get; init; } = 8;
+        public int SequenceLength { get; init; } = 0;   // 0: the store's sequence length
+        public int TopK { get; init; } = 0;             // 0: the store's top_k (or 50)
+        public int MaxThreads { get; init; } = Environment.ProcessorCount;
+        public double SecondsPerMeasurement { get; init; } = 3;
+    }
+
+    public static IReadOnlyList<ReadRow> Run(string storeDir, string outDirectory, Options o, Action<string>? log = null)
+    {
+        Directory.CreateDirectory(outDirectory);
+        var rows = new List<ReadRow>();
+        using var store = StoreReader.Open(storeDir);
+        double storeBytesPerToken = StoreInspector.Inspect(storeDir).BytesPerToken;
+        int k = o.TopK > 0 ? o.TopK : store.Manifest.Processing.TopK > 0 ? store.Manifest.Processing.TopK : 50;
+        void Add(ReadRow r) { rows.Add(r); log?.Invoke($"{r.Path,-44} threads {r.Threads,2}  {r.PositionsPerSecond / 1e6,8:F2} M positions/s  ({r.Note})"); }
+
+        for (int threads = 1; threads <= o.MaxThreads; threads *= 2)
+            Add(new ReadRow("block decode, sequential", threads, DecodeRate(store, threads, o.SecondsPerMeasurement), storeBytesPerToken, "all columns, checksums on"));
+        Add(new ReadRow("random sequence access", 1, RandomRate(store, o.SecondsPerMeasurement), storeBytesPerToken, "decodes the block of each random sequence (reused when the previous one shares it)"));
+
+        var loaderOptions = new BatchLoaderOptions { BatchSize = o.BatchSize, SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : SequenceLength(store), TopK = k, Workers = Math.Max(1, o.MaxThreads), RingSize = 4 };
+        Add(new ReadRow($"batch loader [B={loaderOptions.BatchSize}, T={loaderOptions.SequenceLength}, K={k}]", loaderOptions.Workers, LoaderRate(store, loaderOptions, o.SecondsPerMeasurement), storeBytesPerToken, "shuffled, dense fp32, pinned ring"));
+
+        string plain = Path.Combine(outDirectory, "plain-int32-fp32.bin");
+        long positions = WritePlain(store, plain, k);
+        double plainBytes = new FileInfo(plain).Length / (double)positions;
+        Add(new ReadRow($"plain int32+fp32 via mmap [K={k}]", 1, PlainRate(plain, positions, k, loaderOptions, o.SecondsPerMeasurement), plainBytes, "sequential copy into the batch layout"));
+        File.Delete(plain);
+
+        File.WriteAllText(Path.Combine(outDirectory, "read.json"), JsonSerializer.Serialize(new { store = storeDir, rows }, Manifest.JsonOptions));
+        File.WriteAllText(Path.Combine(outDirectory, "read.md"), Markdown(storeDir, rows));
+        return rows;
+    }
+
+    private static int SequenceLength(StoreReader s)
+    {
+        var e = s.BlockEntry(0);
+        return (int)(e.PositionCount / e.SequenceCount);
+    }
+
+    private static double DecodeRate(StoreReader store, int threads, double seconds)
+    {
+        long positions = 0;
+        var clock = Stopwatch.StartNew();
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            var d = new DecodedBlock();
+            long mine = 0;
+            int b = t;
+            while (clock.Elapsed.TotalSeconds < seconds)
+            {
+                store.ReadBlock(b % store.BlockCount, d);
+                mine += d.PositionCount;
+                b += threads;
+            }
+            Interlocked.Add(ref positions, mine);
+        });
+        return positions / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double RandomRate(StoreReader store, double seconds)
+    {
+        var rng = new Random(1);
+        var d = new DecodedBlock();
+        long positions = 0;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < seconds)
+        {
+            var v = store.ReadSequence(store.FirstSequence + (ulong)rng.NextInt64((long)store.SequenceCount), d);
+            positions += v.Length;
+        }
+        return positions / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double LoaderRate(StoreReader store, BatchLoaderOptions options, double seconds)
+    {
+        using var loader = new BatchLoader(store, options);
+        for (int i = 0; i < 4; i++) loader.Release(loader.Next()); // warm-up
+        long positions = 0;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < seconds)
+        {
+            var b = loader.Next();
+            positions += (long)b.Rows * b.Length;
+            loader.Release(b);
+        }
+        return positions / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>The store's data as the plain dense layout: per position int32 token, K int32 ids, K fp32 probabilities.</summary>
+    private static long WritePlain(StoreReader store, string path, int k)
+    {
+        using var fs = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        var row = new byte[4 + 8 * k];
+        long positions = 0;
+        foreach (var block in store.ScanBlocks())
+            for (int s = 0; s < block.SequenceCount; s++)
+            {
+                var v = block.Sequence(s);
+                for (int t = 0; t < v.Length; t++)
+                {
+                    Array.Clear(row);
+                    BitConverter.TryWriteBytes(row.AsSpan(0), v.Tokens[t]);
+                    var ids = v.IdsAt(t);
+                    var probs = v.ProbsAt(t);
+                    for (int j = 0; j < Math.Min(k, ids.Length); j++)
+                    {
+                        BitConverter.TryWriteBytes(row.AsSpan(4 + 4 * j), ids[j]);
+                        BitConverter.TryWriteBytes(row.AsSpan(4 + 4 * k + 4 * j), probs[j]);
+                    }
+                    fs.Write(row);
+                    positions++;
+                }
+            }
+        return positions;
+    }
+
+    private static double PlainRate(string path, long positions, int k, BatchLoaderOptions o, double seconds)
+    {
+        using var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        using var view = mmf.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        int rowBytes = 4 + 8 * k;
+        long rowsPerBatch = (long)o.BatchSize * o.SequenceLength;
+        var tokens = new int[rowsPerBatch];
+        var ids = new int[rowsPerBatch * k];
+        var probs = new float[rowsPerBatch * k];
+        long done = 0, at = 0;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < seconds)
+        {
+            if (at + rowsPerBatch > positions) at = 0;
+            for (long p = 0; p < rowsPerBatch; p++)
+            {
+                long off = (at + p) * rowBytes;
+                tokens[p] = view.ReadInt32(off);
+                view.ReadArray(off + 4, ids, (int)(p * k), k);
+                view.ReadArray(off + 4 + 4 * k, probs, (int)(p * k), k);
+            }
+            at += rowsPerBatch;
+            done += rowsPerBatch;
+        }
+        return done / clock.Elapsed.TotalSeconds;
+    }
+
+    private static string Markdown(string store, IReadOnlyList<ReadRow> rows)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("# Read throughput (host side)");
+        sb.AppendLine();
+        sb.AppendLine($"`logitstore bench read {store}` on {Environment.ProcessorCount} cores; single-machine reading, ratios are side by side in one run.");
+        sb.AppendLine();
+        sb.AppendLine("| path | threads | M positions/s | bytes/token on disk | note |");
+        sb.AppendLine("|---|---:|---:|---:|---|");
+        foreach (var r in rows) sb.AppendLine($"| {r.Path} | {r.Threads} | {r.PositionsPerSecond / 1e6:F2} | {r.BytesPerToken:F1} | {r.Note} |");
+        var loader = rows.First(r => r.Path.StartsWith("batch loader"));
+        var plain = rows.First(r => r.Path.StartsWith("plain"));
+        sb.AppendLine();
+        sb.AppendLine($"Batch loader vs plain mmap: {loader.PositionsPerSecond / plain.PositionsPerSecond:F2}× the positions/s at {plain.BytesPerToken / loader.BytesPerToken:F1}× fewer bytes per token.");
+        return sb.ToString();
+    }
+}
