@@ -1,0 +1,106 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LogitStore.Torch.Distillation;
+
+/// <summary>Distillation losses over the stored sparse support.</summary>
+public enum KdLossKind
+{
+    /// <summary>Forward KL(p ‖ q) with the teacher's dropped mass spread evenly over the ids it did not keep (spec 6.1).</summary>
+    ForwardKl,
+    /// <summary>Reverse KL(q ‖ p), same teacher distribution.</summary>
+    ReverseKl,
+    /// <summary>Soft-label NLL on the kept support, −Σ_kept p̂ log q (dropped mass ignored).</summary>
+    Nll,
+    /// <summary>MSE between centred student logits and centred teacher log-probabilities on the kept support.</summary>
+    Mse,
+}
+
+/// <summary>A batch of stored teacher targets on the device: ids/probs [B, T, K] (probabilities sum to 1 over the kept entries), kept counts [B, T], residual [B, T].</summary>
+public sealed record TeacherTargets(Tensor Ids, Tensor Probs, Tensor KeptCounts, Tensor Residual);
+
+/// <summary>
+/// KD losses between student logits [B, T, V] and sparse teacher targets, averaged over positions. The student is
+/// softened by temperature τ and the loss scaled by τ² (Hinton et al.); the teacher is used at the temperature it
+/// was packed with. Every term over the whole vocabulary is computed in closed form from the logits' log-sum-exp,
+/// so nothing of size V is materialised beyond the logits themselves.
+/// </summary>
+public static class KdLoss
+{
+    public static Tensor Compute(Tensor studentLogits, TeacherTargets t, KdLossKind kind, double temperature = 1.0)
+    {
+        using var scope = NewDisposeScope();
+        long v = studentLogits.shape[2], k = t.Ids.shape[2];
+        var z = studentLogits.to_type(ScalarType.Float32) / temperature;
+        var logQ = nn.functional.log_softmax(z, -1);                                   // [B, T, V]
+        var mask = arange(k, device: z.device).view(1, 1, k) < t.KeptCounts.unsqueeze(-1); // [B, T, K]
+        var maskF = mask.to_type(ScalarType.Float32);
+        var logQKept = logQ.gather(-1, t.Ids.to_type(ScalarType.Int64)) * maskF;      // [B, T, K]
+        var n = t.KeptCounts.to_type(ScalarType.Float32);
+        var kept = (1 - t.Residual) .unsqueeze(-1) * t.Probs * maskF;                  // P_j = (1 − r) p̂_j
+        var rest = (v - n).clamp_min(1);
+        var u = t.Residual / rest;                                                     // each dropped id's share
+        Tensor loss;
+        switch (kind)
+        {
+            case KdLossKind.ForwardKl:
+            {
+                // Σ p log p − Σ p log q; Σ_rest log q = Σ_V log q − Σ_kept log q.
+                var pLogP = (kept * kept.clamp_min(1e-30).log()).sum(-1) + t.Residual * u.clamp_min(1e-30).log();
+                var sumLogQAll = logQ.sum(-1);
+                var pLogQ = (kept * logQKept).sum(-1) + u * (sumLogQAll - logQKept.sum(-1));
+                loss = pLogP - pLogQ;
+                break;
+            }
+            case KdLossKind.ReverseKl:
+            {
+                var q = logQ.exp();
+                var qLogQAll = (q * logQ).sum(-1);
+                var qKept = logQKept.exp() * maskF;
+                var qRest = (1 - qKept.sum(-1)).clamp_min(0);
+                loss = qLogQAll - (qKept * kept.clamp_min(1e-30).log()).sum(-1) - qRest * u.clamp_min(1e-30).log();
+                break;
+            }
+            case KdLossKind.Nll:
+                loss = -(t.Probs * maskF * logQKept).sum(-1);
+                break;
+            case KdLossKind.Mse:
+            {
+                var zKept = z.gather(-1, t.Ids.to_type(ScalarType.Int64)) * maskF;
+                var logP = t.Probs.clamp_min(1e-30).log() * maskF;
+                var cnt = n.clamp_min(1).unsqueeze(-1);
+                var dz = (zKept - zKept.sum(-1, keepdim: true) / cnt) * maskF;
+                var dp = (logP - logP.sum(-1, keepdim: true) / cnt) * maskF;
+                loss = (dz - dp).pow(2).sum(-1) / n.clamp_min(1);
+                break;
+            }
+            default: throw new ArgumentOutOfRangeException(nameof(kind));
+        }
+        return (loss.mean() * (temperature * temperature)).MoveToOuterDisposeScope();
+    }
+
+    public static KdLossKind Parse(string name) => name switch
+    {
+        "kl" or "forward-kl" => KdLossKind.ForwardKl,
+        "reverse-kl" => KdLossKind.ReverseKl,
+        "nll" => KdLossKind.Nll,
+        "mse" => KdLossKind.Mse,
+        _ => throw new ArgumentException($"unknown KD loss '{name}' (kl, reverse-kl, nll, mse)"),
+    };
+}
+
+/// <summary>The weight α of the KD loss in (1 − α)·LM + α·KD over training: constant, linear, or warmup-stable-decay.</summary>
+public sealed record AlphaSchedule(string Shape, double Max, int TotalSteps)
+{
+    public double At(int step)
+    {
+        double x = TotalSteps <= 1 ? 1 : Math.Clamp((double)step / (TotalSteps - 1), 0, 1);
+        return Shape switch
+        {
+            "constant" => Max,
+            "linear" => Max * (1 - x),                                   // from Max down to 0
+            "wsd" => x < 0.1 ? Max * x / 0.1 : x < 0.8 ? Max : Max * (1 - (x - 0.8) / 0.2),
+            _ => throw new ArgumentException($"unknown α schedule '{Shape}' (constant, linear, wsd)"),
+        };
+    }
+}

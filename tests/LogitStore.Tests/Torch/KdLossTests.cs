@@ -1,0 +1,112 @@
+using LogitStore.Torch.Distillation;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LogitStore.Tests.Torch;
+
+public class KdLossTests
+{
+    private const int B = 2, T = 3, K = 5, V = 13;
+
+    /// <summary>Random student logits and sparse teacher targets, with their dense spec-6.1 teacher distribution.</summary>
+    private static (Tensor Logits, TeacherTargets Targets, double[,,] Dense, int[,] Counts, int[,,] Ids, double[,,] Probs) Make(int seed)
+    {
+        var rng = new Random(seed);
+        var logits = randn([B, T, V], generator: new torch.Generator((ulong)seed));
+        var ids = new long[B * T * K];
+        var probs = new float[B * T * K];
+        var counts = new long[B * T];
+        var residual = new float[B * T];
+        var dense = new double[B, T, V];
+        var cnt = new int[B, T];
+        var idArr = new int[B, T, K];
+        var pArr = new double[B, T, K];
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++)
+            {
+                int n = rng.Next(1, K + 1), at = (b * T + t) * K;
+                var chosen = Enumerable.Range(0, V).OrderBy(_ => rng.Next()).Take(n).ToArray();
+                var w = chosen.Select(_ => rng.NextDouble() + 0.05).ToArray();
+                double s = w.Sum();
+                float r = (float)(rng.NextDouble() * 0.5);
+                residual[b * T + t] = r;
+                counts[b * T + t] = n;
+                cnt[b, t] = n;
+                for (int i = 0; i < V; i++) dense[b, t, i] = r / (V - n);
+                for (int j = 0; j < n; j++)
+                {
+                    ids[at + j] = chosen[j];
+                    probs[at + j] = (float)(w[j] / s);
+                    idArr[b, t, j] = chosen[j];
+                    pArr[b, t, j] = probs[at + j];
+                    dense[b, t, chosen[j]] = (1 - r) * probs[at + j];
+                }
+                for (int j = n; j < K; j++) ids[at + j] = rng.Next(V); // padding ids are ignored whatever they are
+            }
+        var targets = new TeacherTargets(tensor(ids, [B, T, K]), tensor(probs, [B, T, K]), tensor(counts, [B, T]), tensor(residual, [B, T]));
+        return (logits, targets, dense, cnt, idArr, pArr);
+    }
+
+    [Theory]
+    [InlineData(1, 1.0)]
+    [InlineData(2, 2.0)]
+    [InlineData(3, 0.5)]
+    public void Losses_MatchADenseComputation(int seed, double tau)
+    {
+        var (logits, targets, p, counts, ids, probs) = Make(seed);
+        var logQ = nn.functional.log_softmax(logits / tau, -1).to_type(ScalarType.Float64);
+        var lq = logQ.data<double>().ToArray();
+        var z = (logits / tau).to_type(ScalarType.Float64).data<double>().ToArray();
+        double fwd = 0, rev = 0, nll = 0, mse = 0;
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++)
+            {
+                int o = (b * T + t) * V;
+                for (int i = 0; i < V; i++)
+                {
+                    double q = Math.Exp(lq[o + i]);
+                    fwd += p[b, t, i] * (Math.Log(p[b, t, i]) - lq[o + i]);
+                    rev += q * (lq[o + i] - Math.Log(p[b, t, i]));
+                }
+                int n = counts[b, t];
+                double mz = 0, mp = 0;
+                for (int j = 0; j < n; j++) { nll -= probs[b, t, j] * lq[o + ids[b, t, j]]; mz += z[o + ids[b, t, j]] / n; mp += Math.Log(probs[b, t, j]) / n; }
+                double sq = 0;
+                for (int j = 0; j < n; j++) { double d = (z[o + ids[b, t, j]] - mz) - (Math.Log(probs[b, t, j]) - mp); sq += d * d; }
+                mse += sq / n;
+            }
+        double scale = tau * tau / (B * T);
+        Assert.Equal(fwd * scale, KdLoss.Compute(logits, targets, KdLossKind.ForwardKl, tau).item<float>(), 1e-4);
+        Assert.Equal(rev * scale, KdLoss.Compute(logits, targets, KdLossKind.ReverseKl, tau).item<float>(), 1e-4);
+        Assert.Equal(nll * scale, KdLoss.Compute(logits, targets, KdLossKind.Nll, tau).item<float>(), 1e-4);
+        Assert.Equal(mse * scale, KdLoss.Compute(logits, targets, KdLossKind.Mse, tau).item<float>(), 1e-4);
+    }
+
+    [Fact]
+    public void ForwardKl_IsZeroWhenTheStudentIsTheTeacher_AndHasGradients()
+    {
+        var (_, targets, p, _, _, _) = Make(4);
+        var dense = new float[B * T * V];
+        for (int b = 0; b < B; b++) for (int t = 0; t < T; t++) for (int i = 0; i < V; i++) dense[(b * T + t) * V + i] = (float)Math.Log(p[b, t, i]);
+        var logits = tensor(dense, [B, T, V]).requires_grad_();
+        var loss = KdLoss.Compute(logits, targets, KdLossKind.ForwardKl);
+        Assert.True(Math.Abs(loss.item<float>()) < 1e-5);
+        var perturbed = (logits + randn([B, T, V]) * 0.5).detach().requires_grad_();
+        var l2 = KdLoss.Compute(perturbed, targets, KdLossKind.ForwardKl);
+        l2.backward();
+        Assert.True(l2.item<float>() > 0);
+        Assert.True(perturbed.grad!.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
+    public void AlphaSchedules_FollowTheirShapes()
+    {
+        Assert.Equal(0.9, new AlphaSchedule("constant", 0.9, 100).At(57));
+        Assert.Equal(0.9, new AlphaSchedule("linear", 0.9, 101).At(0), 6);
+        Assert.Equal(0.0, new AlphaSchedule("linear", 0.9, 101).At(100), 6);
+        var wsd = new AlphaSchedule("wsd", 0.9, 101);
+        Assert.Equal(0.45, wsd.At(5), 6);
+        Assert.Equal(0.9, wsd.At(50), 6);
+        Assert.Equal(0.0, wsd.At(100), 6);
+    }
+}
