@@ -27,12 +27,13 @@ public sealed record TeacherTargets(Tensor Ids, Tensor Probs, Tensor KeptCounts,
 /// </summary>
 public static class KdLoss
 {
-    public static Tensor Compute(Tensor studentLogits, TeacherTargets t, KdLossKind kind, double temperature = 1.0)
+    public static Tensor Compute(Tensor studentLogits, TeacherTargets t, KdLossKind kind, double temperature = 1.0, Tensor? logSoftmax = null)
     {
         using var scope = NewDisposeScope();
         long v = studentLogits.shape[2], k = t.Ids.shape[2];
         var z = studentLogits.to_type(ScalarType.Float32) / temperature;
-        var logQ = nn.functional.log_softmax(z, -1);                                   // [B, T, V]
+        // At τ = 1 the caller's log-softmax (already computed for the LM loss) is reused: one pass over V fewer.
+        var logQ = logSoftmax is not null && temperature == 1.0 ? logSoftmax : nn.functional.log_softmax(z, -1); // [B, T, V]
         var mask = arange(k, device: z.device).view(1, 1, k) < t.KeptCounts.unsqueeze(-1); // [B, T, K]
         var maskF = mask.to_type(ScalarType.Float32);
         var logQKept = logQ.gather(-1, t.Ids.to_type(ScalarType.Int64)) * maskF;      // [B, T, K]

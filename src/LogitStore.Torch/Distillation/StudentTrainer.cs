@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using LogitStore.Loading;
+using LogitStore.Processing;
+using LogitStore.Reading;
+using LogitStore.Torch.Corpus;
+using LogitStore.Torch.Model;
+using LogitStore.Torch.Teacher;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LogitStore.Torch.Distillation;
+
+/// <summary>Where a student's teacher signal comes from (issue 6).</summary>
+public enum StudentMode { Lm, Offline, Online, RecordedOnline }
+
+public sealed record StudentTrainingOptions
+{
+    /// <summary>The store whose tokens (all modes but recorded-online) and targets (offline) the student reads.</summary>
+    public required string Store { get; init; }
+    public StudentMode Mode { get; init; } = StudentMode.Offline;
+    public string? Teacher { get; init; }
+    public string? RecordedStore { get; init; }
+    public string? HeldOutCorpus { get; init; }
+    public string? Output { get; init; }
+    public string Preset { get; init; } = "tiny";
+    public int MaxSteps { get; init; } = 100;
+    public int BatchSize { get; init; } = 8;
+    public int SequenceLength { get; init; }            // 0: the store's
+    public int TopK { get; init; }                      // 0: the store's top_k
+    public double LearningRate { get; init; } = 3e-3;
+    public int WarmupSteps { get; init; } = 10;
+    public string Schedule { get; init; } = "cosine";
+    public double Alpha { get; init; } = 0.9;
+    public string AlphaShape { get; init; } = "constant";
+    public KdLossKind Loss { get; init; } = KdLossKind.ForwardKl;
+    public double Temperature { get; init; } = 1.0;
+    public int EvalEvery { get; init; } = 50;
+    public int EvalSequences { get; init; } = 16;
+    public ulong Seed { get; init; } = 1;
+    public string Device { get; init; } = "auto";
+    public int LoaderWorkers { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
+}
+
+public sealed record StudentStepLog(int Step, double Loss, double LmLoss, double KdLoss, double Alpha, double TokensPerSecond, double? HeldOutLoss);
+
+public sealed record StudentTrainingResult(StudentMode Mode, int Steps, long Tokens, double FinalLoss, double FinalLmLoss, double HeldOutLoss, double TokensPerSecond, double SecondsPerStep);
+
+/// <summary>
+/// Trains a student (the same model code as the teacher) with the LM loss mixed with a KD loss by α:
+/// <c>lm</c> (α = 0), <c>offline</c> (targets from a store through the batch loader), <c>online</c> (teacher
+/// forward inside each step, same truncation) and <c>recorded-online</c> (the store written by
+/// <c>teacher train --record-online</c>). Data order, seed, budget and optimiser are the same across modes.
+/// </summary>
+public static class StudentTrainer
+{
+    public static StudentTrainingResult Train(StudentTrainingOptions o, Action<StudentStepLog>? log = null, CancellationToken ct = default)
+    {
+        var device = TorchRuntime.Device(o.Device);
+        random.manual_seed((long)o.Seed);
+        string dataStore = o.Mode == StudentMode.RecordedOnline ? o.RecordedStore ?? throw new ArgumentException("recorded-online needs --recorded STORE") : o.Store;
+        using var store = StoreReader.Open(dataStore);
+        var processing = Writing.ManifestSections.FromSection(store.Manifest.Processing);
+        int k = o.TopK > 0 ? o.TopK : processing.TopK;
+        using var loader = new BatchLoader(store, new BatchLoaderOptions
+        {
+            BatchSize = o.BatchSize, SequenceLength = o.SequenceLength, TopK = k, Seed = o.Seed, Workers = o.LoaderWorkers, RingSize = 4,
+        } with { SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : LengthOf(store) });
+        var feed = new TorchBatchFeed(loader, device);
+
+        DecoderLM? teacher = null;
+        if (o.Mode == StudentMode.Online)
+        {
+            teacher = Checkpoint.Load(o.Teacher ?? throw new ArgumentException("online mode needs --teacher CKPT"), device);
+            teacher.eval();
+        }
+        using var student = new DecoderLM(TransformerConfig.Preset(o.Preset, (int)store.VocabSize));
+        student.to(device);
+        var optimizer = optim.AdamW(student.parameters(), o.LearningRate, 0.9, 0.95, 1e-8, 0.1);
+        var lrSchedule = new LearningRateSchedule(o.LearningRate, o.WarmupSteps, o.MaxSteps, o.Schedule);
+        var alphaSchedule = new AlphaSchedule(o.AlphaShape, o.Mode == StudentMode.Lm ? 0 : o.Alpha, o.MaxSteps);
+        TokenizedCorpus? heldOut = o.HeldOutCorpus is null ? null
+            : TokenizedCorpus.Build(TextDocuments.Read(o.HeldOutCorpus), TextTokenizer.Create(), Math.Min(LengthOf(store), 256) + 1);
+
+        var clock = Stopwatch.StartNew();
+        long tokens = 0;
+        double loss = double.NaN, lm = double.NaN, held = double.NaN;
+        int step = 0;
+        for (; step < o.MaxSteps; step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var batch = feed.Next();
+            double alpha = alphaSchedule.At(step);
+            foreach (var g in optimizer.ParamGroups) g.LearningRate = lrSchedule.At(step);
+            double kdValue = double.NaN;
+            using (var scope = NewDisposeScope())
+            {
+                student.train();
+                optimizer.zero_grad();
+                var logits = student.forward(batch.Tokens);
+                long v = logits.shape[2];
+                var logQ = nn.functional.log_softmax(logits.to_type(ScalarType.Float32), -1);
+                var lmLoss = nn.functional.nll_loss(logQ[.., ..^1].reshape(-1, v), batch.Tokens[.., 1..].reshape(-1));
+                var total = lmLoss * (1 - alpha);
+                if (alpha > 0)
+                {
+                    TeacherTargets targets = batch.Targets;
+                    if (teacher is not null)
+                        using (no_grad()) targets = OnlineTargets.FromLogits(teacher.forward(batch.Tokens), processing, k);
+                    var kd = KdLoss.Compute(logits, targets, o.Loss, o.Temperature, logQ);
+                    kdValue = kd.item<float>();
+                    total = total + kd * alpha;
+                }
+                total.backward();
+                nn.utils.clip_grad_norm_(student.parameters(), 1.0);
+                optimizer.step();
+                loss = total.item<float>();
+                lm = lmLoss.item<float>();
+            }
+            tokens += batch.Tokens.numel();
+            bool eval = heldOut is not null && ((step + 1) % o.EvalEvery == 0 || step + 1 == o.MaxSteps);
+            if (eval) held = TeacherTrainer.HeldOutLoss(student, heldOut!, o.EvalSequences, heldOut!.SequenceLength - 1, device);
+            log?.Invoke(new StudentStepLog(step + 1, loss, lm, kdValue, alpha, tokens / clock.Elapsed.TotalSeconds, eval ? held : null));
+        }
+        teacher?.Dispose();
+        if (o.Output is not null) Checkpoint.Save(o.Output, student);
+        return new StudentTrainingResult(o.Mode, step, tokens, loss, lm, held, tokens / clock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds / Math.Max(1, step));
+    }
+
+    private static int LengthOf(StoreReader s)
+    {
+        var e = s.BlockEntry(0);
+        return (int)(e.PositionCount / e.SequenceCount);
+    }
+
+    public static StudentMode ParseMode(string name) => name switch
+    {
+        "lm" => StudentMode.Lm,
+        "offline" => StudentMode.Offline,
+        "online" => StudentMode.Online,
+        "recorded-online" => StudentMode.RecordedOnline,
+        _ => throw new ArgumentException($"unknown mode '{name}' (lm, offline, online, recorded-online)"),
+    };
+}
