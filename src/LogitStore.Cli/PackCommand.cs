@@ -43,12 +43,13 @@ internal static class PackCommand
         var zstd = new Option<int>("--zstd-level") { Description = "zstd level per column; 0 stores columns uncompressed", DefaultValueFactory = _ => defaults.ZstdLevel };
         var spb = new Option<int>("--seqs-per-block") { DefaultValueFactory = _ => defaults.SequencesPerBlock };
         var shardMiB = new Option<long>("--shard-mib") { Description = "start a new shard past this size", DefaultValueFactory = _ => defaults.ShardTargetBytes >> 20 };
+        var split = new Option<string>("--split") { Description = "teacher: all | train | held-out sequences of the corpus", DefaultValueFactory = _ => "all" };
         var workers = new Option<int>("--workers") { Description = "encoding threads (0 = all cores)" };
 
         var cmd = new Command("pack", "run a teacher (synthetic, or an external process through a stream) and write a store")
         {
             outOpt, synthetic, teacher, corpus, batch, device, stream, resume, force, part, tokens, vocab, seqLen, seed, method, temperature, topP, topK, draws,
-            tokCodec, ids, values, codebook, beam, dictSample, range, zstd, spb, shardMiB, workers,
+            tokCodec, ids, values, codebook, beam, dictSample, range, zstd, spb, shardMiB, workers, split,
         };
         cmd.SetAction(async (r, ct) =>
         {
@@ -95,7 +96,7 @@ internal static class PackCommand
                     var o = new Torch.Teacher.TeacherPackOptions
                     {
                         Checkpoint = ckpt, Corpus = r.GetValue(corpus)!, Output = dir, SequenceLength = r.GetValue(seqLen), BatchSize = r.GetValue(batch),
-                        Device = r.GetValue(device)!, Processing = processing, Codecs = codecs, Overwrite = r.GetValue(force), Workers = r.GetValue(workers),
+                        Device = r.GetValue(device)!, Processing = processing, Codecs = codecs, Overwrite = r.GetValue(force), Workers = r.GetValue(workers), Split = r.GetValue(split)!,
                         MaxTokens = r.GetResult(tokens) is null ? long.MaxValue : (long)r.GetValue(tokens),
                     };
                     var (m, timing) = await ProgressDisplay.RunAsync("pack", () => (progress.DonePositions, progress.TotalPositions), Torch.Teacher.TeacherPack.RunAsync(o, progress, ct));

@@ -13,6 +13,7 @@ var root = new RootCommand("logitstore: store a teacher's next-token distributio
     BenchCommand.Create(),
     TeacherCommand.Create(),
     TrainCommand.Create(),
+    ExperimentCommand.Create(),
 };
 // Errors are rendered by CliErrors as one line with an exit code, not by the parser's stack-trace handler.
 var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };

@@ -24,19 +24,21 @@ internal static class TeacherCommand
         var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => d.Device };
         var resume = new Option<bool>("--resume") { Description = "continue from the checkpoint in --out" };
         var record = new Option<string?>("--record-online") { Description = "also write the teacher's distributions on each training batch to this store" };
+        var epochs = new Option<int>("--epochs") { Description = "train this many whole epochs over the training split (overrides --max-steps)" };
+        var phases = new Option<int>("--record-phases") { Description = "split the recording by training step into N stores (STORE/phase-i-of-N)", DefaultValueFactory = _ => 1 };
         var maxTokens = new Option<long>("--max-corpus-tokens") { Description = "tokenise at most this many corpus tokens", DefaultValueFactory = _ => long.MaxValue };
         var train = new Command("train", "train a teacher LM (AdamW, warmup + cosine/WSD, clipping, held-out loss vs a unigram baseline)")
         {
-            corpus, outOpt, preset, steps, batch, seqLen, lr, warmup, schedule, evalEvery, device, resume, record, maxTokens,
+            corpus, outOpt, preset, steps, batch, seqLen, lr, warmup, schedule, evalEvery, device, resume, record, phases, maxTokens, epochs,
         };
         train.SetAction(async (r, ct) =>
         {
             var o = new TeacherTrainingOptions
             {
-                Corpus = r.GetValue(corpus)!, Output = r.GetValue(outOpt)!, Preset = r.GetValue(preset)!, MaxSteps = r.GetValue(steps),
+                Corpus = r.GetValue(corpus)!, Output = r.GetValue(outOpt)!, Preset = r.GetValue(preset)!, MaxSteps = r.GetValue(steps), Epochs = r.GetValue(epochs),
                 BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seqLen), LearningRate = r.GetValue(lr), WarmupSteps = r.GetValue(warmup),
                 Schedule = r.GetValue(schedule)!, EvalEvery = r.GetValue(evalEvery), Device = r.GetValue(device)!, Resume = r.GetValue(resume),
-                RecordOnline = r.GetValue(record), MaxCorpusTokens = r.GetValue(maxTokens),
+                RecordOnline = r.GetValue(record), RecordPhases = r.GetValue(phases), MaxCorpusTokens = r.GetValue(maxTokens),
             };
             var result = await TeacherTrainer.TrainAsync(o, s =>
             {

@@ -20,6 +20,7 @@ internal static class TrainCommand
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => d.BatchSize };
         var seq = new Option<int>("--seq-len") { Description = "0: the store's sequence length" };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => d.LearningRate };
+        var schedule = new Option<string>("--schedule") { Description = "learning rate: cosine | wsd", DefaultValueFactory = _ => d.Schedule };
         var alpha = new Option<double>("--alpha") { DefaultValueFactory = _ => d.Alpha };
         var alphaShape = new Option<string>("--alpha-schedule") { Description = "constant | linear | wsd", DefaultValueFactory = _ => d.AlphaShape };
         var loss = new Option<string>("--kd-loss") { Description = "kl | reverse-kl | nll | mse", DefaultValueFactory = _ => "kl" };
@@ -28,15 +29,15 @@ internal static class TrainCommand
         var device = new Option<string>("--device") { DefaultValueFactory = _ => d.Device };
         var cmd = new Command("train", "train a student: LM only, or distilled from stored, online or recorded-online teacher logits")
         {
-            store, mode, teacher, recorded, heldOut, outOpt, preset, steps, batch, seq, lr, alpha, alphaShape, loss, tau, seed, device,
+            store, mode, teacher, recorded, heldOut, outOpt, preset, steps, batch, seq, lr, schedule, alpha, alphaShape, loss, tau, seed, device,
         };
         cmd.SetAction((r, ct) =>
         {
             var o = new StudentTrainingOptions
             {
-                Store = r.GetValue(store)!, Mode = StudentTrainer.ParseMode(r.GetValue(mode)!), Teacher = r.GetValue(teacher), RecordedStore = r.GetValue(recorded),
+                Store = r.GetValue(store)!, Mode = StudentTrainer.ParseMode(r.GetValue(mode)!), Teacher = r.GetValue(teacher), EvalTeacher = r.GetValue(teacher), RecordedStore = r.GetValue(recorded),
                 HeldOutCorpus = r.GetValue(heldOut), Output = r.GetValue(outOpt), Preset = r.GetValue(preset)!, MaxSteps = r.GetValue(steps),
-                BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seq), LearningRate = r.GetValue(lr), Alpha = r.GetValue(alpha),
+                BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seq), LearningRate = r.GetValue(lr), Schedule = r.GetValue(schedule)!, Alpha = r.GetValue(alpha),
                 AlphaShape = r.GetValue(alphaShape)!, Loss = KdLoss.Parse(r.GetValue(loss)!), Temperature = r.GetValue(tau), Seed = r.GetValue(seed), Device = r.GetValue(device)!,
             };
             var result = StudentTrainer.Train(o, s =>

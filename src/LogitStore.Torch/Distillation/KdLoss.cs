@@ -80,6 +80,15 @@ public static class KdLoss
         return (loss.mean() * (temperature * temperature)).MoveToOuterDisposeScope();
     }
 
+    public static string Name(KdLossKind kind) => kind switch
+    {
+        KdLossKind.ForwardKl => "kl",
+        KdLossKind.ReverseKl => "reverse-kl",
+        KdLossKind.Nll => "nll",
+        KdLossKind.Mse => "mse",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
     public static KdLossKind Parse(string name) => name switch
     {
         "kl" or "forward-kl" => KdLossKind.ForwardKl,

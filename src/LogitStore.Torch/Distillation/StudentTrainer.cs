@@ -20,7 +20,14 @@ public sealed record StudentTrainingOptions
     public StudentMode Mode { get; init; } = StudentMode.Offline;
     public string? Teacher { get; init; }
     public string? RecordedStore { get; init; }
+    /// <summary>A corpus whose held-out split (cut at the store's sequence length) measures the student.</summary>
     public string? HeldOutCorpus { get; init; }
+
+    /// <summary>Sets measured at every evaluation, after the held-out split of <see cref="HeldOutCorpus"/>.</summary>
+    public IReadOnlyList<EvaluationSet> Evaluations { get; init; } = [];
+
+    /// <summary>Teacher checkpoint against which the top-1 agreement is measured (online mode uses its own teacher).</summary>
+    public string? EvalTeacher { get; init; }
     public string? Output { get; init; }
     public string Preset { get; init; } = "tiny";
     public int MaxSteps { get; init; } = 100;
@@ -41,9 +48,16 @@ public sealed record StudentTrainingOptions
     public int LoaderWorkers { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
 }
 
-public sealed record StudentStepLog(int Step, double Loss, double LmLoss, double KdLoss, double Alpha, double TokensPerSecond, double? HeldOutLoss);
+public sealed record StudentStepLog(int Step, double Loss, double LmLoss, double KdLoss, double Alpha, double TokensPerSecond, IReadOnlyList<EvaluationResult>? Evaluations)
+{
+    public double? HeldOutLoss => Evaluations is { Count: > 0 } e ? e[0].Loss : null;
+}
 
-public sealed record StudentTrainingResult(StudentMode Mode, int Steps, long Tokens, double FinalLoss, double FinalLmLoss, double HeldOutLoss, double TokensPerSecond, double SecondsPerStep);
+/// <summary>Final figures of a student run; <see cref="SecondsPerStep"/> and <see cref="TokensPerSecond"/> leave the evaluations out.</summary>
+public sealed record StudentTrainingResult(StudentMode Mode, int Steps, long Tokens, double FinalLoss, double FinalLmLoss, IReadOnlyList<EvaluationResult> Evaluations, double TokensPerSecond, double SecondsPerStep)
+{
+    public double HeldOutLoss => Evaluations.Count > 0 ? Evaluations[0].Loss : double.NaN;
+}
 
 /// <summary>
 /// Trains a student (the same model code as the teacher) with the LM loss mixed with a KD loss by α:
@@ -78,16 +92,27 @@ public static class StudentTrainer
         var optimizer = optim.AdamW(student.parameters(), o.LearningRate, 0.9, 0.95, 1e-8, 0.1);
         var lrSchedule = new LearningRateSchedule(o.LearningRate, o.WarmupSteps, o.MaxSteps, o.Schedule);
         var alphaSchedule = new AlphaSchedule(o.AlphaShape, o.Mode == StudentMode.Lm ? 0 : o.Alpha, o.MaxSteps);
-        TokenizedCorpus? heldOut = o.HeldOutCorpus is null ? null
-            : TokenizedCorpus.Build(TextDocuments.Read(o.HeldOutCorpus), TextTokenizer.Create(), Math.Min(LengthOf(store), 256) + 1);
+        var sets = new List<EvaluationSet>();
+        if (o.HeldOutCorpus is not null)
+            sets.Add(EvaluationSet.HeldOut("held-out", TokenizedCorpus.Build(TextDocuments.Read(o.HeldOutCorpus), TextTokenizer.Create(), LengthOf(store)), o.EvalSequences));
+        sets.AddRange(o.Evaluations);
+        DecoderLM? evalTeacher = teacher;
+        if (evalTeacher is null && o.EvalTeacher is not null)
+        {
+            evalTeacher = Checkpoint.Load(o.EvalTeacher, device);
+            evalTeacher.eval();
+        }
 
         var clock = Stopwatch.StartNew();
+        var evalTime = TimeSpan.Zero;
         long tokens = 0;
-        double loss = double.NaN, lm = double.NaN, held = double.NaN;
+        double loss = double.NaN, lm = double.NaN;
+        IReadOnlyList<EvaluationResult> evaluations = [];
         int step = 0;
         for (; step < o.MaxSteps; step++)
         {
             ct.ThrowIfCancellationRequested();
+            TorchRuntime.PrepareThread();
             using var batch = feed.Next();
             double alpha = alphaSchedule.At(step);
             foreach (var g in optimizer.ParamGroups) g.LearningRate = lrSchedule.At(step);
@@ -117,13 +142,20 @@ public static class StudentTrainer
                 lm = lmLoss.item<float>();
             }
             tokens += batch.Tokens.numel();
-            bool eval = heldOut is not null && ((step + 1) % o.EvalEvery == 0 || step + 1 == o.MaxSteps);
-            if (eval) held = TeacherTrainer.HeldOutLoss(student, heldOut!, o.EvalSequences, heldOut!.SequenceLength - 1, device);
-            log?.Invoke(new StudentStepLog(step + 1, loss, lm, kdValue, alpha, tokens / clock.Elapsed.TotalSeconds, eval ? held : null));
+            bool eval = sets.Count > 0 && ((step + 1) % o.EvalEvery == 0 || step + 1 == o.MaxSteps);
+            if (eval)
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                evaluations = sets.Select(e => HeldOutEvaluation.Measure(student, e, device, evalTeacher)).ToArray();
+                evalTime += Stopwatch.GetElapsedTime(t0);
+            }
+            log?.Invoke(new StudentStepLog(step + 1, loss, lm, kdValue, alpha, tokens / (clock.Elapsed - evalTime).TotalSeconds, eval ? evaluations : null));
         }
+        if (!ReferenceEquals(evalTeacher, teacher)) evalTeacher?.Dispose();
         teacher?.Dispose();
         if (o.Output is not null) Checkpoint.Save(o.Output, student);
-        return new StudentTrainingResult(o.Mode, step, tokens, loss, lm, held, tokens / clock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds / Math.Max(1, step));
+        double trainSeconds = (clock.Elapsed - evalTime).TotalSeconds;
+        return new StudentTrainingResult(o.Mode, step, tokens, loss, lm, evaluations, tokens / trainSeconds, trainSeconds / Math.Max(1, step));
     }
 
     private static int LengthOf(StoreReader s)

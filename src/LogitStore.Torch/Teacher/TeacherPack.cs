@@ -23,6 +23,9 @@ public sealed record TeacherPackOptions
     public CodecOptions Codecs { get; init; } = new();
     public bool Overwrite { get; init; }
     public int Workers { get; init; }
+
+    /// <summary>Which sequences: <c>all</c> (training split, then held-out), <c>train</c> or <c>held-out</c>.</summary>
+    public string Split { get; init; } = "all";
 }
 
 /// <summary>Where a teacher pack's time went (seconds of the producing thread; encoding runs beside it on the writer's pool).</summary>
@@ -50,7 +53,13 @@ public static class TeacherPack
         var tokenizer = TextTokenizer.Create();
         if (model.Config.VocabSize != tokenizer.VocabSize) throw new ArgumentException($"the teacher's vocabulary is {model.Config.VocabSize}, the tokenizer's {tokenizer.VocabSize}");
         var corpus = TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), tokenizer, o.SequenceLength, maxTokens: o.MaxTokens);
-        int total = corpus.TrainSequences + corpus.HeldOutSequences;
+        var (firstSequence, total) = o.Split switch
+        {
+            "all" => (0, corpus.TrainSequences + corpus.HeldOutSequences),
+            "train" => (0, corpus.TrainSequences),
+            "held-out" => (corpus.TrainSequences, corpus.HeldOutSequences),
+            _ => throw new ArgumentException($"unknown split '{o.Split}' (all, train, held-out)"),
+        };
         var processor = new DeviceLogitsProcessor(o.Processing);
         await using var writer = StoreWriter.Create(o.Output, new StoreWriterOptions
         {
@@ -59,7 +68,7 @@ public static class TeacherPack
             Teacher = new() { ["id"] = Path.GetFullPath(o.Checkpoint), ["weights_xxh3"] = Checksum.ToHex(Checksum.Of(File.ReadAllBytes(Path.Combine(o.Checkpoint, Model.Checkpoint.WeightsFile)))), ["parameters"] = model.Config.ParameterCount() },
             Processing = o.Processing,
             Codecs = o.Codecs,
-            Source = new() { ["kind"] = "corpus", ["corpus"] = Path.GetFullPath(o.Corpus), ["sequence_length"] = o.SequenceLength, ["order"] = "train split then held-out split", ["sequences"] = total },
+            Source = new() { ["kind"] = "corpus", ["corpus"] = Path.GetFullPath(o.Corpus), ["sequence_length"] = o.SequenceLength, ["split"] = o.Split, ["order"] = "train split then held-out split", ["sequences"] = total },
             Overwrite = o.Overwrite,
             Workers = o.Workers > 0 ? o.Workers : Environment.ProcessorCount,
         });
@@ -69,15 +78,16 @@ public static class TeacherPack
         for (int first = 0; first < total; first += o.BatchSize)
         {
             ct.ThrowIfCancellationRequested();
+            TorchRuntime.PrepareThread();
             int b = Math.Min(o.BatchSize, total - first);
             var tokens = new int[b][];
             var ids = new ulong[b];
             var flat = new long[b * o.SequenceLength];
             for (int i = 0; i < b; i++)
             {
-                int s = first + i;
+                int s = firstSequence + first + i;
                 tokens[i] = (s < corpus.TrainSequences ? corpus.TrainSequence(s) : corpus.HeldOutSequence(s - corpus.TrainSequences)).ToArray();
-                ids[i] = (ulong)s;
+                ids[i] = (ulong)(first + i);
                 for (int t = 0; t < o.SequenceLength; t++) flat[i * o.SequenceLength + t] = tokens[i][t];
             }
             SparseSequence[] seqs;

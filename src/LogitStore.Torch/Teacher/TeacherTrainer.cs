@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using LogitStore.Processing;
 using LogitStore.Torch.Corpus;
+using LogitStore.Torch.Distillation;
 using LogitStore.Torch.Model;
 using LogitStore.Writing;
 using TorchSharp;
@@ -16,6 +17,9 @@ public sealed record TeacherTrainingOptions
     public required string Output { get; init; }
     public string Preset { get; init; } = "tiny";
     public int MaxSteps { get; init; } = 200;
+
+    /// <summary>When &gt; 0, train this many whole epochs over the training split instead of <see cref="MaxSteps"/>.</summary>
+    public int Epochs { get; init; }
     public int BatchSize { get; init; } = 8;
     public int SequenceLength { get; init; } = 128;
     public double LearningRate { get; init; } = 3e-3;
@@ -33,6 +37,12 @@ public sealed record TeacherTrainingOptions
 
     /// <summary>When set, the distributions behind every training batch's loss are written to this store ("online logits").</summary>
     public string? RecordOnline { get; init; }
+
+    /// <summary>
+    /// With N &gt; 1 the recording is split by training step into N stores, <c>RecordOnline/phase-i-of-N</c>, phase i
+    /// holding steps [(i-1)·S/N, i·S/N): the early and late teacher of the paper's recorded-online arms.
+    /// </summary>
+    public int RecordPhases { get; init; } = 1;
     public ProcessingOptions RecordProcessing { get; init; } = new();
     public CodecOptions RecordCodecs { get; init; } = new();
 }
@@ -57,7 +67,7 @@ public static class TeacherTrainer
         var device = TorchRuntime.Device(o.Device);
         random.manual_seed((long)o.Seed);
         var tokenizer = TextTokenizer.Create();
-        var corpus = TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), tokenizer, o.SequenceLength + 1, maxTokens: o.MaxCorpusTokens);
+        var corpus = TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), tokenizer, o.SequenceLength, maxTokens: o.MaxCorpusTokens);
         if (corpus.TrainSequences < o.BatchSize) throw new ArgumentException($"the corpus gives {corpus.TrainSequences} training sequences, fewer than a batch of {o.BatchSize}");
 
         int startStep = 0;
@@ -75,34 +85,32 @@ public static class TeacherTrainer
         }
         using var _model = model;
         var optimizer = optim.AdamW(model.parameters(), o.LearningRate, 0.9, 0.95, 1e-8, o.WeightDecay);
-        var schedule = new LearningRateSchedule(o.LearningRate, o.WarmupSteps, o.MaxSteps, o.Schedule);
+        int maxSteps = o.Epochs > 0 ? StepsFor(o.Epochs, corpus.TrainSequences, o.BatchSize) : o.MaxSteps;
+        var schedule = new LearningRateSchedule(o.LearningRate, o.WarmupSteps, maxSteps, o.Schedule);
         double unigram = UnigramLoss(corpus, tokenizer.VocabSize);
 
+        if (o.RecordPhases < 1) throw new ArgumentException("--record-phases must be at least 1");
+        var phases = new StoreWriter?[o.RecordPhases];
         StoreWriter? online = null;
-        if (o.RecordOnline is not null)
-        {
-            online = StoreWriter.Create(o.RecordOnline, new StoreWriterOptions
-            {
-                VocabSize = (uint)tokenizer.VocabSize,
-                Tokenizer = new Format.TokenizerInfo { Name = tokenizer.Name, VocabHash = tokenizer.VocabHash() },
-                Teacher = new() { ["id"] = $"online:{Path.GetFullPath(o.Output)}", ["preset"] = o.Preset, ["note"] = "distributions of the teacher while it trained, one batch per step" },
-                Processing = o.RecordProcessing,
-                Codecs = o.RecordCodecs,
-                Source = new() { ["kind"] = "teacher-training", ["corpus"] = Path.GetFullPath(o.Corpus), ["sequence_length"] = o.SequenceLength, ["seed"] = o.Seed },
-                Overwrite = true,
-            });
-        }
-        var recorder = online is null ? null : new DeviceLogitsProcessor(o.RecordProcessing);
-
+        int phase = -1;
+        var recorder = o.RecordOnline is null ? null : new DeviceLogitsProcessor(o.RecordProcessing);
+        int stepsPerEpoch = corpus.TrainSequences / o.BatchSize;
         var order = Shuffle(corpus.TrainSequences, o.Seed);
+        var heldOutSet = EvaluationSet.HeldOut("held-out", corpus, o.EvalSequences);
         var clock = Stopwatch.StartNew();
         long tokens = 0;
         double loss = double.NaN, heldOut = double.NaN;
         int step = startStep;
-        for (; step < o.MaxSteps; step++)
+        for (; step < maxSteps; step++)
         {
             ct.ThrowIfCancellationRequested();
-            var (inputs, targets, batchTokens, seqIds) = Batch(corpus, order, step, o.BatchSize, o.SequenceLength, device);
+            TorchRuntime.PrepareThread();
+            var (inputs, batchTokens, seqIds) = Batch(corpus, order, step, stepsPerEpoch, o.BatchSize, device);
+            if (recorder is not null && (int)((long)step * o.RecordPhases / maxSteps) is var p && p != phase)
+            {
+                phase = p;
+                online = phases[p] = CreateOnlineStore(o, tokenizer, p, step, maxSteps);
+            }
             double lr = schedule.At(step);
             foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
             using (var scope = NewDisposeScope())
@@ -110,7 +118,7 @@ public static class TeacherTrainer
                 model.train();
                 optimizer.zero_grad();
                 var logits = model.forward(inputs);
-                var l = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.reshape(-1));
+                var l = nn.functional.cross_entropy(logits[.., ..^1].reshape(-1, logits.shape[2]), inputs[.., 1..].reshape(-1));
                 l.backward();
                 nn.utils.clip_grad_norm_(model.parameters(), o.ClipNorm);
                 optimizer.step();
@@ -123,21 +131,40 @@ public static class TeacherTrainer
                 }
             }
             inputs.Dispose();
-            targets.Dispose();
             tokens += (long)o.BatchSize * o.SequenceLength;
-            bool eval = (step + 1) % o.EvalEvery == 0 || step + 1 == o.MaxSteps;
-            if (eval) heldOut = HeldOutLoss(model, corpus, o.EvalSequences, o.SequenceLength, device);
+            bool eval = (step + 1) % o.EvalEvery == 0 || step + 1 == maxSteps;
+            if (eval) heldOut = HeldOutEvaluation.Measure(model, heldOutSet, device).Loss;
             log?.Invoke(new TrainingStepLog(step + 1, loss, lr, tokens / clock.Elapsed.TotalSeconds, eval ? heldOut : null));
             if ((step + 1) % o.CheckpointEvery == 0) Save(o.Output, model, step + 1, loss, heldOut);
         }
         Save(o.Output, model, step, loss, heldOut);
-        if (online is not null)
+        foreach (var w in phases.OfType<StoreWriter>())
         {
-            await online.CompleteAsync(ct);
-            await online.DisposeAsync();
+            await w.CompleteAsync(ct);
+            await w.DisposeAsync();
         }
         return new TeacherTrainingResult(model.parameters().Sum(p => p.numel()), step, tokens, loss, heldOut, unigram, tokens / clock.Elapsed.TotalSeconds, o.RecordOnline);
     }
+
+    /// <summary>The store of recording phase <paramref name="phase"/> (0-based): <c>RecordOnline</c> itself, or <c>phase-i-of-N</c> inside it.</summary>
+    public static string PhaseStore(string recordOnline, int phase, int phases) =>
+        phases == 1 ? recordOnline : Path.Combine(recordOnline, $"phase-{phase + 1}-of-{phases}");
+
+    private static StoreWriter CreateOnlineStore(TeacherTrainingOptions o, TextTokenizer tokenizer, int phase, int firstStep, int totalSteps) =>
+        StoreWriter.Create(PhaseStore(o.RecordOnline!, phase, o.RecordPhases), new StoreWriterOptions
+        {
+            VocabSize = (uint)tokenizer.VocabSize,
+            Tokenizer = new Format.TokenizerInfo { Name = tokenizer.Name, VocabHash = tokenizer.VocabHash() },
+            Teacher = new() { ["id"] = $"online:{Path.GetFullPath(o.Output)}", ["preset"] = o.Preset, ["note"] = "distributions of the teacher while it trained, one batch per step" },
+            Processing = o.RecordProcessing,
+            Codecs = o.RecordCodecs,
+            Source = new()
+            {
+                ["kind"] = "teacher-training", ["corpus"] = Path.GetFullPath(o.Corpus), ["sequence_length"] = o.SequenceLength, ["seed"] = o.Seed,
+                ["phase"] = phase + 1, ["phases"] = o.RecordPhases, ["first_step"] = firstStep, ["teacher_steps"] = totalSteps,
+            },
+            Overwrite = true,
+        });
 
     private static void Save(string dir, DecoderLM model, int step, double loss, double heldOut)
     {
@@ -147,6 +174,9 @@ public static class TeacherTrainer
 
     private static double? Finite(double x) => double.IsFinite(x) ? x : null;
 
+    /// <summary>Training steps that make <paramref name="epochs"/> whole epochs over a corpus of <paramref name="trainSequences"/>.</summary>
+    public static int StepsFor(int epochs, int trainSequences, int batch) => epochs * (trainSequences / batch);
+
     private static int[] Shuffle(int n, ulong seed)
     {
         var order = Enumerable.Range(0, n).ToArray();
@@ -154,46 +184,25 @@ public static class TeacherTrainer
         return order;
     }
 
-    /// <summary>Batch of step <paramref name="step"/>: sequences order[(step·B + i) mod n]; inputs are tokens [0, T), targets [1, T].</summary>
-    private static (Tensor Inputs, Tensor Targets, int[][] Tokens, ulong[] SequenceIds) Batch(TokenizedCorpus c, int[] order, int step, int batch, int length, Device device)
+    /// <summary>
+    /// Batch of step <paramref name="step"/>: sequences order[(step mod E)·B + i] with E = ⌊n/B⌋ steps per epoch (the
+    /// last partial batch of each epoch is dropped, so that every epoch, and every recording phase of whole
+    /// epochs, covers the same sequences); the loss predicts tokens 1..T-1 of each sequence from their prefixes.
+    /// </summary>
+    private static (Tensor Inputs, int[][] Tokens, ulong[] SequenceIds) Batch(TokenizedCorpus c, int[] order, int step, int stepsPerEpoch, int batch, Device device)
     {
+        int length = c.SequenceLength;
         var input = new long[batch * length];
-        var target = new long[batch * length];
         var host = new int[batch][];
         var ids = new ulong[batch];
         for (int i = 0; i < batch; i++)
         {
-            int seq = order[(int)(((long)step * batch + i) % order.Length)];
+            var s = c.TrainSequence(order[step % stepsPerEpoch * batch + i]);
             ids[i] = (ulong)step * (ulong)batch + (ulong)i;
-            var s = c.TrainSequence(seq);
-            host[i] = s[..length].ToArray();
-            for (int t = 0; t < length; t++)
-            {
-                input[i * length + t] = s[t];
-                target[i * length + t] = s[t + 1];
-            }
+            host[i] = s.ToArray();
+            for (int t = 0; t < length; t++) input[i * length + t] = s[t];
         }
-        return (tensor(input, [batch, length]).to(device), tensor(target, [batch, length]).to(device), host, ids);
-    }
-
-    /// <summary>Mean next-token cross-entropy (nats) over the first <paramref name="sequences"/> held-out sequences.</summary>
-    public static double HeldOutLoss(DecoderLM model, TokenizedCorpus c, int sequences, int length, Device device)
-    {
-        int n = Math.Min(sequences, c.HeldOutSequences);
-        if (n == 0) return double.NaN;
-        using var _ = no_grad();
-        model.eval();
-        double sum = 0;
-        for (int i = 0; i < n; i++)
-        {
-            using var scope = NewDisposeScope();
-            var s = c.HeldOutSequence(i).ToArray().Select(x => (long)x).ToArray();
-            var input = tensor(s[..length], [1, length]).to(device);
-            var target = tensor(s[1..(length + 1)], [1, length]).to(device);
-            var logits = model.forward(input);
-            sum += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), target.reshape(-1)).item<float>();
-        }
-        return sum / n;
+        return (tensor(input, [batch, length]).to(device), host, ids);
     }
 
     /// <summary>Held-out cross-entropy of an add-one unigram model fitted on the training split: the baseline any LM must beat.</summary>

@@ -30,6 +30,21 @@ public sealed record ProcessingOptions
         _ => throw new ArgumentOutOfRangeException(nameof(m)),
     };
 
+    /// <summary>The setting in words, e.g. "top-p-k (p = 0.95, k = 50, τ = 1)".</summary>
+    public static string Describe(ProcessingOptions o)
+    {
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        string detail = o.Method switch
+        {
+            TruncationMethod.TopK => string.Format(c, "k = {0}", o.TopK),
+            TruncationMethod.TopP => string.Format(c, "p = {0}", o.TopP),
+            TruncationMethod.TopPK => string.Format(c, "p = {0}, k = {1}", o.TopP, o.TopK),
+            TruncationMethod.Sampled => string.Format(c, "{0} draws", o.Draws),
+            _ => "",
+        };
+        return string.Format(c, "{0} ({1}{2}τ = {3})", MethodName(o.Method), detail, detail.Length > 0 ? ", " : "", o.Temperature);
+    }
+
     public static TruncationMethod ParseMethod(string name) => name switch
     {
         "top-k" => TruncationMethod.TopK,

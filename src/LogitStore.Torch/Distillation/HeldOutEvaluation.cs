@@ -1,0 +1,63 @@
+using LogitStore.Torch.Corpus;
+using LogitStore.Torch.Model;
+using static TorchSharp.torch;
+
+namespace LogitStore.Torch.Distillation;
+
+/// <summary>A named set of sequences a model is measured on (a held-out split, or a corpus it never trained on).</summary>
+public sealed record EvaluationSet(string Name, int[][] Sequences)
+{
+    /// <summary>The first <paramref name="count"/> held-out sequences of <paramref name="corpus"/>.</summary>
+    public static EvaluationSet HeldOut(string name, TokenizedCorpus corpus, int count) =>
+        new(name, Enumerable.Range(0, Math.Min(count, corpus.HeldOutSequences)).Select(i => corpus.HeldOutSequence(i).ToArray()).ToArray());
+
+    /// <summary>The first <paramref name="count"/> sequences of both splits of <paramref name="corpus"/> (a corpus no model trained on).</summary>
+    public static EvaluationSet All(string name, TokenizedCorpus corpus, int count) =>
+        new(name, Enumerable.Range(0, Math.Min(count, corpus.TrainSequences + corpus.HeldOutSequences))
+            .Select(i => (i < corpus.TrainSequences ? corpus.TrainSequence(i) : corpus.HeldOutSequence(i - corpus.TrainSequences)).ToArray()).ToArray());
+}
+
+/// <summary>What a model scores on an <see cref="EvaluationSet"/>.</summary>
+public sealed record EvaluationResult(string Name, double Loss, double? Top1Agreement)
+{
+    public double Perplexity => Math.Exp(Loss);
+}
+
+/// <summary>
+/// Next-token cross-entropy (nats/token) of a model over sequences of T tokens, predicting tokens 1..T-1 from
+/// their prefixes, the convention of every trainer here; with a teacher, also the share of those positions where
+/// the model's argmax equals the teacher's.
+/// </summary>
+public static class HeldOutEvaluation
+{
+    private const int BatchSequences = 8;
+
+    public static EvaluationResult Measure(DecoderLM model, EvaluationSet set, Device device, DecoderLM? teacher = null)
+    {
+        if (set.Sequences.Length == 0) return new EvaluationResult(set.Name, double.NaN, null);
+        using var _ = no_grad();
+        bool wasTraining = model.training;
+        model.eval();
+        double lossSum = 0;
+        long positions = 0, agree = 0;
+        for (int first = 0; first < set.Sequences.Length; first += BatchSequences)
+        {
+            using var scope = NewDisposeScope();
+            var rows = set.Sequences.Skip(first).Take(BatchSequences).ToArray();
+            int t = rows[0].Length;
+            var tokens = tensor(rows.SelectMany(r => r.Select(x => (long)x)).ToArray(), [rows.Length, t]).to(device);
+            var logits = model.forward(tokens)[.., ..^1].to_type(ScalarType.Float32);
+            long v = logits.shape[2];
+            var target = tokens[.., 1..].reshape(-1);
+            lossSum += nn.functional.cross_entropy(logits.reshape(-1, v), target, reduction: nn.Reduction.Sum).item<float>();
+            positions += target.shape[0];
+            if (teacher is not null)
+            {
+                var teacherTop = teacher.forward(tokens)[.., ..^1].argmax(-1);
+                agree += logits.argmax(-1).eq(teacherTop).sum().item<long>();
+            }
+        }
+        if (wasTraining) model.train();
+        return new EvaluationResult(set.Name, lossSum / positions, teacher is null ? null : (double)agree / positions);
+    }
+}

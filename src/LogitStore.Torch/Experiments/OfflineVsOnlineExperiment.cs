@@ -1,0 +1,227 @@
+using System.Globalization;
+using System.Text.Json;
+using LogitStore.Processing;
+using LogitStore.Reading;
+using LogitStore.Reports;
+using LogitStore.Torch.Corpus;
+using LogitStore.Torch.Distillation;
+using LogitStore.Torch.Teacher;
+using LogitStore.Writing;
+
+namespace LogitStore.Torch.Experiments;
+
+/// <summary>One arm of the study: where the student's teacher signal comes from and how it is weighed.</summary>
+public sealed record ExperimentArm(
+    string Name, StudentMode Mode, string Description, double Alpha = 0.9, string AlphaShape = "constant",
+    KdLossKind Loss = KdLossKind.ForwardKl, double Temperature = 1.0, string LearningRateShape = "cosine", string? Phase = null)
+{
+    /// <summary>The arms of issue 6: the four modes, and recorded-online from the early and late teacher at α 0.9 and 0.1; then the sweeps.</summary>
+    public static IReadOnlyList<ExperimentArm> Catalogue { get; } =
+    [
+        new("lm", StudentMode.Lm, "LM loss only (α = 0), the baseline"),
+        new("offline", StudentMode.Offline, "KD from the store packed by the trained teacher, α = 0.9"),
+        new("online", StudentMode.Online, "the trained teacher's forward inside every student step (same truncation), α = 0.9"),
+        new("recorded-early-a0.9", StudentMode.RecordedOnline, "logits the teacher recorded during its first epoch of training, α = 0.9", Phase: "early"),
+        new("recorded-early-a0.1", StudentMode.RecordedOnline, "the same early recording, α = 0.1", Alpha: 0.1, Phase: "early"),
+        new("recorded-late-a0.9", StudentMode.RecordedOnline, "logits the teacher recorded during its second (last) epoch, α = 0.9", Phase: "late"),
+        new("recorded-late-a0.1", StudentMode.RecordedOnline, "the same late recording, α = 0.1", Alpha: 0.1, Phase: "late"),
+        new("offline-a0.1", StudentMode.Offline, "offline, α = 0.1", Alpha: 0.1),
+        new("offline-tau0.5", StudentMode.Offline, "offline, τ = 0.5", Temperature: 0.5),
+        new("offline-tau2", StudentMode.Offline, "offline, τ = 2", Temperature: 2),
+        new("offline-tau5", StudentMode.Offline, "offline, τ = 5", Temperature: 5),
+        new("offline-nll", StudentMode.Offline, "offline, NLL against the teacher's probabilities", Loss: KdLossKind.Nll),
+        new("offline-rkl", StudentMode.Offline, "offline, reverse KL", Loss: KdLossKind.ReverseKl),
+        new("offline-mse", StudentMode.Offline, "offline, MSE on centred log-probabilities (logits up to a shift)", Loss: KdLossKind.Mse),
+        new("offline-wsd-alpha", StudentMode.Offline, "offline, α following WSD (max 0.9)", AlphaShape: "wsd"),
+        new("pd-star", StudentMode.Offline, "the paper's PD*: τ = 2, KL, WSD α (max 0.9), WSD learning rate", AlphaShape: "wsd", Temperature: 2, LearningRateShape: "wsd"),
+    ];
+
+    public static IReadOnlyList<ExperimentArm> Parse(string spec)
+    {
+        var names = spec switch
+        {
+            "core" => Catalogue.Take(7).Select(a => a.Name),
+            "all" => Catalogue.Select(a => a.Name),
+            _ => spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        };
+        return names.Select(n => Catalogue.FirstOrDefault(a => a.Name == n)
+            ?? throw new ArgumentException($"unknown arm '{n}' (core, all, or a list of: {string.Join(", ", Catalogue.Select(a => a.Name))})")).ToList();
+    }
+}
+
+/// <summary>What <c>logitstore experiment offline-vs-online</c> does; the defaults are the CPU-sized study.</summary>
+public sealed record OfflineVsOnlineOptions
+{
+    public string Corpus { get; init; } = "data/brown";
+    public string Output { get; init; } = "reports/offline-vs-online";
+
+    /// <summary>Teacher, recorded and offline stores; reused when present (a finished teacher, complete stores).</summary>
+    public string Work { get; init; } = "stores/offline-vs-online";
+    public string Arms { get; init; } = "core";
+    public int Seeds { get; init; } = 3;
+    public string TeacherPreset { get; init; } = "small";
+    public string StudentPreset { get; init; } = "tiny";
+    public long CorpusTokens { get; init; } = 131_072;
+    public int SequenceLength { get; init; } = 64;
+    public int BatchSize { get; init; } = 8;
+    public int TeacherEpochs { get; init; } = 2;
+    public int StudentSteps { get; init; } = 150;
+    public double StudentLearningRate { get; init; } = 3e-3;
+    public int EvalEvery { get; init; } = 25;
+    public int EvalSequences { get; init; } = 64;
+
+    /// <summary>Brown genre letter whose documents (never in the training slice) measure the students out of domain.</summary>
+    public char OodGenre { get; init; } = 'j';
+    public ProcessingOptions Processing { get; init; } = new();
+    public string Device { get; init; } = "auto";
+    public string CommandLine { get; init; } = "logitstore experiment offline-vs-online";
+}
+
+/// <summary>
+/// The offline-versus-online study of issue 6 (after Peng et al. 2024): trains (or reuses) a teacher for whole
+/// epochs while recording its online logits per epoch (early = first, late = last), packs the trained teacher's
+/// distributions over the same training split (offline), then trains students in every arm with the same seeds,
+/// batch, token budget and optimiser, and writes the report after every run, so an interrupted study resumes
+/// where it stopped (finished runs are kept in <c>runs/*.json</c>).
+/// </summary>
+public static class OfflineVsOnlineExperiment
+{
+    public static async Task<StudentStudy> RunAsync(OfflineVsOnlineOptions o, Action<string>? say = null, CancellationToken ct = default)
+    {
+        say ??= _ => { };
+        var arms = ExperimentArm.Parse(o.Arms);
+        string teacherDir = Path.Combine(o.Work, "teacher"), recordedDir = Path.Combine(o.Work, "recorded"), offlineDir = Path.Combine(o.Work, "offline");
+        var tokenizer = TextTokenizer.Create();
+
+        TeacherFigures teacher = await EnsureTeacherAsync(o, teacherDir, recordedDir, say, ct);
+        if (!File.Exists(Path.Combine(offlineDir, Format.FormatConstants.ManifestFileName)))
+        {
+            say($"packing the trained teacher over the training split -> {offlineDir}");
+            var (_, timing) = await TeacherPack.RunAsync(new TeacherPackOptions
+            {
+                Checkpoint = teacherDir, Corpus = o.Corpus, Output = offlineDir, SequenceLength = o.SequenceLength, BatchSize = o.BatchSize, Device = o.Device,
+                MaxTokens = o.CorpusTokens, Processing = o.Processing, Split = "train", Overwrite = true,
+            }, ct: ct);
+            say($"packed {timing.Tokens:N0} tokens at {timing.TokensPerSecond:N0} tokens/s");
+        }
+
+        var heldOut = EvaluationSet.HeldOut("held-out", TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), tokenizer, o.SequenceLength,
+            maxTokens: Math.Max(o.CorpusTokens, 60L * o.EvalSequences * o.SequenceLength)), o.EvalSequences);
+        var ood = OodSet(o, tokenizer);
+
+        string runsDir = Path.Combine(o.Output, "runs");
+        Directory.CreateDirectory(runsDir);
+        var runs = new List<StudentRunRecord>();
+        var descriptions = arms.Select(a => new ArmDescription(a.Name, a.Description, TrainCommandLine(o, a, teacherDir, recordedDir, offlineDir))).ToList();
+        StudentStudy Study() => new(
+            "Offline versus online teacher logits for a student LM", Preamble(o, teacher, offlineDir, recordedDir, heldOut, ood), descriptions, runs.ToList(), "lm", o.CommandLine,
+            "held-out", $"Brown genre {o.OodGenre} (unseen)");
+
+        foreach (ulong seed in Enumerable.Range(1, o.Seeds).Select(s => (ulong)s))
+            foreach (var arm in arms)
+            {
+                string file = Path.Combine(runsDir, $"{arm.Name}-seed{seed}.json");
+                if (File.Exists(file))
+                {
+                    runs.Add(JsonSerializer.Deserialize<StudentRunRecord>(File.ReadAllText(file))!);
+                    continue;
+                }
+                say($"{arm.Name}, seed {seed}");
+                var curve = new List<CurvePoint>();
+                var result = StudentTrainer.Train(new StudentTrainingOptions
+                {
+                    Store = offlineDir, Mode = arm.Mode, Teacher = teacherDir, EvalTeacher = teacherDir,
+                    RecordedStore = arm.Phase is null ? null : TeacherTrainer.PhaseStore(recordedDir, arm.Phase == "early" ? 0 : o.TeacherEpochs - 1, o.TeacherEpochs),
+                    Preset = o.StudentPreset, MaxSteps = o.StudentSteps, BatchSize = o.BatchSize, LearningRate = o.StudentLearningRate,
+                    Schedule = arm.LearningRateShape, Alpha = arm.Alpha, AlphaShape = arm.AlphaShape, Loss = arm.Loss, Temperature = arm.Temperature,
+                    EvalEvery = o.EvalEvery, Evaluations = [heldOut, ood], Seed = seed, Device = o.Device, LoaderWorkers = 1,
+                }, s =>
+                {
+                    if (s.HeldOutLoss is { } h) curve.Add(new CurvePoint(s.Step, h));
+                }, ct);
+                var run = new StudentRunRecord(arm.Name, seed, result.Steps, result.Tokens, result.Evaluations[0].Loss, result.Evaluations[0].Top1Agreement,
+                    result.Evaluations[1].Loss, result.Evaluations[1].Top1Agreement, result.SecondsPerStep, result.TokensPerSecond, curve);
+                say(string.Format(CultureInfo.InvariantCulture, "  held-out {0:F4}, unseen genre {1:F4}, {2:F0} ms/step", run.HeldOutLoss, run.OodLoss, 1000 * run.SecondsPerStep));
+                DurableFile.WriteAtomic(file, JsonSerializer.SerializeToUtf8Bytes(run));
+                runs.Add(run);
+                StudentStudyReport.Write(o.Output, Study());
+            }
+        var study = Study();
+        StudentStudyReport.Write(o.Output, study);
+        return study;
+    }
+
+    private sealed record TeacherFigures(long Parameters, int Steps, double HeldOutLoss, double UnigramLoss, double TokensPerSecond);
+
+    private static async Task<TeacherFigures> EnsureTeacherAsync(OfflineVsOnlineOptions o, string teacherDir, string recordedDir, Action<string> say, CancellationToken ct)
+    {
+        string figures = Path.Combine(teacherDir, "experiment-teacher.json");
+        if (File.Exists(figures)) return JsonSerializer.Deserialize<TeacherFigures>(File.ReadAllText(figures))!;
+        say($"training the {o.TeacherPreset} teacher for {o.TeacherEpochs} epochs, recording its online logits per epoch -> {recordedDir}");
+        var r = await TeacherTrainer.TrainAsync(new TeacherTrainingOptions
+        {
+            Corpus = o.Corpus, Output = teacherDir, Preset = o.TeacherPreset, Epochs = o.TeacherEpochs, BatchSize = o.BatchSize, SequenceLength = o.SequenceLength,
+            MaxCorpusTokens = o.CorpusTokens, Device = o.Device, RecordOnline = recordedDir, RecordPhases = o.TeacherEpochs, RecordProcessing = o.Processing,
+            EvalSequences = o.EvalSequences,
+        }, s =>
+        {
+            if (s.HeldOutLoss is { } h) say(string.Format(CultureInfo.InvariantCulture, "  teacher step {0}: loss {1:F4}, held-out {2:F4}, {3:N0} tokens/s", s.Step, s.Loss, h, s.TokensPerSecond));
+        }, ct);
+        var t = new TeacherFigures(r.Parameters, r.Steps, r.HeldOutLoss, r.UnigramHeldOutLoss, r.TokensPerSecond);
+        DurableFile.WriteAtomic(figures, JsonSerializer.SerializeToUtf8Bytes(t));
+        return t;
+    }
+
+    /// <summary>The documents of one Brown genre, refused if any of them is inside the training slice.</summary>
+    private static EvaluationSet OodSet(OfflineVsOnlineOptions o, TextTokenizer tokenizer)
+    {
+        string prefix = "c" + o.OodGenre;
+        var docs = TextDocuments.Read(o.Corpus).ToList();
+        int firstOod = docs.FindIndex(d => d.Name.StartsWith(prefix, StringComparison.Ordinal));
+        if (firstOod < 0) throw new ArgumentException($"{o.Corpus}: no documents of Brown genre '{o.OodGenre}' ({prefix}NN) to measure unseen text on");
+        long before = docs.Take(firstOod).Sum(d => (long)tokenizer.Encode(d.Text).Count + 1);
+        if (before < o.CorpusTokens)
+            throw new ArgumentException($"the training slice ({o.CorpusTokens:N0} tokens) reaches genre '{o.OodGenre}', which starts after {before:N0} tokens; pick a later genre or fewer tokens");
+        var corpus = TokenizedCorpus.Build(docs.Skip(firstOod).Where(d => d.Name.StartsWith(prefix, StringComparison.Ordinal)), tokenizer, o.SequenceLength,
+            heldOutEvery: int.MaxValue, maxTokens: (long)(o.EvalSequences + 1) * o.SequenceLength);
+        return EvaluationSet.All($"brown-{o.OodGenre}", corpus, o.EvalSequences);
+    }
+
+    private static string TrainCommandLine(OfflineVsOnlineOptions o, ExperimentArm a, string teacherDir, string recordedDir, string offlineDir)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string mode = a.Mode switch { StudentMode.Lm => "lm", StudentMode.Offline => "offline", StudentMode.Online => "online", _ => "recorded-online" };
+        string line = $"logitstore train --store {offlineDir} --mode {mode} --preset {o.StudentPreset} --max-steps {o.StudentSteps} --batch {o.BatchSize} --lr {o.StudentLearningRate.ToString(c)} --seed S";
+        if (a.Mode != StudentMode.Lm)
+            line += string.Format(c, " --alpha {0} --alpha-schedule {1} --kd-loss {2} --temperature {3}", a.Alpha, a.AlphaShape, KdLoss.Name(a.Loss), a.Temperature);
+        if (a.LearningRateShape != "cosine") line += $" --schedule {a.LearningRateShape}";
+        if (a.Mode == StudentMode.Online) line += $" --teacher {teacherDir}";
+        if (a.Phase is not null) line += $" --recorded {TeacherTrainer.PhaseStore(recordedDir, a.Phase == "early" ? 0 : o.TeacherEpochs - 1, o.TeacherEpochs)}";
+        return line + $" --held-out {o.Corpus}";
+    }
+
+    private static List<string> Preamble(OfflineVsOnlineOptions o, TeacherFigures t, string offlineDir, string recordedDir, EvaluationSet heldOut, EvaluationSet ood)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var offline = StoreInspector.Inspect(offlineDir);
+        var late = StoreInspector.Inspect(TeacherTrainer.PhaseStore(recordedDir, o.TeacherEpochs - 1, o.TeacherEpochs));
+        return
+        [
+            string.Format(c, "Corpus: the first {0:N0} cl100k tokens of Brown ({1}), sequences of {2}, batches of {3}. Teacher: preset `{4}`, {5:N0} parameters, " +
+                "{6} steps ({7} epochs), held-out loss {8:F4} nats/token against {9:F4} for an add-one unigram model; {10:N0} tokens/s while training.",
+                o.CorpusTokens, o.Corpus, o.SequenceLength, o.BatchSize, o.TeacherPreset, t.Parameters, t.Steps, o.TeacherEpochs, t.HeldOutLoss, t.UnigramLoss, t.TokensPerSecond),
+            string.Format(c, "Stores: offline `{0}` ({1:N0} tokens, {2:F1} bytes/token, {3}); recorded online, one store per teacher epoch under `{4}` (last: {5:F1} bytes/token). " +
+                "Truncation {6}; the online arm applies the same truncation to the teacher's logits inside each step.",
+                offlineDir, offline.Manifest.Shards.Sum(sh => (long)sh.Positions), offline.BytesPerToken, string.Join(" + ", offline.Columns.Select(col => col.Codecs)), recordedDir, late.BytesPerToken,
+                ProcessingOptions.Describe(o.Processing)),
+            string.Format(c, "Students: preset `{0}`, {1} steps of {2} × {3} tokens ({4:N0} tokens, under one epoch of the training split), AdamW at {5} with 10 warm-up steps and a cosine decay " +
+                "unless an arm says otherwise, seeds 1..{6} (the seed sets the initialisation and the loader's shuffle). Loss = (1 − α)·LM + α·KD. " +
+                "Measured on {7} held-out Brown sequences ({8:N0} predicted tokens) and on {9} sequences of Brown genre {10}, which no model trained on; " +
+                "top-1 agreement is the share of those positions where the student's argmax equals the trained teacher's.",
+                o.StudentPreset, o.StudentSteps, o.BatchSize, o.SequenceLength, (long)o.StudentSteps * o.BatchSize * o.SequenceLength, o.StudentLearningRate, o.Seeds,
+                heldOut.Sequences.Length, heldOut.Sequences.Length * (o.SequenceLength - 1), ood.Sequences.Length, o.OodGenre),
+            "Recorded-online arms read the recording store of one teacher epoch: the same training sequences as the offline store (the partial last batch of an epoch excepted), " +
+                "with the distributions the teacher gave while it was learning on them. Step times are the training loop's own (evaluation excluded) on the machine that ran the study.",
+        ];
+    }
+}
