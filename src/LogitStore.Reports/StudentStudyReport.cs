@@ -48,13 +48,13 @@ public static class StudentStudyReport
         }).ToList();
 
     /// <summary>A difference counts when it exceeds the two arms' seed spreads added (sample standard deviations).</summary>
-    public static bool BeyondSpread(ArmSummary a, ArmSummary b) => Math.Abs(a.Loss - b.Loss) > a.LossStd + b.LossStd;
+    public static bool BeyondSpread(ArmSummary a, ArmSummary b) => a.Seeds > 1 && b.Seeds > 1 && Math.Abs(a.Loss - b.Loss) > a.LossStd + b.LossStd;
 
     public static void Write(string directory, StudentStudy study)
     {
         Directory.CreateDirectory(directory);
         var arms = Summarise(study);
-        File.WriteAllText(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(new { study.Title, study.Baseline, study.ReproduceCommand, arms, runs = study.Runs }, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(new { study.Title, study.Baseline, study.ReproduceCommand, arms, runs = study.Runs }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         if (study.Runs.Any(r => r.Curve.Count > 0)) WriteCurves(Path.Combine(directory, "curves.png"), study);
         File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(study, arms));
     }
@@ -74,7 +74,7 @@ public static class StudentStudyReport
         {
             string delta = baseline is null || a == baseline ? "" : string.Format(c, "{0:+0.000;-0.000}{1}", a.Loss - baseline.Loss, BeyondSpread(a, baseline) ? " *" : "");
             string oodDelta = baseline is null || a == baseline ? "" : string.Format(c, "{0:+0.000;-0.000}{1}", a.OodLoss - baseline.OodLoss,
-                Math.Abs(a.OodLoss - baseline.OodLoss) > a.OodLossStd + baseline.OodLossStd ? " *" : "");
+                a.Seeds > 1 && baseline.Seeds > 1 && Math.Abs(a.OodLoss - baseline.OodLoss) > a.OodLossStd + baseline.OodLossStd ? " *" : "");
             string ratio = baseline is null ? "" : string.Format(c, "{0:F2}x", a.MsPerStep / baseline.MsPerStep);
             sb.AppendLine(string.Format(c, "| {0} | {1} | {2:F4} ± {3:F4} | {4} | {5:F1} | {6} | {7:F4} ± {8:F4} | {9} | {10:F0} ± {11:F0} | {12} |",
                 a.Arm, a.Seeds, a.Loss, a.LossStd, delta, a.Perplexity, a.Top1 is { } t ? string.Format(c, "{0:P1}", t) : "n/a",

@@ -7,6 +7,12 @@ namespace LogitStore.Torch.Distillation;
 /// <summary>A named set of sequences a model is measured on (a held-out split, or a corpus it never trained on).</summary>
 public sealed record EvaluationSet(string Name, int[][] Sequences)
 {
+    /// <summary>The teacher's argmax at every predicted position (sequence × (T-1)), once <see cref="WithTeacher"/> has run.</summary>
+    public long[][]? TeacherArgmax { get; init; }
+
+    /// <summary>This set with the teacher's argmax computed once, so that agreement costs no teacher forward per evaluation.</summary>
+    public EvaluationSet WithTeacher(DecoderLM teacher, Device device) => this with { TeacherArgmax = HeldOutEvaluation.Argmax(teacher, this, device) };
+
     /// <summary>The first <paramref name="count"/> held-out sequences of <paramref name="corpus"/>.</summary>
     public static EvaluationSet HeldOut(string name, TokenizedCorpus corpus, int count) =>
         new(name, Enumerable.Range(0, Math.Min(count, corpus.HeldOutSequences)).Select(i => corpus.HeldOutSequence(i).ToArray()).ToArray());
@@ -32,7 +38,8 @@ public static class HeldOutEvaluation
 {
     private const int BatchSequences = 8;
 
-    public static EvaluationResult Measure(DecoderLM model, EvaluationSet set, Device device, DecoderLM? teacher = null)
+    /// <summary>Mean cross-entropy of <paramref name="model"/> on <paramref name="set"/>, and its top-1 agreement with the set's <see cref="EvaluationSet.TeacherArgmax"/> when present.</summary>
+    public static EvaluationResult Measure(DecoderLM model, EvaluationSet set, Device device)
     {
         if (set.Sequences.Length == 0) return new EvaluationResult(set.Name, double.NaN, null);
         using var _ = no_grad();
@@ -51,13 +58,31 @@ public static class HeldOutEvaluation
             var target = tokens[.., 1..].reshape(-1);
             lossSum += nn.functional.cross_entropy(logits.reshape(-1, v), target, reduction: nn.Reduction.Sum).item<float>();
             positions += target.shape[0];
-            if (teacher is not null)
+            if (set.TeacherArgmax is { } top)
             {
-                var teacherTop = teacher.forward(tokens)[.., ..^1].argmax(-1);
+                var teacherTop = tensor(top.Skip(first).Take(rows.Length).SelectMany(r => r).ToArray(), [rows.Length, t - 1]).to(device);
                 agree += logits.argmax(-1).eq(teacherTop).sum().item<long>();
             }
         }
         if (wasTraining) model.train();
-        return new EvaluationResult(set.Name, lossSum / positions, teacher is null ? null : (double)agree / positions);
+        return new EvaluationResult(set.Name, lossSum / positions, set.TeacherArgmax is null ? null : (double)agree / positions);
+    }
+
+    /// <summary>The model's argmax at positions 0..T-2 of every sequence of the set.</summary>
+    public static long[][] Argmax(DecoderLM model, EvaluationSet set, Device device)
+    {
+        using var _ = no_grad();
+        model.eval();
+        var result = new long[set.Sequences.Length][];
+        for (int first = 0; first < set.Sequences.Length; first += BatchSequences)
+        {
+            using var scope = NewDisposeScope();
+            var rows = set.Sequences.Skip(first).Take(BatchSequences).ToArray();
+            int t = rows[0].Length;
+            var tokens = tensor(rows.SelectMany(r => r.Select(x => (long)x)).ToArray(), [rows.Length, t]).to(device);
+            var top = model.forward(tokens)[.., ..^1].argmax(-1).cpu();
+            for (int i = 0; i < rows.Length; i++) result[first + i] = top[i].data<long>().ToArray();
+        }
+        return result;
     }
 }

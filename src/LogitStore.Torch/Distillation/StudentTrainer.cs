@@ -96,11 +96,11 @@ public static class StudentTrainer
         if (o.HeldOutCorpus is not null)
             sets.Add(EvaluationSet.HeldOut("held-out", TokenizedCorpus.Build(TextDocuments.Read(o.HeldOutCorpus), TextTokenizer.Create(), LengthOf(store)), o.EvalSequences));
         sets.AddRange(o.Evaluations);
-        DecoderLM? evalTeacher = teacher;
-        if (evalTeacher is null && o.EvalTeacher is not null)
+        if (sets.Any(e => e.TeacherArgmax is null) && (teacher is not null || o.EvalTeacher is not null))
         {
-            evalTeacher = Checkpoint.Load(o.EvalTeacher, device);
-            evalTeacher.eval();
+            var evalTeacher = teacher ?? Checkpoint.Load(o.EvalTeacher!, device);
+            for (int i = 0; i < sets.Count; i++) sets[i] = sets[i].TeacherArgmax is null ? sets[i].WithTeacher(evalTeacher, device) : sets[i];
+            if (!ReferenceEquals(evalTeacher, teacher)) evalTeacher.Dispose();
         }
 
         var clock = Stopwatch.StartNew();
@@ -146,12 +146,11 @@ public static class StudentTrainer
             if (eval)
             {
                 var t0 = Stopwatch.GetTimestamp();
-                evaluations = sets.Select(e => HeldOutEvaluation.Measure(student, e, device, evalTeacher)).ToArray();
+                evaluations = sets.Select(e => HeldOutEvaluation.Measure(student, e, device)).ToArray();
                 evalTime += Stopwatch.GetElapsedTime(t0);
             }
             log?.Invoke(new StudentStepLog(step + 1, loss, lm, kdValue, alpha, tokens / (clock.Elapsed - evalTime).TotalSeconds, eval ? evaluations : null));
         }
-        if (!ReferenceEquals(evalTeacher, teacher)) evalTeacher?.Dispose();
         teacher?.Dispose();
         if (o.Output is not null) Checkpoint.Save(o.Output, student);
         double trainSeconds = (clock.Elapsed - evalTime).TotalSeconds;

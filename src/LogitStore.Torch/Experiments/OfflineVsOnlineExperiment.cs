@@ -61,11 +61,11 @@ public sealed record OfflineVsOnlineOptions
     public int Seeds { get; init; } = 3;
     public string TeacherPreset { get; init; } = "small";
     public string StudentPreset { get; init; } = "tiny";
-    public long CorpusTokens { get; init; } = 131_072;
+    public long CorpusTokens { get; init; } = 98_304;
     public int SequenceLength { get; init; } = 64;
     public int BatchSize { get; init; } = 8;
     public int TeacherEpochs { get; init; } = 2;
-    public int StudentSteps { get; init; } = 150;
+    public int StudentSteps { get; init; } = 100;
     public double StudentLearningRate { get; init; } = 3e-3;
     public int EvalEvery { get; init; } = 25;
     public int EvalSequences { get; init; } = 64;
@@ -73,6 +73,12 @@ public sealed record OfflineVsOnlineOptions
     /// <summary>Brown genre letter whose documents (never in the training slice) measure the students out of domain.</summary>
     public char OodGenre { get; init; } = 'j';
     public ProcessingOptions Processing { get; init; } = new();
+
+    /// <summary>
+    /// Codecs of the recorded and offline stores: packed ids + q8 values by default, which need no dictionary
+    /// training (training MVQ codebooks stalled the CPU teacher's step loop for minutes per recording phase).
+    /// </summary>
+    public CodecOptions Codecs { get; init; } = new() { Ids = "packed", Values = "q8" };
     public string Device { get; init; } = "auto";
     public string CommandLine { get; init; } = "logitstore experiment offline-vs-online";
 }
@@ -86,6 +92,8 @@ public sealed record OfflineVsOnlineOptions
 /// </summary>
 public static class OfflineVsOnlineExperiment
 {
+    private static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     public static async Task<StudentStudy> RunAsync(OfflineVsOnlineOptions o, Action<string>? say = null, CancellationToken ct = default)
     {
         say ??= _ => { };
@@ -100,14 +108,20 @@ public static class OfflineVsOnlineExperiment
             var (_, timing) = await TeacherPack.RunAsync(new TeacherPackOptions
             {
                 Checkpoint = teacherDir, Corpus = o.Corpus, Output = offlineDir, SequenceLength = o.SequenceLength, BatchSize = o.BatchSize, Device = o.Device,
-                MaxTokens = o.CorpusTokens, Processing = o.Processing, Split = "train", Overwrite = true,
+                MaxTokens = o.CorpusTokens, Processing = o.Processing, Codecs = o.Codecs, Split = "train", Overwrite = true,
             }, ct: ct);
             say($"packed {timing.Tokens:N0} tokens at {timing.TokensPerSecond:N0} tokens/s");
         }
 
         var heldOut = EvaluationSet.HeldOut("held-out", TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), tokenizer, o.SequenceLength,
             maxTokens: Math.Max(o.CorpusTokens, 60L * o.EvalSequences * o.SequenceLength)), o.EvalSequences);
+        if (heldOut.Sequences.Length == 0) throw new ArgumentException($"{o.Corpus}: the held-out split of the first {o.CorpusTokens:N0} tokens is empty; give more --corpus-tokens");
         var ood = OodSet(o, tokenizer);
+        using (var t = Model.Checkpoint.Load(teacherDir, TorchRuntime.Device(o.Device)))
+        {
+            heldOut = heldOut.WithTeacher(t, TorchRuntime.Device(o.Device));
+            ood = ood.WithTeacher(t, TorchRuntime.Device(o.Device));
+        }
 
         string runsDir = Path.Combine(o.Output, "runs");
         Directory.CreateDirectory(runsDir);
@@ -123,14 +137,14 @@ public static class OfflineVsOnlineExperiment
                 string file = Path.Combine(runsDir, $"{arm.Name}-seed{seed}.json");
                 if (File.Exists(file))
                 {
-                    runs.Add(JsonSerializer.Deserialize<StudentRunRecord>(File.ReadAllText(file))!);
+                    runs.Add(JsonSerializer.Deserialize<StudentRunRecord>(File.ReadAllText(file), Json)!);
                     continue;
                 }
                 say($"{arm.Name}, seed {seed}");
                 var curve = new List<CurvePoint>();
                 var result = StudentTrainer.Train(new StudentTrainingOptions
                 {
-                    Store = offlineDir, Mode = arm.Mode, Teacher = teacherDir, EvalTeacher = teacherDir,
+                    Store = offlineDir, Mode = arm.Mode, Teacher = teacherDir,
                     RecordedStore = arm.Phase is null ? null : TeacherTrainer.PhaseStore(recordedDir, arm.Phase == "early" ? 0 : o.TeacherEpochs - 1, o.TeacherEpochs),
                     Preset = o.StudentPreset, MaxSteps = o.StudentSteps, BatchSize = o.BatchSize, LearningRate = o.StudentLearningRate,
                     Schedule = arm.LearningRateShape, Alpha = arm.Alpha, AlphaShape = arm.AlphaShape, Loss = arm.Loss, Temperature = arm.Temperature,
@@ -142,7 +156,7 @@ public static class OfflineVsOnlineExperiment
                 var run = new StudentRunRecord(arm.Name, seed, result.Steps, result.Tokens, result.Evaluations[0].Loss, result.Evaluations[0].Top1Agreement,
                     result.Evaluations[1].Loss, result.Evaluations[1].Top1Agreement, result.SecondsPerStep, result.TokensPerSecond, curve);
                 say(string.Format(CultureInfo.InvariantCulture, "  held-out {0:F4}, unseen genre {1:F4}, {2:F0} ms/step", run.HeldOutLoss, run.OodLoss, 1000 * run.SecondsPerStep));
-                DurableFile.WriteAtomic(file, JsonSerializer.SerializeToUtf8Bytes(run));
+                DurableFile.WriteAtomic(file, JsonSerializer.SerializeToUtf8Bytes(run, Json));
                 runs.Add(run);
                 StudentStudyReport.Write(o.Output, Study());
             }
@@ -156,19 +170,19 @@ public static class OfflineVsOnlineExperiment
     private static async Task<TeacherFigures> EnsureTeacherAsync(OfflineVsOnlineOptions o, string teacherDir, string recordedDir, Action<string> say, CancellationToken ct)
     {
         string figures = Path.Combine(teacherDir, "experiment-teacher.json");
-        if (File.Exists(figures)) return JsonSerializer.Deserialize<TeacherFigures>(File.ReadAllText(figures))!;
+        if (File.Exists(figures)) return JsonSerializer.Deserialize<TeacherFigures>(File.ReadAllText(figures), Json)!;
         say($"training the {o.TeacherPreset} teacher for {o.TeacherEpochs} epochs, recording its online logits per epoch -> {recordedDir}");
         var r = await TeacherTrainer.TrainAsync(new TeacherTrainingOptions
         {
             Corpus = o.Corpus, Output = teacherDir, Preset = o.TeacherPreset, Epochs = o.TeacherEpochs, BatchSize = o.BatchSize, SequenceLength = o.SequenceLength,
-            MaxCorpusTokens = o.CorpusTokens, Device = o.Device, RecordOnline = recordedDir, RecordPhases = o.TeacherEpochs, RecordProcessing = o.Processing,
+            MaxCorpusTokens = o.CorpusTokens, Device = o.Device, RecordOnline = recordedDir, RecordPhases = o.TeacherEpochs, RecordProcessing = o.Processing, RecordCodecs = o.Codecs,
             EvalSequences = o.EvalSequences,
         }, s =>
         {
             if (s.HeldOutLoss is { } h) say(string.Format(CultureInfo.InvariantCulture, "  teacher step {0}: loss {1:F4}, held-out {2:F4}, {3:N0} tokens/s", s.Step, s.Loss, h, s.TokensPerSecond));
         }, ct);
         var t = new TeacherFigures(r.Parameters, r.Steps, r.HeldOutLoss, r.UnigramHeldOutLoss, r.TokensPerSecond);
-        DurableFile.WriteAtomic(figures, JsonSerializer.SerializeToUtf8Bytes(t));
+        DurableFile.WriteAtomic(figures, JsonSerializer.SerializeToUtf8Bytes(t, Json));
         return t;
     }
 

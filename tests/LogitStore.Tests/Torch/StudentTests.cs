@@ -1,6 +1,7 @@
 using LogitStore.Loading;
 using LogitStore.Processing;
 using LogitStore.Reading;
+using LogitStore.Reports;
 using LogitStore.Torch.Corpus;
 using LogitStore.Torch.Distillation;
 using LogitStore.Torch.Model;
@@ -81,5 +82,28 @@ public class StudentTests(TinyTeacherFixture f) : IClassFixture<TinyTeacherFixtu
             double b = KdLoss.Compute(logits, online, kind, 2.0).item<float>();
             Assert.True(Math.Abs(a - b) <= 1e-4 * Math.Max(1, Math.Abs(a)), $"{kind}: offline {a} vs online {b}");
         }
+    }
+}
+
+public class StudentStudyReportTests
+{
+    private static StudentRunRecord Run(string arm, ulong seed, double loss) =>
+        new(arm, seed, 10, 100, loss, 0.5, loss + 1, null, 0.1, 1000, [new CurvePoint(5, loss + 0.5), new CurvePoint(10, loss)]);
+
+    [Fact]
+    public void Summary_IsMeanAndSampleStd_AndADifferenceCountsOnlyBeyondBothSpreads()
+    {
+        var study = new StudentStudy("t", [], [new ArmDescription("lm", "", ""), new ArmDescription("offline", "", ""), new ArmDescription("close", "", "")],
+            [Run("lm", 1, 5.0), Run("lm", 2, 5.2), Run("offline", 1, 4.0), Run("offline", 2, 4.2), Run("close", 1, 5.1), Run("close", 2, 5.3)], "lm", "cmd", "held-out", "ood");
+        var arms = StudentStudyReport.Summarise(study);
+        var lm = arms.Single(a => a.Arm == "lm");
+        Assert.Equal(5.1, lm.Loss, 9);
+        Assert.Equal(Math.Sqrt(0.02), lm.LossStd, 9);
+        Assert.True(StudentStudyReport.BeyondSpread(arms.Single(a => a.Arm == "offline"), lm));
+        Assert.False(StudentStudyReport.BeyondSpread(arms.Single(a => a.Arm == "close"), lm));
+        string dir = TestData.TempDir();
+        StudentStudyReport.Write(dir, study);
+        Assert.Contains("| offline | 2 | 4.1000 ± 0.1414 | -1.000 * |", File.ReadAllText(Path.Combine(dir, "report.md")));
+        Assert.True(new FileInfo(Path.Combine(dir, "curves.png")).Length > 1000);
     }
 }

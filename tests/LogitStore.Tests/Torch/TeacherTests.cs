@@ -39,6 +39,31 @@ public class TeacherTests
     }
 
     [Fact]
+    public async Task RecordingPhases_HoldOneWholeEpochEach_OverTheSameSequences()
+    {
+        string ckpt = TestData.TempDir(), online = TestData.TempDir();
+        var o = new TeacherTrainingOptions
+        {
+            Corpus = Sample, Output = ckpt, Preset = "tiny", Epochs = 2, BatchSize = 4, SequenceLength = 32, EvalEvery = 1000, EvalSequences = 1,
+            Device = "cpu", RecordOnline = online, RecordPhases = 2, RecordCodecs = new CodecOptions { Values = "q8" }, MaxCorpusTokens = 1500,
+        };
+        var result = await TeacherTrainer.TrainAsync(o);
+        var corpus = TokenizedCorpus.Build(TextDocuments.Read(Sample), TextTokenizer.Create(), 32, maxTokens: 1500);
+        int stepsPerEpoch = corpus.TrainSequences / 4;
+        Assert.Equal(2 * stepsPerEpoch, result.Steps);
+        var phases = new List<string[]>();
+        for (int p = 0; p < 2; p++)
+        {
+            string dir = TeacherTrainer.PhaseStore(online, p, 2);
+            Assert.True(StoreVerifier.Verify(dir).Ok);
+            using var r = StoreReader.Open(dir);
+            Assert.Equal((ulong)(stepsPerEpoch * 4), r.SequenceCount);
+            phases.Add(Enumerable.Range(0, (int)r.SequenceCount).Select(i => string.Join(',', r.ReadSequence((ulong)i).Tokens)).Order().ToArray());
+        }
+        Assert.Equal(phases[0], phases[1]);   // the early and the late teacher saw the same sequences
+    }
+
+    [Fact]
     public async Task TeacherPack_StoresTheModelsArgmaxAsTopOne()
     {
         random.manual_seed(4);
