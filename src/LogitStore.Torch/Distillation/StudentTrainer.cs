@@ -77,8 +77,9 @@ public static class StudentTrainer
         int k = o.TopK > 0 ? o.TopK : processing.TopK;
         using var loader = new BatchLoader(store, new BatchLoaderOptions
         {
-            BatchSize = o.BatchSize, SequenceLength = o.SequenceLength, TopK = k, Seed = o.Seed, Workers = o.LoaderWorkers, RingSize = 4,
-        } with { SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : LengthOf(store) });
+            BatchSize = o.BatchSize, SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : LengthOf(store), TopK = k, Seed = o.Seed,
+            Workers = o.LoaderWorkers, RingSize = 4,
+        });
         var feed = new TorchBatchFeed(loader, device);
 
         DecoderLM? teacher = null;
