@@ -76,7 +76,8 @@ public sealed record OfflineVsOnlineOptions
 
     /// <summary>
     /// Codecs of the recorded and offline stores: packed ids + q8 values by default, which need no dictionary
-    /// training (training MVQ codebooks stalled the CPU teacher's step loop for minutes per recording phase).
+    /// training; the committed CPU report was made with them (MVQ training inside the teacher's step loop was
+    /// slow before the allocator fix in <see cref="TorchRuntime"/>, and is not any more).
     /// </summary>
     public CodecOptions Codecs { get; init; } = new() { Ids = "packed", Values = "q8" };
     public string Device { get; init; } = "auto";
