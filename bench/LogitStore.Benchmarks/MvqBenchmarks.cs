@@ -25,10 +25,7 @@ public class MvqBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var teacher = new SyntheticTeacher(100_277, 1);
-        var proc = new LogitsProcessor(new ProcessingOptions { Method = TruncationMethod.TopK, TopK = 50 });
-        var seqs = Enumerable.Range(0, 16).Select(i => teacher.Generate((ulong)i, 1024, proc)).ToList();
-        _positions = DictionaryTraining.Positions(seqs, 16 * 1024);
+        _positions = MvqTrainingBenchmarks.SamplePositions();
         _books = MvqTrainer.Train(_positions, new MvqTrainingOptions { Codebooks = Codebooks, Threads = 1 }).Codebooks;
         _codes = _positions.Take(Positions).Select(p => { var c = new byte[Codebooks]; _books.Encode(p, c, Beam, out _); return c; }).ToArray();
     }
@@ -58,6 +55,15 @@ public class MvqBenchmarks
 /// <summary>Codebook training on 16k positions (single thread), per position of the sample.</summary>
 public class MvqTrainingBenchmarks
 {
+    /// <summary>16k top-k 50 positions of the synthetic teacher (V = 100,277), the sample every MVQ benchmark uses.</summary>
+    internal static List<float[]> SamplePositions()
+    {
+        var teacher = new SyntheticTeacher(100_277, 1);
+        var proc = new LogitsProcessor(new ProcessingOptions { Method = TruncationMethod.TopK, TopK = 50 });
+        var seqs = Enumerable.Range(0, 16).Select(i => teacher.Generate((ulong)i, 1024, proc)).ToList();
+        return DictionaryTraining.Positions(seqs, 16 * 1024);
+    }
+
     private List<float[]> _positions = [];
 
     [Params(8)] public int Codebooks { get; set; } = 8;
@@ -65,10 +71,7 @@ public class MvqTrainingBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var teacher = new SyntheticTeacher(100_277, 1);
-        var proc = new LogitsProcessor(new ProcessingOptions { Method = TruncationMethod.TopK, TopK = 50 });
-        var seqs = Enumerable.Range(0, 16).Select(i => teacher.Generate((ulong)i, 1024, proc)).ToList();
-        _positions = DictionaryTraining.Positions(seqs, 16 * 1024);
+        _positions = MvqTrainingBenchmarks.SamplePositions();
     }
 
     [Benchmark(OperationsPerInvoke = 16 * 1024)]

@@ -40,7 +40,7 @@ public static class ReadBenchmark
             Add(new ReadRow("block decode, sequential", threads, DecodeRate(store, threads, o.SecondsPerMeasurement), storeBytesPerToken, "all columns, checksums on"));
         Add(new ReadRow("random sequence access", 1, RandomRate(store, o.SecondsPerMeasurement), storeBytesPerToken, "decodes the block of each random sequence (reused when the previous one shares it)"));
 
-        var loaderOptions = new BatchLoaderOptions { BatchSize = o.BatchSize, SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : SequenceLength(store), TopK = k, Workers = Math.Max(1, o.MaxThreads), RingSize = 4 };
+        var loaderOptions = new BatchLoaderOptions { BatchSize = o.BatchSize, SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : BatchLoader.SequenceLengthOf(store), TopK = k, Workers = Math.Max(1, o.MaxThreads), RingSize = 4 };
         Add(new ReadRow($"batch loader [B={loaderOptions.BatchSize}, T={loaderOptions.SequenceLength}, K={k}]", loaderOptions.Workers, LoaderRate(store, loaderOptions, o.SecondsPerMeasurement), storeBytesPerToken, "shuffled, dense fp32, pinned ring"));
 
         string plain = Path.Combine(outDirectory, "plain-int32-fp32.bin");
@@ -54,11 +54,6 @@ public static class ReadBenchmark
         return rows;
     }
 
-    private static int SequenceLength(StoreReader s)
-    {
-        var e = s.BlockEntry(0);
-        return (int)(e.PositionCount / e.SequenceCount);
-    }
 
     private static double DecodeRate(StoreReader store, int threads, double seconds)
     {

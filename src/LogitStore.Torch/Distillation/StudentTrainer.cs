@@ -77,7 +77,7 @@ public static class StudentTrainer
         int k = o.TopK > 0 ? o.TopK : processing.TopK;
         using var loader = new BatchLoader(store, new BatchLoaderOptions
         {
-            BatchSize = o.BatchSize, SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : LengthOf(store), TopK = k, Seed = o.Seed,
+            BatchSize = o.BatchSize, SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : BatchLoader.SequenceLengthOf(store), TopK = k, Seed = o.Seed,
             Workers = o.LoaderWorkers, RingSize = 4,
         });
         var feed = new TorchBatchFeed(loader, device);
@@ -95,7 +95,7 @@ public static class StudentTrainer
         var alphaSchedule = new AlphaSchedule(o.AlphaShape, o.Mode == StudentMode.Lm ? 0 : o.Alpha, o.MaxSteps);
         var sets = new List<EvaluationSet>();
         if (o.HeldOutCorpus is not null)
-            sets.Add(EvaluationSet.HeldOut("held-out", TokenizedCorpus.Build(TextDocuments.Read(o.HeldOutCorpus), TextTokenizer.Create(), LengthOf(store)), o.EvalSequences));
+            sets.Add(EvaluationSet.HeldOut("held-out", TokenizedCorpus.Build(TextDocuments.Read(o.HeldOutCorpus), TextTokenizer.Create(), BatchLoader.SequenceLengthOf(store)), o.EvalSequences));
         sets.AddRange(o.Evaluations);
         if (sets.Any(e => e.TeacherArgmax is null) && (teacher is not null || o.EvalTeacher is not null))
         {
@@ -158,11 +158,6 @@ public static class StudentTrainer
         return new StudentTrainingResult(o.Mode, step, tokens, loss, lm, evaluations, tokens / trainSeconds, trainSeconds / Math.Max(1, step));
     }
 
-    private static int LengthOf(StoreReader s)
-    {
-        var e = s.BlockEntry(0);
-        return (int)(e.PositionCount / e.SequenceCount);
-    }
 
     public static StudentMode ParseMode(string name) => name switch
     {

@@ -118,10 +118,11 @@ public static class OfflineVsOnlineExperiment
             maxTokens: Math.Max(o.CorpusTokens, 60L * o.EvalSequences * o.SequenceLength)), o.EvalSequences);
         if (heldOut.Sequences.Length == 0) throw new ArgumentException($"{o.Corpus}: the held-out split of the first {o.CorpusTokens:N0} tokens is empty; give more --corpus-tokens");
         var ood = OodSet(o, tokenizer);
-        using (var t = Model.Checkpoint.Load(teacherDir, TorchRuntime.Device(o.Device)))
+        var device = TorchRuntime.Device(o.Device);
+        using (var t = Model.Checkpoint.Load(teacherDir, device))
         {
-            heldOut = heldOut.WithTeacher(t, TorchRuntime.Device(o.Device));
-            ood = ood.WithTeacher(t, TorchRuntime.Device(o.Device));
+            heldOut = heldOut.WithTeacher(t, device);
+            ood = ood.WithTeacher(t, device);
         }
 
         string runsDir = Path.Combine(o.Output, "runs");
@@ -146,7 +147,7 @@ public static class OfflineVsOnlineExperiment
                 var result = StudentTrainer.Train(new StudentTrainingOptions
                 {
                     Store = offlineDir, Mode = arm.Mode, Teacher = teacherDir,
-                    RecordedStore = arm.Phase is null ? null : TeacherTrainer.PhaseStore(recordedDir, arm.Phase == "early" ? 0 : o.TeacherEpochs - 1, o.TeacherEpochs),
+                    RecordedStore = RecordedStore(o, arm, recordedDir),
                     Preset = o.StudentPreset, MaxSteps = o.StudentSteps, BatchSize = o.BatchSize, LearningRate = o.StudentLearningRate,
                     Schedule = arm.LearningRateShape, Alpha = arm.Alpha, AlphaShape = arm.AlphaShape, Loss = arm.Loss, Temperature = arm.Temperature,
                     EvalEvery = o.EvalEvery, Evaluations = [heldOut, ood], Seed = seed, Device = o.Device, LoaderWorkers = 1,
@@ -194,13 +195,23 @@ public static class OfflineVsOnlineExperiment
         var docs = TextDocuments.Read(o.Corpus).ToList();
         int firstOod = docs.FindIndex(d => d.Name.StartsWith(prefix, StringComparison.Ordinal));
         if (firstOod < 0) throw new ArgumentException($"{o.Corpus}: no documents of Brown genre '{o.OodGenre}' ({prefix}NN) to measure unseen text on");
-        long before = docs.Take(firstOod).Sum(d => (long)tokenizer.Encode(d.Text).Count + 1);
+        long before = 0;   // tokens ahead of the genre, counted only as far as the training slice reaches
+        foreach (var d in docs.Take(firstOod))
+            if ((before += tokenizer.Encode(d.Text).Count + 1) >= o.CorpusTokens) break;
         if (before < o.CorpusTokens)
             throw new ArgumentException($"the training slice ({o.CorpusTokens:N0} tokens) reaches genre '{o.OodGenre}', which starts after {before:N0} tokens; pick a later genre or fewer tokens");
         var corpus = TokenizedCorpus.Build(docs.Skip(firstOod).Where(d => d.Name.StartsWith(prefix, StringComparison.Ordinal)), tokenizer, o.SequenceLength,
             heldOutEvery: int.MaxValue, maxTokens: (long)(o.EvalSequences + 1) * o.SequenceLength);
         return EvaluationSet.All($"brown-{o.OodGenre}", corpus, o.EvalSequences);
     }
+
+    /// <summary>The recording a recorded-online arm reads: the first teacher epoch (early) or the last (late).</summary>
+    private static string? RecordedStore(OfflineVsOnlineOptions o, ExperimentArm a, string recordedDir) => a.Phase switch
+    {
+        null => null,
+        "early" => TeacherTrainer.PhaseStore(recordedDir, 0, o.TeacherEpochs),
+        _ => TeacherTrainer.PhaseStore(recordedDir, o.TeacherEpochs - 1, o.TeacherEpochs),
+    };
 
     private static string TrainCommandLine(OfflineVsOnlineOptions o, ExperimentArm a, string teacherDir, string recordedDir, string offlineDir)
     {
@@ -211,7 +222,7 @@ public static class OfflineVsOnlineExperiment
             line += string.Format(c, " --alpha {0} --alpha-schedule {1} --kd-loss {2} --temperature {3}", a.Alpha, a.AlphaShape, KdLoss.Name(a.Loss), a.Temperature);
         if (a.LearningRateShape != "cosine") line += $" --schedule {a.LearningRateShape}";
         if (a.Mode == StudentMode.Online) line += $" --teacher {teacherDir}";
-        if (a.Phase is not null) line += $" --recorded {TeacherTrainer.PhaseStore(recordedDir, a.Phase == "early" ? 0 : o.TeacherEpochs - 1, o.TeacherEpochs)}";
+        if (RecordedStore(o, a, recordedDir) is { } recorded) line += $" --recorded {recorded}";
         return line + $" --held-out {o.Corpus}";
     }
 

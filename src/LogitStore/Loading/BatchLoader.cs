@@ -28,14 +28,11 @@ public sealed class BatchLoader : IDisposable
     private long _nextToClaim;
     private long _nextToHand;
 
-    public BatchLoader(StoreReader store, BatchLoaderOptions options)
+    /// <summary>The one length every sequence of <paramref name="store"/> has; the loader refuses stores of mixed lengths.</summary>
+    public static int SequenceLengthOf(StoreReader store)
     {
-        options.Validate();
-        _store = store;
-        _o = options;
         if (store.BlockCount == 0) throw new ArgumentException($"{store.Directory} holds no blocks");
         int length = -1;
-        _rowsInBlock = new int[store.BlockCount];
         for (int b = 0; b < store.BlockCount; b++)
         {
             var e = store.BlockEntry(b);
@@ -43,6 +40,16 @@ public sealed class BatchLoader : IDisposable
                 throw new ArgumentException($"{store.Directory}: the loader needs sequences of one length (block {b} differs)");
             length = (int)(e.PositionCount / e.SequenceCount);
         }
+        return length;
+    }
+
+    public BatchLoader(StoreReader store, BatchLoaderOptions options)
+    {
+        options.Validate();
+        _store = store;
+        _o = options;
+        int length = SequenceLengthOf(store);
+        _rowsInBlock = new int[store.BlockCount];
         SequenceLengthInStore = length;
         _windowsPerSequence = length / options.SequenceLength;
         if (_windowsPerSequence == 0) throw new ArgumentException($"rows of {options.SequenceLength} positions do not fit sequences of {length}");
