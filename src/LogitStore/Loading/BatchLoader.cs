@@ -24,7 +24,8 @@ public sealed class BatchLoader : IDisposable
     private readonly object _gate = new();
     private readonly Thread[] _workers;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Dictionary<int, EpochPlan> _plans = new();
+    private readonly EpochPlan[] _plans;
+    private readonly int[] _blockOrder;
     private long _nextToClaim;
     private long _nextToHand;
 
@@ -57,6 +58,10 @@ public sealed class BatchLoader : IDisposable
         StepsPerEpoch = ComputeStepsPerEpoch();
         if (StepsPerEpoch == 0) throw new ArgumentException($"rank {options.Rank} of {options.WorldSize} gets fewer than {options.BatchSize} rows per epoch");
 
+        int blocksOfRank = (store.BlockCount - options.Rank + options.WorldSize - 1) / options.WorldSize;
+        _plans = new EpochPlan[options.RingSize + 1];
+        for (int i = 0; i < _plans.Length; i++) _plans[i] = new EpochPlan(blocksOfRank);
+        _blockOrder = new int[store.BlockCount];
         _freeCount = new SemaphoreSlim(options.RingSize, options.RingSize);
         for (int i = 0; i < options.RingSize; i++) _free.Enqueue(new Batch(options.BatchSize, options.SequenceLength, options.TopK));
         _ready = new Batch?[options.RingSize];
@@ -207,29 +212,39 @@ public sealed class BatchLoader : IDisposable
     }
 
     /// <summary>This rank's blocks for an epoch (seeded order, every world-size-th) and where each block's rows start.</summary>
-    private sealed record EpochPlan(int[] Blocks, long[] RowStart);
+    private sealed class EpochPlan(int blocks)
+    {
+        public int Epoch = -1;
+        public readonly int[] Blocks = new int[blocks];
+        public readonly long[] RowStart = new long[blocks];
+    }
 
+    /// <summary>
+    /// The plan of <paramref name="epoch"/>, built into slot epoch mod (ring size + 1). Batches being filled are at most
+    /// ring-size consecutive steps, so they span at most ring-size epochs and no slot is rebuilt while a worker reads it.
+    /// </summary>
     private EpochPlan Plan(int epoch)
     {
         lock (_plans)
         {
-            if (_plans.TryGetValue(epoch, out var p)) return p;
+            var p = _plans[epoch % _plans.Length];
+            if (p.Epoch == epoch) return p;
             int n = _store.BlockCount;
-            var order = new int[n];
+            var order = _blockOrder;
             for (int i = 0; i < n; i++) order[i] = i;
             if (_o.Shuffle)
             {
                 var rng = new SplitMix64(_o.Seed, 0xB10C_0000UL + (ulong)epoch);
                 for (int i = n - 1; i > 0; i--) { int j = (int)(rng.NextUInt64() % (ulong)(i + 1)); (order[i], order[j]) = (order[j], order[i]); }
             }
-            var mine = new List<int>();
-            for (int i = _o.Rank; i < n; i += _o.WorldSize) mine.Add(order[i]);
-            var start = new long[mine.Count];
             long acc = 0;
-            for (int i = 0; i < mine.Count; i++) { start[i] = acc; acc += _rowsInBlock[mine[i]]; }
-            p = new EpochPlan(mine.ToArray(), start);
-            if (_plans.Count > 4) _plans.Remove(_plans.Keys.Min());
-            _plans[epoch] = p;
+            for (int i = _o.Rank, m = 0; i < n; i += _o.WorldSize, m++)
+            {
+                p.Blocks[m] = order[i];
+                p.RowStart[m] = acc;
+                acc += _rowsInBlock[order[i]];
+            }
+            p.Epoch = epoch;
             return p;
         }
     }

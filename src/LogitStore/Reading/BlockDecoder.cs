@@ -48,7 +48,7 @@ public static class BlockDecoder
             minOffset = (int)(d.Offset + d.StoredLength);
             if (next >= Required.Length || d.Kind != Required[next])
             {
-                if (d.IsOptional && !Array.Exists(Required, k => k == d.Kind)) continue;
+                if (d.IsOptional && Array.IndexOf(Required, d.Kind) < 0) continue;
                 throw new StoreCorruptException(file, descAt, $"unexpected column kind {(byte)d.Kind} (expected {(next < Required.Length ? Required[next].ToString() : "no more required columns")})");
             }
             next++;
@@ -62,7 +62,7 @@ public static class BlockDecoder
                     PrefixSums(dest.SequenceStart, s, p, where, "sequence lengths", "positions", allowZero: false);
                     break;
                 case ColumnKind.Tokens:
-                    var tokCodec = CodecRegistry.IdCodec(d.Codec, d.CodecParam);
+                    var tokCodec = dest.Codecs.IdCodec(d.Codec, d.CodecParam, null);
                     if (tokCodec is null || tokCodec.StoresAscendingIds) throw where.Corrupt($"codec {(byte)d.Codec} with parameter {d.CodecParam} is not a tokens codec");
                     tokCodec.Decode(bytes, default, dest.Tokens.AsSpan(0, p), vocabSize, where);
                     break;
@@ -73,12 +73,12 @@ public static class BlockDecoder
                     PrefixSums(dest.EntryStart, p, e, where, "kept counts", "entries", allowZero: true);
                     break;
                 case ColumnKind.Ids:
-                    var idCodec = CodecRegistry.IdCodec(d.Codec, d.CodecParam, dictionaries) ?? throw where.Corrupt(UnknownCodec(d, "ids"));
+                    var idCodec = dest.Codecs.IdCodec(d.Codec, d.CodecParam, dictionaries) ?? throw where.Corrupt(UnknownCodec(d, "ids"));
                     idCodec.Decode(bytes, dest.KeptCounts.AsSpan(0, p), dest.Ids.AsSpan(0, e), vocabSize, where);
                     idsAscending = idCodec.StoresAscendingIds;
                     break;
                 case ColumnKind.Values:
-                    var valueCodec = CodecRegistry.ValueCodec(d.Codec, d.CodecParam, dictionaries) ?? throw where.Corrupt(UnknownCodec(d, "values"));
+                    var valueCodec = dest.Codecs.ValueCodec(d.Codec, d.CodecParam, dictionaries) ?? throw where.Corrupt(UnknownCodec(d, "values"));
                     valueCodec.Decode(bytes, dest.KeptCounts.AsSpan(0, p), dest.Probs.AsSpan(0, e), where);
                     break;
                 case ColumnKind.ResidualMass:

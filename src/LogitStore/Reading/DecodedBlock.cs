@@ -1,3 +1,6 @@
+using LogitStore.Codecs;
+using LogitStore.Format;
+
 namespace LogitStore.Reading;
 
 /// <summary>
@@ -15,6 +18,7 @@ public sealed class DecodedBlock
     internal float[] Residual = [];
     internal byte[] Scratch = [];
     internal ZstdSharp.Decompressor Decompressor { get; } = new();
+    internal BlockCodecCache Codecs { get; } = new();
 
     internal StoreReader? Source { get; set; }
 
@@ -51,6 +55,34 @@ public sealed class DecodedBlock
         return new SequenceView(FirstSequence + (ulong)index,
             Tokens.AsSpan(p0, p1 - p0), KeptCounts.AsSpan(p0, p1 - p0), EntryStart.AsSpan(p0, p1 - p0 + 1),
             Ids.AsSpan(e0, e1 - e0), Probs.AsSpan(e0, e1 - e0), Residual.AsSpan(p0, p1 - p0));
+    }
+}
+
+/// <summary>
+/// The codec instances a thread's blocks were decoded with, by (codec id, parameter, dictionaries): blocks of one
+/// store use a handful, so decoding the next block looks them up instead of constructing them.
+/// </summary>
+internal sealed class BlockCodecCache
+{
+    private const int MaxEntries = 32;
+    private readonly Dictionary<(CodecId, uint, StoreDictionaries?), IIdCodec> _ids = new();
+    private readonly Dictionary<(CodecId, uint, StoreDictionaries?), IValueCodec> _values = new();
+
+    public IIdCodec? IdCodec(CodecId id, uint param, StoreDictionaries? dictionaries) =>
+        Lookup(_ids, (id, param, dictionaries), static k => CodecRegistry.IdCodec(k.Item1, k.Item2, k.Item3));
+
+    public IValueCodec? ValueCodec(CodecId id, uint param, StoreDictionaries? dictionaries) =>
+        Lookup(_values, (id, param, dictionaries), static k => CodecRegistry.ValueCodec(k.Item1, k.Item2, k.Item3));
+
+    private static T? Lookup<T>(Dictionary<(CodecId, uint, StoreDictionaries?), T> cache, (CodecId, uint, StoreDictionaries?) key, Func<(CodecId, uint, StoreDictionaries?), T?> make)
+        where T : class
+    {
+        if (cache.TryGetValue(key, out var codec)) return codec;
+        codec = make(key);
+        if (codec is null) return null;
+        if (cache.Count >= MaxEntries) cache.Clear(); // a thread that reads many stores: start over rather than grow
+        cache[key] = codec;
+        return codec;
     }
 }
 
