@@ -10,7 +10,7 @@ public enum KdLossKind
     ForwardKl,
     /// <summary>Reverse KL(q ‖ p), same teacher distribution.</summary>
     ReverseKl,
-    /// <summary>Soft-label NLL on the kept support, −Σ_kept p̂ log q (dropped mass ignored).</summary>
+    /// <summary>Soft-label NLL on the kept support, −Σ_kept p̂ log q with p̂ renormalised over the kept ids (dropped mass ignored).</summary>
     Nll,
     /// <summary>MSE between centred student logits and centred teacher log-probabilities on the kept support.</summary>
     Mse,
@@ -20,10 +20,12 @@ public enum KdLossKind
 public sealed record TeacherTargets(Tensor Ids, Tensor Probs, Tensor KeptCounts, Tensor Residual);
 
 /// <summary>
-/// KD losses between student logits [B, T, V] and sparse teacher targets, averaged over positions. The student is
-/// softened by temperature τ and the loss scaled by τ² (Hinton et al.); the teacher is used at the temperature it
-/// was packed with. Every term over the whole vocabulary is computed in closed form from the logits' log-sum-exp,
-/// so nothing of size V is materialised beyond the logits themselves.
+/// KD losses between student logits [B, T, V] and sparse teacher targets, averaged over positions. Temperature τ
+/// softens both sides as in Hinton et al.: the student is softmax(z/τ), and the stored teacher distribution (kept
+/// entries plus the residual spread evenly over the ids it did not keep, spec 6.1) becomes p^(1/τ) renormalised,
+/// which is softmax(teacher logits/τ) whenever the store kept the whole distribution; the loss is scaled by τ².
+/// Every term over the whole vocabulary is computed in closed form from the logits' log-sum-exp, so nothing of size
+/// V is materialised beyond the logits themselves.
 /// </summary>
 public static class KdLoss
 {
@@ -38,16 +40,16 @@ public static class KdLoss
         var maskF = mask.to_type(ScalarType.Float32);
         var logQKept = logQ.gather(-1, t.Ids.to_type(ScalarType.Int64)) * maskF;      // [B, T, K]
         var n = t.KeptCounts.to_type(ScalarType.Float32);
-        var kept = (1 - t.Residual) .unsqueeze(-1) * t.Probs * maskF;                  // P_j = (1 − r) p̂_j
         var rest = (v - n).clamp_min(1);
-        var u = t.Residual / rest;                                                     // each dropped id's share
+        var (kept, residual) = Tempered(t, mask, rest, temperature);                   // P_j = (1 − r) p̂_j, then ^(1/τ)
+        var u = residual / rest;                                                       // each dropped id's share
         Tensor loss;
         switch (kind)
         {
             case KdLossKind.ForwardKl:
             {
                 // Σ p log p − Σ p log q; Σ_rest log q = Σ_V log q − Σ_kept log q.
-                var pLogP = (kept * kept.clamp_min(1e-30).log()).sum(-1) + t.Residual * u.clamp_min(1e-30).log();
+                var pLogP = (kept * kept.clamp_min(1e-30).log()).sum(-1) + residual * u.clamp_min(1e-30).log();
                 var sumLogQAll = logQ.sum(-1);
                 var pLogQ = (kept * logQKept).sum(-1) + u * (sumLogQAll - logQKept.sum(-1));
                 loss = pLogP - pLogQ;
@@ -63,12 +65,12 @@ public static class KdLoss
                 break;
             }
             case KdLossKind.Nll:
-                loss = -(t.Probs * maskF * logQKept).sum(-1);
+                loss = -(kept / kept.sum(-1, keepdim: true).clamp_min(1e-30) * logQKept).sum(-1);
                 break;
             case KdLossKind.Mse:
             {
                 var zKept = z.gather(-1, t.Ids.to_type(ScalarType.Int64)) * maskF;
-                var logP = t.Probs.clamp_min(1e-30).log() * maskF;
+                var logP = t.Probs.clamp_min(1e-30).log() / temperature * maskF;
                 var cnt = n.clamp_min(1).unsqueeze(-1);
                 var dz = (zKept - zKept.sum(-1, keepdim: true) / cnt) * maskF;
                 var dp = (logP - logP.sum(-1, keepdim: true) / cnt) * maskF;
@@ -78,6 +80,23 @@ public static class KdLoss
             default: throw new ArgumentOutOfRangeException(nameof(kind));
         }
         return (loss.mean() * (temperature * temperature)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The teacher's kept mass [B, T, K] (zero on padding) and residual [B, T] at temperature τ: P_j^(1/τ) and
+    /// rest·u^(1/τ) over their sum, computed in log space (exactly the stored distribution at τ = 1).
+    /// </summary>
+    private static (Tensor Kept, Tensor Residual) Tempered(TeacherTargets t, Tensor mask, Tensor rest, double temperature)
+    {
+        var kept = (1 - t.Residual).unsqueeze(-1) * t.Probs * mask.to_type(ScalarType.Float32);
+        if (temperature == 1.0) return (kept, t.Residual);
+        double inv = 1.0 / temperature;
+        var negInf = full_like(kept, double.NegativeInfinity);
+        var logKept = where(mask & (kept > 0), kept.clamp_min(1e-38).log() * inv, negInf);                 // [B, T, K]
+        var hasTail = t.Residual > 0;
+        var logTail = where(hasTail, rest.log() + (t.Residual / rest).clamp_min(1e-38).log() * inv, full_like(rest, double.NegativeInfinity)); // [B, T]
+        var logZ = cat([logKept, logTail.unsqueeze(-1)], -1).logsumexp(-1);                                   // [B, T]
+        return ((logKept - logZ.unsqueeze(-1)).exp(), (logTail - logZ).exp());
     }
 
     public static string Name(KdLossKind kind) => kind switch

@@ -62,17 +62,25 @@ public class KdLossTests
             for (int t = 0; t < T; t++)
             {
                 int o = (b * T + t) * V;
+                // The teacher at τ: p^(1/τ) renormalised, over the whole vocabulary and over the kept ids.
+                double zAll = Enumerable.Range(0, V).Sum(i => Math.Pow(p[b, t, i], 1 / tau));
                 for (int i = 0; i < V; i++)
                 {
-                    double q = Math.Exp(lq[o + i]);
-                    fwd += p[b, t, i] * (Math.Log(p[b, t, i]) - lq[o + i]);
-                    rev += q * (lq[o + i] - Math.Log(p[b, t, i]));
+                    double q = Math.Exp(lq[o + i]), pt = Math.Pow(p[b, t, i], 1 / tau) / zAll;
+                    fwd += pt * (Math.Log(pt) - lq[o + i]);
+                    rev += q * (lq[o + i] - Math.Log(pt));
                 }
                 int n = counts[b, t];
+                double zKept = Enumerable.Range(0, n).Sum(j => Math.Pow(probs[b, t, j], 1 / tau));
                 double mz = 0, mp = 0;
-                for (int j = 0; j < n; j++) { nll -= probs[b, t, j] * lq[o + ids[b, t, j]]; mz += z[o + ids[b, t, j]] / n; mp += Math.Log(probs[b, t, j]) / n; }
+                for (int j = 0; j < n; j++)
+                {
+                    nll -= Math.Pow(probs[b, t, j], 1 / tau) / zKept * lq[o + ids[b, t, j]];
+                    mz += z[o + ids[b, t, j]] / n;
+                    mp += Math.Log(probs[b, t, j]) / tau / n;
+                }
                 double sq = 0;
-                for (int j = 0; j < n; j++) { double d = (z[o + ids[b, t, j]] - mz) - (Math.Log(probs[b, t, j]) - mp); sq += d * d; }
+                for (int j = 0; j < n; j++) { double d = (z[o + ids[b, t, j]] - mz) - (Math.Log(probs[b, t, j]) / tau - mp); sq += d * d; }
                 mse += sq / n;
             }
         double scale = tau * tau / (B * T);
@@ -80,6 +88,22 @@ public class KdLossTests
         Assert.Equal(rev * scale, KdLoss.Compute(logits, targets, KdLossKind.ReverseKl, tau).item<float>(), 1e-4);
         Assert.Equal(nll * scale, KdLoss.Compute(logits, targets, KdLossKind.Nll, tau).item<float>(), 1e-4);
         Assert.Equal(mse * scale, KdLoss.Compute(logits, targets, KdLossKind.Mse, tau).item<float>(), 1e-4);
+    }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.5)]
+    [InlineData(2.0)]
+    [InlineData(5.0)]
+    public void ForwardKl_IsZeroWhenTheStudentIsTheTeacher_AtEveryTemperature(double tau)
+    {
+        // Student logits log p: softmax(log p / τ) is the teacher at τ, so the tempered losses must vanish.
+        var (_, targets, p, _, _, _) = Make(5);
+        var dense = new float[B * T * V];
+        for (int b = 0; b < B; b++) for (int t = 0; t < T; t++) for (int i = 0; i < V; i++) dense[(b * T + t) * V + i] = (float)Math.Log(p[b, t, i]);
+        var logits = tensor(dense, [B, T, V]);
+        Assert.True(Math.Abs(KdLoss.Compute(logits, targets, KdLossKind.ForwardKl, tau).item<float>()) < 1e-4);
+        Assert.True(Math.Abs(KdLoss.Compute(logits, targets, KdLossKind.ReverseKl, tau).item<float>()) < 1e-4);
     }
 
     [Fact]
