@@ -26,14 +26,14 @@ internal static class BenchCommand
         var seq = new Option<int>("--seq") { Description = "positions per row (0: the store's sequence length)" };
         var k = new Option<int>("--k") { Description = "entries per position in the dense batch (0: the store's top_k)" };
         var workers = new Option<int>("--workers") { Description = "most threads (decode scaling and loader workers)", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var read = new Command("read", "decode, random access, batch loader and plain int32+fp32 mmap throughput, side by side") { store, readOut, batch, seq, k, workers };
-        read.SetAction(r =>
+        var read = new Command("read", "decode, random access, batch loader, and the plain alternatives (int32+fp32 via mmap, Parquet) written from the same data, side by side") { store, readOut, batch, seq, k, workers };
+        read.SetAction(async (r, ct) =>
         {
-            var rows = ReadBenchmark.Run(r.GetValue(store)!, r.GetValue(readOut)!, new ReadBenchmark.Options
+            var rows = await ReadBenchmark.RunAsync(r.GetValue(store)!, r.GetValue(readOut)!, new ReadBenchmark.Options
             {
                 BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seq), TopK = r.GetValue(k), MaxThreads = r.GetValue(workers),
-            }, Console.WriteLine);
-            Console.WriteLine($"wrote {r.GetValue(readOut)}/read.md, read.json ({rows.Count} paths)");
+            }, Console.WriteLine, ct);
+            Console.WriteLine($"wrote {r.GetValue(readOut)}/read.md, read.json, read.png ({rows.Count} paths)");
             return 0;
         });
         return new Command("bench", "measure storage, fidelity and throughput side by side") { frontier, read };

@@ -13,8 +13,10 @@ public sealed record ReadRow(string Path, int Threads, double PositionsPerSecond
 
 /// <summary>
 /// Read-side throughput, side by side in one run (issue 5, host part): block decode per core and its scaling,
-/// random access, the batch loader's delivered tokens/s, and the plain alternative (dense int32 ids + fp32
-/// probabilities written from the same data and read through a memory map into the same batch layout).
+/// random access, the batch loader's delivered tokens/s, and the two plain alternatives written from the same data
+/// and read into the same dense batch layout: int32 ids + fp32 probabilities through a memory map, and Parquet
+/// (<see cref="ParquetAlternative"/>). Every path reads a file the run has just written, so the page cache is hot:
+/// these are decode rates, not disk rates.
 /// </summary>
 public static class ReadBenchmark
 {
@@ -27,7 +29,7 @@ public static class ReadBenchmark
         public double SecondsPerMeasurement { get; init; } = 3;
     }
 
-    public static IReadOnlyList<ReadRow> Run(string storeDir, string outDirectory, Options o, Action<string>? log = null)
+    public static async Task<IReadOnlyList<ReadRow>> RunAsync(string storeDir, string outDirectory, Options o, Action<string>? log = null, CancellationToken ct = default)
     {
         Directory.CreateDirectory(outDirectory);
         var rows = new List<ReadRow>();
@@ -40,20 +42,33 @@ public static class ReadBenchmark
             Add(new ReadRow("block decode, sequential", threads, DecodeRate(store, threads, o.SecondsPerMeasurement), storeBytesPerToken, "all columns, checksums on"));
         Add(new ReadRow("random sequence access", 1, RandomRate(store, o.SecondsPerMeasurement), storeBytesPerToken, "decodes the block of each random sequence (reused when the previous one shares it)"));
 
-        var loaderOptions = new BatchLoaderOptions { BatchSize = o.BatchSize, SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : BatchLoader.SequenceLengthOf(store), TopK = k, Workers = Math.Max(1, o.MaxThreads), RingSize = 4 };
-        Add(new ReadRow($"batch loader [B={loaderOptions.BatchSize}, T={loaderOptions.SequenceLength}, K={k}]", loaderOptions.Workers, LoaderRate(store, loaderOptions, o.SecondsPerMeasurement), storeBytesPerToken, "shuffled, dense fp32, pinned ring"));
+        int length = o.SequenceLength > 0 ? o.SequenceLength : BatchLoader.SequenceLengthOf(store);
+        var loaderOptions = new BatchLoaderOptions { BatchSize = o.BatchSize, SequenceLength = length, TopK = k, Workers = Math.Max(1, o.MaxThreads), RingSize = 4 };
+        Add(LoaderRow($"batch loader [B={loaderOptions.BatchSize}, T={length}, K={k}]", store, loaderOptions, o.SecondsPerMeasurement, storeBytesPerToken, "shuffled, dense fp32, pinned ring"));
+        // The three sequential rows below are the like-for-like comparison: one thread, in order, into [B, T, K].
+        var sequential = loaderOptions with { Workers = 1, Shuffle = false };
+        Add(LoaderRow($"{SequentialPrefix} LogitStore (batch loader) [K={k}]", store, sequential, o.SecondsPerMeasurement, storeBytesPerToken, "in order, 1 worker, zstd + codecs + checksums"));
 
         string plain = Path.Combine(outDirectory, "plain-int32-fp32.bin");
         long positions = WritePlain(store, plain, k);
         double plainBytes = new FileInfo(plain).Length / (double)positions;
-        Add(new ReadRow($"plain int32+fp32 via mmap [K={k}]", 1, PlainRate(plain, positions, k, loaderOptions, o.SecondsPerMeasurement), plainBytes, "sequential copy into the batch layout"));
+        Add(new ReadRow($"{SequentialPrefix} plain int32+fp32 via mmap [K={k}]", 1, PlainRate(plain, positions, k, loaderOptions, o.SecondsPerMeasurement), plainBytes, "copy into the batch layout"));
         File.Delete(plain);
+
+        string parquetPath = Path.Combine(outDirectory, "alternative.parquet");
+        var parquet = await ParquetAlternative.WriteAsync(store, parquetPath, k, ct);
+        double parquetBytes = new FileInfo(parquetPath).Length / (double)parquet.Positions;
+        Add(new ReadRow($"{SequentialPrefix} Parquet (Parquet.Net) [K={k}]", 1, await parquet.ReadRateAsync(o.SecondsPerMeasurement, ct), parquetBytes, $"token + list<int32> ids + list<float> probs, zstd, row groups of {ParquetAlternative.PositionsPerRowGroup} positions"));
+        File.Delete(parquetPath);
 
         File.WriteAllText(Path.Combine(outDirectory, "read.json"), JsonSerializer.Serialize(new { store = storeDir, rows }, Manifest.JsonOptions));
         File.WriteAllText(Path.Combine(outDirectory, "read.md"), Markdown(storeDir, rows));
+        ReadPlot.Save(Path.Combine(outDirectory, "read.png"), rows);
         return rows;
     }
 
+
+    private const string SequentialPrefix = "sequential, 1 thread:";
 
     private static double DecodeRate(StoreReader store, int threads, double seconds)
     {
@@ -89,19 +104,31 @@ public static class ReadBenchmark
         return positions / clock.Elapsed.TotalSeconds;
     }
 
-    private static double LoaderRate(StoreReader store, BatchLoaderOptions options, double seconds)
+    /// <summary>Delivered positions/s, and the managed bytes per batch that the workers and the consumer allocated while measured.</summary>
+    private static (double Rate, double BytesPerBatch, int Gen0) LoaderRate(StoreReader store, BatchLoaderOptions options, double seconds)
     {
         using var loader = new BatchLoader(store, options);
         for (int i = 0; i < 4; i++) loader.Release(loader.Next()); // warm-up
-        long positions = 0;
+        long positions = 0, batches = 0;
+        long workers = loader.WorkerAllocatedBytes, consumer = GC.GetAllocatedBytesForCurrentThread();
+        int gen0 = GC.CollectionCount(0);
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed.TotalSeconds < seconds)
         {
             var b = loader.Next();
             positions += (long)b.Rows * b.Length;
+            batches++;
             loader.Release(b);
         }
-        return positions / clock.Elapsed.TotalSeconds;
+        double rate = positions / clock.Elapsed.TotalSeconds;
+        long allocated = loader.WorkerAllocatedBytes - workers + GC.GetAllocatedBytesForCurrentThread() - consumer;
+        return (rate, allocated / (double)batches, GC.CollectionCount(0) - gen0);
+    }
+
+    private static ReadRow LoaderRow(string path, StoreReader store, BatchLoaderOptions options, double seconds, double bytesPerToken, string note)
+    {
+        var (rate, bytesPerBatch, gen0) = LoaderRate(store, options, seconds);
+        return new ReadRow(path, options.Workers, rate, bytesPerToken, $"{note}; {bytesPerBatch:F0} B allocated per batch, {gen0} gen-0 GCs while measured");
     }
 
     /// <summary>The store's data as the plain dense layout: per position int32 token, K int32 ids, K fp32 probabilities.</summary>
@@ -169,10 +196,11 @@ public static class ReadBenchmark
         sb.AppendLine("| path | threads | M positions/s | bytes/token on disk | note |");
         sb.AppendLine("|---|---:|---:|---:|---|");
         foreach (var r in rows) sb.AppendLine($"| {r.Path} | {r.Threads} | {r.PositionsPerSecond / 1e6:F2} | {r.BytesPerToken:F1} | {r.Note} |");
-        var loader = rows.First(r => r.Path.StartsWith("batch loader"));
-        var plain = rows.First(r => r.Path.StartsWith("plain"));
+        var ours = rows.First(r => r.Path.StartsWith($"{SequentialPrefix} LogitStore"));
         sb.AppendLine();
-        sb.AppendLine($"Batch loader vs plain mmap: {loader.PositionsPerSecond / plain.PositionsPerSecond:F2}× the positions/s at {plain.BytesPerToken / loader.BytesPerToken:F1}× fewer bytes per token.");
+        sb.AppendLine("Sequential read, one thread, into the same dense [B, T, K] layout:");
+        foreach (var alt in rows.Where(r => r.Path.StartsWith(SequentialPrefix) && r != ours))
+            sb.AppendLine($"- LogitStore vs {alt.Path[SequentialPrefix.Length..].Trim()}: {ours.PositionsPerSecond / alt.PositionsPerSecond:F2}× the positions/s at {alt.BytesPerToken / ours.BytesPerToken:F1}× fewer bytes per token.");
         return sb.ToString();
     }
 }

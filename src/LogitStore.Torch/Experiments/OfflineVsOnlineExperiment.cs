@@ -10,12 +10,22 @@ using LogitStore.Writing;
 
 namespace LogitStore.Torch.Experiments;
 
+/// <summary>
+/// An offline store packed from the same trained teacher over the same training split, with its own truncation or
+/// codecs (null: the study's); it lives in work/offline-NAME.
+/// </summary>
+public sealed record StoreVariant(string Name, ProcessingOptions? Processing = null, CodecOptions? Codecs = null);
+
 /// <summary>One arm of the study: where the student's teacher signal comes from and how it is weighed.</summary>
 public sealed record ExperimentArm(
     string Name, StudentMode Mode, string Description, double Alpha = 0.9, string AlphaShape = "constant",
-    KdLossKind Loss = KdLossKind.ForwardKl, double Temperature = 1.0, string LearningRateShape = "cosine", string? Phase = null)
+    KdLossKind Loss = KdLossKind.ForwardKl, double Temperature = 1.0, string LearningRateShape = "cosine", string? Phase = null,
+    StoreVariant? Store = null)
 {
-    /// <summary>The arms of issue 6: the four modes, and recorded-online from the early and late teacher at α 0.9 and 0.1; then the sweeps.</summary>
+    /// <summary>
+    /// The arms of issue 6: the four modes, and recorded-online from the early and late teacher at α 0.9 and 0.1; then
+    /// the sweeps of α, τ, loss and schedules over the study's store, and the store variants (truncation, value codec).
+    /// </summary>
     public static IReadOnlyList<ExperimentArm> Catalogue { get; } =
     [
         new("lm", StudentMode.Lm, "LM loss only (α = 0), the baseline"),
@@ -34,6 +44,12 @@ public sealed record ExperimentArm(
         new("offline-mse", StudentMode.Offline, "offline, MSE on centred log-probabilities (logits up to a shift)", Loss: KdLossKind.Mse),
         new("offline-wsd-alpha", StudentMode.Offline, "offline, α following WSD (max 0.9)", AlphaShape: "wsd"),
         new("pd-star", StudentMode.Offline, "the paper's PD*: τ = 2, KL, WSD α (max 0.9), WSD learning rate", AlphaShape: "wsd", Temperature: 2, LearningRateShape: "wsd"),
+        new("store-top-k50", StudentMode.Offline, "offline from a top-k 50 store (every position keeps 50 entries)",
+            Store: new StoreVariant("top-k50", Processing: new ProcessingOptions { Method = TruncationMethod.TopK, TopK = 50 })),
+        new("store-sampled50", StudentMode.Offline, "offline from a store of 50 draws from the teacher per position (counts codec)",
+            Store: new StoreVariant("sampled50", Processing: new ProcessingOptions { Method = TruncationMethod.Sampled, Draws = 50 }, Codecs: new CodecOptions { Ids = "packed", Values = "counts" })),
+        new("store-mvq8", StudentMode.Offline, "offline from the study's top-p-k store with MVQ values (ranked ids, mvq:8)",
+            Store: new StoreVariant("mvq8", Codecs: new CodecOptions { Ids = "ranked", Values = "mvq:8" })),
     ];
 
     public static IReadOnlyList<ExperimentArm> Parse(string spec)
@@ -103,16 +119,9 @@ public static class OfflineVsOnlineExperiment
         var tokenizer = TextTokenizer.Create();
 
         TeacherFigures teacher = await EnsureTeacherAsync(o, teacherDir, recordedDir, say, ct);
-        if (!File.Exists(Path.Combine(offlineDir, Format.FormatConstants.ManifestFileName)))
-        {
-            say($"packing the trained teacher over the training split -> {offlineDir}");
-            var (_, timing) = await TeacherPack.RunAsync(new TeacherPackOptions
-            {
-                Checkpoint = teacherDir, Corpus = o.Corpus, Output = offlineDir, SequenceLength = o.SequenceLength, BatchSize = o.BatchSize, Device = o.Device,
-                MaxTokens = o.CorpusTokens, Processing = o.Processing, Codecs = o.Codecs, Split = "train", Overwrite = true,
-            }, ct: ct);
-            say($"packed {timing.Tokens:N0} tokens at {timing.TokensPerSecond:N0} tokens/s");
-        }
+        await EnsurePackedAsync(o, teacherDir, offlineDir, o.Processing, o.Codecs, say, ct);
+        foreach (var variant in arms.Select(a => a.Store).OfType<StoreVariant>().Distinct())
+            await EnsurePackedAsync(o, teacherDir, VariantDir(o, variant), variant.Processing ?? o.Processing, variant.Codecs ?? o.Codecs, say, ct);
 
         var heldOut = EvaluationSet.HeldOut("held-out", TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), tokenizer, o.SequenceLength,
             maxTokens: Math.Max(o.CorpusTokens, 60L * o.EvalSequences * o.SequenceLength)), o.EvalSequences);
@@ -128,7 +137,7 @@ public static class OfflineVsOnlineExperiment
         string runsDir = Path.Combine(o.Output, "runs");
         Directory.CreateDirectory(runsDir);
         var runs = new List<StudentRunRecord>();
-        var descriptions = arms.Select(a => new ArmDescription(a.Name, a.Description, TrainCommandLine(o, a, teacherDir, recordedDir, offlineDir))).ToList();
+        var descriptions = arms.Select(a => new ArmDescription(a.Name, Describe(o, a), TrainCommandLine(o, a, teacherDir, recordedDir, a.Store is { } v ? VariantDir(o, v) : offlineDir))).ToList();
         StudentStudy Study() => new(
             "Offline versus online teacher logits for a student LM", Preamble(o, teacher, offlineDir, recordedDir, heldOut, ood), descriptions, runs.ToList(), "lm", o.CommandLine,
             "held-out", $"Brown genre {o.OodGenre} (unseen)");
@@ -146,7 +155,7 @@ public static class OfflineVsOnlineExperiment
                 var curve = new List<CurvePoint>();
                 var result = StudentTrainer.Train(new StudentTrainingOptions
                 {
-                    Store = offlineDir, Mode = arm.Mode, Teacher = teacherDir,
+                    Store = arm.Store is { } v ? VariantDir(o, v) : offlineDir, Mode = arm.Mode, Teacher = teacherDir,
                     RecordedStore = RecordedStore(o, arm, recordedDir),
                     Preset = o.StudentPreset, MaxSteps = o.StudentSteps, BatchSize = o.BatchSize, LearningRate = o.StudentLearningRate,
                     Schedule = arm.LearningRateShape, Alpha = arm.Alpha, AlphaShape = arm.AlphaShape, Loss = arm.Loss, Temperature = arm.Temperature,
@@ -165,6 +174,29 @@ public static class OfflineVsOnlineExperiment
         var study = Study();
         StudentStudyReport.Write(o.Output, study);
         return study;
+    }
+
+    private static string VariantDir(OfflineVsOnlineOptions o, StoreVariant v) => Path.Combine(o.Work, "offline-" + v.Name);
+
+    /// <summary>Packs the trained teacher over the training split into <paramref name="dir"/> unless a complete store is there.</summary>
+    private static async Task EnsurePackedAsync(OfflineVsOnlineOptions o, string teacherDir, string dir, ProcessingOptions processing, CodecOptions codecs, Action<string> say, CancellationToken ct)
+    {
+        if (File.Exists(Path.Combine(dir, Format.FormatConstants.ManifestFileName))) return;
+        say($"packing the trained teacher over the training split ({ProcessingOptions.Describe(processing)}, {codecs.Ids} + {codecs.Values}) -> {dir}");
+        var (_, timing) = await TeacherPack.RunAsync(new TeacherPackOptions
+        {
+            Checkpoint = teacherDir, Corpus = o.Corpus, Output = dir, SequenceLength = o.SequenceLength, BatchSize = o.BatchSize, Device = o.Device,
+            MaxTokens = o.CorpusTokens, Processing = processing, Codecs = codecs, Split = "train", Overwrite = true,
+        }, ct: ct);
+        say($"packed {timing.Tokens:N0} tokens at {timing.TokensPerSecond:N0} tokens/s");
+    }
+
+    /// <summary>The arm's description; a store variant's adds what its store holds (bytes/token, mean kept entries).</summary>
+    private static string Describe(OfflineVsOnlineOptions o, ExperimentArm a)
+    {
+        if (a.Store is not { } v) return a.Description;
+        var store = StoreInspector.Inspect(VariantDir(o, v));
+        return string.Format(CultureInfo.InvariantCulture, "{0}: {1:F1} bytes/token, {2:F1} kept entries per position", a.Description, store.BytesPerToken, store.MeanKept);
     }
 
     private sealed record TeacherFigures(long Parameters, int Steps, double HeldOutLoss, double UnigramLoss, double TokensPerSecond);

@@ -23,6 +23,9 @@ public sealed class BatchLoader : IDisposable
     private readonly Batch?[] _ready;
     private readonly object _gate = new();
     private readonly Thread[] _workers;
+    private readonly long[] _workerAllocated;
+    private readonly (int Sequences, int Positions, int Entries) _largestBlock;
+    private const uint ReserveBound = 1 << 24;
     private readonly CancellationTokenSource _stop = new();
     private readonly EpochPlan[] _plans;
     private readonly int[] _blockOrder;
@@ -54,7 +57,15 @@ public sealed class BatchLoader : IDisposable
         SequenceLengthInStore = length;
         _windowsPerSequence = length / options.SequenceLength;
         if (_windowsPerSequence == 0) throw new ArgumentException($"rows of {options.SequenceLength} positions do not fit sequences of {length}");
-        for (int b = 0; b < store.BlockCount; b++) _rowsInBlock[b] = (int)store.BlockEntry(b).SequenceCount * _windowsPerSequence;
+        for (int b = 0; b < store.BlockCount; b++)
+        {
+            var e = store.BlockEntry(b);
+            _rowsInBlock[b] = (int)e.SequenceCount * _windowsPerSequence;
+            // Reserved up front per worker, up to a bound a damaged index cannot push into an out-of-memory (larger blocks grow on demand).
+            _largestBlock = ((int)Math.Min(ReserveBound, Math.Max(_largestBlock.Sequences, e.SequenceCount)),
+                (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Positions, e.PositionCount)),
+                (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Entries, e.EntryCount)));
+        }
         StepsPerEpoch = ComputeStepsPerEpoch();
         if (StepsPerEpoch == 0) throw new ArgumentException($"rank {options.Rank} of {options.WorldSize} gets fewer than {options.BatchSize} rows per epoch");
 
@@ -67,10 +78,11 @@ public sealed class BatchLoader : IDisposable
         _ready = new Batch?[options.RingSize];
         _nextToClaim = _nextToHand = options.StartStep;
         _workers = new Thread[options.Workers];
+        _workerAllocated = new long[options.Workers];
         for (int w = 0; w < _workers.Length; w++)
         {
             _workers[w] = new Thread(WorkerLoop) { IsBackground = true, Name = $"logitstore-loader-{w}" };
-            _workers[w].Start();
+            _workers[w].Start(w);
         }
     }
 
@@ -78,6 +90,20 @@ public sealed class BatchLoader : IDisposable
 
     /// <summary>Batches per epoch for this rank (the same for every rank: the smallest any rank can fill).</summary>
     public long StepsPerEpoch { get; }
+
+    /// <summary>
+    /// Managed bytes the worker threads have allocated since they started (GC.GetAllocatedBytesForCurrentThread,
+    /// sampled after each batch they fill): flat once buffers, decode scratch and codecs have grown.
+    /// </summary>
+    public long WorkerAllocatedBytes
+    {
+        get
+        {
+            long sum = 0;
+            for (int w = 0; w < _workerAllocated.Length; w++) sum += Volatile.Read(ref _workerAllocated[w]);
+            return sum;
+        }
+    }
 
     /// <summary>The next batch in step order; blocks until a worker has it. Throws the worker's error for a batch that failed.</summary>
     public Batch Next(CancellationToken ct = default)
@@ -112,9 +138,12 @@ public sealed class BatchLoader : IDisposable
         _freeCount.Release();
     }
 
-    private void WorkerLoop()
+    private void WorkerLoop(object? index)
     {
+        int w = (int)index!;
+        long allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
         var scratch = new DecodedBlock();
+        scratch.Reserve(_largestBlock.Sequences, _largestBlock.Positions, _largestBlock.Entries);
         int cachedBlock = -1;
         var rowOrder = new int[_rowsInBlock.Max()];
         var token = _stop.Token;
@@ -136,6 +165,7 @@ public sealed class BatchLoader : IDisposable
                     batch.Fault = ex;
                     cachedBlock = -1;
                 }
+                Volatile.Write(ref _workerAllocated[w], GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart);
                 lock (_gate)
                 {
                     _ready[(int)(step % _ready.Length)] = batch;

@@ -27,6 +27,16 @@ public sealed class DecodedBlock
     public int PositionCount { get; internal set; }
     public int EntryCount { get; internal set; }
 
+    /// <summary>
+    /// Grows the buffers for blocks of up to these counts now (the block index has them), so that decoding them later
+    /// allocates nothing; the zstd scratch is sized for the widest fixed-width column (4 bytes per entry or position).
+    /// </summary>
+    public void Reserve(int sequences, int positions, int entries)
+    {
+        Ensure(sequences, positions, entries);
+        ScratchOf(4 * Math.Max(positions, entries));
+    }
+
     internal void Ensure(int sequences, int positions, int entries)
     {
         if (SequenceStart.Length < sequences + 1) SequenceStart = new int[sequences + 1];
