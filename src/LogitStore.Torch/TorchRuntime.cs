@@ -36,6 +36,11 @@ public static class TorchRuntime
 /// mmap-served allocations and heap trimming keeps freed blocks for reuse: 3.7x the tokens/s of the tiny
 /// preset on the 2-core box (287 -> 1,006 tokens/s, <c>teacher train --preset tiny --batch 8 --seq-len 64</c>,
 /// single-machine reading). Set <c>LOGITSTORE_MALLOC=default</c> to keep glibc's behaviour.
+/// The arena limit only holds if it is set before a second thread first allocates (glibc computes it once, then);
+/// in a .NET process the runtime's own threads come first, so a thread-pool thread running torch can still get an
+/// arena of its own, whose blocks above 64 MiB are always mmap-served (seen: student steps 3.2 s instead of 0.7 s
+/// after an in-process pack). The <c>logitstore</c> script therefore also sets MALLOC_ARENA_MAX=1,
+/// MALLOC_MMAP_MAX_=0 and MALLOC_TRIM_THRESHOLD_ in the environment; programs that host the library should too.
 /// </summary>
 internal static class HostAllocator
 {
