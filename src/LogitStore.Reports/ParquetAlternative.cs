@@ -8,7 +8,7 @@ namespace LogitStore.Reports;
 /// <summary>
 /// The store's data as Parquet, the layout other distillation toolkits keep top-k teacher outputs in: one row per
 /// position with the input token, the kept ids and their probabilities as lists (at most K each, rank order), zstd
-/// pages, row groups of whole sequences, about <see cref="PositionsPerRowGroup"/> positions each. <see cref="ReadInto"/> reads it back into the
+/// pages, row groups of whole sequences, about <see cref="PositionsPerRowGroup"/> positions each. <see cref="Reader"/> reads it back into the
 /// batch loader's dense layout (tokens [N], ids and probabilities [N, K], zero-padded), so its rate compares with the
 /// loader's and the plain arrays'.
 /// </summary>
