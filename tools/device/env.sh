@@ -8,3 +8,5 @@ _torchlib="$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__)+"
 _cudart="$(ls /usr/local/cuda*/targets/x86_64-linux/lib/libcudart.so.* 2>/dev/null | head -1)"
 mkdir -p /tmp/cudalinks && ln -sf "$_cudart" /tmp/cudalinks/libcudart.so
 export LD_LIBRARY_PATH="$_torchlib:/tmp/cudalinks:$(dirname "$_cudart")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# glibc malloc for libtorch's host tensors, as the logitstore script sets it (see HostAllocator in TorchRuntime.cs).
+export MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647
