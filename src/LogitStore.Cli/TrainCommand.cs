@@ -24,7 +24,7 @@ internal static class TrainCommand
         var alpha = new Option<double>("--alpha") { DefaultValueFactory = _ => d.Alpha };
         var alphaShape = new Option<string>("--alpha-schedule") { Description = "constant | linear | wsd", DefaultValueFactory = _ => d.AlphaShape };
         var loss = new Option<string>("--kd-loss") { Description = "kl | reverse-kl | nll | mse", DefaultValueFactory = _ => "kl" };
-        var tau = new Option<double>("--temperature") { DefaultValueFactory = _ => d.Temperature };
+        var tau = new Option<double>("--temperature") { Description = "KD temperature τ: softens the student and the stored teacher (p^(1/τ), renormalised); loss × τ²", DefaultValueFactory = _ => d.Temperature };
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => d.Seed };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => d.Device };
         var cmd = new Command("train", "train a student: LM only, or distilled from stored, online or recorded-online teacher logits")
