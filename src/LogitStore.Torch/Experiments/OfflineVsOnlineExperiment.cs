@@ -115,13 +115,13 @@ public static class OfflineVsOnlineExperiment
     {
         say ??= _ => { };
         var arms = ExperimentArm.Parse(o.Arms);
-        string teacherDir = Path.Combine(o.Work, "teacher"), recordedDir = Path.Combine(o.Work, "recorded"), offlineDir = Path.Combine(o.Work, "offline");
+        string teacherDir = Path.Combine(o.Work, "teacher"), recordedDir = Path.Combine(o.Work, "recorded"), offlineDir = OfflineStore(o, null);
         var tokenizer = TextTokenizer.Create();
 
         TeacherFigures teacher = await EnsureTeacherAsync(o, teacherDir, recordedDir, say, ct);
         await EnsurePackedAsync(o, teacherDir, offlineDir, o.Processing, o.Codecs, say, ct);
         foreach (var variant in arms.Select(a => a.Store).OfType<StoreVariant>().Distinct())
-            await EnsurePackedAsync(o, teacherDir, VariantDir(o, variant), variant.Processing ?? o.Processing, variant.Codecs ?? o.Codecs, say, ct);
+            await EnsurePackedAsync(o, teacherDir, OfflineStore(o, variant), variant.Processing ?? o.Processing, variant.Codecs ?? o.Codecs, say, ct);
 
         var heldOut = EvaluationSet.HeldOut("held-out", TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), tokenizer, o.SequenceLength,
             maxTokens: Math.Max(o.CorpusTokens, 60L * o.EvalSequences * o.SequenceLength)), o.EvalSequences);
@@ -137,7 +137,7 @@ public static class OfflineVsOnlineExperiment
         string runsDir = Path.Combine(o.Output, "runs");
         Directory.CreateDirectory(runsDir);
         var runs = new List<StudentRunRecord>();
-        var descriptions = arms.Select(a => new ArmDescription(a.Name, Describe(o, a), TrainCommandLine(o, a, teacherDir, recordedDir, a.Store is { } v ? VariantDir(o, v) : offlineDir))).ToList();
+        var descriptions = arms.Select(a => new ArmDescription(a.Name, Describe(o, a), TrainCommandLine(o, a, teacherDir, recordedDir, OfflineStore(o, a.Store)))).ToList();
         StudentStudy Study() => new(
             "Offline versus online teacher logits for a student LM", Preamble(o, teacher, offlineDir, recordedDir, heldOut, ood), descriptions, runs.ToList(), "lm", o.CommandLine,
             "held-out", $"Brown genre {o.OodGenre} (unseen)");
@@ -155,7 +155,7 @@ public static class OfflineVsOnlineExperiment
                 var curve = new List<CurvePoint>();
                 var result = StudentTrainer.Train(new StudentTrainingOptions
                 {
-                    Store = arm.Store is { } v ? VariantDir(o, v) : offlineDir, Mode = arm.Mode, Teacher = teacherDir,
+                    Store = OfflineStore(o, arm.Store), Mode = arm.Mode, Teacher = teacherDir,
                     RecordedStore = RecordedStore(o, arm, recordedDir),
                     Preset = o.StudentPreset, MaxSteps = o.StudentSteps, BatchSize = o.BatchSize, LearningRate = o.StudentLearningRate,
                     Schedule = arm.LearningRateShape, Alpha = arm.Alpha, AlphaShape = arm.AlphaShape, Loss = arm.Loss, Temperature = arm.Temperature,
@@ -176,7 +176,8 @@ public static class OfflineVsOnlineExperiment
         return study;
     }
 
-    private static string VariantDir(OfflineVsOnlineOptions o, StoreVariant v) => Path.Combine(o.Work, "offline-" + v.Name);
+    /// <summary>The offline store an arm reads: work/offline, or work/offline-NAME for a store variant.</summary>
+    private static string OfflineStore(OfflineVsOnlineOptions o, StoreVariant? v) => Path.Combine(o.Work, v is null ? "offline" : "offline-" + v.Name);
 
     /// <summary>Packs the trained teacher over the training split into <paramref name="dir"/> unless a complete store is there.</summary>
     private static async Task EnsurePackedAsync(OfflineVsOnlineOptions o, string teacherDir, string dir, ProcessingOptions processing, CodecOptions codecs, Action<string> say, CancellationToken ct)
@@ -195,7 +196,7 @@ public static class OfflineVsOnlineExperiment
     private static string Describe(OfflineVsOnlineOptions o, ExperimentArm a)
     {
         if (a.Store is not { } v) return a.Description;
-        var store = StoreInspector.Inspect(VariantDir(o, v));
+        var store = StoreInspector.Inspect(OfflineStore(o, v));
         return string.Format(CultureInfo.InvariantCulture, "{0}: {1:F1} bytes/token, {2:F1} kept entries per position", a.Description, store.BytesPerToken, store.MeanKept);
     }
 
@@ -245,11 +246,11 @@ public static class OfflineVsOnlineExperiment
         _ => TeacherTrainer.PhaseStore(recordedDir, o.TeacherEpochs - 1, o.TeacherEpochs),
     };
 
-    private static string TrainCommandLine(OfflineVsOnlineOptions o, ExperimentArm a, string teacherDir, string recordedDir, string offlineDir)
+    private static string TrainCommandLine(OfflineVsOnlineOptions o, ExperimentArm a, string teacherDir, string recordedDir, string storeDir)
     {
         var c = CultureInfo.InvariantCulture;
         string mode = a.Mode switch { StudentMode.Lm => "lm", StudentMode.Offline => "offline", StudentMode.Online => "online", _ => "recorded-online" };
-        string line = $"logitstore train --store {offlineDir} --mode {mode} --preset {o.StudentPreset} --max-steps {o.StudentSteps} --batch {o.BatchSize} --lr {o.StudentLearningRate.ToString(c)} --seed S";
+        string line = $"logitstore train --store {storeDir} --mode {mode} --preset {o.StudentPreset} --max-steps {o.StudentSteps} --batch {o.BatchSize} --lr {o.StudentLearningRate.ToString(c)} --seed S";
         if (a.Mode != StudentMode.Lm)
             line += string.Format(c, " --alpha {0} --alpha-schedule {1} --kd-loss {2} --temperature {3}", a.Alpha, a.AlphaShape, KdLoss.Name(a.Loss), a.Temperature);
         if (a.LearningRateShape != "cosine") line += $" --schedule {a.LearningRateShape}";
