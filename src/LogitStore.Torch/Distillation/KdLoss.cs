@@ -38,10 +38,11 @@ public static class KdLoss
         var logQ = logSoftmax is not null && temperature == 1.0 ? logSoftmax : nn.functional.log_softmax(z, -1); // [B, T, V]
         var mask = arange(k, device: z.device).view(1, 1, k) < t.KeptCounts.unsqueeze(-1); // [B, T, K]
         var maskF = mask.to_type(ScalarType.Float32);
-        var logQKept = logQ.gather(-1, t.Ids.to_type(ScalarType.Int64)) * maskF;      // [B, T, K]
+        var ids = t.Ids.to_type(ScalarType.Int64);
+        var logQKept = logQ.gather(-1, ids) * maskF;                                   // [B, T, K]
         var n = t.KeptCounts.to_type(ScalarType.Float32);
         var rest = (v - n).clamp_min(1);
-        var (kept, residual) = Tempered(t, mask, rest, temperature);                   // P_j = (1 − r) p̂_j, then ^(1/τ)
+        var (kept, residual) = Tempered(t, mask, maskF, rest, temperature);                   // P_j = (1 − r) p̂_j, then ^(1/τ)
         var u = residual / rest;                                                       // each dropped id's share
         Tensor loss;
         switch (kind)
@@ -69,7 +70,7 @@ public static class KdLoss
                 break;
             case KdLossKind.Mse:
             {
-                var zKept = z.gather(-1, t.Ids.to_type(ScalarType.Int64)) * maskF;
+                var zKept = z.gather(-1, ids) * maskF;
                 var logP = t.Probs.clamp_min(1e-30).log() / temperature * maskF;
                 var cnt = n.clamp_min(1).unsqueeze(-1);
                 var dz = (zKept - zKept.sum(-1, keepdim: true) / cnt) * maskF;
@@ -86,9 +87,9 @@ public static class KdLoss
     /// The teacher's kept mass [B, T, K] (zero on padding) and residual [B, T] at temperature τ: P_j^(1/τ) and
     /// rest·u^(1/τ) over their sum, computed in log space (exactly the stored distribution at τ = 1).
     /// </summary>
-    private static (Tensor Kept, Tensor Residual) Tempered(TeacherTargets t, Tensor mask, Tensor rest, double temperature)
+    private static (Tensor Kept, Tensor Residual) Tempered(TeacherTargets t, Tensor mask, Tensor maskF, Tensor rest, double temperature)
     {
-        var kept = (1 - t.Residual).unsqueeze(-1) * t.Probs * mask.to_type(ScalarType.Float32);
+        var kept = (1 - t.Residual).unsqueeze(-1) * t.Probs * maskF;
         if (temperature == 1.0) return (kept, t.Residual);
         double inv = 1.0 / temperature;
         var negInf = full_like(kept, double.NegativeInfinity);
