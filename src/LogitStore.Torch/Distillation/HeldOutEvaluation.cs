@@ -50,9 +50,8 @@ public static class HeldOutEvaluation
         for (int first = 0; first < set.Sequences.Length; first += BatchSequences)
         {
             using var scope = NewDisposeScope();
-            var rows = set.Sequences.Skip(first).Take(BatchSequences).ToArray();
-            int t = rows[0].Length;
-            var tokens = tensor(rows.SelectMany(r => r.Select(x => (long)x)).ToArray(), [rows.Length, t]).to(device);
+            var tokens = BatchTokens(set, first, device);
+            long rows = tokens.shape[0], t = tokens.shape[1];
             var logits = model.forward(tokens)[.., ..^1].to_type(ScalarType.Float32);
             long v = logits.shape[2];
             var target = tokens[.., 1..].reshape(-1);
@@ -60,7 +59,7 @@ public static class HeldOutEvaluation
             positions += target.shape[0];
             if (set.TeacherArgmax is { } top)
             {
-                var teacherTop = tensor(top.Skip(first).Take(rows.Length).SelectMany(r => r).ToArray(), [rows.Length, t - 1]).to(device);
+                var teacherTop = tensor(top.Skip(first).Take((int)rows).SelectMany(r => r).ToArray(), [rows, t - 1]).to(device);
                 agree += logits.argmax(-1).eq(teacherTop).sum().item<long>();
             }
         }
@@ -77,12 +76,17 @@ public static class HeldOutEvaluation
         for (int first = 0; first < set.Sequences.Length; first += BatchSequences)
         {
             using var scope = NewDisposeScope();
-            var rows = set.Sequences.Skip(first).Take(BatchSequences).ToArray();
-            int t = rows[0].Length;
-            var tokens = tensor(rows.SelectMany(r => r.Select(x => (long)x)).ToArray(), [rows.Length, t]).to(device);
+            var tokens = BatchTokens(set, first, device);
             var top = model.forward(tokens)[.., ..^1].argmax(-1).cpu();
-            for (int i = 0; i < rows.Length; i++) result[first + i] = top[i].data<long>().ToArray();
+            for (int i = 0; i < tokens.shape[0]; i++) result[first + i] = top[i].data<long>().ToArray();
         }
         return result;
+    }
+
+    /// <summary>Sequences [first, first + BatchSequences) of the set as a [rows, T] token tensor on the device.</summary>
+    private static Tensor BatchTokens(EvaluationSet set, int first, Device device)
+    {
+        var rows = set.Sequences.Skip(first).Take(BatchSequences).ToArray();
+        return tensor(rows.SelectMany(r => r.Select(x => (long)x)).ToArray(), [rows.Length, rows[0].Length]).to(device);
     }
 }
