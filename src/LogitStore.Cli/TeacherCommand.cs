@@ -13,7 +13,7 @@ internal static class TeacherCommand
         var d = new TeacherTrainingOptions { Corpus = "", Output = "" };
         var corpus = new Option<string>("--corpus") { Description = "Brown directory (tools/fetch-corpus.sh), *.jsonl with {\"text\": ...}, or a text file", DefaultValueFactory = _ => "data/brown" };
         var outOpt = new Option<string>("--out") { Description = "checkpoint directory (config.json + model.safetensors)", Required = true };
-        var preset = new Option<string>("--preset") { Description = "tiny | small | base", DefaultValueFactory = _ => d.Preset };
+        var preset = new Option<string>("--preset") { Description = "tiny | cpu-small | small | base", DefaultValueFactory = _ => d.Preset };
         var steps = new Option<int>("--max-steps") { DefaultValueFactory = _ => d.MaxSteps };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => d.BatchSize };
         var seqLen = new Option<int>("--seq-len") { DefaultValueFactory = _ => d.SequenceLength };
@@ -27,9 +27,15 @@ internal static class TeacherCommand
         var epochs = new Option<int>("--epochs") { Description = "train this many whole epochs over the training split (overrides --max-steps)" };
         var phases = new Option<int>("--record-phases") { Description = "split the recording by training step into N stores (STORE/phase-i-of-N)", DefaultValueFactory = _ => 1 };
         var maxTokens = new Option<long>("--max-corpus-tokens") { Description = "tokenise at most this many corpus tokens", DefaultValueFactory = _ => long.MaxValue };
+        var vocab = new Option<string>("--vocab")
+        {
+            Description = "output layer: corpus (the training split's ids + one 'other' output) | full (every tokenizer id)",
+            DefaultValueFactory = _ => d.Vocabulary == VocabularyChoice.Corpus ? "corpus" : "full",
+        };
+        vocab.AcceptOnlyFromAmong("corpus", "full");
         var train = new Command("train", "train a teacher LM (AdamW, warmup + cosine/WSD, clipping, held-out loss vs a unigram baseline)")
         {
-            corpus, outOpt, preset, steps, batch, seqLen, lr, warmup, schedule, evalEvery, device, resume, record, phases, maxTokens, epochs,
+            corpus, outOpt, preset, steps, batch, seqLen, lr, warmup, schedule, evalEvery, device, resume, record, phases, maxTokens, epochs, vocab,
         };
         train.SetAction(async (r, ct) =>
         {
@@ -39,6 +45,7 @@ internal static class TeacherCommand
                 BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seqLen), LearningRate = r.GetValue(lr), WarmupSteps = r.GetValue(warmup),
                 Schedule = r.GetValue(schedule)!, EvalEvery = r.GetValue(evalEvery), Device = r.GetValue(device)!, Resume = r.GetValue(resume),
                 RecordOnline = r.GetValue(record), RecordPhases = r.GetValue(phases), MaxCorpusTokens = r.GetValue(maxTokens),
+                Vocabulary = r.GetValue(vocab) == "full" ? VocabularyChoice.Full : VocabularyChoice.Corpus,
             };
             var result = await TeacherTrainer.TrainAsync(o, s =>
             {

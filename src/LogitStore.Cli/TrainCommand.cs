@@ -27,9 +27,13 @@ internal static class TrainCommand
         var tau = new Option<double>("--temperature") { Description = "KD temperature τ: softens the student and the stored teacher (p^(1/τ), renormalised); loss × τ²", DefaultValueFactory = _ => d.Temperature };
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => d.Seed };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => d.Device };
+        var vocabFrom = new Option<string?>("--vocab-from")
+        {
+            Description = "a checkpoint whose output vocabulary the student takes (a teacher trained with --vocab corpus); default: every id",
+        };
         var cmd = new Command("train", "train a student: LM only, or distilled from stored, online or recorded-online teacher logits")
         {
-            store, mode, teacher, recorded, heldOut, outOpt, preset, steps, batch, seq, lr, schedule, alpha, alphaShape, loss, tau, seed, device,
+            store, mode, teacher, recorded, heldOut, outOpt, preset, steps, batch, seq, lr, schedule, alpha, alphaShape, loss, tau, seed, device, vocabFrom,
         };
         cmd.SetAction((r, ct) =>
         {
@@ -39,6 +43,7 @@ internal static class TrainCommand
                 HeldOutCorpus = r.GetValue(heldOut), Output = r.GetValue(outOpt), Preset = r.GetValue(preset)!, MaxSteps = r.GetValue(steps),
                 BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seq), LearningRate = r.GetValue(lr), Schedule = r.GetValue(schedule)!, Alpha = r.GetValue(alpha),
                 AlphaShape = r.GetValue(alphaShape)!, Loss = KdLoss.Parse(r.GetValue(loss)!), Temperature = r.GetValue(tau), Seed = r.GetValue(seed), Device = r.GetValue(device)!,
+                VocabularyFrom = r.GetValue(vocabFrom),
             };
             var result = StudentTrainer.Train(o, s =>
             {

@@ -55,12 +55,12 @@ public static class HeldOutEvaluation
             var logits = model.forward(tokens)[.., ..^1].to_type(ScalarType.Float32);
             long v = logits.shape[2];
             var target = tokens[.., 1..].reshape(-1);
-            lossSum += nn.functional.cross_entropy(logits.reshape(-1, v), target, reduction: nn.Reduction.Sum).item<float>();
+            lossSum += model.Vocabulary.CrossEntropy(logits.reshape(-1, v), target, nn.Reduction.Sum).item<float>();
             positions += target.shape[0];
             if (set.TeacherArgmax is { } top)
             {
                 var teacherTop = tensor(top.Skip(first).Take((int)rows).SelectMany(r => r).ToArray(), [rows, t - 1]).to(device);
-                agree += logits.argmax(-1).eq(teacherTop).sum().item<long>();
+                agree += model.Vocabulary.Argmax(logits).eq(teacherTop).sum().item<long>();
             }
         }
         if (wasTraining) model.train();
@@ -77,7 +77,7 @@ public static class HeldOutEvaluation
         {
             using var scope = NewDisposeScope();
             var tokens = BatchTokens(set, first, device);
-            var top = model.forward(tokens)[.., ..^1].argmax(-1).cpu();
+            var top = model.Vocabulary.Argmax(model.forward(tokens)[.., ..^1]).cpu();
             for (int i = 0; i < tokens.shape[0]; i++) result[first + i] = top[i].data<long>().ToArray();
         }
         return result;

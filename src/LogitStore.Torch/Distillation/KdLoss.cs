@@ -1,3 +1,4 @@
+using LogitStore.Torch.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -29,17 +30,20 @@ public sealed record TeacherTargets(Tensor Ids, Tensor Probs, Tensor KeptCounts,
 /// </summary>
 public static class KdLoss
 {
-    public static Tensor Compute(Tensor studentLogits, TeacherTargets t, KdLossKind kind, double temperature = 1.0, Tensor? logSoftmax = null)
+    /// <param name="vocabulary">The student's output ids (null: the whole vocabulary, one logit per id).</param>
+    public static Tensor Compute(
+        Tensor studentLogits, TeacherTargets t, KdLossKind kind, double temperature = 1.0, Tensor? logSoftmax = null,
+        OutputVocabulary? vocabulary = null)
     {
         using var scope = NewDisposeScope();
-        long v = studentLogits.shape[2], k = t.Ids.shape[2];
-        var z = studentLogits.to_type(ScalarType.Float32) / temperature;
+        vocabulary ??= OutputVocabulary.Full((int)studentLogits.shape[2]);
+        long v = vocabulary.FullSize, k = t.Ids.shape[2];
         // At τ = 1 the caller's log-softmax (already computed for the LM loss) is reused: one pass over V fewer.
-        var logQ = logSoftmax is not null && temperature == 1.0 ? logSoftmax : nn.functional.log_softmax(z, -1); // [B, T, V]
-        var mask = arange(k, device: z.device).view(1, 1, k) < t.KeptCounts.unsqueeze(-1); // [B, T, K]
+        var logQ = logSoftmax is not null && temperature == 1.0 ? logSoftmax : vocabulary.LogSoftmax(studentLogits, temperature);
+        var mask = arange(k, device: logQ.device).view(1, 1, k) < t.KeptCounts.unsqueeze(-1); // [B, T, K]
         var maskF = mask.to_type(ScalarType.Float32);
         var ids = t.Ids.to_type(ScalarType.Int64);
-        var logQKept = logQ.gather(-1, ids) * maskF;                                   // [B, T, K]
+        var logQKept = vocabulary.LogProbAt(logQ, ids) * maskF;                         // [B, T, K]
         var n = t.KeptCounts.to_type(ScalarType.Float32);
         var rest = (v - n).clamp_min(1);
         var (kept, residual) = Tempered(t, mask, maskF, rest, temperature);                   // P_j = (1 − r) p̂_j, then ^(1/τ)
@@ -51,15 +55,14 @@ public static class KdLoss
             {
                 // Σ p log p − Σ p log q; Σ_rest log q = Σ_V log q − Σ_kept log q.
                 var pLogP = (kept * kept.clamp_min(1e-30).log()).sum(-1) + residual * u.clamp_min(1e-30).log();
-                var sumLogQAll = logQ.sum(-1);
+                var sumLogQAll = vocabulary.SumOfLogProbs(logQ);
                 var pLogQ = (kept * logQKept).sum(-1) + u * (sumLogQAll - logQKept.sum(-1));
                 loss = pLogP - pLogQ;
                 break;
             }
             case KdLossKind.ReverseKl:
             {
-                var q = logQ.exp();
-                var qLogQAll = (q * logQ).sum(-1);
+                var qLogQAll = vocabulary.SumOfQLogQ(logQ);
                 var qKept = logQKept.exp() * maskF;
                 var qRest = (1 - qKept.sum(-1)).clamp_min(0);
                 loss = qLogQAll - (qKept * kept.clamp_min(1e-30).log()).sum(-1) - qRest * u.clamp_min(1e-30).log();
@@ -70,7 +73,8 @@ public static class KdLoss
                 break;
             case KdLossKind.Mse:
             {
-                var zKept = z.gather(-1, ids) * maskF;
+                // Centred over the kept ids, the student's log-probabilities are its logits/τ up to the shift.
+                var zKept = logQKept;
                 var logP = t.Probs.clamp_min(1e-30).log() / temperature * maskF;
                 var cnt = n.clamp_min(1).unsqueeze(-1);
                 var dz = (zKept - zKept.sum(-1, keepdim: true) / cnt) * maskF;

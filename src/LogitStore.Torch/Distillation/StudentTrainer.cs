@@ -28,6 +28,9 @@ public sealed record StudentTrainingOptions
 
     /// <summary>Teacher checkpoint against which the top-1 agreement is measured (online mode uses its own teacher).</summary>
     public string? EvalTeacher { get; init; }
+
+    /// <summary>A checkpoint whose output vocabulary the student takes (null: the store's whole vocabulary).</summary>
+    public string? VocabularyFrom { get; init; }
     public string? Output { get; init; }
     public string Preset { get; init; } = "tiny";
     public int MaxSteps { get; init; } = 100;
@@ -88,7 +91,10 @@ public static class StudentTrainer
             teacher = Checkpoint.Load(o.Teacher ?? throw new ArgumentException("online mode needs --teacher CKPT"), device);
             teacher.eval();
         }
-        using var student = new DecoderLM(TransformerConfig.Preset(o.Preset, (int)store.VocabSize));
+        var vocabulary = o.VocabularyFrom is null ? OutputVocabulary.Full((int)store.VocabSize) : Checkpoint.ReadOutputVocabulary(o.VocabularyFrom);
+        if (vocabulary.FullSize != store.VocabSize)
+            throw new ArgumentException($"{o.VocabularyFrom}: its vocabulary has {vocabulary.FullSize} ids, the store's {store.VocabSize}");
+        using var student = new DecoderLM(TransformerConfig.Preset(o.Preset, vocabulary), vocabulary);
         student.to(device);
         var optimizer = optim.AdamW(student.parameters(), o.LearningRate, 0.9, 0.95, 1e-8, 0.1);
         var lrSchedule = new LearningRateSchedule(o.LearningRate, o.WarmupSteps, o.MaxSteps, o.Schedule);
@@ -123,16 +129,15 @@ public static class StudentTrainer
                 student.train();
                 optimizer.zero_grad();
                 var logits = student.forward(batch.Tokens);
-                long v = logits.shape[2];
-                var logQ = nn.functional.log_softmax(logits.to_type(ScalarType.Float32), -1);
-                var lmLoss = nn.functional.nll_loss(logQ[.., ..^1].reshape(-1, v), batch.Tokens[.., 1..].reshape(-1));
+                var logQ = vocabulary.LogSoftmax(logits);
+                var lmLoss = -vocabulary.LogProbAt(logQ[.., ..^1], batch.Tokens[.., 1..].unsqueeze(-1)).mean();
                 var total = lmLoss * (1 - alpha);
                 if (alpha > 0)
                 {
                     TeacherTargets targets = batch.Targets;
                     if (teacher is not null)
-                        using (no_grad()) targets = OnlineTargets.FromLogits(teacher.forward(batch.Tokens), processing, k);
-                    var kd = KdLoss.Compute(logits, targets, o.Loss, o.Temperature, logQ);
+                        using (no_grad()) targets = OnlineTargets.FromLogits(teacher.forward(batch.Tokens), processing, k, teacher.Vocabulary);
+                    var kd = KdLoss.Compute(logits, targets, o.Loss, o.Temperature, logQ, vocabulary);
                     kdValue = kd.item<float>();
                     total = total + kd * alpha;
                 }

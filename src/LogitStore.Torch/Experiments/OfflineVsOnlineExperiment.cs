@@ -75,20 +75,31 @@ public sealed record OfflineVsOnlineOptions
     public string Work { get; init; } = "stores/offline-vs-online";
     public string Arms { get; init; } = "core";
     public int Seeds { get; init; } = 3;
-    public string TeacherPreset { get; init; } = "small";
+    public string TeacherPreset { get; init; } = "cpu-small";
     public string StudentPreset { get; init; } = "tiny";
-    public long CorpusTokens { get; init; } = 98_304;
-    public int SequenceLength { get; init; } = 64;
-    public int BatchSize { get; init; } = 8;
-    public int TeacherEpochs { get; init; } = 2;
-    public int StudentSteps { get; init; } = 100;
-    public double StudentLearningRate { get; init; } = 3e-3;
-    public int EvalEvery { get; init; } = 25;
-    public int EvalSequences { get; init; } = 64;
 
-    /// <summary>Brown genre letter whose documents (never in the training slice) measure the students out of domain.</summary>
+    /// <summary>Tokens of the training corpus (Brown without the unseen genre) the teacher and students use; all by default.</summary>
+    public long CorpusTokens { get; init; } = long.MaxValue;
+    public int SequenceLength { get; init; } = 128;
+    public int BatchSize { get; init; } = 16;
+    public int TeacherEpochs { get; init; } = 3;
+    public int TeacherEvalEvery { get; init; } = 150;
+    public int StudentSteps { get; init; } = 500;
+    public double StudentLearningRate { get; init; } = 3e-3;
+    public int EvalEvery { get; init; } = 100;
+
+    /// <summary>Held-out sequences measured (the whole held-out split when it has fewer), and as many of the unseen genre.</summary>
+    public int EvalSequences { get; init; } = 400;
+
+    /// <summary>
+    /// Brown genre letter left out of the training corpus (the teacher, the stores and the students never see it) and
+    /// measured as unseen text.
+    /// </summary>
     public char OodGenre { get; init; } = 'j';
     public ProcessingOptions Processing { get; init; } = new();
+
+    /// <summary>The whole corpus, unseen genre included (set by the experiment; <see cref="Corpus"/> then names the training corpus).</summary>
+    public string? Unseen { get; init; }
 
     /// <summary>
     /// Codecs of the recorded and offline stores: packed ids + q8 values by default, which need no dictionary
@@ -115,6 +126,7 @@ public static class OfflineVsOnlineExperiment
     {
         say ??= _ => { };
         var arms = ExperimentArm.Parse(o.Arms);
+        o = o with { Corpus = TrainingCorpus(o), Unseen = o.Corpus };
         string teacherDir = Path.Combine(o.Work, "teacher"), recordedDir = Path.Combine(o.Work, "recorded"), offlineDir = OfflineStore(o, null);
         var tokenizer = TextTokenizer.Create();
 
@@ -160,6 +172,7 @@ public static class OfflineVsOnlineExperiment
                     Preset = o.StudentPreset, MaxSteps = o.StudentSteps, BatchSize = o.BatchSize, LearningRate = o.StudentLearningRate,
                     Schedule = arm.LearningRateShape, Alpha = arm.Alpha, AlphaShape = arm.AlphaShape, Loss = arm.Loss, Temperature = arm.Temperature,
                     EvalEvery = o.EvalEvery, Evaluations = [heldOut, ood], Seed = seed, Device = o.Device, LoaderWorkers = 1,
+                    VocabularyFrom = teacherDir,
                 }, s =>
                 {
                     if (s.HeldOutLoss is { } h) curve.Add(new CurvePoint(s.Step, h));
@@ -200,40 +213,63 @@ public static class OfflineVsOnlineExperiment
         return string.Format(CultureInfo.InvariantCulture, "{0}: {1:F1} bytes/token, {2:F1} kept entries per position", a.Description, store.BytesPerToken, store.MeanKept);
     }
 
-    private sealed record TeacherFigures(long Parameters, int Steps, double HeldOutLoss, double UnigramLoss, double TokensPerSecond);
+    /// <summary>The study teacher's training, as the report shows it (curve: held-out loss by step).</summary>
+    private sealed record TeacherFigures(
+        long Parameters, int Steps, double HeldOutLoss, double UnigramLoss, double TokensPerSecond,
+        long TokensSeen = 0, double Seconds = 0, int OutputIds = 0, IReadOnlyList<CurvePoint>? Curve = null);
 
     private static async Task<TeacherFigures> EnsureTeacherAsync(OfflineVsOnlineOptions o, string teacherDir, string recordedDir, Action<string> say, CancellationToken ct)
     {
         string figures = Path.Combine(teacherDir, "experiment-teacher.json");
         if (File.Exists(figures)) return JsonSerializer.Deserialize<TeacherFigures>(File.ReadAllText(figures), Json)!;
         say($"training the {o.TeacherPreset} teacher for {o.TeacherEpochs} epochs, recording its online logits per epoch -> {recordedDir}");
+        var curve = new List<CurvePoint>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var r = await TeacherTrainer.TrainAsync(new TeacherTrainingOptions
         {
             Corpus = o.Corpus, Output = teacherDir, Preset = o.TeacherPreset, Epochs = o.TeacherEpochs, BatchSize = o.BatchSize, SequenceLength = o.SequenceLength,
             MaxCorpusTokens = o.CorpusTokens, Device = o.Device, RecordOnline = recordedDir, RecordPhases = o.TeacherEpochs, RecordProcessing = o.Processing, RecordCodecs = o.Codecs,
-            EvalSequences = o.EvalSequences,
+            EvalSequences = o.EvalSequences, EvalEvery = o.TeacherEvalEvery,
         }, s =>
         {
-            if (s.HeldOutLoss is { } h) say(string.Format(CultureInfo.InvariantCulture, "  teacher step {0}: loss {1:F4}, held-out {2:F4}, {3:N0} tokens/s", s.Step, s.Loss, h, s.TokensPerSecond));
+            if (s.HeldOutLoss is not { } h) return;
+            curve.Add(new CurvePoint(s.Step, h));
+            say(string.Format(CultureInfo.InvariantCulture, "  teacher step {0}: loss {1:F4}, held-out {2:F4}, {3:N0} tokens/s", s.Step, s.Loss, h, s.TokensPerSecond));
         }, ct);
-        var t = new TeacherFigures(r.Parameters, r.Steps, r.HeldOutLoss, r.UnigramHeldOutLoss, r.TokensPerSecond);
+        var t = new TeacherFigures(r.Parameters, r.Steps, r.HeldOutLoss, r.UnigramHeldOutLoss, r.TokensPerSecond,
+            r.TokensSeen, clock.Elapsed.TotalSeconds, Model.Checkpoint.ReadOutputVocabulary(teacherDir).Candidates, curve);
         DurableFile.WriteAtomic(figures, JsonSerializer.SerializeToUtf8Bytes(t, Json));
         return t;
     }
 
-    /// <summary>The documents of one Brown genre, refused if any of them is inside the training slice.</summary>
+    /// <summary>
+    /// The Brown files of every genre but the unseen one, copied to work/corpus (written once, compared by name): the
+    /// corpus the teacher trains on, the stores cover and the held-out split comes from.
+    /// </summary>
+    private static string TrainingCorpus(OfflineVsOnlineOptions o)
+    {
+        string dir = Path.Combine(o.Work, "corpus");
+        string prefix = "c" + o.OodGenre;
+        var all = TextDocuments.ReadBrown(o.Corpus).Select(d => d.Name).ToList();
+        if (!all.Any(n => n.StartsWith(prefix, StringComparison.Ordinal)))
+            throw new ArgumentException($"{o.Corpus}: no documents of Brown genre '{o.OodGenre}' ({prefix}NN) to measure unseen text on");
+        var keep = all.Where(n => !n.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        if (Directory.Exists(dir) && Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).SequenceEqual(keep)) return dir;
+        string staging = dir + ".tmp";
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        Directory.CreateDirectory(staging);
+        foreach (var name in keep) File.Copy(Path.Combine(o.Corpus, name), Path.Combine(staging, name));
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        Directory.Move(staging, dir);
+        return dir;
+    }
+
+    /// <summary>The first <see cref="OfflineVsOnlineOptions.EvalSequences"/> sequences of the unseen genre's documents.</summary>
     private static EvaluationSet OodSet(OfflineVsOnlineOptions o, TextTokenizer tokenizer)
     {
         string prefix = "c" + o.OodGenre;
-        var docs = TextDocuments.Read(o.Corpus).ToList();
-        int firstOod = docs.FindIndex(d => d.Name.StartsWith(prefix, StringComparison.Ordinal));
-        if (firstOod < 0) throw new ArgumentException($"{o.Corpus}: no documents of Brown genre '{o.OodGenre}' ({prefix}NN) to measure unseen text on");
-        long before = 0;   // tokens ahead of the genre, counted only as far as the training slice reaches
-        foreach (var d in docs.Take(firstOod))
-            if ((before += tokenizer.Encode(d.Text).Count + 1) >= o.CorpusTokens) break;
-        if (before < o.CorpusTokens)
-            throw new ArgumentException($"the training slice ({o.CorpusTokens:N0} tokens) reaches genre '{o.OodGenre}', which starts after {before:N0} tokens; pick a later genre or fewer tokens");
-        var corpus = TokenizedCorpus.Build(docs.Skip(firstOod).Where(d => d.Name.StartsWith(prefix, StringComparison.Ordinal)), tokenizer, o.SequenceLength,
+        var docs = TextDocuments.ReadBrown(o.Unseen ?? o.Corpus).Where(d => d.Name.StartsWith(prefix, StringComparison.Ordinal));
+        var corpus = TokenizedCorpus.Build(docs, tokenizer, o.SequenceLength,
             heldOutEvery: int.MaxValue, maxTokens: (long)(o.EvalSequences + 1) * o.SequenceLength);
         return EvaluationSet.All($"brown-{o.OodGenre}", corpus, o.EvalSequences);
     }

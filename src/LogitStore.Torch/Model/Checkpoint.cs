@@ -9,11 +9,20 @@ public static class Checkpoint
     public const string ConfigFile = "config.json";
     public const string WeightsFile = "model.safetensors";
 
+    /// <summary>
+    /// A compact-vocabulary model's output ids (I32 [Size − 1], ascending tokenizer ids): output i predicts tokenizer
+    /// id vocabulary[i], and output Size − 1 is the "other" bucket. Loaders that do not know it see an extra tensor.
+    /// </summary>
+    public const string VocabularyTensor = "logitstore.output_vocabulary";
+
     public static void Save(string directory, DecoderLM model, IReadOnlyDictionary<string, string>? metadata = null)
     {
         Directory.CreateDirectory(directory);
         File.WriteAllText(Path.Combine(directory, ConfigFile), model.Config.ToJson());
-        Safetensors.Save(Path.Combine(directory, WeightsFile), model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), metadata);
+        var tensors = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+        using var vocabulary = model.Vocabulary.IsCompact ? tensor(model.Vocabulary.FullIds.ToArray()) : null;
+        if (vocabulary is not null) tensors.Add((VocabularyTensor, vocabulary));
+        Safetensors.Save(Path.Combine(directory, WeightsFile), tensors, metadata);
     }
 
     /// <summary>Builds the model from config.json and copies every weight in, by Llama name; missing or extra names are errors.</summary>
@@ -21,14 +30,16 @@ public static class Checkpoint
     {
         string configPath = Path.Combine(directory, ConfigFile);
         if (!File.Exists(configPath)) throw new FileNotFoundException($"{configPath}: no config.json in the checkpoint directory");
-        var model = new DecoderLM(TransformerConfig.FromJson(File.ReadAllText(configPath)));
+        var config = TransformerConfig.FromJson(File.ReadAllText(configPath));
         var weights = Safetensors.Load(Path.Combine(directory, WeightsFile));
+        DecoderLM model;
         try
         {
+            model = new DecoderLM(config, ReadVocabulary(directory, config, weights));
             using var _ = no_grad();
             var expected = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
             foreach (var name in weights.Keys)
-                if (!expected.ContainsKey(name) && !(name == "lm_head.weight" && model.Config.TieEmbeddings))
+                if (!expected.ContainsKey(name) && name != VocabularyTensor && !(name == "lm_head.weight" && model.Config.TieEmbeddings))
                     throw new InvalidDataException($"{directory}: checkpoint tensor '{name}' has no place in this model");
             foreach (var (name, p) in expected)
             {
@@ -43,5 +54,34 @@ public static class Checkpoint
         }
         if (device is not null) model.to(device);
         return model;
+    }
+
+    /// <summary>The output vocabulary of the checkpoint in <paramref name="directory"/>, without building the model.</summary>
+    public static OutputVocabulary ReadOutputVocabulary(string directory)
+    {
+        string configPath = Path.Combine(directory, ConfigFile);
+        if (!File.Exists(configPath)) throw new FileNotFoundException($"{configPath}: no config.json in the checkpoint directory");
+        var config = TransformerConfig.FromJson(File.ReadAllText(configPath));
+        if (config.FullVocabSize is null) return OutputVocabulary.Full(config.VocabSize);
+        var weights = Safetensors.Load(Path.Combine(directory, WeightsFile));
+        try
+        {
+            return ReadVocabulary(directory, config, weights)!;
+        }
+        finally
+        {
+            foreach (var w in weights.Values) w.Dispose();
+        }
+    }
+
+    private static OutputVocabulary? ReadVocabulary(string directory, TransformerConfig config, Dictionary<string, Tensor> weights)
+    {
+        if (config.FullVocabSize is not { } full) return null;
+        if (!weights.TryGetValue(VocabularyTensor, out var ids) || ids.dtype != ScalarType.Int32 || ids.dim() != 1)
+            throw new InvalidDataException($"{directory}: a compact-vocabulary checkpoint needs the I32 vector '{VocabularyTensor}'");
+        var vocabulary = OutputVocabulary.Compact(full, ids.data<int>().ToArray());
+        if (vocabulary.Size != config.VocabSize)
+            throw new InvalidDataException($"{directory}: '{VocabularyTensor}' has {ids.shape[0]} distinct ids, vocab_size {config.VocabSize} wants {config.VocabSize - 1}");
+        return vocabulary;
     }
 }

@@ -175,10 +175,17 @@ public sealed class DecoderLM : nn.Module<Tensor, Tensor>
     private readonly DecoderBody _model;
     private readonly Linear? _lmHead;
 
-    public DecoderLM(TransformerConfig config) : base(nameof(DecoderLM))
+    /// <param name="vocabulary">The output ids; required when the config has a compact vocabulary, else the full one.</param>
+    public DecoderLM(TransformerConfig config, OutputVocabulary? vocabulary = null) : base(nameof(DecoderLM))
     {
         config.Validate();
         Config = config;
+        Vocabulary = vocabulary ?? (config.FullVocabSize is null ? OutputVocabulary.Full(config.VocabSize)
+            : throw new ArgumentException("a compact-vocabulary config needs its output vocabulary"));
+        if (Vocabulary.Size != config.VocabSize || Vocabulary.FullSize != (config.FullVocabSize ?? config.VocabSize))
+            throw new ArgumentException(
+                $"the output vocabulary ({Vocabulary.Size} of {Vocabulary.FullSize} ids) does not match the config " +
+                $"(vocab_size {config.VocabSize}, full {config.FullVocabSize ?? config.VocabSize})");
         _model = new DecoderBody(config);
         register_module("model", _model);
         if (!config.TieEmbeddings)
@@ -191,11 +198,14 @@ public sealed class DecoderLM : nn.Module<Tensor, Tensor>
 
     public TransformerConfig Config { get; }
 
-    /// <summary>[B, T] token ids → [B, T, V] logits.</summary>
+    /// <summary>The ids the output layer covers; inputs and everything leaving the model are tokenizer ids.</summary>
+    public OutputVocabulary Vocabulary { get; }
+
+    /// <summary>[B, T] tokenizer ids → [B, T, <see cref="OutputVocabulary.Size"/>] logits.</summary>
     public override Tensor forward(Tensor tokens)
     {
         using var scope = NewDisposeScope();
-        var h = _model.forward(tokens);
+        var h = _model.forward(Vocabulary.ToOutputs(tokens));
         var logits = _lmHead is null ? matmul(h, _model.EmbedTokens.weight!.t()) : _lmHead.forward(h);
         return logits.MoveToOuterDisposeScope();
     }

@@ -9,7 +9,7 @@ namespace LogitStore.Torch.Model;
 
 /// <summary>
 /// Reads and writes the safetensors format (8-byte little-endian header length, a JSON header mapping each name to
-/// dtype, shape and [begin, end) data offsets, then the raw little-endian tensor bytes) for F32, F16 and BF16.
+/// dtype, shape and [begin, end) data offsets, then the raw little-endian tensor bytes) for F32, F16, BF16 and I32.
 /// </summary>
 public static class Safetensors
 {
@@ -32,7 +32,8 @@ public static class Safetensors
                 ScalarType.Float32 => "F32",
                 ScalarType.Float16 => "F16",
                 ScalarType.BFloat16 => "BF16",
-                _ => throw new ArgumentException($"{name}: dtype {cpu.dtype} is not saved (F32, F16, BF16)"),
+                ScalarType.Int32 => "I32",
+                _ => throw new ArgumentException($"{name}: dtype {cpu.dtype} is not saved (F32, F16, BF16, I32)"),
             };
             var bytes = cpu.bytes.ToArray();
             header[name] = new JsonObject
@@ -83,7 +84,8 @@ public static class Safetensors
                 "F32" => (ScalarType.Float32, 4),
                 "F16" => (ScalarType.Float16, 2),
                 "BF16" => (ScalarType.BFloat16, 2),
-                _ => throw new InvalidDataException($"{path}: tensor {name} has dtype {dtype} (F32, F16, BF16 are read)"),
+                "I32" => (ScalarType.Int32, 4),
+                _ => throw new InvalidDataException($"{path}: tensor {name} has dtype {dtype} (F32, F16, BF16, I32 are read)"),
             };
             long count = shape.Aggregate(1L, (a, b) => a * b);
             if (begin < 0 || end - begin != count * size || dataStart + end > all.Length)

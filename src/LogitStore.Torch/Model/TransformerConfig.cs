@@ -22,15 +22,31 @@ public sealed record TransformerConfig
     [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10_000;
     [JsonPropertyName("tie_word_embeddings")] public bool TieEmbeddings { get; init; } = true;
 
+    /// <summary>
+    /// Set when the output layer covers a compact subset of the tokenizer's ids (<see cref="OutputVocabulary"/>):
+    /// the tokenizer's size; <see cref="VocabSize"/> is then the compact size, the "other" output included.
+    /// </summary>
+    [JsonPropertyName("logitstore_full_vocab_size")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? FullVocabSize { get; init; }
+
     [JsonIgnore] public int HeadDim => HiddenSize / Heads;
 
-    /// <summary>tiny: seconds on a CPU; small: ~20-60M parameters at a 100k vocabulary (the GPU teacher); base: larger.</summary>
+    /// <summary>
+    /// tiny: seconds on a CPU; cpu-small: small with 4 layers instead of 6, the CPU teacher of a compact vocabulary;
+    /// small: ~30M parameters at a 100k vocabulary (the GPU teacher); base: larger.
+    /// </summary>
+    /// <summary>A preset whose output layer covers <paramref name="vocabulary"/>.</summary>
+    public static TransformerConfig Preset(string name, OutputVocabulary vocabulary) =>
+        Preset(name, vocabulary.Size) with { FullVocabSize = vocabulary.IsCompact ? vocabulary.FullSize : null };
+
     public static TransformerConfig Preset(string name, int vocabSize) => name switch
     {
         "tiny" => new TransformerConfig { VocabSize = vocabSize, HiddenSize = 64, IntermediateSize = 172, Layers = 2, Heads = 2, KeyValueHeads = 2, MaxPositions = 256 },
+        "cpu-small" => new TransformerConfig { VocabSize = vocabSize, HiddenSize = 256, IntermediateSize = 688, Layers = 4, Heads = 4, KeyValueHeads = 4, MaxPositions = 1024 },
         "small" => new TransformerConfig { VocabSize = vocabSize, HiddenSize = 256, IntermediateSize = 688, Layers = 6, Heads = 4, KeyValueHeads = 4, MaxPositions = 1024 },
         "base" => new TransformerConfig { VocabSize = vocabSize, HiddenSize = 512, IntermediateSize = 1376, Layers = 8, Heads = 8, KeyValueHeads = 8, MaxPositions = 1024 },
-        _ => throw new ArgumentException($"unknown preset '{name}' (tiny, small, base)"),
+        _ => throw new ArgumentException($"unknown preset '{name}' (tiny, cpu-small, small, base)"),
     };
 
     public void Validate()

@@ -1,4 +1,5 @@
 using LogitStore.Processing;
+using LogitStore.Torch.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -29,16 +30,18 @@ public sealed class DeviceLogitsProcessor
     public (double Device, double Host) LastTiming { get; private set; }
 
     /// <summary>
-    /// Turns logits [B, T, V] into B sparse sequences whose input tokens are <paramref name="tokens"/> [B, T] (host).
+    /// Turns logits [B, T, vocabulary.Size] into B sparse sequences whose input tokens are <paramref name="tokens"/>
+    /// [B, T] (host); the entries are tokenizer ids, and a compact vocabulary's "other" mass stays in the residual.
     /// The sampled method's draws are seeded by the processing seed and the first sequence id of the batch.
     /// </summary>
-    public SparseSequence[] Process(Tensor logits, int[][] tokens, ulong[] sequenceIds)
+    public SparseSequence[] Process(Tensor logits, OutputVocabulary vocabulary, int[][] tokens, ulong[] sequenceIds)
     {
         long b = logits.shape[0], t = logits.shape[1], v = logits.shape[2];
+        int candidates = vocabulary.Candidates;
         int k = _o.Method switch
         {
-            TruncationMethod.TopK or TruncationMethod.TopPK => (int)Math.Min(_o.TopK, v),
-            TruncationMethod.TopP => (int)Math.Min(TopPCandidates, v),
+            TruncationMethod.TopK or TruncationMethod.TopPK => Math.Min(_o.TopK, candidates),
+            TruncationMethod.TopP => Math.Min(TopPCandidates, candidates),
             _ => 0,
         };
         float[] probs;
@@ -47,14 +50,16 @@ public sealed class DeviceLogitsProcessor
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         using (var scope = NewDisposeScope())
         {
-            var p = nn.functional.softmax(logits.to_type(ScalarType.Float32) / _o.Temperature, -1);
+            // "other" holds −1 here: never a top-k candidate, never drawn.
+            var p = vocabulary.CandidateProbabilities(logits, _o.Temperature);
             if (_o.Method == TruncationMethod.Sampled)
             {
                 var g = new torch.Generator((ulong)(_o.Seed ^ sequenceIds[0]), p.device);
-                var draws = multinomial(p.reshape(-1, v), _o.Draws, replacement: true, generator: g); // [B·T, N]
+                var weights = p.reshape(-1, v).clamp_min(0);
+                var draws = multinomial(weights, _o.Draws, replacement: true, generator: g); // [B·T, N]
                 var sorted = draws.sort(-1).Values;
-                var picked = p.reshape(-1, v).gather(1, sorted);
-                ids = sorted.cpu().data<long>().ToArray();
+                var picked = weights.gather(1, sorted);
+                ids = vocabulary.ToFullIds(sorted).cpu().data<long>().ToArray();
                 probs = picked.cpu().data<float>().ToArray();
                 width = _o.Draws;
             }
@@ -62,7 +67,7 @@ public sealed class DeviceLogitsProcessor
             {
                 var (vals, idx) = p.topk(k, -1);
                 probs = vals.cpu().data<float>().ToArray();
-                ids = idx.cpu().data<long>().ToArray();
+                ids = vocabulary.ToFullIds(idx).cpu().data<long>().ToArray();
                 width = k;
             }
         }

@@ -51,7 +51,8 @@ public static class TeacherPack
         if (device.type == DeviceType.CUDA) model.to(ScalarType.BFloat16);
         model.eval();
         var tokenizer = TextTokenizer.Create();
-        if (model.Config.VocabSize != tokenizer.VocabSize) throw new ArgumentException($"the teacher's vocabulary is {model.Config.VocabSize}, the tokenizer's {tokenizer.VocabSize}");
+        if (model.Vocabulary.FullSize != tokenizer.VocabSize)
+            throw new ArgumentException($"the teacher's vocabulary is {model.Vocabulary.FullSize}, the tokenizer's {tokenizer.VocabSize}");
         var corpus = TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), tokenizer, o.SequenceLength, maxTokens: o.MaxTokens);
         var (firstSequence, total) = o.Split switch
         {
@@ -65,7 +66,8 @@ public static class TeacherPack
         {
             VocabSize = (uint)tokenizer.VocabSize,
             Tokenizer = new TokenizerInfo { Name = tokenizer.Name, VocabHash = tokenizer.VocabHash() },
-            Teacher = new() { ["id"] = Path.GetFullPath(o.Checkpoint), ["weights_xxh3"] = Checksum.ToHex(Checksum.Of(File.ReadAllBytes(Path.Combine(o.Checkpoint, Model.Checkpoint.WeightsFile)))), ["parameters"] = model.Config.ParameterCount() },
+            Teacher = new() { ["id"] = Path.GetFullPath(o.Checkpoint), ["weights_xxh3"] = Checksum.ToHex(Checksum.Of(File.ReadAllBytes(Path.Combine(o.Checkpoint, Model.Checkpoint.WeightsFile)))), ["parameters"] = model.Config.ParameterCount(),
+                ["output_ids"] = model.Vocabulary.Candidates },
             Processing = o.Processing,
             Codecs = o.Codecs,
             Source = new() { ["kind"] = "corpus", ["corpus"] = Path.GetFullPath(o.Corpus), ["sequence_length"] = o.SequenceLength, ["split"] = o.Split, ["order"] = "train split then held-out split", ["sequences"] = total },
@@ -98,7 +100,7 @@ public static class TeacherPack
                 var logits = model.forward(tensor(flat, [b, o.SequenceLength]).to(device));
                 if (device.type == DeviceType.CUDA) cuda.synchronize();
                 forward += Stopwatch.GetElapsedTime(t0).TotalSeconds;
-                seqs = processor.Process(logits, tokens, ids);
+                seqs = processor.Process(logits, model.Vocabulary, tokens, ids);
                 topk += processor.LastTiming.Device;
                 host += processor.LastTiming.Host;
             }

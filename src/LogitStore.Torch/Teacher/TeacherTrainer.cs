@@ -35,6 +35,9 @@ public sealed record TeacherTrainingOptions
     public bool Resume { get; init; }
     public long MaxCorpusTokens { get; init; } = long.MaxValue;
 
+    /// <summary>The output layer's ids: those of the training split (plus "other"), or the tokenizer's whole vocabulary.</summary>
+    public VocabularyChoice Vocabulary { get; init; } = VocabularyChoice.Corpus;
+
     /// <summary>When set, the distributions behind every training batch's loss are written to this store ("online logits").</summary>
     public string? RecordOnline { get; init; }
 
@@ -45,6 +48,15 @@ public sealed record TeacherTrainingOptions
     public int RecordPhases { get; init; } = 1;
     public ProcessingOptions RecordProcessing { get; init; } = new();
     public CodecOptions RecordCodecs { get; init; } = new();
+}
+
+/// <summary>Which ids a new model's output layer covers (see <see cref="OutputVocabulary"/>).</summary>
+public enum VocabularyChoice
+{
+    /// <summary>The ids of the training split, plus "other" for the rest: the output layer shrinks to what the corpus uses.</summary>
+    Corpus,
+    /// <summary>Every tokenizer id.</summary>
+    Full,
 }
 
 /// <summary>One line of the training log.</summary>
@@ -80,14 +92,17 @@ public static class TeacherTrainer
         }
         else
         {
-            model = new DecoderLM(TransformerConfig.Preset(o.Preset, tokenizer.VocabSize) with { MaxPositions = Math.Max(o.SequenceLength, 256) });
+            var vocabulary = o.Vocabulary == VocabularyChoice.Corpus
+                ? OutputVocabulary.FromCorpus(corpus.Train, tokenizer.VocabSize)
+                : OutputVocabulary.Full(tokenizer.VocabSize);
+            var config = TransformerConfig.Preset(o.Preset, vocabulary) with { MaxPositions = Math.Max(o.SequenceLength, 256) };
+            model = new DecoderLM(config, vocabulary);
             model.to(device);
         }
         using var _model = model;
         var optimizer = optim.AdamW(model.parameters(), o.LearningRate, 0.9, 0.95, 1e-8, o.WeightDecay);
         int maxSteps = o.Epochs > 0 ? StepsFor(o.Epochs, corpus.TrainSequences, o.BatchSize) : o.MaxSteps;
         var schedule = new LearningRateSchedule(o.LearningRate, o.WarmupSteps, maxSteps, o.Schedule);
-        double unigram = UnigramLoss(corpus, tokenizer.VocabSize);
 
         if (o.RecordPhases < 1) throw new ArgumentException("--record-phases must be at least 1");
         var phases = new StoreWriter?[o.RecordPhases];
@@ -97,6 +112,7 @@ public static class TeacherTrainer
         int stepsPerEpoch = corpus.TrainSequences / o.BatchSize;
         var order = Shuffle(corpus.TrainSequences, o.Seed);
         var heldOutSet = EvaluationSet.HeldOut("held-out", corpus, o.EvalSequences);
+        double unigram = UnigramLoss(corpus, heldOutSet, tokenizer.VocabSize);
         var clock = Stopwatch.StartNew();
         long tokens = 0;
         double loss = double.NaN, heldOut = double.NaN;
@@ -118,7 +134,7 @@ public static class TeacherTrainer
                 model.train();
                 optimizer.zero_grad();
                 var logits = model.forward(inputs);
-                var l = nn.functional.cross_entropy(logits[.., ..^1].reshape(-1, logits.shape[2]), inputs[.., 1..].reshape(-1));
+                var l = model.Vocabulary.CrossEntropy(logits[.., ..^1].reshape(-1, logits.shape[2]), inputs[.., 1..].reshape(-1));
                 l.backward();
                 nn.utils.clip_grad_norm_(model.parameters(), o.ClipNorm);
                 optimizer.step();
@@ -126,7 +142,7 @@ public static class TeacherTrainer
                 if (recorder is not null)
                 {
                     SparseSequence[] seqs;
-                    using (no_grad()) seqs = recorder.Process(logits.detach(), batchTokens, seqIds);
+                    using (no_grad()) seqs = recorder.Process(logits.detach(), model.Vocabulary, batchTokens, seqIds);
                     foreach (var s in seqs) await online!.AppendAsync(s, ct);
                 }
             }
@@ -205,19 +221,19 @@ public static class TeacherTrainer
         return (tensor(input, [batch, length]).to(device), host, ids);
     }
 
-    /// <summary>Held-out cross-entropy of an add-one unigram model fitted on the training split: the baseline any LM must beat.</summary>
-    public static double UnigramLoss(TokenizedCorpus c, int vocab)
+    /// <summary>
+    /// Cross-entropy on <paramref name="set"/> (the positions a model is measured on: tokens 1..T−1 of each sequence)
+    /// of an add-one unigram model fitted on the training split: the baseline any LM must beat.
+    /// </summary>
+    public static double UnigramLoss(TokenizedCorpus c, EvaluationSet set, int vocab)
     {
         var counts = new long[vocab];
         foreach (int t in c.Train) counts[t]++;
         double total = c.Train.Length + (double)vocab;
         double sum = 0;
         long n = 0;
-        for (int i = 0; i < c.HeldOutSequences; i++)
-        {
-            var s = c.HeldOutSequence(i);
+        foreach (var s in set.Sequences)
             for (int t = 1; t < s.Length; t++) { sum -= Math.Log((counts[s[t]] + 1) / total); n++; }
-        }
         return n == 0 ? double.NaN : sum / n;
     }
 }
