@@ -15,12 +15,26 @@ public sealed record StudentRunRecord(
     double SecondsPerStep, double TokensPerSecond, IReadOnlyList<CurvePoint> Curve);
 
 /// <summary>What an arm is and the <c>logitstore train</c> line that runs one seed of it.</summary>
-public sealed record ArmDescription(string Name, string Description, string Command);
+public sealed record ArmDescription(string Name, string Description, string Command)
+{
+    /// <summary>Bytes/token of the store the arm distils from, when the arm is a point of the store-size curve.</summary>
+    public double? StoreBytesPerToken { get; init; }
+    public double? StoreKeptEntries { get; init; }
+}
+
+/// <summary>The teacher's held-out loss by training step, and the unigram baseline on the same positions.</summary>
+public sealed record TeacherCurve(IReadOnlyList<CurvePoint> Points, double UnigramLoss);
 
 /// <summary>Everything a student study's report shows; <see cref="Baseline"/> names the arm the others are compared with.</summary>
 public sealed record StudentStudy(
     string Title, IReadOnlyList<string> Preamble, IReadOnlyList<ArmDescription> Arms, IReadOnlyList<StudentRunRecord> Runs,
-    string Baseline, string ReproduceCommand, string HeldOutName, string OodName);
+    string Baseline, string ReproduceCommand, string HeldOutName, string OodName)
+{
+    public TeacherCurve? Teacher { get; init; }
+
+    /// <summary>The paper's findings against this study's figures (<see cref="PaperFindings"/>).</summary>
+    public IReadOnlyList<PaperFinding> Findings { get; init; } = [];
+}
 
 /// <summary>Mean and sample standard deviation over an arm's seeds.</summary>
 public sealed record ArmSummary(
@@ -37,8 +51,10 @@ public sealed record ArmSummary(
 /// </summary>
 public static class StudentStudyReport
 {
-    public static IReadOnlyList<ArmSummary> Summarise(StudentStudy study) =>
-        study.Arms.Select(a => study.Runs.Where(r => r.Arm == a.Name).ToList()).Where(rs => rs.Count > 0).Select(rs =>
+    public static IReadOnlyList<ArmSummary> Summarise(StudentStudy study) => Summarise(study.Arms, study.Runs);
+
+    public static IReadOnlyList<ArmSummary> Summarise(IReadOnlyList<ArmDescription> armList, IReadOnlyList<StudentRunRecord> runs) =>
+        armList.Select(a => runs.Where(r => r.Arm == a.Name).ToList()).Where(rs => rs.Count > 0).Select(rs =>
         {
             var loss = rs.Select(r => r.HeldOutLoss).ToArray();
             var ood = rs.Select(r => r.OodLoss).ToArray();
@@ -56,6 +72,8 @@ public static class StudentStudyReport
         var arms = Summarise(study);
         File.WriteAllText(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(new { study.Title, study.Baseline, study.ReproduceCommand, arms, runs = study.Runs }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         if (study.Runs.Any(r => r.Curve.Count > 0)) WriteCurves(Path.Combine(directory, "curves.png"), study);
+        if (study.Teacher is { Points.Count: > 0 } teacher) WriteTeacherCurve(Path.Combine(directory, "teacher-curve.png"), teacher);
+        if (StoreSizePoints(study, arms).Count > 0) WriteStoreSize(Path.Combine(directory, "store-size.png"), study, arms);
         File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(study, arms));
     }
 
@@ -65,6 +83,7 @@ public static class StudentStudyReport
         var sb = new StringBuilder();
         sb.AppendLine($"# {study.Title}").AppendLine();
         foreach (var p in study.Preamble) sb.AppendLine(p).AppendLine();
+        if (study.Teacher is { Points.Count: > 0 }) sb.AppendLine("![teacher held-out loss against step](teacher-curve.png)").AppendLine();
         sb.AppendLine($"Reproduce: `{study.ReproduceCommand}`").AppendLine();
         var baseline = arms.FirstOrDefault(a => a.Arm == study.Baseline);
         sb.AppendLine($"## Results (mean ± sample std over seeds; Δ against `{study.Baseline}`, * where |Δ| exceeds the two spreads added)").AppendLine();
@@ -81,6 +100,26 @@ public static class StudentStudyReport
                 a.OodLoss, a.OodLossStd, oodDelta, a.MsPerStep, a.MsPerStepStd, ratio));
         }
         sb.AppendLine().AppendLine("![held-out loss against step](curves.png)").AppendLine();
+        if (study.Findings.Count > 0)
+        {
+            sb.AppendLine("## The paper's findings and ours").AppendLine();
+            sb.AppendLine("| finding (Peng et al. 2024) | ours (held-out Brown) | verdict |");
+            sb.AppendLine("|---|---|---|");
+            foreach (var f in study.Findings) sb.AppendLine($"| {f.Claim} | {f.Ours} | {f.Verdict} |");
+            sb.AppendLine();
+        }
+        var sized = StoreSizePoints(study, arms);
+        if (sized.Count > 0)
+        {
+            sb.AppendLine("## Student quality against store size").AppendLine();
+            sb.AppendLine($"| arm | store bytes/token | kept entries/position | seeds | {study.HeldOutName} loss | Δ vs {study.Baseline} |");
+            sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+            var baselineArm = arms.FirstOrDefault(a => a.Arm == study.Baseline);
+            foreach (var (d, a) in sized.OrderBy(x => x.Description.StoreBytesPerToken))
+                sb.AppendLine(string.Format(c, "| {0} | {1:F1} | {2:F1} | {3} | {4:F4} ± {5:F4} | {6} |", a.Arm, d.StoreBytesPerToken, d.StoreKeptEntries,
+                    a.Seeds, a.Loss, a.LossStd, baselineArm is null ? "" : string.Format(c, "{0:+0.000;-0.000}", a.Loss - baselineArm.Loss)));
+            sb.AppendLine().AppendLine("![student held-out loss against store bytes/token](store-size.png)").AppendLine();
+        }
         sb.AppendLine("## Arms").AppendLine();
         foreach (var a in study.Arms) sb.AppendLine($"- `{a.Name}`: {a.Description}  \n  `{a.Command}`");
         sb.AppendLine().AppendLine("## Runs").AppendLine();
@@ -89,6 +128,50 @@ public static class StudentStudyReport
         foreach (var r in study.Runs.OrderBy(r => r.Arm, StringComparer.Ordinal).ThenBy(r => r.Seed))
             sb.AppendLine(string.Format(c, "| {0} | {1} | {2} | {3:N0} | {4:F4} | {5:F4} | {6:F0} | {7:N0} |", r.Arm, r.Seed, r.Steps, r.Tokens, r.HeldOutLoss, r.OodLoss, 1000 * r.SecondsPerStep, r.TokensPerSecond));
         return sb.ToString();
+    }
+
+    private static List<(ArmDescription Description, ArmSummary Summary)> StoreSizePoints(StudentStudy study, IReadOnlyList<ArmSummary> arms) =>
+        study.Arms.Where(d => d.StoreBytesPerToken is not null)
+            .Select(d => (d, arms.FirstOrDefault(a => a.Arm == d.Name)))
+            .Where(x => x.Item2 is not null).Select(x => (x.d, x.Item2!)).ToList();
+
+    private static void WriteStoreSize(string path, StudentStudy study, IReadOnlyList<ArmSummary> arms)
+    {
+        var plot = new Plot();
+        foreach (var (d, a) in StoreSizePoints(study, arms))
+        {
+            var point = plot.Add.Scatter(new[] { d.StoreBytesPerToken!.Value }, new[] { a.Loss });
+            point.LegendText = a.Arm;
+            point.MarkerSize = 9;
+            var bar = plot.Add.ErrorBar(new[] { d.StoreBytesPerToken!.Value }, new[] { a.Loss }, new[] { a.LossStd });
+            bar.Color = point.Color;
+        }
+        if (arms.FirstOrDefault(a => a.Arm == study.Baseline) is { } baseline)
+        {
+            var line = plot.Add.HorizontalLine(baseline.Loss);
+            line.LegendText = $"{study.Baseline} (no teacher)";
+            line.LinePattern = LinePattern.Dashed;
+        }
+        plot.Title($"student {study.HeldOutName} loss against the store's size (mean ± std over seeds)");
+        plot.XLabel("store bytes/token");
+        plot.YLabel("cross-entropy, nats/token");
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.SavePng(path, 1000, 650);
+    }
+
+    private static void WriteTeacherCurve(string path, TeacherCurve teacher)
+    {
+        var plot = new Plot();
+        var line = plot.Add.Scatter(teacher.Points.Select(p => (double)p.Step).ToArray(), teacher.Points.Select(p => p.HeldOutLoss).ToArray());
+        line.LegendText = "teacher, held-out";
+        var unigram = plot.Add.HorizontalLine(teacher.UnigramLoss);
+        unigram.LegendText = "add-one unigram";
+        unigram.LinePattern = LinePattern.Dashed;
+        plot.Title("teacher held-out loss against step");
+        plot.XLabel("step");
+        plot.YLabel("cross-entropy, nats/token");
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.SavePng(path, 1000, 650);
     }
 
     private static void WriteCurves(string path, StudentStudy study)

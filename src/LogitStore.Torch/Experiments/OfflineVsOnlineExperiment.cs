@@ -44,24 +44,48 @@ public sealed record ExperimentArm(
         new("offline-mse", StudentMode.Offline, "offline, MSE on centred log-probabilities (logits up to a shift)", Loss: KdLossKind.Mse),
         new("offline-wsd-alpha", StudentMode.Offline, "offline, α following WSD (max 0.9)", AlphaShape: "wsd"),
         new("pd-star", StudentMode.Offline, "the paper's PD*: τ = 2, KL, WSD α (max 0.9), WSD learning rate", AlphaShape: "wsd", Temperature: 2, LearningRateShape: "wsd"),
-        new("store-top-k50", StudentMode.Offline, "offline from a top-k 50 store (every position keeps 50 entries)",
-            Store: new StoreVariant("top-k50", Processing: new ProcessingOptions { Method = TruncationMethod.TopK, TopK = 50 })),
-        new("store-sampled50", StudentMode.Offline, "offline from a store of 50 draws from the teacher per position (counts codec)",
-            Store: new StoreVariant("sampled50", Processing: new ProcessingOptions { Method = TruncationMethod.Sampled, Draws = 50 }, Codecs: new CodecOptions { Ids = "packed", Values = "counts" })),
-        new("store-mvq8", StudentMode.Offline, "offline from the study's top-p-k store with MVQ values (ranked ids, mvq:8)",
-            Store: new StoreVariant("mvq8", Codecs: new CodecOptions { Ids = "ranked", Values = "mvq:8" })),
+        .. StoreArms(),
     ];
 
+    /// <summary>
+    /// Offline arms whose stores differ from the study's in one setting each: the value codec (f32, q4, MVQ with 2, 4,
+    /// 8 codebooks; q8 is the study's store), the id codec (ranked: the same values as packed, so the same student), the
+    /// truncation (top-k 5 … 50) and sampling (10, 25, 50 draws, counts codec). Together they trace the student's
+    /// loss against the store's bytes/token.
+    /// </summary>
+    private static IEnumerable<ExperimentArm> StoreArms()
+    {
+        ExperimentArm Arm(string name, string description, ProcessingOptions? processing = null, CodecOptions? codecs = null) =>
+            new("store-" + name, StudentMode.Offline, description, Store: new StoreVariant(name, processing, codecs));
+        yield return Arm("f32", "offline from the study's truncation with f32 values", codecs: new CodecOptions { Ids = "packed", Values = "f32" });
+        yield return Arm("q4", "offline from the study's truncation with q4 values", codecs: new CodecOptions { Ids = "packed", Values = "q4" });
+        foreach (int m in new[] { 2, 4, 8 })
+            yield return Arm($"mvq{m}", $"offline from the study's truncation with MVQ values (ranked ids, mvq:{m})",
+                codecs: new CodecOptions { Ids = "ranked", Values = $"mvq:{m}" });
+        yield return Arm("ranked-ids", "offline from the study's store with ranked instead of packed ids (lossless: must equal offline)",
+            codecs: new CodecOptions { Ids = "ranked", Values = "q8" });
+        foreach (int k in new[] { 5, 10, 20, 50 })
+            yield return Arm($"top-k{k}", $"offline from a top-k {k} store (every position keeps {k} entries)",
+                processing: new ProcessingOptions { Method = TruncationMethod.TopK, TopK = k });
+        foreach (int n in new[] { 10, 25, 50 })
+            yield return Arm($"sampled{n}", $"offline from a store of {n} draws from the teacher per position (counts codec)",
+                processing: new ProcessingOptions { Method = TruncationMethod.Sampled, Draws = n },
+                codecs: new CodecOptions { Ids = "packed", Values = "counts" });
+    }
+
+    /// <summary>The arms of one sweep: core, sweeps (α, τ, loss, schedules), stores, all, or a comma list of names.</summary>
     public static IReadOnlyList<ExperimentArm> Parse(string spec)
     {
         var names = spec switch
         {
             "core" => Catalogue.Take(7).Select(a => a.Name),
+            "sweeps" => Catalogue.Skip(7).Where(a => a.Store is null).Select(a => a.Name),
+            "stores" => Catalogue.Where(a => a.Store is not null).Select(a => a.Name),
             "all" => Catalogue.Select(a => a.Name),
             _ => spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         };
         return names.Select(n => Catalogue.FirstOrDefault(a => a.Name == n)
-            ?? throw new ArgumentException($"unknown arm '{n}' (core, all, or a list of: {string.Join(", ", Catalogue.Select(a => a.Name))})")).ToList();
+            ?? throw new ArgumentException($"unknown arm '{n}' (core, sweeps, stores, all, or a list of: {string.Join(", ", Catalogue.Select(a => a.Name))})")).ToList();
     }
 }
 
@@ -148,21 +172,29 @@ public static class OfflineVsOnlineExperiment
 
         string runsDir = Path.Combine(o.Output, "runs");
         Directory.CreateDirectory(runsDir);
-        var runs = new List<StudentRunRecord>();
-        var descriptions = arms.Select(a => new ArmDescription(a.Name, Describe(o, a), TrainCommandLine(o, a, teacherDir, recordedDir, OfflineStore(o, a.Store)))).ToList();
-        StudentStudy Study() => new(
-            "Offline versus online teacher logits for a student LM", Preamble(o, teacher, offlineDir, recordedDir, heldOut, ood), descriptions, runs.ToList(), "lm", o.CommandLine,
-            "held-out", $"Brown genre {o.OodGenre} (unseen)");
+        var runs = Directory.GetFiles(runsDir, "*.json").Order(StringComparer.Ordinal)
+            .Select(f => JsonSerializer.Deserialize<StudentRunRecord>(File.ReadAllText(f), Json)!)
+            .Where(r => ExperimentArm.Catalogue.Any(a => a.Name == r.Arm)).ToList();
+        // The report covers every arm with a finished run, whichever invocation ran it.
+        var reported = ExperimentArm.Catalogue.Where(a => arms.Contains(a) || runs.Any(r => r.Arm == a.Name)).ToList();
+        var descriptions = reported.Select(a => Describe(o, a, teacherDir, recordedDir)).ToList();
+        StudentStudy Study()
+        {
+            var summaries = StudentStudyReport.Summarise(descriptions, runs);
+            return new StudentStudy(
+                "Offline versus online teacher logits for a student LM", Preamble(o, teacher, offlineDir, recordedDir, heldOut, ood), descriptions,
+                runs.ToList(), "lm", o.CommandLine, "held-out", $"Brown genre {o.OodGenre} (unseen)")
+            {
+                Teacher = new TeacherCurve(teacher.Curve ?? [], teacher.UnigramLoss),
+                Findings = PaperFindings.Evaluate(summaries),
+            };
+        }
 
         foreach (ulong seed in Enumerable.Range(1, o.Seeds).Select(s => (ulong)s))
             foreach (var arm in arms)
             {
                 string file = Path.Combine(runsDir, $"{arm.Name}-seed{seed}.json");
-                if (File.Exists(file))
-                {
-                    runs.Add(JsonSerializer.Deserialize<StudentRunRecord>(File.ReadAllText(file), Json)!);
-                    continue;
-                }
+                if (File.Exists(file)) continue;
                 say($"{arm.Name}, seed {seed}");
                 var curve = new List<CurvePoint>();
                 var result = StudentTrainer.Train(new StudentTrainingOptions
@@ -170,16 +202,18 @@ public static class OfflineVsOnlineExperiment
                     Store = OfflineStore(o, arm.Store), Mode = arm.Mode, Teacher = teacherDir,
                     RecordedStore = RecordedStore(o, arm, recordedDir),
                     Preset = o.StudentPreset, MaxSteps = o.StudentSteps, BatchSize = o.BatchSize, LearningRate = o.StudentLearningRate,
-                    Schedule = arm.LearningRateShape, Alpha = arm.Alpha, AlphaShape = arm.AlphaShape, Loss = arm.Loss, Temperature = arm.Temperature,
-                    EvalEvery = o.EvalEvery, Evaluations = [heldOut, ood], Seed = seed, Device = o.Device, LoaderWorkers = 1,
-                    VocabularyFrom = teacherDir,
+                    Schedule = arm.LearningRateShape, Alpha = arm.Alpha, AlphaShape = arm.AlphaShape, Loss = arm.Loss,
+                    Temperature = arm.Temperature, EvalEvery = o.EvalEvery, Evaluations = [heldOut, ood], Seed = seed, Device = o.Device,
+                    LoaderWorkers = 1, VocabularyFrom = teacherDir,
                 }, s =>
                 {
                     if (s.HeldOutLoss is { } h) curve.Add(new CurvePoint(s.Step, h));
                 }, ct);
-                var run = new StudentRunRecord(arm.Name, seed, result.Steps, result.Tokens, result.Evaluations[0].Loss, result.Evaluations[0].Top1Agreement,
-                    result.Evaluations[1].Loss, result.Evaluations[1].Top1Agreement, result.SecondsPerStep, result.TokensPerSecond, curve);
-                say(string.Format(CultureInfo.InvariantCulture, "  held-out {0:F4}, unseen genre {1:F4}, {2:F0} ms/step", run.HeldOutLoss, run.OodLoss, 1000 * run.SecondsPerStep));
+                var run = new StudentRunRecord(arm.Name, seed, result.Steps, result.Tokens, result.Evaluations[0].Loss,
+                    result.Evaluations[0].Top1Agreement, result.Evaluations[1].Loss, result.Evaluations[1].Top1Agreement,
+                    result.SecondsPerStep, result.TokensPerSecond, curve);
+                say(string.Format(CultureInfo.InvariantCulture, "  held-out {0:F4}, unseen genre {1:F4}, {2:F0} ms/step",
+                    run.HeldOutLoss, run.OodLoss, 1000 * run.SecondsPerStep));
                 DurableFile.WriteAtomic(file, JsonSerializer.SerializeToUtf8Bytes(run, Json));
                 runs.Add(run);
                 StudentStudyReport.Write(o.Output, Study());
@@ -205,12 +239,19 @@ public static class OfflineVsOnlineExperiment
         say($"packed {timing.Tokens:N0} tokens at {timing.TokensPerSecond:N0} tokens/s");
     }
 
-    /// <summary>The arm's description; a store variant's adds what its store holds (bytes/token, mean kept entries).</summary>
-    private static string Describe(OfflineVsOnlineOptions o, ExperimentArm a)
+    /// <summary>
+    /// The arm as the report lists it; an offline arm with the default loss carries its store's bytes/token (the
+    /// store-size plot), and a store variant's description adds what its store holds.
+    /// </summary>
+    private static ArmDescription Describe(OfflineVsOnlineOptions o, ExperimentArm a, string teacherDir, string recordedDir)
     {
-        if (a.Store is not { } v) return a.Description;
-        var store = StoreInspector.Inspect(OfflineStore(o, v));
-        return string.Format(CultureInfo.InvariantCulture, "{0}: {1:F1} bytes/token, {2:F1} kept entries per position", a.Description, store.BytesPerToken, store.MeanKept);
+        string command = TrainCommandLine(o, a, teacherDir, recordedDir, OfflineStore(o, a.Store));
+        bool sized = a.Mode == StudentMode.Offline && (a.Store is not null || a.Name == "offline");
+        if (!sized) return new ArmDescription(a.Name, a.Description, command);
+        var store = StoreInspector.Inspect(OfflineStore(o, a.Store));
+        string description = a.Store is null ? a.Description : string.Format(CultureInfo.InvariantCulture,
+            "{0}: {1:F1} bytes/token, {2:F1} kept entries per position", a.Description, store.BytesPerToken, store.MeanKept);
+        return new ArmDescription(a.Name, description, command) { StoreBytesPerToken = store.BytesPerToken, StoreKeptEntries = store.MeanKept };
     }
 
     /// <summary>The study teacher's training, as the report shows it (curve: held-out loss by step).</summary>
@@ -295,28 +336,45 @@ public static class OfflineVsOnlineExperiment
         return line + $" --held-out {o.Corpus}";
     }
 
-    private static List<string> Preamble(OfflineVsOnlineOptions o, TeacherFigures t, string offlineDir, string recordedDir, EvaluationSet heldOut, EvaluationSet ood)
+    private static List<string> Preamble(
+        OfflineVsOnlineOptions o, TeacherFigures t, string offlineDir, string recordedDir, EvaluationSet heldOut, EvaluationSet ood)
     {
         var c = CultureInfo.InvariantCulture;
         var offline = StoreInspector.Inspect(offlineDir);
         var late = StoreInspector.Inspect(TeacherTrainer.PhaseStore(recordedDir, o.TeacherEpochs - 1, o.TeacherEpochs));
+        long storeTokens = offline.Manifest.Shards.Sum(sh => (long)sh.Positions);
+        long studentTokens = (long)o.StudentSteps * o.BatchSize * o.SequenceLength;
+        var student = TransformerConfigFor(o.StudentPreset, t.OutputIds);
         return
         [
-            string.Format(c, "Corpus: the first {0:N0} cl100k tokens of Brown ({1}), sequences of {2}, batches of {3}. Teacher: preset `{4}`, {5:N0} parameters, " +
-                "{6} steps ({7} epochs), held-out loss {8:F4} nats/token against {9:F4} for an add-one unigram model; {10:N0} tokens/s while training.",
-                o.CorpusTokens, o.Corpus, o.SequenceLength, o.BatchSize, o.TeacherPreset, t.Parameters, t.Steps, o.TeacherEpochs, t.HeldOutLoss, t.UnigramLoss, t.TokensPerSecond),
-            string.Format(c, "Stores: offline `{0}` ({1:N0} tokens, {2:F1} bytes/token, {3}); recorded online, one store per teacher epoch under `{4}` (last: {5:F1} bytes/token). " +
-                "Truncation {6}; the online arm applies the same truncation to the teacher's logits inside each step.",
-                offlineDir, offline.Manifest.Shards.Sum(sh => (long)sh.Positions), offline.BytesPerToken, string.Join(" + ", offline.Columns.Select(col => col.Codecs)), recordedDir, late.BytesPerToken,
-                ProcessingOptions.Describe(o.Processing)),
-            string.Format(c, "Students: preset `{0}`, {1} steps of {2} × {3} tokens ({4:N0} tokens, under one epoch of the training split), AdamW at {5} with 10 warm-up steps and a cosine decay " +
-                "unless an arm says otherwise, seeds 1..{6} (the seed sets the initialisation and the loader's shuffle). Loss = (1 − α)·LM + α·KD. " +
-                "Measured on {7} held-out Brown sequences ({8:N0} predicted tokens) and on {9} sequences of Brown genre {10}, which no model trained on; " +
+            string.Format(c, "Corpus: Brown without genre {0} (`{1}`), cl100k tokens, sequences of {2}, batches of {3}; the training split " +
+                "holds {4:N0} tokens (one document in 20 is held out).",
+                o.OodGenre, o.Corpus, o.SequenceLength, o.BatchSize, storeTokens),
+            string.Format(c, "Teacher: preset `{0}` with a compact output layer over the {1:N0} cl100k ids of the training split plus one " +
+                "'other' output, {2:N0} parameters; {3} steps ({4} epochs, {5:N0} tokens) in {6:F1} minutes, {7:N0} tokens/s. Held-out " +
+                "loss {8:F4} nats/token against {9:F4} for an add-one unigram model on the same positions: {10:F2} nats below it.",
+                o.TeacherPreset, t.OutputIds, t.Parameters, t.Steps, o.TeacherEpochs, t.TokensSeen, t.Seconds / 60, t.TokensPerSecond,
+                t.HeldOutLoss, t.UnigramLoss, t.UnigramLoss - t.HeldOutLoss),
+            string.Format(c, "Stores: offline `{0}` ({1:N0} tokens, {2:F1} bytes/token, {3}); recorded online, one store per teacher epoch " +
+                "under `{4}` (last: {5:F1} bytes/token). Truncation {6}; the online arm applies the same truncation to the teacher's logits " +
+                "inside each step.",
+                offlineDir, storeTokens, offline.BytesPerToken, string.Join(" + ", offline.Columns.Select(col => col.Codecs)), recordedDir,
+                late.BytesPerToken, ProcessingOptions.Describe(o.Processing)),
+            string.Format(c, "Students: preset `{0}` over the teacher's output ids, {1:N0} parameters; {2} steps of {3} × {4} tokens " +
+                "({5:N0} tokens, {6:F2} of an epoch of the training split), AdamW at {7} with 10 warm-up steps and a cosine decay unless an " +
+                "arm says otherwise; the seed sets the initialisation and the loader's shuffle. Loss = (1 − α)·LM + α·KD. Measured on " +
+                "{8} held-out Brown sequences ({9:N0} predicted tokens) and on {10} sequences of Brown genre {11}, which no model trained on; " +
                 "top-1 agreement is the share of those positions where the student's argmax equals the trained teacher's.",
-                o.StudentPreset, o.StudentSteps, o.BatchSize, o.SequenceLength, (long)o.StudentSteps * o.BatchSize * o.SequenceLength, o.StudentLearningRate, o.Seeds,
-                heldOut.Sequences.Length, heldOut.Sequences.Length * (o.SequenceLength - 1), ood.Sequences.Length, o.OodGenre),
-            "Recorded-online arms read the recording store of one teacher epoch: the same training sequences as the offline store (the partial last batch of an epoch excepted), " +
-                "with the distributions the teacher gave while it was learning on them. Step times are the training loop's own (evaluation excluded) on the machine that ran the study.",
+                o.StudentPreset, student.ParameterCount(), o.StudentSteps, o.BatchSize, o.SequenceLength, studentTokens,
+                (double)studentTokens / Math.Max(1, storeTokens), o.StudentLearningRate, heldOut.Sequences.Length,
+                heldOut.Sequences.Length * (o.SequenceLength - 1), ood.Sequences.Length, o.OodGenre),
+            "Recorded-online arms read the recording store of one teacher epoch: the same training sequences as the offline store (the " +
+                "partial last batch of an epoch excepted), with the distributions the teacher gave while it was learning on them. Step " +
+                "times are the training loop's own (evaluation excluded) on the machine that ran the study; arms of one invocation ran " +
+                "one after another in one process.",
         ];
     }
+
+    private static Model.TransformerConfig TransformerConfigFor(string preset, int outputIds) =>
+        Model.TransformerConfig.Preset(preset, outputIds + 1);
 }
