@@ -53,7 +53,9 @@ internal static class TeacherCommand
                     Console.WriteLine($"step {s.Step,6}  loss {s.Loss:F4}  lr {s.LearningRate:E2}  {s.TokensPerSecond:N0} tokens/s" + (s.HeldOutLoss is { } hl ? $"  held-out {hl:F4}" : ""));
             }, ct);
             Console.WriteLine($"teacher: {result.Parameters:N0} parameters, {result.Steps} steps, {result.TokensSeen:N0} tokens at {result.TokensPerSecond:N0} tokens/s");
-            Console.WriteLine($"held-out loss {result.HeldOutLoss:F4} nats/token vs unigram baseline {result.UnigramHeldOutLoss:F4} -> {o.Output}");
+            double gap = result.UnigramHeldOutLoss - result.HeldOutLoss;
+            Console.WriteLine($"held-out loss {result.HeldOutLoss:F4} nats/token vs add-one unigram {result.UnigramHeldOutLoss:F4} on the same " +
+                $"positions: {Math.Abs(gap):F2} nats {(gap >= 0 ? "below" : "above")} it -> {o.Output}");
             if (result.OnlineStore is { } s) Console.WriteLine($"online logits -> {s}");
             return 0;
         });

@@ -24,7 +24,8 @@ public static class PaperFindings
             var found = names.Select(Arm).ToArray();
             if (found.Any(a => a is null))
             {
-                rows.Add(new PaperFinding(claim, "arms not run yet: " + string.Join(", ", names.Where(n => Arm(n) is null)), "not measured"));
+                string missing = string.Join(", ", names.Where(n => Arm(n) is null));
+                rows.Add(new PaperFinding(claim, "arms not run yet: " + missing, "not measured"));
                 return;
             }
             var (ours, verdict) = judge(found!);
@@ -42,11 +43,9 @@ public static class PaperFindings
         Add("offline ≈ online logits at equal truncation", ["offline", "online"], a =>
             ($"offline {Delta(a[0], a[1])} vs online", Better(a[0], a[1]) == 0 ? "agrees" : "disagrees"));
         Add("recorded-online logits hurt at α 0.9 …", ["recorded-late-a0.9", "recorded-early-a0.9", "lm"], a =>
-            ($"late {Delta(a[0], a[2])}, early {Delta(a[1], a[2])} vs lm",
-             Better(a[0], a[2]) < 0 && Better(a[1], a[2]) < 0 ? "agrees" : Better(a[0], a[2]) > 0 || Better(a[1], a[2]) > 0 ? "disagrees" : "within the spread"));
+            ($"late {Delta(a[0], a[2])}, early {Delta(a[1], a[2])} vs lm", Both(-Better(a[0], a[2]), -Better(a[1], a[2]))));
         Add("… and help at α 0.1", ["recorded-late-a0.1", "recorded-early-a0.1", "lm"], a =>
-            ($"late {Delta(a[0], a[2])}, early {Delta(a[1], a[2])} vs lm",
-             Better(a[0], a[2]) > 0 && Better(a[1], a[2]) > 0 ? "agrees" : Better(a[0], a[2]) < 0 || Better(a[1], a[2]) < 0 ? "disagrees" : "within the spread"));
+            ($"late {Delta(a[0], a[2])}, early {Delta(a[1], a[2])} vs lm", Both(Better(a[0], a[2]), Better(a[1], a[2]))));
         Add("KD loss: KL ≥ NLL ≫ MSE", ["offline", "offline-nll", "offline-mse"], a =>
             ($"KL {a[0].Loss:F4}, NLL {a[1].Loss:F4}, MSE {a[2].Loss:F4}",
              Better(a[0], a[1]) >= 0 && Better(a[1], a[2]) > 0 ? "agrees" : "disagrees"));
@@ -64,6 +63,10 @@ public static class PaperFindings
     /// <summary>+1 when <paramref name="a"/>'s held-out loss is lower than <paramref name="b"/>'s beyond the spreads, −1 when higher, else 0.</summary>
     private static int Better(ArmSummary a, ArmSummary b) =>
         !StudentStudyReport.BeyondSpread(a, b) ? 0 : a.Loss < b.Loss ? 1 : -1;
+
+    /// <summary>Agrees when both comparisons go the paper's way (+1), disagrees when either goes against it.</summary>
+    private static string Both(int first, int second) =>
+        first > 0 && second > 0 ? "agrees" : first < 0 || second < 0 ? "disagrees" : "within the spread";
 
     private static string Verdict(int better) => better switch { > 0 => "agrees", < 0 => "disagrees", _ => "within the spread" };
 

@@ -94,13 +94,7 @@ public sealed class DeviceLogitsProcessor
 
     private int Truncated(long[] ids, float[] probs, int row, int width, int[] keptIds, float[] keptProbs, out float residual)
     {
-        int n = width;
-        if (_o.Method is TruncationMethod.TopP or TruncationMethod.TopPK)
-        {
-            double acc = 0;
-            n = 0;
-            while (n < width) { acc += probs[row + n]; n++; if (acc >= _o.TopP) break; }
-        }
+        int n = TruncationRule.Kept<float>(_o, probs.AsSpan(row, width), width);
         double kept = 0;
         for (int j = 0; j < n; j++) kept += probs[row + j];
         for (int j = 0; j < n; j++)

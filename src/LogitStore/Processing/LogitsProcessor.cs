@@ -9,6 +9,7 @@ public sealed class LogitsProcessor
     private readonly ProcessingOptions _options;
     private Candidate[] _cands = Array.Empty<Candidate>();
     private double[] _cdf = Array.Empty<double>();
+    private double[] _ranked = Array.Empty<double>();
     private readonly Dictionary<int, int> _drawCounts = new();
     private readonly List<(int Id, int Count)> _drawn = new();
 
@@ -58,27 +59,14 @@ public sealed class LogitsProcessor
         if (_options.Method == TruncationMethod.Sampled)
             return Sample(n, z, outsideMass, keptIds, keptProbs, randomStream, sampleOutside);
 
-        int cap = _options.Method switch
-        {
-            TruncationMethod.TopK or TruncationMethod.TopPK => Math.Min(_options.TopK, n),
-            _ => n,
-        };
+        int cap = TruncationRule.Cap(_options, n);
         var span = _cands.AsSpan(0, n);
         if (cap < n && n > 4 * cap) SelectTop(span, cap);
         else span.Sort(CandidateOrder.Instance);
 
-        int kept = cap;
-        if (_options.Method is TruncationMethod.TopP or TruncationMethod.TopPK)
-        {
-            double cum = 0;
-            kept = 0;
-            while (kept < cap)
-            {
-                cum += span[kept].Weight / z;
-                kept++;
-                if (cum >= _options.TopP) break;
-            }
-        }
+        if (_ranked.Length < cap) _ranked = new double[Math.Max(cap, 2 * _ranked.Length)];
+        for (int i = 0; i < cap; i++) _ranked[i] = span[i].Weight / z;
+        int kept = TruncationRule.Kept<double>(_options, _ranked.AsSpan(0, cap), n);
         if (keptIds.Length < kept) throw new ArgumentException($"output spans hold {keptIds.Length} entries, {kept} needed");
         double keptSum = 0;
         for (int i = 0; i < kept; i++) keptSum += span[i].Weight;
@@ -98,12 +86,7 @@ public sealed class LogitsProcessor
     }
 
     /// <summary>The most entries one position can keep for a vocabulary (or candidate list) of this size.</summary>
-    public int MaxKept(int candidates) => _options.Method switch
-    {
-        TruncationMethod.TopK or TruncationMethod.TopPK => Math.Min(_options.TopK, candidates),
-        TruncationMethod.Sampled => _options.Draws,
-        _ => candidates,
-    };
+    public int MaxKept(int candidates) => _options.Method == TruncationMethod.Sampled ? _options.Draws : TruncationRule.Cap(_options, candidates);
 
     private int[] _denseIds = Array.Empty<int>();
 

@@ -12,6 +12,7 @@ public static class BlockDecoder
 
     public static void Decode(ReadOnlySpan<byte> block, BlockIndexEntry entry, uint vocabSize, string file, DecodedBlock dest, bool verifyChecksum = true, StoreDictionaries? dictionaries = null)
     {
+        dest.Source = null;   // whatever the buffers held is being overwritten
         long at = (long)entry.BlockOffset;
         var header = BlockHeader.Read(block, file, at);
         if (header.BlockLength != entry.BlockLength) throw new StoreCorruptException(file, at + 4, $"block_length {header.BlockLength} differs from the index ({entry.BlockLength})");

@@ -20,7 +20,9 @@ public sealed class DecodedBlock
     internal ZstdSharp.Decompressor Decompressor { get; } = new();
     internal BlockCodecCache Codecs { get; } = new();
 
+    /// <summary>The reader and global block whose contents the buffers hold (null: none, or a decode failed).</summary>
     internal StoreReader? Source { get; set; }
+    internal int SourceBlock { get; set; } = -1;
 
     public ulong FirstSequence { get; internal set; }
     public int SequenceCount { get; internal set; }

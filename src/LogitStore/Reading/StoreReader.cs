@@ -81,23 +81,25 @@ public sealed class StoreReader : IDisposable
     private bool Holds(int block, ulong sequence) =>
         _blockFirstSequence[block] <= sequence && (block + 1 == _blockFirstSequence.Length || _blockFirstSequence[block + 1] > sequence);
 
-    /// <summary>Decodes global block <paramref name="block"/> into <paramref name="dest"/>.</summary>
+    /// <summary>
+    /// Decodes global block <paramref name="block"/> into <paramref name="dest"/>, which then names this reader and the
+    /// block as its contents (a failed decode names nothing, so no cache trusts half-written buffers).
+    /// </summary>
     public void ReadBlock(int block, DecodedBlock dest)
     {
         var shard = _shards[_blockShard[block]];
         int b = _blockInShard[block];
+        dest.Source = null;
         BlockDecoder.Decode(shard.BlockBytes(b), shard.Index[b], VocabSize, shard.Path, dest, _options.VerifyBlockChecksums, Dictionaries);
+        dest.Source = this;
+        dest.SourceBlock = block;
     }
 
     /// <summary>Random access: decodes the block of <paramref name="sequence"/> into <paramref name="scratch"/> (skipped if it is already there) and returns a view.</summary>
     public SequenceView ReadSequence(ulong sequence, DecodedBlock scratch)
     {
         int block = BlockOf(sequence);
-        if (scratch.SequenceCount == 0 || scratch.FirstSequence != _blockFirstSequence[block] || scratch.Source != this)
-        {
-            ReadBlock(block, scratch);
-            scratch.Source = this;
-        }
+        if (scratch.Source != this || scratch.SourceBlock != block) ReadBlock(block, scratch);
         return scratch.Sequence((int)(sequence - scratch.FirstSequence));
     }
 
@@ -115,7 +117,7 @@ public sealed class StoreReader : IDisposable
         return ((int)(n * rank / worldSize), (int)(n * (rank + 1) / worldSize));
     }
 
-    /// <summary>Sequential scan over [firstBlock, endBlock): each call of the callback sees one decoded block.</summary>
+    /// <summary>Sequential scan over [firstBlock, endBlock): yields each block decoded into the same scratch, in order.</summary>
     public IEnumerable<DecodedBlock> ScanBlocks(int firstBlock = 0, int endBlock = -1, DecodedBlock? scratch = null)
     {
         if (endBlock < 0) endBlock = BlockCount;
@@ -123,7 +125,6 @@ public sealed class StoreReader : IDisposable
         for (int b = firstBlock; b < endBlock; b++)
         {
             ReadBlock(b, dest);
-            dest.Source = this;
             yield return dest;
         }
     }

@@ -28,9 +28,16 @@ public sealed record CodecOptions
     public int SequencesPerBlock { get; init; } = 16;
     public long ShardTargetBytes { get; init; } = 256L << 20;
 
-    /// <summary>Checks the names without resolving codecs that need dictionaries.</summary>
+    /// <summary>Checks every setting, without resolving codecs that need dictionaries: what it passes, <see cref="Resolve"/> accepts.</summary>
     public void Validate()
     {
+        if (SequencesPerBlock < 1) throw new ArgumentException($"sequences per block must be >= 1, got {SequencesPerBlock}");
+        if (ZstdLevel is < -7 or > 22) throw new ArgumentException($"zstd level must be in [-7, 22], got {ZstdLevel}");
+        if (ShardTargetBytes < 4096) throw new ArgumentException($"shard target size must be at least 4096 bytes, got {ShardTargetBytes}");
+        if (Tokens is not ("u32" or "packed")) throw new ArgumentException($"the tokens column takes 'u32' or 'packed', not '{Tokens}'");
+        if (MvqBeam < 1) throw new ArgumentException($"the mvq beam width must be >= 1, got {MvqBeam}");
+        if (!double.IsFinite(ValueLogRange) || ValueLogRange < 0)
+            throw new ArgumentException($"the q8/q4 log range must be a finite number of nats >= 0 (0: the codec's default), got {ValueLogRange}");
         if (!CodecRegistry.IdCodecNames.Contains(Ids)) throw new ArgumentException($"unknown id codec '{Ids}' ({string.Join(", ", CodecRegistry.IdCodecNames)})");
         if (CodecRegistry.MvqCodebookCount(Values) == 0 && !CodecRegistry.ValueCodecNames.Contains(Values))
             throw new ArgumentException($"unknown value codec '{Values}' ({string.Join(", ", CodecRegistry.ValueCodecNames)})");
@@ -39,11 +46,7 @@ public sealed record CodecOptions
 
     public BlockCodecs Resolve(uint vocabSize, int draws, IdRankTable? rankTable = null, Codecs.Mvq.MvqCodebooks? codebooks = null)
     {
-        if (SequencesPerBlock < 1) throw new ArgumentException("sequences per block must be >= 1");
-        if (ZstdLevel is < -7 or > 22) throw new ArgumentException($"zstd level must be in [-7, 22], got {ZstdLevel}");
-        if (ShardTargetBytes < 4096) throw new ArgumentException("shard target size must be at least 4096 bytes");
-        if (Tokens is not ("u32" or "packed")) throw new ArgumentException("the tokens column takes 'u32' or 'packed'");
-        if (MvqBeam < 1) throw new ArgumentException("the mvq beam width must be >= 1");
+        Validate();
         return new BlockCodecs(
             CodecRegistry.IdCodec(Tokens, vocabSize),
             CodecRegistry.IdCodec(Ids, vocabSize, rankTable),

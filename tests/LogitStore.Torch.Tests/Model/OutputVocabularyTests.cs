@@ -51,7 +51,8 @@ public class OutputVocabularyTests
                 probs[p * K + j] = (float)(w[j] / w.Sum());
             }
         }
-        var targets = new TeacherTargets(tensor(ids, [B, T, K]), tensor(probs, [B, T, K]), tensor(counts, [B, T]), tensor(residual, [B, T]));
+        var targets = new TeacherTargets(
+            tensor(ids, [B, T, K]), tensor(probs, [B, T, K]), tensor(counts, [B, T]), tensor(residual, [B, T]));
         return (vocabulary, logits, targets);
     }
 
@@ -65,7 +66,8 @@ public class OutputVocabularyTests
         {
             double compact = KdLoss.Compute(logits, targets, kind, tau, vocabulary: vocabulary).item<float>();
             double dense = KdLoss.Compute(full, targets, kind, tau).item<float>();
-            Assert.True(Math.Abs(compact - dense) < 1e-3 * Math.Max(1, Math.Abs(dense)), $"{kind} τ={tau}: compact {compact}, expanded {dense}");
+            Assert.True(Math.Abs(compact - dense) < 1e-3 * Math.Max(1, Math.Abs(dense)),
+                $"{kind} τ={tau}: compact {compact}, expanded {dense}");
         }
     }
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using LogitStore.Format;
 using LogitStore.Reading;
 
-namespace LogitStore.Tests.Writing;
+namespace LogitStore.Tests.Cli;
 
 /// <summary>A pack killed with SIGKILL leaves its last committed state readable, and --resume finishes it.</summary>
 public class CrashResumeTests

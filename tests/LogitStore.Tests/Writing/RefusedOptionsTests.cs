@@ -1,0 +1,43 @@
+using LogitStore.Processing;
+using LogitStore.Writing;
+
+namespace LogitStore.Tests.Writing;
+
+public class RefusedOptionsTests
+{
+    public static TheoryData<string, CodecOptions> RefusedCodecs => new()
+    {
+        { "zstd level 99, default ranked + mvq:4", new CodecOptions { ZstdLevel = 99 } },
+        { "zstd level 99, packed + q8", new CodecOptions { Ids = "packed", Values = "q8", ZstdLevel = 99 } },
+        { "0 sequences per block", new CodecOptions { SequencesPerBlock = 0 } },
+        { "tiny shards", new CodecOptions { ShardTargetBytes = 100 } },
+        { "tokens codec", new CodecOptions { Tokens = "delta" } },
+        { "beam 0", new CodecOptions { MvqBeam = 0 } },
+        { "negative value range", new CodecOptions { Ids = "packed", Values = "q8", ValueLogRange = -3 } },
+        { "unknown id codec", new CodecOptions { Ids = "zip" } },
+        { "unknown value codec", new CodecOptions { Values = "q3" } },
+        { "dictionary sample 0", new CodecOptions { DictionarySample = 0 } },
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusedCodecs))]
+    public void RefusedCodecOption_LeavesNoFileBehind(string what, CodecOptions codecs)
+    {
+        string dir = Path.Combine(TestData.TempDir(), "store");
+        var options = new StoreWriterOptions { VocabSize = 1000, Codecs = codecs };
+        var e = Assert.ThrowsAny<ArgumentException>(() => StoreWriter.Create(dir, options));
+        Assert.False(string.IsNullOrWhiteSpace(e.Message), what);
+        Assert.False(Directory.Exists(dir), $"{what}: {dir} was created");
+    }
+
+    [Fact]
+    public void RefusedProcessingOption_LeavesNoFileBehind()
+    {
+        string dir = Path.Combine(TestData.TempDir(), "store");
+        Assert.ThrowsAny<ArgumentException>(() => StoreWriter.Create(dir, new StoreWriterOptions
+        {
+            VocabSize = 1000, Processing = new ProcessingOptions { Method = TruncationMethod.TopK, TopK = 0 },
+        }));
+        Assert.False(Directory.Exists(dir));
+    }
+}
