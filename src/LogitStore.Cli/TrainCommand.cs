@@ -31,9 +31,10 @@ internal static class TrainCommand
         {
             Description = "a checkpoint whose output vocabulary the student takes (a teacher trained with --vocab corpus); default: every id",
         };
+        var width = new Option<int>("--width") { Description = "K of the [B, T, K] teacher batches; 0: the store's most entries per position" };
         var cmd = new Command("train", "train a student: LM only, or distilled from stored, online or recorded-online teacher logits")
         {
-            store, mode, teacher, recorded, heldOut, outOpt, preset, steps, batch, seq, lr, schedule, alpha, alphaShape, loss, tau, seed, device, vocabFrom,
+            store, mode, teacher, recorded, heldOut, outOpt, preset, steps, batch, seq, lr, schedule, alpha, alphaShape, loss, tau, seed, device, vocabFrom, width,
         };
         cmd.SetAction((r, ct) =>
         {
@@ -43,7 +44,7 @@ internal static class TrainCommand
                 HeldOutCorpus = r.GetValue(heldOut), Output = r.GetValue(outOpt), Preset = r.GetValue(preset)!, MaxSteps = r.GetValue(steps),
                 BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seq), LearningRate = r.GetValue(lr), Schedule = r.GetValue(schedule)!, Alpha = r.GetValue(alpha),
                 AlphaShape = r.GetValue(alphaShape)!, Loss = KdLoss.Parse(r.GetValue(loss)!), Temperature = r.GetValue(tau), Seed = r.GetValue(seed), Device = r.GetValue(device)!,
-                VocabularyFrom = r.GetValue(vocabFrom),
+                VocabularyFrom = r.GetValue(vocabFrom), Width = r.GetValue(width),
             };
             var result = StudentTrainer.Train(o, s =>
             {

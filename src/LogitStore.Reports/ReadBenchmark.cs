@@ -35,15 +35,15 @@ public static class ReadBenchmark
         var rows = new List<ReadRow>();
         using var store = StoreReader.Open(storeDir);
         double storeBytesPerToken = StoreInspector.Inspect(storeDir).BytesPerToken;
-        int k = o.TopK > 0 ? o.TopK : store.Manifest.Processing.TopK > 0 ? store.Manifest.Processing.TopK : 50;
+        int k = o.TopK > 0 ? o.TopK : store.MaxEntriesPerPosition ?? 50;
         void Add(ReadRow r) { rows.Add(r); log?.Invoke($"{r.Path,-44} threads {r.Threads,2}  {r.PositionsPerSecond / 1e6,8:F2} M positions/s  ({r.Note})"); }
 
         for (int threads = 1; threads <= o.MaxThreads; threads *= 2)
             Add(new ReadRow("block decode, sequential", threads, DecodeRate(store, threads, o.SecondsPerMeasurement), storeBytesPerToken, "all columns, checksums on"));
         Add(new ReadRow("random sequence access", 1, RandomRate(store, o.SecondsPerMeasurement), storeBytesPerToken, "decodes the block of each random sequence (reused when the previous one shares it)"));
 
-        int length = o.SequenceLength > 0 ? o.SequenceLength : BatchLoader.SequenceLengthOf(store);
-        var loaderOptions = new BatchLoaderOptions { BatchSize = o.BatchSize, SequenceLength = length, TopK = k, Workers = Math.Max(1, o.MaxThreads), RingSize = 4 };
+        int length = o.SequenceLength > 0 ? o.SequenceLength : store.SequenceLength;
+        var loaderOptions = new BatchLoaderOptions { BatchSize = o.BatchSize, SequenceLength = length, Width = k, Workers = Math.Max(1, o.MaxThreads), RingSize = 4 };
         Add(LoaderRow($"batch loader [B={loaderOptions.BatchSize}, T={length}, K={k}]", store, loaderOptions, o.SecondsPerMeasurement, storeBytesPerToken, "shuffled, dense fp32, pinned ring"));
         // The three sequential rows below are the like-for-like comparison: one thread, in order, into [B, T, K].
         var sequential = loaderOptions with { Workers = 1, Shuffle = false };

@@ -36,7 +36,8 @@ public sealed record StudentTrainingOptions
     public int MaxSteps { get; init; } = 100;
     public int BatchSize { get; init; } = 8;
     public int SequenceLength { get; init; }            // 0: the store's
-    public int TopK { get; init; }                      // 0: the store's top_k
+    /// <summary>K of the [B, T, K] batches; 0: the store's most entries per position.</summary>
+    public int Width { get; init; }
     public double LearningRate { get; init; } = 3e-3;
     public int WarmupSteps { get; init; } = 10;
     public string Schedule { get; init; } = "cosine";
@@ -76,11 +77,13 @@ public static class StudentTrainer
         random.manual_seed((long)o.Seed);
         string dataStore = o.Mode == StudentMode.RecordedOnline ? o.RecordedStore ?? throw new ArgumentException("recorded-online needs --recorded STORE") : o.Store;
         using var store = StoreReader.Open(dataStore);
-        var processing = Writing.ManifestSections.FromSection(store.Manifest.Processing);
-        int k = o.TopK > 0 ? o.TopK : processing.TopK;
+        var processing = store.Processing;
+        int k = o.Width > 0 ? o.Width : store.MaxEntriesPerPosition
+            ?? throw new ArgumentException($"{dataStore}: a {ProcessingOptions.MethodName(processing.Method)} store sets no bound on " +
+                "entries per position; give the batch width K (--width)");
         using var loader = new BatchLoader(store, new BatchLoaderOptions
         {
-            BatchSize = o.BatchSize, SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : BatchLoader.SequenceLengthOf(store), TopK = k, Seed = o.Seed,
+            BatchSize = o.BatchSize, SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : store.SequenceLength, Width = k, Seed = o.Seed,
             Workers = o.LoaderWorkers, RingSize = 4,
         });
         var feed = new TorchBatchFeed(loader, device);
@@ -101,7 +104,7 @@ public static class StudentTrainer
         var alphaSchedule = new AlphaSchedule(o.AlphaShape, o.Mode == StudentMode.Lm ? 0 : o.Alpha, o.MaxSteps);
         var sets = new List<EvaluationSet>();
         if (o.HeldOutCorpus is not null)
-            sets.Add(EvaluationSet.HeldOut("held-out", TokenizedCorpus.Build(TextDocuments.Read(o.HeldOutCorpus), TextTokenizer.Create(), BatchLoader.SequenceLengthOf(store)), o.EvalSequences));
+            sets.Add(EvaluationSet.HeldOut("held-out", TokenizedCorpus.Build(TextDocuments.Read(o.HeldOutCorpus), TextTokenizer.Create(), store.SequenceLength), o.EvalSequences));
         sets.AddRange(o.Evaluations);
         if (sets.Any(e => e.TeacherArgmax is null) && (teacher is not null || o.EvalTeacher is not null))
         {

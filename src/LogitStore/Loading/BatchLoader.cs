@@ -32,27 +32,12 @@ public sealed class BatchLoader : IDisposable
     private long _nextToClaim;
     private long _nextToHand;
 
-    /// <summary>The one length every sequence of <paramref name="store"/> has; the loader refuses stores of mixed lengths.</summary>
-    public static int SequenceLengthOf(StoreReader store)
-    {
-        if (store.BlockCount == 0) throw new ArgumentException($"{store.Directory} holds no blocks");
-        int length = -1;
-        for (int b = 0; b < store.BlockCount; b++)
-        {
-            var e = store.BlockEntry(b);
-            if (e.PositionCount % e.SequenceCount != 0 || (length >= 0 && e.PositionCount / e.SequenceCount != length))
-                throw new ArgumentException($"{store.Directory}: the loader needs sequences of one length (block {b} differs)");
-            length = (int)(e.PositionCount / e.SequenceCount);
-        }
-        return length;
-    }
-
     public BatchLoader(StoreReader store, BatchLoaderOptions options)
     {
         options.Validate();
         _store = store;
         _o = options;
-        int length = SequenceLengthOf(store);
+        int length = store.SequenceLength;
         _rowsInBlock = new int[store.BlockCount];
         SequenceLengthInStore = length;
         _windowsPerSequence = length / options.SequenceLength;
@@ -74,7 +59,7 @@ public sealed class BatchLoader : IDisposable
         for (int i = 0; i < _plans.Length; i++) _plans[i] = new EpochPlan(blocksOfRank);
         _blockOrder = new int[store.BlockCount];
         _freeCount = new SemaphoreSlim(options.RingSize, options.RingSize);
-        for (int i = 0; i < options.RingSize; i++) _free.Enqueue(new Batch(options.BatchSize, options.SequenceLength, options.TopK));
+        for (int i = 0; i < options.RingSize; i++) _free.Enqueue(new Batch(options.BatchSize, options.SequenceLength, options.Width));
         _ready = new Batch?[options.RingSize];
         _nextToClaim = _nextToHand = options.StartStep;
         _workers = new Thread[options.Workers];
@@ -210,7 +195,7 @@ public sealed class BatchLoader : IDisposable
         var view = block.Sequence(seqInBlock);
         batch.RowSequence[r] = view.Id;
         batch.RowOffset[r] = offset;
-        int t0 = r * _o.SequenceLength, k = _o.TopK;
+        int t0 = r * _o.SequenceLength, k = _o.Width;
         view.Tokens.Slice(offset, _o.SequenceLength).CopyTo(batch.Tokens.AsSpan(t0));
         for (int t = 0; t < _o.SequenceLength; t++)
         {

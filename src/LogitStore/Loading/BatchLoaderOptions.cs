@@ -9,8 +9,12 @@ public sealed record BatchLoaderOptions
     /// <summary>T: positions per row. Each stored sequence of length L gives ⌊L / T⌋ rows (windows).</summary>
     public int SequenceLength { get; init; } = 1024;
 
-    /// <summary>K: kept entries per position in the dense layout; positions with more keep their first K (highest) entries.</summary>
-    public int TopK { get; init; } = 50;
+    /// <summary>
+    /// K, the width of the dense [B, T, K] layout: entries per position; positions with more keep their first K
+    /// (highest) entries and add the rest to their residual. <see cref="Reading.StoreReader.MaxEntriesPerPosition"/> is the
+    /// width that loses nothing.
+    /// </summary>
+    public int Width { get; init; } = 50;
 
     /// <summary>Seeded shuffle (blocks in a random order per epoch, rows in a random order inside each block) or the stored order.</summary>
     public bool Shuffle { get; init; } = true;
@@ -32,7 +36,7 @@ public sealed record BatchLoaderOptions
 
     public void Validate()
     {
-        if (BatchSize < 1 || SequenceLength < 1 || TopK < 1) throw new ArgumentException("batch size, sequence length and K must be >= 1");
+        if (BatchSize < 1 || SequenceLength < 1 || Width < 1) throw new ArgumentException("batch size, sequence length and width K must be >= 1");
         if (WorldSize < 1 || Rank < 0 || Rank >= WorldSize) throw new ArgumentException($"rank {Rank} of world size {WorldSize}");
         if (Workers < 1 || RingSize < 1) throw new ArgumentException("workers and ring size must be >= 1");
         if (StartStep < 0) throw new ArgumentException("start step must be >= 0");

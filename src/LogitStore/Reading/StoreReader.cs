@@ -55,6 +55,35 @@ public sealed class StoreReader : IDisposable
     public string Directory { get; }
     public Manifest Manifest { get; }
 
+    /// <summary>How the store's distributions were truncated, from the manifest.</summary>
+    public Processing.ProcessingOptions Processing => Writing.ManifestSections.FromSection(Manifest.Processing);
+
+    /// <summary>
+    /// The most entries one position of this store can hold, which is the width a dense batch needs: k for top-k and
+    /// top-p-k stores, the draws for sampled ones; null for top-p and full stores, whose truncation sets no bound.
+    /// </summary>
+    public int? MaxEntriesPerPosition => Manifest.Processing is var p && (p.TopK > 0 || p.Draws > 0)
+        ? Math.Max(p.TopK, p.Draws) : null;
+
+    /// <summary>The length every sequence of the store has; refused when blocks disagree (the loader needs one length).</summary>
+    public int SequenceLength => _sequenceLength ??= UniformSequenceLength();
+
+    private int? _sequenceLength;
+
+    private int UniformSequenceLength()
+    {
+        if (BlockCount == 0) throw new ArgumentException($"{Directory} holds no blocks");
+        int length = -1;
+        for (int b = 0; b < BlockCount; b++)
+        {
+            var e = BlockEntry(b);
+            if (e.PositionCount % e.SequenceCount != 0 || (length >= 0 && e.PositionCount / e.SequenceCount != length))
+                throw new ArgumentException($"{Directory}: sequences differ in length (block {b}); the loader needs one length");
+            length = (int)(e.PositionCount / e.SequenceCount);
+        }
+        return length;
+    }
+
     /// <summary>The codebooks and id rank tables the manifest lists, checked.</summary>
     public Codecs.StoreDictionaries Dictionaries { get; }
     public IReadOnlyList<ShardReader> Shards => _shards;
