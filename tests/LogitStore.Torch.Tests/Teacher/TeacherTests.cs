@@ -21,6 +21,7 @@ public class TeacherTests
         {
             Corpus = Sample, Output = ckpt, Preset = "tiny", MaxSteps = 30, BatchSize = 2, SequenceLength = 16, LearningRate = 1e-2,
             WarmupSteps = 3, EvalEvery = 30, EvalSequences = 4, Device = "cpu", RecordOnline = online,
+            Vocabulary = VocabularyChoice.Full,   // from ln V = 11.5: the first steps learn which ids occur at all
             RecordCodecs = new CodecOptions { Values = "q8" },
         };
         var losses = new List<double>();
