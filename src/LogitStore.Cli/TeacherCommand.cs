@@ -59,6 +59,33 @@ internal static class TeacherCommand
             if (result.OnlineStore is { } s) Console.WriteLine($"online logits -> {s}");
             return 0;
         });
-        return new Command("teacher", "teacher models") { train };
+        return new Command("teacher", "teacher models") { train, Profile() };
+    }
+
+    /// <summary><c>teacher profile</c>: milliseconds per training step, by phase, at the full and the compact vocabulary.</summary>
+    private static Command Profile()
+    {
+        var corpus = new Option<string>("--corpus") { Description = "corpus whose text fills the batches", DefaultValueFactory = _ => "data/brown" };
+        var presets = new Option<string>("--presets") { Description = "comma-separated presets", DefaultValueFactory = _ => "small,cpu-small" };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 16 };
+        var seqLen = new Option<int>("--seq-len") { DefaultValueFactory = _ => 128 };
+        var steps = new Option<int>("--steps") { Description = "steps per model, the first two not counted", DefaultValueFactory = _ => 8 };
+        var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => "auto" };
+        var profile = new Command("profile", "time a training step by phase at the full and at the compact output vocabulary")
+        {
+            corpus, presets, batch, seqLen, steps, device,
+        };
+        profile.SetAction(r =>
+        {
+            var rows = TrainingStepProfile.Measure(r.GetValue(corpus)!, r.GetValue(presets)!.Split(',', StringSplitOptions.TrimEntries),
+                r.GetValue(batch), r.GetValue(seqLen), r.GetValue(steps), r.GetValue(device)!);
+            Console.WriteLine("| preset | outputs | parameters | output layer | forward | loss | backward | optimiser | step | tokens/s |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var p in rows)
+                Console.WriteLine($"| {p.Preset} | {p.Outputs:N0} | {p.Parameters:N0} | {p.OutputLayerShare:P0} | {p.Forward:N0} | {p.Loss:N0} | " +
+                    $"{p.Backward:N0} | {p.Optimiser:N0} | {p.Step:N0} | {p.TokensPerSecond:N0} |");
+            return 0;
+        });
+        return profile;
     }
 }
