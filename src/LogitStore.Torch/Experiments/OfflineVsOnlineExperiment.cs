@@ -108,7 +108,7 @@ public sealed record OfflineVsOnlineOptions
     public int BatchSize { get; init; } = 16;
     public int TeacherEpochs { get; init; } = 3;
     public int TeacherEvalEvery { get; init; } = 150;
-    public int StudentSteps { get; init; } = 500;
+    public int StudentSteps { get; init; } = 800;
     public double StudentLearningRate { get; init; } = 3e-3;
     public int EvalEvery { get; init; } = 100;
 
