@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using LogitStore.Format;
 using LogitStore.Processing;
 using LogitStore.Reading;
 using LogitStore.Reports;
@@ -155,6 +156,7 @@ public static class OfflineVsOnlineExperiment
         var tokenizer = TextTokenizer.Create();
 
         TeacherFigures teacher = await EnsureTeacherAsync(o, teacherDir, recordedDir, say, ct);
+        CheckSameTeacher(o, teacher);
         await EnsurePackedAsync(o, teacherDir, offlineDir, o.Processing, o.Codecs, say, ct);
         foreach (var variant in arms.Select(a => a.Store).OfType<StoreVariant>().Distinct())
             await EnsurePackedAsync(o, teacherDir, OfflineStore(o, variant), variant.Processing ?? o.Processing, variant.Codecs ?? o.Codecs, say, ct);
@@ -257,12 +259,39 @@ public static class OfflineVsOnlineExperiment
     /// <summary>The study teacher's training, as the report shows it (curve: held-out loss by step).</summary>
     private sealed record TeacherFigures(
         long Parameters, int Steps, double HeldOutLoss, double UnigramLoss, double TokensPerSecond,
-        long TokensSeen = 0, double Seconds = 0, int OutputIds = 0, IReadOnlyList<CurvePoint>? Curve = null);
+        long TokensSeen = 0, double Seconds = 0, int OutputIds = 0, IReadOnlyList<CurvePoint>? Curve = null, string? WeightsXxh3 = null);
 
-    private static async Task<TeacherFigures> EnsureTeacherAsync(OfflineVsOnlineOptions o, string teacherDir, string recordedDir, Action<string> say, CancellationToken ct)
+    /// <summary>
+    /// The report directory keeps the teacher its runs were made with (<c>teacher.json</c>, weights hash included), so that
+    /// a study resumed elsewhere, whose work directory is gone, retrains the teacher (training is deterministic on a given
+    /// thread count) and goes on only if the weights are the same bytes.
+    /// </summary>
+    private static void CheckSameTeacher(OfflineVsOnlineOptions o, TeacherFigures teacher)
+    {
+        string path = Path.Combine(o.Output, "teacher.json");
+        if (File.Exists(path))
+        {
+            var recorded = JsonSerializer.Deserialize<TeacherFigures>(File.ReadAllText(path), Json)!;
+            if (recorded.WeightsXxh3 != teacher.WeightsXxh3)
+                throw new InvalidOperationException(
+                    $"{path}: the runs there were made with teacher weights {recorded.WeightsXxh3}, the teacher in {o.Work} has " +
+                    $"{teacher.WeightsXxh3}; move {o.Output}/runs aside or use the work directory of that teacher");
+            return;
+        }
+        Directory.CreateDirectory(o.Output);
+        DurableFile.WriteAtomic(path, JsonSerializer.SerializeToUtf8Bytes(teacher, Json));
+    }
+
+    private static async Task<TeacherFigures> EnsureTeacherAsync(
+        OfflineVsOnlineOptions o, string teacherDir, string recordedDir, Action<string> say, CancellationToken ct)
     {
         string figures = Path.Combine(teacherDir, "experiment-teacher.json");
-        if (File.Exists(figures)) return JsonSerializer.Deserialize<TeacherFigures>(File.ReadAllText(figures), Json)!;
+        string weightsHash() => Checksum.ToHex(Checksum.Of(File.ReadAllBytes(Path.Combine(teacherDir, Model.Checkpoint.WeightsFile))));
+        if (File.Exists(figures))
+        {
+            var known = JsonSerializer.Deserialize<TeacherFigures>(File.ReadAllText(figures), Json)!;
+            return known.WeightsXxh3 is null ? known with { WeightsXxh3 = weightsHash() } : known;
+        }
         say($"training the {o.TeacherPreset} teacher for {o.TeacherEpochs} epochs, recording its online logits per epoch -> {recordedDir}");
         var curve = new List<CurvePoint>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -278,7 +307,7 @@ public static class OfflineVsOnlineExperiment
             say(string.Format(CultureInfo.InvariantCulture, "  teacher step {0}: loss {1:F4}, held-out {2:F4}, {3:N0} tokens/s", s.Step, s.Loss, h, s.TokensPerSecond));
         }, ct);
         var t = new TeacherFigures(r.Parameters, r.Steps, r.HeldOutLoss, r.UnigramHeldOutLoss, r.TokensPerSecond,
-            r.TokensSeen, clock.Elapsed.TotalSeconds, Model.Checkpoint.ReadOutputVocabulary(teacherDir).Candidates, curve);
+            r.TokensSeen, clock.Elapsed.TotalSeconds, Model.Checkpoint.ReadOutputVocabulary(teacherDir).Candidates, curve, weightsHash());
         DurableFile.WriteAtomic(figures, JsonSerializer.SerializeToUtf8Bytes(t, Json));
         return t;
     }
