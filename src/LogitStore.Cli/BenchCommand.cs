@@ -10,13 +10,27 @@ internal static class BenchCommand
     {
         var defaults = new FrontierStudy.Options();
         var outOpt = new Option<string>("--out") { Description = "report directory", DefaultValueFactory = _ => "reports/frontier" };
-        var tokens = new Option<ulong>("--tokens") { Description = "tokens packed per configuration", DefaultValueFactory = _ => defaults.Tokens };
-        var sample = new Option<long>("--sample") { Description = "positions compared per configuration", DefaultValueFactory = _ => defaults.FidelitySample };
-        var frontier = new Command("frontier", "bytes/token against fidelity for every value codec (f32, f16, q8, q4, mvq:2..32) and id codec, on the synthetic teacher") { outOpt, tokens, sample };
+        var tokens = new Option<ulong>("--tokens")
+        {
+            Description = "tokens packed per configuration",
+            DefaultValueFactory = _ => defaults.Tokens,
+        };
+        var sample = new Option<long>("--sample")
+        {
+            Description = "positions compared per configuration",
+            DefaultValueFactory = _ => defaults.FidelitySample,
+        };
+        var frontier = new Command(
+            "frontier",
+            "bytes/token against fidelity for every value codec (f32, f16, q8, q4, mvq:2..32) and id codec, on the synthetic teacher")
+        {
+            outOpt, tokens, sample,
+        };
         frontier.SetAction(async (r, ct) =>
         {
             string dir = r.GetValue(outOpt)!;
-            var rows = await FrontierStudy.RunAsync(dir, defaults with { Tokens = r.GetValue(tokens), FidelitySample = r.GetValue(sample) }, Console.WriteLine);
+            var rows = await FrontierStudy.RunAsync(
+                dir, defaults with { Tokens = r.GetValue(tokens), FidelitySample = r.GetValue(sample) }, Console.WriteLine);
             Console.WriteLine($"wrote {dir}/frontier.md, frontier.json, frontier.png ({rows.Count} configurations)");
             return 0;
         });
@@ -25,8 +39,18 @@ internal static class BenchCommand
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
         var seq = new Option<int>("--seq") { Description = "positions per row (0: the store's sequence length)" };
         var k = new Option<int>("--k") { Description = "entries per position in the dense batch (0: the store's top_k)" };
-        var workers = new Option<int>("--workers") { Description = "most threads (decode scaling and loader workers)", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var read = new Command("read", "decode, random access, batch loader, and the plain alternatives (int32+fp32 via mmap, Parquet) written from the same data, side by side") { store, readOut, batch, seq, k, workers };
+        var workers = new Option<int>("--workers")
+        {
+            Description = "most threads (decode scaling and loader workers)",
+            DefaultValueFactory = _ => Environment.ProcessorCount,
+        };
+        var read = new Command(
+            "read",
+            "decode, random access, batch loader, and the plain alternatives (int32+fp32 via mmap, Parquet) " +
+            "written from the same data, side by side")
+        {
+            store, readOut, batch, seq, k, workers,
+        };
         read.SetAction(async (r, ct) =>
         {
             var rows = await ReadBenchmark.RunAsync(r.GetValue(store)!, r.GetValue(readOut)!, new ReadBenchmark.Options

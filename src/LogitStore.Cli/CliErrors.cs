@@ -20,7 +20,8 @@ internal static class CliErrors
             Fail($"corrupt: {ex.Message}");
             return Corrupt;
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException
+            or UnauthorizedAccessException)
         {
             Fail($"error: {ex.Message}");
             return BadInput;

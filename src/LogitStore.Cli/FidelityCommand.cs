@@ -13,11 +13,23 @@ internal static class FidelityCommand
     public static Command Create()
     {
         var store = new Argument<string>("store") { Description = "store directory" };
-        var reference = new Option<string?>("--reference") { Description = "reference store holding the same sequences (default: regenerate the synthetic teacher)" };
-        var against = new Option<string>("--against") { Description = "synthetic reference: untruncated | truncated (the store's own processing, lossless)", DefaultValueFactory = _ => "untruncated" };
+        var reference = new Option<string?>("--reference")
+        {
+            Description = "reference store holding the same sequences (default: regenerate the synthetic teacher)",
+        };
+        var against = new Option<string>("--against")
+        {
+            Description = "synthetic reference: untruncated | truncated (the store's own processing, lossless)",
+            DefaultValueFactory = _ => "untruncated",
+        };
         var sample = new Option<long>("--sample") { Description = "positions to compare", DefaultValueFactory = _ => 20_000 };
         var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
-        var cmd = new Command("fidelity", "compare a store with a reference: KL, total variation, top-1 agreement, kept mass, KD loss error") { store, reference, against, sample, json };
+        var cmd = new Command(
+            "fidelity",
+            "compare a store with a reference: KL, total variation, top-1 agreement, kept mass, KD loss error")
+        {
+            store, reference, against, sample, json,
+        };
         cmd.SetAction(r =>
         {
             using var reader = StoreReader.Open(r.GetValue(store)!);

@@ -24,8 +24,13 @@ internal static class InspectCommand
                 {
                     store_id = m.StoreId, status = m.Status, vocab_size = m.VocabSize, tokenizer = m.Tokenizer, teacher = m.Teacher,
                     processing = m.Processing, codecs = m.Codecs, totals = m.Totals, shards = m.Shards.Count,
-                    file_bytes = s.FileBytes, bytes_per_token = s.BytesPerToken, mean_kept = s.MeanKept, overhead_bytes = s.OverheadBytes, dictionary_bytes = s.DictionaryBytes, dictionaries = m.Dictionaries,
-                    columns = s.Columns.Select(c => new { kind = c.Kind.ToString(), codecs = c.Codecs, stored_bytes = c.StoredBytes, decoded_bytes = c.DecodedBytes, bytes_per_token = c.BytesPerToken }),
+                    file_bytes = s.FileBytes, bytes_per_token = s.BytesPerToken, mean_kept = s.MeanKept, overhead_bytes = s.OverheadBytes,
+                    dictionary_bytes = s.DictionaryBytes, dictionaries = m.Dictionaries,
+                    columns = s.Columns.Select(c => new
+                    {
+                        kind = c.Kind.ToString(), codecs = c.Codecs, stored_bytes = c.StoredBytes, decoded_bytes = c.DecodedBytes,
+                        bytes_per_token = c.BytesPerToken,
+                    }),
                 };
                 Console.WriteLine(JsonSerializer.Serialize(o, Manifest.JsonOptions));
                 return 0;
@@ -37,7 +42,10 @@ internal static class InspectCommand
             info.AddRow("teacher", CliErrors.Escape(m.Teacher["id"]?.ToString() ?? "?"));
             var p = m.Processing;
             info.AddRow("processing", $"{p.Method} τ={p.Temperature} p={p.TopP} k={p.TopK} draws={p.Draws}");
-            info.AddRow("codecs", $"tokens={m.Codecs.Tokens} ids={m.Codecs.Ids} values={m.Codecs.Values} zstd={m.Codecs.ZstdLevel} seqs/block={m.Codecs.SequencesPerBlock}");
+            info.AddRow(
+                "codecs",
+                $"tokens={m.Codecs.Tokens} ids={m.Codecs.Ids} values={m.Codecs.Values} zstd={m.Codecs.ZstdLevel} " +
+                $"seqs/block={m.Codecs.SequencesPerBlock}");
             info.AddRow("sequences", $"{m.Totals.Sequences:N0}");
             info.AddRow("tokens", $"{m.Totals.Positions:N0}");
             info.AddRow("kept entries", $"{m.Totals.Entries:N0} (mean {s.MeanKept:F2} per token)");
@@ -46,8 +54,12 @@ internal static class InspectCommand
             AnsiConsole.Write(info);
             var cols = new Table().AddColumns("column", "codec", "stored bytes", "decoded bytes", "ratio", "bytes/token");
             foreach (var c in s.Columns)
-                cols.AddRow(c.Kind.ToString(), c.Codecs, $"{c.StoredBytes:N0}", $"{c.DecodedBytes:N0}", $"{(double)c.DecodedBytes / Math.Max(1, c.StoredBytes):F2}x", $"{c.BytesPerToken:F3}");
-            cols.AddRow("(headers, index, padding)", "", $"{s.OverheadBytes:N0}", "", "", $"{s.OverheadBytes / Math.Max(1.0, m.Totals.Positions):F3}");
+                cols.AddRow(
+                    c.Kind.ToString(), c.Codecs, $"{c.StoredBytes:N0}", $"{c.DecodedBytes:N0}",
+                    $"{(double)c.DecodedBytes / Math.Max(1, c.StoredBytes):F2}x", $"{c.BytesPerToken:F3}");
+            cols.AddRow(
+                "(headers, index, padding)", "", $"{s.OverheadBytes:N0}", "", "",
+                $"{s.OverheadBytes / Math.Max(1.0, m.Totals.Positions):F3}");
             foreach (var d in m.Dictionaries)
                 cols.AddRow($"dictionary {d.Kind}", d.Ref, $"{d.Bytes:N0}", "", "", $"{d.Bytes / Math.Max(1.0, m.Totals.Positions):F3}");
             AnsiConsole.Write(cols);

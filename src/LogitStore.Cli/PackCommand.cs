@@ -17,10 +17,17 @@ internal static class PackCommand
         var outOpt = new Option<string>("--out") { Description = "store directory to write", Required = true };
         var synthetic = new Option<bool>("--synthetic") { Description = "use the deterministic synthetic teacher" };
         var teacher = new Option<string?>("--teacher") { Description = "teacher checkpoint directory (from 'logitstore teacher train')" };
-        var corpus = new Option<string>("--corpus") { Description = "teacher: corpus to run over", DefaultValueFactory = _ => "data/brown" };
+        var corpus = new Option<string>("--corpus")
+        {
+            Description = "teacher: corpus to run over",
+            DefaultValueFactory = _ => "data/brown",
+        };
         var batch = new Option<int>("--batch") { Description = "teacher: sequences per forward", DefaultValueFactory = _ => 8 };
         var device = new Option<string>("--device") { Description = "teacher: auto | cpu | cuda", DefaultValueFactory = _ => "auto" };
-        var stream = new Option<string?>("--from-stream") { Description = "read teacher output in the stream protocol from '-' (stdin) or unix:/path.sock" };
+        var stream = new Option<string?>("--from-stream")
+        {
+            Description = "read teacher output in the stream protocol from '-' (stdin) or unix:/path.sock",
+        };
         var resume = new Option<bool>("--resume") { Description = "finish an interrupted pack of this store" };
         var force = new Option<bool>("--force") { Description = "replace an existing store" };
         var part = new Option<string?>("--part") { Description = "pack part i/N of the corpus (merge the parts with 'logitstore merge')" };
@@ -28,27 +35,59 @@ internal static class PackCommand
         var vocab = new Option<uint>("--vocab") { Description = "synthetic: vocabulary size", DefaultValueFactory = _ => 32_000 };
         var seqLen = new Option<int>("--seq-len") { Description = "synthetic: positions per sequence", DefaultValueFactory = _ => 1024 };
         var seed = new Option<ulong>("--seed") { Description = "synthetic: seed", DefaultValueFactory = _ => 1 };
-        var method = new Option<string>("--method") { Description = "top-k | top-p | top-p-k | sampled | full", DefaultValueFactory = _ => ProcessingOptions.MethodName(proc.Method) };
+        var method = new Option<string>("--method")
+        {
+            Description = "top-k | top-p | top-p-k | sampled | full",
+            DefaultValueFactory = _ => ProcessingOptions.MethodName(proc.Method),
+        };
         var temperature = new Option<float>("--temperature") { DefaultValueFactory = _ => proc.Temperature };
         var topP = new Option<float>("--top-p") { DefaultValueFactory = _ => proc.TopP };
         var topK = new Option<int>("--top-k") { DefaultValueFactory = _ => proc.TopK };
         var draws = new Option<int>("--draws") { Description = "sampled: draws per position", DefaultValueFactory = _ => proc.Draws };
         var tokCodec = new Option<string>("--tokens-codec") { Description = "u32 | packed", DefaultValueFactory = _ => defaults.Tokens };
         var ids = new Option<string>("--ids") { Description = "u32 | packed | delta | ranked", DefaultValueFactory = _ => defaults.Ids };
-        var values = new Option<string>("--values") { Description = "f32 | f16 | q8 | q4 | counts | mvq:M (M codebooks, 1-32)", DefaultValueFactory = _ => defaults.Values };
-        var codebook = new Option<string?>("--codebook") { Description = "mvq: codebook file from 'logitstore codebook train' (default: train on the first positions)" };
-        var beam = new Option<int>("--beam") { Description = "mvq: beam width of the encoder's search", DefaultValueFactory = _ => defaults.MvqBeam };
-        var dictSample = new Option<int>("--dictionary-sample") { Description = "positions collected to train codebooks / the id rank table", DefaultValueFactory = _ => defaults.DictionarySample };
+        var values = new Option<string>("--values")
+        {
+            Description = "f32 | f16 | q8 | q4 | counts | mvq:M (M codebooks, 1-32)",
+            DefaultValueFactory = _ => defaults.Values,
+        };
+        var codebook = new Option<string?>("--codebook")
+        {
+            Description = "mvq: codebook file from 'logitstore codebook train' (default: train on the first positions)",
+        };
+        var beam = new Option<int>("--beam")
+        {
+            Description = "mvq: beam width of the encoder's search",
+            DefaultValueFactory = _ => defaults.MvqBeam,
+        };
+        var dictSample = new Option<int>("--dictionary-sample")
+        {
+            Description = "positions collected to train codebooks / the id rank table",
+            DefaultValueFactory = _ => defaults.DictionarySample,
+        };
         var range = new Option<double>("--value-range") { Description = "R (nats) of q8/q4; 0 = codec default" };
-        var zstd = new Option<int>("--zstd-level") { Description = "zstd level per column; 0 stores columns uncompressed", DefaultValueFactory = _ => defaults.ZstdLevel };
+        var zstd = new Option<int>("--zstd-level")
+        {
+            Description = "zstd level per column; 0 stores columns uncompressed",
+            DefaultValueFactory = _ => defaults.ZstdLevel,
+        };
         var spb = new Option<int>("--seqs-per-block") { DefaultValueFactory = _ => defaults.SequencesPerBlock };
-        var shardMiB = new Option<long>("--shard-mib") { Description = "start a new shard past this size", DefaultValueFactory = _ => defaults.ShardTargetBytes >> 20 };
-        var split = new Option<string>("--split") { Description = "teacher: all | train | held-out sequences of the corpus", DefaultValueFactory = _ => "all" };
+        var shardMiB = new Option<long>("--shard-mib")
+        {
+            Description = "start a new shard past this size",
+            DefaultValueFactory = _ => defaults.ShardTargetBytes >> 20,
+        };
+        var split = new Option<string>("--split")
+        {
+            Description = "teacher: all | train | held-out sequences of the corpus",
+            DefaultValueFactory = _ => "all",
+        };
         var workers = new Option<int>("--workers") { Description = "encoding threads (0 = all cores)" };
 
         var cmd = new Command("pack", "run a teacher (synthetic, or an external process through a stream) and write a store")
         {
-            outOpt, synthetic, teacher, corpus, batch, device, stream, resume, force, part, tokens, vocab, seqLen, seed, method, temperature, topP, topK, draws,
+            outOpt, synthetic, teacher, corpus, batch, device, stream, resume, force, part, tokens, vocab, seqLen, seed, method,
+            temperature, topP, topK, draws,
             tokCodec, ids, values, codebook, beam, dictSample, range, zstd, spb, shardMiB, workers, split,
         };
         cmd.SetAction(async (r, ct) =>
@@ -62,7 +101,13 @@ internal static class PackCommand
                 var existing = Manifest.Load(dir);
                 work = (string?)existing.Source["kind"] == SyntheticSource.Kind
                     ? SyntheticPack.ResumeAsync(dir, r.GetValue(workers), progress, ct)
-                    : StreamPack.ResumeAsync(dir, await TeacherStream.OpenAsync(streamPath ?? throw new ArgumentException("resuming a stream pack needs --from-stream again"), ct), r.GetValue(workers), progress, ct);
+                    : StreamPack.ResumeAsync(
+                        dir,
+                        await TeacherStream.OpenAsync(
+                            streamPath ?? throw new ArgumentException("resuming a stream pack needs --from-stream again"), ct),
+                        r.GetValue(workers),
+                        progress,
+                        ct);
             }
             else
             {
@@ -89,30 +134,59 @@ internal static class PackCommand
                     ShardTargetBytes = r.GetValue(shardMiB) << 20,
                 };
                 PartSpec? partSpec = r.GetValue(part) is { } ps ? PartSpec.Parse(ps) : null;
-                int sources = (r.GetValue(synthetic) ? 1 : 0) + (streamPath is not null ? 1 : 0) + (r.GetValue(teacher) is not null ? 1 : 0);
+                int sources = (r.GetValue(synthetic) ? 1 : 0) + (streamPath is not null ? 1 : 0)
+                    + (r.GetValue(teacher) is not null ? 1 : 0);
                 if (sources != 1) throw new ArgumentException("choose one source: --synthetic, --teacher CKPT or --from-stream");
                 if (r.GetValue(teacher) is { } ckpt)
                 {
                     var o = new Torch.Teacher.TeacherPackOptions
                     {
-                        Checkpoint = ckpt, Corpus = r.GetValue(corpus)!, Output = dir, SequenceLength = r.GetValue(seqLen), BatchSize = r.GetValue(batch),
-                        Device = r.GetValue(device)!, Processing = processing, Codecs = codecs, Overwrite = r.GetValue(force), Workers = r.GetValue(workers), Split = r.GetValue(split)!,
+                        Checkpoint = ckpt, Corpus = r.GetValue(corpus)!, Output = dir, SequenceLength = r.GetValue(seqLen),
+                        BatchSize = r.GetValue(batch),
+                        Device = r.GetValue(device)!, Processing = processing, Codecs = codecs, Overwrite = r.GetValue(force),
+                        Workers = r.GetValue(workers), Split = r.GetValue(split)!,
                         MaxTokens = r.GetResult(tokens) is null ? long.MaxValue : (long)r.GetValue(tokens),
                     };
-                    var (m, timing) = await ProgressDisplay.RunAsync("pack", () => (progress.DonePositions, progress.TotalPositions), Torch.Teacher.TeacherPack.RunAsync(o, progress, ct));
+                    var (m, timing) = await ProgressDisplay.RunAsync(
+                        "pack",
+                        () => (progress.DonePositions, progress.TotalPositions),
+                        Torch.Teacher.TeacherPack.RunAsync(o, progress, ct));
                     while (progress.Messages.TryDequeue(out var line)) Console.WriteLine(line);
-                    Console.WriteLine($"teacher pack: {timing.Tokens:N0} tokens in {timing.Seconds:F1} s = {timing.TokensPerSecond:N0} tokens/s; forward {timing.Forward:F1} s, " +
-                        $"top-k + copy to host {timing.TopKAndTransfer:F1} s, host cut {timing.HostProcessing:F1} s, waiting for the encoders {timing.WaitingForWriter:F1} s; bound by {timing.Bound}");
-                    Console.WriteLine($"committed {m.Totals.Sequences:N0} sequences, {m.Totals.Positions:N0} tokens, {m.Shards.Count} shard(s) -> {dir}");
+                    Console.WriteLine(
+                        $"teacher pack: {timing.Tokens:N0} tokens in {timing.Seconds:F1} s = {timing.TokensPerSecond:N0} tokens/s; " +
+                        $"forward {timing.Forward:F1} s, " +
+                        $"top-k + copy to host {timing.TopKAndTransfer:F1} s, host cut {timing.HostProcessing:F1} s, " +
+                        $"waiting for the encoders {timing.WaitingForWriter:F1} s; bound by {timing.Bound}");
+                    Console.WriteLine(
+                        $"committed {m.Totals.Sequences:N0} sequences, {m.Totals.Positions:N0} tokens, {m.Shards.Count} shard(s) -> {dir}");
                     return 0;
                 }
                 work = streamPath is null
-                    ? SyntheticPack.RunAsync(dir, new SyntheticSource(r.GetValue(tokens), r.GetValue(vocab), r.GetValue(seqLen), r.GetValue(seed)), processing, codecs, partSpec, r.GetValue(force), r.GetValue(workers), progress, ct)
-                    : StreamPack.RunAsync(dir, await TeacherStream.OpenAsync(streamPath, ct), processing, codecs, r.GetValue(force), r.GetValue(workers), progress, ct);
+                    ? SyntheticPack.RunAsync(
+                        dir,
+                        new SyntheticSource(r.GetValue(tokens), r.GetValue(vocab), r.GetValue(seqLen), r.GetValue(seed)),
+                        processing,
+                        codecs,
+                        partSpec,
+                        r.GetValue(force),
+                        r.GetValue(workers),
+                        progress,
+                        ct)
+                    : StreamPack.RunAsync(
+                        dir,
+                        await TeacherStream.OpenAsync(streamPath, ct),
+                        processing,
+                        codecs,
+                        r.GetValue(force),
+                        r.GetValue(workers),
+                        progress,
+                        ct);
             }
             var manifest = await ProgressDisplay.RunAsync("pack", () => (progress.DonePositions, progress.TotalPositions), work);
             while (progress.Messages.TryDequeue(out var note)) Console.WriteLine(note);
-            Console.WriteLine($"committed {manifest.Totals.Sequences:N0} sequences, {manifest.Totals.Positions:N0} tokens, {manifest.Shards.Count} shard(s), " +
+            Console.WriteLine(
+                $"committed {manifest.Totals.Sequences:N0} sequences, {manifest.Totals.Positions:N0} tokens, " +
+                $"{manifest.Shards.Count} shard(s), " +
                 $"{manifest.Totals.Bytes / Math.Max(1.0, manifest.Totals.Positions):F2} bytes/token -> {dir}");
             return 0;
         });

@@ -13,12 +13,16 @@ internal static class ProgressDisplay
         {
             var result = await work;
             var (d, _) = poll();
-            Console.Error.WriteLine($"{label}: {d:N0} {unit} in {clock.Elapsed.TotalSeconds:F2} s ({d / Math.Max(1e-9, clock.Elapsed.TotalSeconds):N0} {unit}/s)");
+            Console.Error.WriteLine(
+                $"{label}: {d:N0} {unit} in {clock.Elapsed.TotalSeconds:F2} s " +
+                $"({d / Math.Max(1e-9, clock.Elapsed.TotalSeconds):N0} {unit}/s)");
             return result;
         }
         await AnsiConsole.Progress()
             .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Columns(
+                new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(),
+                new SpinnerColumn())
             .StartAsync(async ctx =>
             {
                 var task = ctx.AddTask(label);

@@ -11,9 +11,21 @@ internal static class TeacherCommand
     public static Command Create()
     {
         var d = new TeacherTrainingOptions { Corpus = "", Output = "" };
-        var corpus = new Option<string>("--corpus") { Description = "Brown directory (tools/fetch-corpus.sh), *.jsonl with {\"text\": ...}, or a text file", DefaultValueFactory = _ => "data/brown" };
-        var outOpt = new Option<string>("--out") { Description = "checkpoint directory (config.json + model.safetensors)", Required = true };
-        var preset = new Option<string>("--preset") { Description = "tiny | cpu-small | small | base", DefaultValueFactory = _ => d.Preset };
+        var corpus = new Option<string>("--corpus")
+        {
+            Description = "Brown directory (tools/fetch-corpus.sh), *.jsonl with {\"text\": ...}, or a text file",
+            DefaultValueFactory = _ => "data/brown",
+        };
+        var outOpt = new Option<string>("--out")
+        {
+            Description = "checkpoint directory (config.json + model.safetensors)",
+            Required = true,
+        };
+        var preset = new Option<string>("--preset")
+        {
+            Description = "tiny | cpu-small | small | base",
+            DefaultValueFactory = _ => d.Preset,
+        };
         var steps = new Option<int>("--max-steps") { DefaultValueFactory = _ => d.MaxSteps };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => d.BatchSize };
         var seqLen = new Option<int>("--seq-len") { DefaultValueFactory = _ => d.SequenceLength };
@@ -23,10 +35,24 @@ internal static class TeacherCommand
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => d.EvalEvery };
         var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => d.Device };
         var resume = new Option<bool>("--resume") { Description = "continue from the checkpoint in --out" };
-        var record = new Option<string?>("--record-online") { Description = "also write the teacher's distributions on each training batch to this store" };
-        var epochs = new Option<int>("--epochs") { Description = "train this many whole epochs over the training split (overrides --max-steps)" };
-        var phases = new Option<int>("--record-phases") { Description = "split the recording by training step into N stores (STORE/phase-i-of-N)", DefaultValueFactory = _ => 1 };
-        var maxTokens = new Option<long>("--max-corpus-tokens") { Description = "tokenise at most this many corpus tokens", DefaultValueFactory = _ => long.MaxValue };
+        var record = new Option<string?>("--record-online")
+        {
+            Description = "also write the teacher's distributions on each training batch to this store",
+        };
+        var epochs = new Option<int>("--epochs")
+        {
+            Description = "train this many whole epochs over the training split (overrides --max-steps)",
+        };
+        var phases = new Option<int>("--record-phases")
+        {
+            Description = "split the recording by training step into N stores (STORE/phase-i-of-N)",
+            DefaultValueFactory = _ => 1,
+        };
+        var maxTokens = new Option<long>("--max-corpus-tokens")
+        {
+            Description = "tokenise at most this many corpus tokens",
+            DefaultValueFactory = _ => long.MaxValue,
+        };
         var vocab = new Option<string>("--vocab")
         {
             Description = "output layer: corpus (the training split's ids + one 'other' output) | full (every tokenizer id)",
@@ -35,26 +61,35 @@ internal static class TeacherCommand
         vocab.AcceptOnlyFromAmong("corpus", "full");
         var train = new Command("train", "train a teacher LM (AdamW, warmup + cosine/WSD, clipping, held-out loss vs a unigram baseline)")
         {
-            corpus, outOpt, preset, steps, batch, seqLen, lr, warmup, schedule, evalEvery, device, resume, record, phases, maxTokens, epochs, vocab,
+            corpus, outOpt, preset, steps, batch, seqLen, lr, warmup, schedule, evalEvery, device, resume, record, phases, maxTokens,
+            epochs, vocab,
         };
         train.SetAction(async (r, ct) =>
         {
             var o = new TeacherTrainingOptions
             {
-                Corpus = r.GetValue(corpus)!, Output = r.GetValue(outOpt)!, Preset = r.GetValue(preset)!, MaxSteps = r.GetValue(steps), Epochs = r.GetValue(epochs),
-                BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seqLen), LearningRate = r.GetValue(lr), WarmupSteps = r.GetValue(warmup),
-                Schedule = r.GetValue(schedule)!, EvalEvery = r.GetValue(evalEvery), Device = r.GetValue(device)!, Resume = r.GetValue(resume),
+                Corpus = r.GetValue(corpus)!, Output = r.GetValue(outOpt)!, Preset = r.GetValue(preset)!, MaxSteps = r.GetValue(steps),
+                Epochs = r.GetValue(epochs),
+                BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seqLen), LearningRate = r.GetValue(lr),
+                WarmupSteps = r.GetValue(warmup),
+                Schedule = r.GetValue(schedule)!, EvalEvery = r.GetValue(evalEvery), Device = r.GetValue(device)!,
+                Resume = r.GetValue(resume),
                 RecordOnline = r.GetValue(record), RecordPhases = r.GetValue(phases), MaxCorpusTokens = r.GetValue(maxTokens),
                 Vocabulary = r.GetValue(vocab) == "full" ? VocabularyChoice.Full : VocabularyChoice.Corpus,
             };
             var result = await TeacherTrainer.TrainAsync(o, s =>
             {
                 if (s.HeldOutLoss is { } h || s.Step % 10 == 0)
-                    Console.WriteLine($"step {s.Step,6}  loss {s.Loss:F4}  lr {s.LearningRate:E2}  {s.TokensPerSecond:N0} tokens/s" + (s.HeldOutLoss is { } hl ? $"  held-out {hl:F4}" : ""));
+                    Console.WriteLine(
+                        $"step {s.Step,6}  loss {s.Loss:F4}  lr {s.LearningRate:E2}  {s.TokensPerSecond:N0} tokens/s" +
+                        (s.HeldOutLoss is { } hl ? $"  held-out {hl:F4}" : ""));
             }, ct);
-            Console.WriteLine($"teacher: {result.Parameters:N0} parameters, {result.Steps} steps, {result.TokensSeen:N0} tokens at {result.TokensPerSecond:N0} tokens/s");
+            Console.WriteLine(
+                $"teacher: {result.Parameters:N0} parameters, {result.Steps} steps, {result.TokensSeen:N0} tokens " +
+                $"at {result.TokensPerSecond:N0} tokens/s");
             double gap = result.UnigramHeldOutLoss - result.HeldOutLoss;
-            Console.WriteLine($"held-out loss {result.HeldOutLoss:F4} nats/token vs add-one unigram {result.UnigramHeldOutLoss:F4} on the same " +
+            Console.WriteLine(
+                $"held-out loss {result.HeldOutLoss:F4} nats/token vs add-one unigram {result.UnigramHeldOutLoss:F4} on the same " +
                 $"positions: {Math.Abs(gap):F2} nats {(gap >= 0 ? "below" : "above")} it -> {o.Output}");
             if (result.OnlineStore is { } s) Console.WriteLine($"online logits -> {s}");
             return 0;
@@ -65,8 +100,16 @@ internal static class TeacherCommand
     /// <summary><c>teacher profile</c>: milliseconds per training step, by phase, at the full and the compact vocabulary.</summary>
     private static Command Profile()
     {
-        var corpus = new Option<string>("--corpus") { Description = "corpus whose text fills the batches", DefaultValueFactory = _ => "data/brown" };
-        var presets = new Option<string>("--presets") { Description = "comma-separated presets", DefaultValueFactory = _ => "small,cpu-small" };
+        var corpus = new Option<string>("--corpus")
+        {
+            Description = "corpus whose text fills the batches",
+            DefaultValueFactory = _ => "data/brown",
+        };
+        var presets = new Option<string>("--presets")
+        {
+            Description = "comma-separated presets",
+            DefaultValueFactory = _ => "small,cpu-small",
+        };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 16 };
         var seqLen = new Option<int>("--seq-len") { DefaultValueFactory = _ => 128 };
         var steps = new Option<int>("--steps") { Description = "steps per model, the first two not counted", DefaultValueFactory = _ => 8 };
@@ -82,7 +125,8 @@ internal static class TeacherCommand
             Console.WriteLine("| preset | outputs | parameters | output layer | forward | loss | backward | optimiser | step | tokens/s |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var p in rows)
-                Console.WriteLine($"| {p.Preset} | {p.Outputs:N0} | {p.Parameters:N0} | {p.OutputLayerShare:P0} | {p.Forward:N0} | {p.Loss:N0} | " +
+                Console.WriteLine(
+                    $"| {p.Preset} | {p.Outputs:N0} | {p.Parameters:N0} | {p.OutputLayerShare:P0} | {p.Forward:N0} | {p.Loss:N0} | " +
                     $"{p.Backward:N0} | {p.Optimiser:N0} | {p.Step:N0} | {p.TokensPerSecond:N0} |");
             return 0;
         });

@@ -2,7 +2,9 @@ using LogitStore.Reading;
 
 namespace LogitStore.Reports;
 
-/// <summary>Order-0 empirical entropy of a store's kept ids, in bits per id: the floor for any coder that sees ids one at a time without context.</summary>
+/// <summary>
+/// Order-0 empirical entropy of a store's kept ids, in bits per id: the floor for any coder that sees ids one at a time without context.
+/// </summary>
 public static class IdEntropy
 {
     public static (double BitsPerId, long Ids) Measure(StoreReader store)

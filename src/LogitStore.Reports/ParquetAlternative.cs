@@ -8,9 +8,9 @@ namespace LogitStore.Reports;
 /// <summary>
 /// The store's data as Parquet, the layout other distillation toolkits keep top-k teacher outputs in: one row per
 /// position with the input token, the kept ids and their probabilities as lists (at most K each, rank order), zstd
-/// pages, row groups of whole sequences, about <see cref="PositionsPerRowGroup"/> positions each. <see cref="Reader"/> reads it back into the
-/// batch loader's dense layout (tokens [N], ids and probabilities [N, K], zero-padded), so its rate compares with the
-/// loader's and the plain arrays'.
+/// pages, row groups of whole sequences, about <see cref="PositionsPerRowGroup"/> positions each. <see cref="Reader"/> reads it
+/// back into the batch loader's dense layout (tokens [N], ids and probabilities [N, K], zero-padded), so its rate compares
+/// with the loader's and the plain arrays'.
 /// </summary>
 public sealed class ParquetAlternative
 {
@@ -45,7 +45,8 @@ public sealed class ParquetAlternative
         var repetition = new List<int>(PositionsPerRowGroup * k);
         long positions = 0;
         await using (var file = File.Create(path))
-        await using (var writer = await ParquetWriter.CreateAsync(Schema, file, new ParquetOptions { CompressionMethod = CompressionMethod.Zstd }, cancellationToken: ct))
+        await using (var writer = await ParquetWriter.CreateAsync(
+            Schema, file, new ParquetOptions { CompressionMethod = CompressionMethod.Zstd }, cancellationToken: ct))
         {
             foreach (var block in store.ScanBlocks())
                 for (int s = 0; s < block.SequenceCount; s++)
@@ -58,7 +59,8 @@ public sealed class ParquetAlternative
         return new ParquetAlternative(path, positions, k);
     }
 
-    private static int Append(DecodedBlock block, int sequence, int k, List<int> tokens, List<int> ids, List<float> probs, List<int> repetition)
+    private static int Append(
+        DecodedBlock block, int sequence, int k, List<int> tokens, List<int> ids, List<float> probs, List<int> repetition)
     {
         var v = block.Sequence(sequence);
         for (int t = 0; t < v.Length; t++)
@@ -78,7 +80,8 @@ public sealed class ParquetAlternative
         return v.Length;
     }
 
-    private static async Task FlushAsync(ParquetWriter writer, List<int> tokens, List<int> ids, List<float> probs, List<int> repetition, CancellationToken ct)
+    private static async Task FlushAsync(
+        ParquetWriter writer, List<int> tokens, List<int> ids, List<float> probs, List<int> repetition, CancellationToken ct)
     {
         using var group = writer.CreateRowGroup();
         var repetitionLevels = repetition.ToArray();
@@ -124,7 +127,8 @@ public sealed class ParquetAlternative
         /// Row group <paramref name="group"/> into the dense layout at position <paramref name="at"/> of the destination
         /// spans (tokens [N], ids/probs [N, K]); returns the positions it held.
         /// </summary>
-        public async Task<int> ReadGroupAsync(int group, int[] tokens, int[] ids, float[] probs, int at, int k, CancellationToken ct = default)
+        public async Task<int> ReadGroupAsync(
+            int group, int[] tokens, int[] ids, float[] probs, int at, int k, CancellationToken ct = default)
         {
             using var rg = _parquet.OpenRowGroupReader(group);
             int rows = checked((int)rg.RowCount);
@@ -136,14 +140,17 @@ public sealed class ParquetAlternative
             }
             await rg.ReadAsync<int>(TokenField, tokens.AsMemory(at, rows), null, ct);
             // Both list columns share one shape (written with the same levels): the ids' levels place the probabilities too.
-            await rg.ReadRawAsync<int>(IdElement, _ids.AsMemory(0, values), _definition.AsMemory(0, values), _repetition.AsMemory(0, values), ct);
-            await rg.ReadRawAsync<float>(ProbElement, _probs.AsMemory(0, values), _definition.AsMemory(0, values), _repetition.AsMemory(0, values), ct);
+            await rg.ReadRawAsync<int>(
+                IdElement, _ids.AsMemory(0, values), _definition.AsMemory(0, values), _repetition.AsMemory(0, values), ct);
+            await rg.ReadRawAsync<float>(
+                ProbElement, _probs.AsMemory(0, values), _definition.AsMemory(0, values), _repetition.AsMemory(0, values), ct);
             Array.Clear(ids, at * k, rows * k);
             Array.Clear(probs, at * k, rows * k);
             int row = at - 1, j = 0;
             for (int i = 0; i < values; i++)
             {
-                if (_definition[i] != IdElement.MaxDefinitionLevel) throw new InvalidDataException($"{_file.Name}: row group {group} has an empty or null list at value {i}");
+                if (_definition[i] != IdElement.MaxDefinitionLevel)
+                    throw new InvalidDataException($"{_file.Name}: row group {group} has an empty or null list at value {i}");
                 if (_repetition[i] == 0) { row++; j = 0; }
                 if (j < k)
                 {
@@ -152,7 +159,9 @@ public sealed class ParquetAlternative
                 }
                 j++;
             }
-            if (row != at + rows - 1) throw new InvalidDataException($"{_file.Name}: row group {group} has {rows} rows but its ids column starts {row - at + 1} lists");
+            if (row != at + rows - 1)
+                throw new InvalidDataException(
+                    $"{_file.Name}: row group {group} has {rows} rows but its ids column starts {row - at + 1} lists");
             return rows;
         }
 
@@ -163,7 +172,9 @@ public sealed class ParquetAlternative
         }
     }
 
-    /// <summary>Sequential read into the dense layout, one row group after another (wrapping), for <paramref name="seconds"/>: positions/s.</summary>
+    /// <summary>
+    /// Sequential read into the dense layout, one row group after another (wrapping), for <paramref name="seconds"/>: positions/s.
+    /// </summary>
     public async Task<double> ReadRateAsync(double seconds, CancellationToken ct = default)
     {
         await using var reader = await Reader.OpenAsync(Path, ct);

@@ -29,39 +29,80 @@ public static class ReadBenchmark
         public double SecondsPerMeasurement { get; init; } = 3;
     }
 
-    public static async Task<IReadOnlyList<ReadRow>> RunAsync(string storeDir, string outDirectory, Options o, Action<string>? log = null, CancellationToken ct = default)
+    public static async Task<IReadOnlyList<ReadRow>> RunAsync(
+        string storeDir, string outDirectory, Options o, Action<string>? log = null, CancellationToken ct = default)
     {
         Directory.CreateDirectory(outDirectory);
         var rows = new List<ReadRow>();
         using var store = StoreReader.Open(storeDir);
         double storeBytesPerToken = StoreInspector.Inspect(storeDir).BytesPerToken;
         int k = o.TopK > 0 ? o.TopK : store.MaxEntriesPerPosition ?? 50;
-        void Add(ReadRow r) { rows.Add(r); log?.Invoke($"{r.Path,-44} threads {r.Threads,2}  {r.PositionsPerSecond / 1e6,8:F2} M positions/s  ({r.Note})"); }
+        void Add(ReadRow r)
+        {
+            rows.Add(r);
+            log?.Invoke($"{r.Path,-44} threads {r.Threads,2}  {r.PositionsPerSecond / 1e6,8:F2} M positions/s  ({r.Note})");
+        }
 
         for (int threads = 1; threads <= o.MaxThreads; threads *= 2)
-            Add(new ReadRow("block decode, sequential", threads, DecodeRate(store, threads, o.SecondsPerMeasurement), storeBytesPerToken, "all columns, checksums on"));
-        Add(new ReadRow("random sequence access", 1, RandomRate(store, o.SecondsPerMeasurement), storeBytesPerToken, "decodes the block of each random sequence (reused when the previous one shares it)"));
+            Add(new ReadRow(
+                "block decode, sequential",
+                threads,
+                DecodeRate(store, threads, o.SecondsPerMeasurement),
+                storeBytesPerToken,
+                "all columns, checksums on"));
+        Add(new ReadRow(
+            "random sequence access",
+            1,
+            RandomRate(store, o.SecondsPerMeasurement),
+            storeBytesPerToken,
+            "decodes the block of each random sequence (reused when the previous one shares it)"));
 
         int length = o.SequenceLength > 0 ? o.SequenceLength : store.SequenceLength;
-        var loaderOptions = new BatchLoaderOptions { BatchSize = o.BatchSize, SequenceLength = length, Width = k, Workers = Math.Max(1, o.MaxThreads), RingSize = 4 };
-        Add(LoaderRow($"batch loader [B={loaderOptions.BatchSize}, T={length}, K={k}]", store, loaderOptions, o.SecondsPerMeasurement, storeBytesPerToken, "shuffled, dense fp32, pinned ring"));
+        var loaderOptions = new BatchLoaderOptions
+        {
+            BatchSize = o.BatchSize, SequenceLength = length, Width = k, Workers = Math.Max(1, o.MaxThreads), RingSize = 4,
+        };
+        Add(LoaderRow(
+            $"batch loader [B={loaderOptions.BatchSize}, T={length}, K={k}]",
+            store,
+            loaderOptions,
+            o.SecondsPerMeasurement,
+            storeBytesPerToken,
+            "shuffled, dense fp32, pinned ring"));
         // The three sequential rows below are the like-for-like comparison: one thread, in order, into [B, T, K].
         var sequential = loaderOptions with { Workers = 1, Shuffle = false };
-        Add(LoaderRow($"{SequentialPrefix} LogitStore (batch loader) [K={k}]", store, sequential, o.SecondsPerMeasurement, storeBytesPerToken, "in order, 1 worker, zstd + codecs + checksums"));
+        Add(LoaderRow(
+            $"{SequentialPrefix} LogitStore (batch loader) [K={k}]",
+            store,
+            sequential,
+            o.SecondsPerMeasurement,
+            storeBytesPerToken,
+            "in order, 1 worker, zstd + codecs + checksums"));
 
         string plain = Path.Combine(outDirectory, "plain-int32-fp32.bin");
         long positions = WritePlain(store, plain, k);
         double plainBytes = new FileInfo(plain).Length / (double)positions;
-        Add(new ReadRow($"{SequentialPrefix} plain int32+fp32 via mmap [K={k}]", 1, PlainRate(plain, positions, k, loaderOptions, o.SecondsPerMeasurement), plainBytes, "copy into the batch layout"));
+        Add(new ReadRow(
+            $"{SequentialPrefix} plain int32+fp32 via mmap [K={k}]",
+            1,
+            PlainRate(plain, positions, k, loaderOptions, o.SecondsPerMeasurement),
+            plainBytes,
+            "copy into the batch layout"));
         File.Delete(plain);
 
         string parquetPath = Path.Combine(outDirectory, "alternative.parquet");
         var parquet = await ParquetAlternative.WriteAsync(store, parquetPath, k, ct);
         double parquetBytes = new FileInfo(parquetPath).Length / (double)parquet.Positions;
-        Add(new ReadRow($"{SequentialPrefix} Parquet (Parquet.Net) [K={k}]", 1, await parquet.ReadRateAsync(o.SecondsPerMeasurement, ct), parquetBytes, $"token + list<int32> ids + list<float> probs, zstd, row groups of {ParquetAlternative.PositionsPerRowGroup} positions"));
+        Add(new ReadRow(
+            $"{SequentialPrefix} Parquet (Parquet.Net) [K={k}]",
+            1,
+            await parquet.ReadRateAsync(o.SecondsPerMeasurement, ct),
+            parquetBytes,
+            $"token + list<int32> ids + list<float> probs, zstd, row groups of {ParquetAlternative.PositionsPerRowGroup} positions"));
         File.Delete(parquetPath);
 
-        File.WriteAllText(Path.Combine(outDirectory, "read.json"), JsonSerializer.Serialize(new { store = storeDir, rows }, Manifest.JsonOptions));
+        File.WriteAllText(
+            Path.Combine(outDirectory, "read.json"), JsonSerializer.Serialize(new { store = storeDir, rows }, Manifest.JsonOptions));
         File.WriteAllText(Path.Combine(outDirectory, "read.md"), Markdown(storeDir, rows));
         ReadPlot.Save(Path.Combine(outDirectory, "read.png"), rows);
         return rows;
@@ -104,7 +145,9 @@ public static class ReadBenchmark
         return positions / clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>Delivered positions/s, and the managed bytes per batch that the workers and the consumer allocated while measured.</summary>
+    /// <summary>
+    /// Delivered positions/s, and the managed bytes per batch that the workers and the consumer allocated while measured.
+    /// </summary>
     private static (double Rate, double BytesPerBatch, int Gen0) LoaderRate(StoreReader store, BatchLoaderOptions options, double seconds)
     {
         using var loader = new BatchLoader(store, options);
@@ -125,10 +168,13 @@ public static class ReadBenchmark
         return (rate, allocated / (double)batches, GC.CollectionCount(0) - gen0);
     }
 
-    private static ReadRow LoaderRow(string path, StoreReader store, BatchLoaderOptions options, double seconds, double bytesPerToken, string note)
+    private static ReadRow LoaderRow(
+        string path, StoreReader store, BatchLoaderOptions options, double seconds, double bytesPerToken, string note)
     {
         var (rate, bytesPerBatch, gen0) = LoaderRate(store, options, seconds);
-        return new ReadRow(path, options.Workers, rate, bytesPerToken, $"{note}; {bytesPerBatch:F0} B allocated per batch, {gen0} gen-0 GCs while measured");
+        return new ReadRow(
+            path, options.Workers, rate, bytesPerToken,
+            $"{note}; {bytesPerBatch:F0} B allocated per batch, {gen0} gen-0 GCs while measured");
     }
 
     /// <summary>The store's data as the plain dense layout: per position int32 token, K int32 ids, K fp32 probabilities.</summary>
@@ -191,16 +237,22 @@ public static class ReadBenchmark
         var sb = new StringBuilder();
         sb.AppendLine("# Read throughput (host side)");
         sb.AppendLine();
-        sb.AppendLine($"`logitstore bench read {store}` on {Environment.ProcessorCount} cores; single-machine reading, ratios are side by side in one run.");
+        sb.AppendLine(
+            $"`logitstore bench read {store}` on {Environment.ProcessorCount} cores; single-machine reading, " +
+            $"ratios are side by side in one run.");
         sb.AppendLine();
         sb.AppendLine("| path | threads | M positions/s | bytes/token on disk | note |");
         sb.AppendLine("|---|---:|---:|---:|---|");
-        foreach (var r in rows) sb.AppendLine($"| {r.Path} | {r.Threads} | {r.PositionsPerSecond / 1e6:F2} | {r.BytesPerToken:F1} | {r.Note} |");
+        foreach (var r in rows)
+            sb.AppendLine($"| {r.Path} | {r.Threads} | {r.PositionsPerSecond / 1e6:F2} | {r.BytesPerToken:F1} | {r.Note} |");
         var ours = rows.First(r => r.Path.StartsWith($"{SequentialPrefix} LogitStore"));
         sb.AppendLine();
         sb.AppendLine("Sequential read, one thread, into the same dense [B, T, K] layout:");
         foreach (var alt in rows.Where(r => r.Path.StartsWith(SequentialPrefix) && r != ours))
-            sb.AppendLine($"- LogitStore vs {alt.Path[SequentialPrefix.Length..].Trim()}: {ours.PositionsPerSecond / alt.PositionsPerSecond:F2}× the positions/s at {alt.BytesPerToken / ours.BytesPerToken:F1}× fewer bytes per token.");
+            sb.AppendLine(
+                $"- LogitStore vs {alt.Path[SequentialPrefix.Length..].Trim()}: " +
+                $"{ours.PositionsPerSecond / alt.PositionsPerSecond:F2}× the positions/s " +
+                $"at {alt.BytesPerToken / ours.BytesPerToken:F1}× fewer bytes per token.");
         return sb.ToString();
     }
 }

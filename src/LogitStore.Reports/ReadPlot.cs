@@ -13,7 +13,8 @@ internal static class ReadPlot
         {
             var r = rows[rows.Count - 1 - i]; // first row on top
             var bar = plot.Add.Bar(new Bar { Position = i, Value = r.PositionsPerSecond / 1e6, Orientation = Orientation.Horizontal });
-            bar.Color = r.Path.Contains("LogitStore") || r.Path.StartsWith("batch loader") || r.Path.StartsWith("block decode") || r.Path.StartsWith("random")
+            bar.Color = r.Path.Contains("LogitStore") || r.Path.StartsWith("batch loader") || r.Path.StartsWith("block decode")
+                || r.Path.StartsWith("random")
                 ? Colors.SteelBlue : Colors.Gray;
             ticks.Add(new Tick(i, $"{r.Path} ×{r.Threads} ({r.BytesPerToken:F0} B/token)"));
         }

@@ -12,7 +12,9 @@ public static class TorchRuntime
         CpuFloatingPoint.FlushDenormals();
     }
 
-    /// <summary>Flushes denormals on the calling thread (see <see cref="CpuFloatingPoint"/>); cheap after the first call on a thread.</summary>
+    /// <summary>
+    /// Flushes denormals on the calling thread (see <see cref="CpuFloatingPoint"/>); cheap after the first call on a thread.
+    /// </summary>
     public static void PrepareThread() => CpuFloatingPoint.FlushDenormals();
 
     /// <summary>"cuda" when asked for and available, else "cpu".</summary>

@@ -9,11 +9,14 @@ public sealed record TextDocument(string Name, string Text);
 /// <summary>Readers for the corpus formats <c>--corpus</c> takes: a Brown corpus directory, JSON lines, plain text.</summary>
 public static class TextDocuments
 {
-    /// <summary>Picks the reader from what <paramref name="path"/> is: a directory of Brown files, *.jsonl, or any other text file.</summary>
+    /// <summary>
+    /// Picks the reader from what <paramref name="path"/> is: a directory of Brown files, *.jsonl, or any other text file.
+    /// </summary>
     public static IEnumerable<TextDocument> Read(string path)
     {
         if (Directory.Exists(path)) return ReadBrown(path);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such corpus file or directory (run tools/fetch-corpus.sh for Brown)");
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"{path}: no such corpus file or directory (run tools/fetch-corpus.sh for Brown)");
         return path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) ? ReadJsonLines(path) : ReadPlainText(path);
     }
 
@@ -23,12 +26,16 @@ public static class TextDocuments
     /// </summary>
     public static IEnumerable<TextDocument> ReadBrown(string directory)
     {
-        var files = Directory.GetFiles(directory).Where(f => IsBrownFile(Path.GetFileName(f))).OrderBy(f => f, StringComparer.Ordinal).ToList();
+        var files = Directory.GetFiles(directory)
+            .Where(f => IsBrownFile(Path.GetFileName(f)))
+            .OrderBy(f => f, StringComparer.Ordinal)
+            .ToList();
         if (files.Count == 0) throw new FileNotFoundException($"{directory}: no Brown corpus files (c[a-r]NN) found");
         foreach (var f in files) yield return new TextDocument(Path.GetFileName(f), BrownText(File.ReadAllText(f)));
     }
 
-    private static bool IsBrownFile(string name) => name.Length == 4 && name[0] == 'c' && name[1] is >= 'a' and <= 'r' && char.IsAsciiDigit(name[2]) && char.IsAsciiDigit(name[3]);
+    private static bool IsBrownFile(string name) =>
+        name.Length == 4 && name[0] == 'c' && name[1] is >= 'a' and <= 'r' && char.IsAsciiDigit(name[2]) && char.IsAsciiDigit(name[3]);
 
     /// <summary>Brown form C to running text.</summary>
     public static string BrownText(string tagged)
@@ -45,7 +52,8 @@ public static class TextDocuments
                 int slash = item.LastIndexOf('/');
                 string word = slash > 0 ? item[..slash] : item;
                 word = word switch { "``" => "\"", "''" => "\"", _ => word };
-                bool attachLeft = word is "." or "," or ";" or ":" or "?" or "!" or ")" or "'s" or "n't" || (word == "\"" && !glueNext && !first && sb.Length > 0 && QuoteCloses(sb));
+                bool attachLeft = word is "." or "," or ";" or ":" or "?" or "!" or ")" or "'s" or "n't"
+                    || (word == "\"" && !glueNext && !first && sb.Length > 0 && QuoteCloses(sb));
                 if (!first && !attachLeft && !glueNext) sb.Append(' ');
                 sb.Append(word);
                 glueNext = word == "(" || (word == "\"" && !attachLeft);

@@ -34,7 +34,9 @@ public sealed class TextTokenizer
 
     public string Decode(IEnumerable<int> ids) => Inner.Decode(ids);
 
-    /// <summary>XXH3-64 over every id's decoded bytes (ids 0 … V−1 in order, each prefixed by its length): changes if any token changes.</summary>
+    /// <summary>
+    /// XXH3-64 over every id's decoded bytes (ids 0 … V−1 in order, each prefixed by its length): changes if any token changes.
+    /// </summary>
     public string VocabHash()
     {
         var buf = new List<byte>(1 << 20);
@@ -81,7 +83,9 @@ public sealed class TokenizedCorpus
     /// <summary>True for the documents of the held-out split: XXH3 of the name, 1 in <paramref name="every"/>.</summary>
     public static bool IsHeldOut(string name, int every) => Checksum.Of(Encoding.UTF8.GetBytes(name)) % (ulong)every == 0;
 
-    public static TokenizedCorpus Build(IEnumerable<TextDocument> documents, TextTokenizer tokenizer, int sequenceLength, int heldOutEvery = 20, long maxTokens = long.MaxValue)
+    public static TokenizedCorpus Build(
+        IEnumerable<TextDocument> documents, TextTokenizer tokenizer, int sequenceLength, int heldOutEvery = 20,
+        long maxTokens = long.MaxValue)
     {
         if (sequenceLength < 2) throw new ArgumentException("sequence length must be at least 2");
         var train = new List<int>();
@@ -96,6 +100,7 @@ public sealed class TokenizedCorpus
             if (train.Count + held.Count >= maxTokens) break;
         }
         int Cut(int n) => n - n % sequenceLength;
-        return new TokenizedCorpus(train.GetRange(0, Cut(train.Count)).ToArray(), held.GetRange(0, Cut(held.Count)).ToArray(), sequenceLength, docs);
+        return new TokenizedCorpus(
+            train.GetRange(0, Cut(train.Count)).ToArray(), held.GetRange(0, Cut(held.Count)).ToArray(), sequenceLength, docs);
     }
 }

@@ -11,16 +11,21 @@ public sealed record EvaluationSet(string Name, int[][] Sequences)
     public long[][]? TeacherArgmax { get; init; }
 
     /// <summary>This set with the teacher's argmax computed once, so that agreement costs no teacher forward per evaluation.</summary>
-    public EvaluationSet WithTeacher(DecoderLM teacher, Device device) => this with { TeacherArgmax = HeldOutEvaluation.Argmax(teacher, this, device) };
+    public EvaluationSet WithTeacher(DecoderLM teacher, Device device) =>
+        this with { TeacherArgmax = HeldOutEvaluation.Argmax(teacher, this, device) };
 
     /// <summary>The first <paramref name="count"/> held-out sequences of <paramref name="corpus"/>.</summary>
     public static EvaluationSet HeldOut(string name, TokenizedCorpus corpus, int count) =>
         new(name, Enumerable.Range(0, Math.Min(count, corpus.HeldOutSequences)).Select(i => corpus.HeldOutSequence(i).ToArray()).ToArray());
 
-    /// <summary>The first <paramref name="count"/> sequences of both splits of <paramref name="corpus"/> (a corpus no model trained on).</summary>
+    /// <summary>
+    /// The first <paramref name="count"/> sequences of both splits of <paramref name="corpus"/> (a corpus no model trained on).
+    /// </summary>
     public static EvaluationSet All(string name, TokenizedCorpus corpus, int count) =>
         new(name, Enumerable.Range(0, Math.Min(count, corpus.TrainSequences + corpus.HeldOutSequences))
-            .Select(i => (i < corpus.TrainSequences ? corpus.TrainSequence(i) : corpus.HeldOutSequence(i - corpus.TrainSequences)).ToArray()).ToArray());
+            .Select(i => (i < corpus.TrainSequences ? corpus.TrainSequence(i) : corpus.HeldOutSequence(i - corpus.TrainSequences))
+                .ToArray())
+            .ToArray());
 }
 
 /// <summary>What a model scores on an <see cref="EvaluationSet"/>.</summary>
@@ -38,7 +43,10 @@ public static class HeldOutEvaluation
 {
     private const int BatchSequences = 8;
 
-    /// <summary>Mean cross-entropy of <paramref name="model"/> on <paramref name="set"/>, and its top-1 agreement with the set's <see cref="EvaluationSet.TeacherArgmax"/> when present.</summary>
+    /// <summary>
+    /// Mean cross-entropy of <paramref name="model"/> on <paramref name="set"/>, and its top-1 agreement with the set's
+    /// <see cref="EvaluationSet.TeacherArgmax"/> when present.
+    /// </summary>
     public static EvaluationResult Measure(DecoderLM model, EvaluationSet set, Device device)
     {
         if (set.Sequences.Length == 0) return new EvaluationResult(set.Name, double.NaN, null);

@@ -11,13 +11,18 @@ public enum KdLossKind
     ForwardKl,
     /// <summary>Reverse KL(q ‖ p), same teacher distribution.</summary>
     ReverseKl,
-    /// <summary>Soft-label NLL on the kept support, −Σ_kept p̂ log q with p̂ renormalised over the kept ids (dropped mass ignored).</summary>
+    /// <summary>
+    /// Soft-label NLL on the kept support, −Σ_kept p̂ log q with p̂ renormalised over the kept ids (dropped mass ignored).
+    /// </summary>
     Nll,
     /// <summary>MSE between centred student logits and centred teacher log-probabilities on the kept support.</summary>
     Mse,
 }
 
-/// <summary>A batch of stored teacher targets on the device: ids/probs [B, T, K] (probabilities sum to 1 over the kept entries), kept counts [B, T], residual [B, T].</summary>
+/// <summary>
+/// A batch of stored teacher targets on the device: ids/probs [B, T, K] (probabilities sum to 1 over the kept entries),
+/// kept counts [B, T], residual [B, T].
+/// </summary>
 public sealed record TeacherTargets(Tensor Ids, Tensor Probs, Tensor KeptCounts, Tensor Residual);
 
 /// <summary>
@@ -99,7 +104,8 @@ public static class KdLoss
         var negInf = full_like(kept, double.NegativeInfinity);
         var logKept = where(mask & (kept > 0), kept.clamp_min(1e-38).log() * inv, negInf);                 // [B, T, K]
         var hasTail = t.Residual > 0;
-        var logTail = where(hasTail, rest.log() + (t.Residual / rest).clamp_min(1e-38).log() * inv, full_like(rest, double.NegativeInfinity)); // [B, T]
+        var logTail = where(
+            hasTail, rest.log() + (t.Residual / rest).clamp_min(1e-38).log() * inv, full_like(rest, double.NegativeInfinity)); // [B, T]
         var logZ = cat([logKept, logTail.unsqueeze(-1)], -1).logsumexp(-1);                                   // [B, T]
         return ((logKept - logZ.unsqueeze(-1)).exp(), (logTail - logZ).exp());
     }

@@ -13,7 +13,8 @@ public static class OnlineTargets
     {
         using var scope = NewDisposeScope();
         if (processing.Method is not (TruncationMethod.TopK or TruncationMethod.TopPK or TruncationMethod.TopP))
-            throw new ArgumentException($"online targets support top-k, top-p and top-p-k, not {ProcessingOptions.MethodName(processing.Method)}");
+            throw new ArgumentException(
+                $"online targets support top-k, top-p and top-p-k, not {ProcessingOptions.MethodName(processing.Method)}");
         vocabulary ??= OutputVocabulary.Full((int)teacherLogits.shape[2]);
         var p = vocabulary.CandidateProbabilities(teacherLogits, processing.Temperature);
         var (vals, outputs) = p.topk(Math.Min(k, vocabulary.Candidates), -1);
@@ -26,6 +27,10 @@ public static class OnlineTargets
         var probs = keptVals / mass.unsqueeze(-1);
         var counts = keep.to_type(ScalarType.Int64).sum(-1);
         var residual = (1 - mass).clamp(0, 1);
-        return new TeacherTargets(idx.MoveToOuterDisposeScope(), probs.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope(), residual.MoveToOuterDisposeScope());
+        return new TeacherTargets(
+            idx.MoveToOuterDisposeScope(),
+            probs.MoveToOuterDisposeScope(),
+            counts.MoveToOuterDisposeScope(),
+            residual.MoveToOuterDisposeScope());
     }
 }

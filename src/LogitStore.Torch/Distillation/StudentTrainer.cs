@@ -52,13 +52,18 @@ public sealed record StudentTrainingOptions
     public int LoaderWorkers { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
 }
 
-public sealed record StudentStepLog(int Step, double Loss, double LmLoss, double KdLoss, double Alpha, double TokensPerSecond, IReadOnlyList<EvaluationResult>? Evaluations)
+public sealed record StudentStepLog(
+    int Step, double Loss, double LmLoss, double KdLoss, double Alpha, double TokensPerSecond, IReadOnlyList<EvaluationResult>? Evaluations)
 {
     public double? HeldOutLoss => Evaluations is { Count: > 0 } e ? e[0].Loss : null;
 }
 
-/// <summary>Final figures of a student run; <see cref="SecondsPerStep"/> and <see cref="TokensPerSecond"/> leave the evaluations out.</summary>
-public sealed record StudentTrainingResult(StudentMode Mode, int Steps, long Tokens, double FinalLoss, double FinalLmLoss, IReadOnlyList<EvaluationResult> Evaluations, double TokensPerSecond, double SecondsPerStep)
+/// <summary>
+/// Final figures of a student run; <see cref="SecondsPerStep"/> and <see cref="TokensPerSecond"/> leave the evaluations out.
+/// </summary>
+public sealed record StudentTrainingResult(
+    StudentMode Mode, int Steps, long Tokens, double FinalLoss, double FinalLmLoss, IReadOnlyList<EvaluationResult> Evaluations,
+    double TokensPerSecond, double SecondsPerStep)
 {
     public double HeldOutLoss => Evaluations.Count > 0 ? Evaluations[0].Loss : double.NaN;
 }
@@ -75,7 +80,9 @@ public static class StudentTrainer
     {
         var device = TorchRuntime.Device(o.Device);
         random.manual_seed((long)o.Seed);
-        string dataStore = o.Mode == StudentMode.RecordedOnline ? o.RecordedStore ?? throw new ArgumentException("recorded-online needs --recorded STORE") : o.Store;
+        string dataStore = o.Mode == StudentMode.RecordedOnline
+            ? o.RecordedStore ?? throw new ArgumentException("recorded-online needs --recorded STORE")
+            : o.Store;
         using var store = StoreReader.Open(dataStore);
         var processing = store.Processing;
         int k = o.Width > 0 ? o.Width : store.MaxEntriesPerPosition
@@ -83,7 +90,8 @@ public static class StudentTrainer
                 "entries per position; give the batch width K (--width)");
         using var loader = new BatchLoader(store, new BatchLoaderOptions
         {
-            BatchSize = o.BatchSize, SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : store.SequenceLength, Width = k, Seed = o.Seed,
+            BatchSize = o.BatchSize, SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : store.SequenceLength, Width = k,
+            Seed = o.Seed,
             Workers = o.LoaderWorkers, RingSize = 4,
         });
         var feed = new TorchBatchFeed(loader, device);
@@ -94,7 +102,9 @@ public static class StudentTrainer
             teacher = Checkpoint.Load(o.Teacher ?? throw new ArgumentException("online mode needs --teacher CKPT"), device);
             teacher.eval();
         }
-        var vocabulary = o.VocabularyFrom is null ? OutputVocabulary.Full((int)store.VocabSize) : Checkpoint.ReadOutputVocabulary(o.VocabularyFrom);
+        var vocabulary = o.VocabularyFrom is null
+            ? OutputVocabulary.Full((int)store.VocabSize)
+            : Checkpoint.ReadOutputVocabulary(o.VocabularyFrom);
         if (vocabulary.FullSize != store.VocabSize)
             throw new ArgumentException($"{o.VocabularyFrom}: its vocabulary has {vocabulary.FullSize} ids, the store's {store.VocabSize}");
         using var student = new DecoderLM(TransformerConfig.Preset(o.Preset, vocabulary), vocabulary);
@@ -104,12 +114,16 @@ public static class StudentTrainer
         var alphaSchedule = new AlphaSchedule(o.AlphaShape, o.Mode == StudentMode.Lm ? 0 : o.Alpha, o.MaxSteps);
         var sets = new List<EvaluationSet>();
         if (o.HeldOutCorpus is not null)
-            sets.Add(EvaluationSet.HeldOut("held-out", TokenizedCorpus.Build(TextDocuments.Read(o.HeldOutCorpus), TextTokenizer.Create(), store.SequenceLength), o.EvalSequences));
+            sets.Add(EvaluationSet.HeldOut(
+                "held-out",
+                TokenizedCorpus.Build(TextDocuments.Read(o.HeldOutCorpus), TextTokenizer.Create(), store.SequenceLength),
+                o.EvalSequences));
         sets.AddRange(o.Evaluations);
         if (sets.Any(e => e.TeacherArgmax is null) && (teacher is not null || o.EvalTeacher is not null))
         {
             var evalTeacher = teacher ?? Checkpoint.Load(o.EvalTeacher!, device);
-            for (int i = 0; i < sets.Count; i++) sets[i] = sets[i].TeacherArgmax is null ? sets[i].WithTeacher(evalTeacher, device) : sets[i];
+            for (int i = 0; i < sets.Count; i++)
+                sets[i] = sets[i].TeacherArgmax is null ? sets[i].WithTeacher(evalTeacher, device) : sets[i];
             if (!ReferenceEquals(evalTeacher, teacher)) evalTeacher.Dispose();
         }
 
@@ -139,7 +153,8 @@ public static class StudentTrainer
                 {
                     TeacherTargets targets = batch.Targets;
                     if (teacher is not null)
-                        using (no_grad()) targets = OnlineTargets.FromLogits(teacher.forward(batch.Tokens), processing, k, teacher.Vocabulary);
+                        using (no_grad())
+                            targets = OnlineTargets.FromLogits(teacher.forward(batch.Tokens), processing, k, teacher.Vocabulary);
                     var kd = KdLoss.Compute(logits, targets, o.Loss, o.Temperature, logQ, vocabulary);
                     kdValue = kd.item<float>();
                     total = total + kd * alpha;
@@ -158,12 +173,14 @@ public static class StudentTrainer
                 evaluations = sets.Select(e => HeldOutEvaluation.Measure(student, e, device)).ToArray();
                 evalTime += Stopwatch.GetElapsedTime(t0);
             }
-            log?.Invoke(new StudentStepLog(step + 1, loss, lm, kdValue, alpha, tokens / (clock.Elapsed - evalTime).TotalSeconds, eval ? evaluations : null));
+            log?.Invoke(new StudentStepLog(
+                step + 1, loss, lm, kdValue, alpha, tokens / (clock.Elapsed - evalTime).TotalSeconds, eval ? evaluations : null));
         }
         teacher?.Dispose();
         if (o.Output is not null) Checkpoint.Save(o.Output, student);
         double trainSeconds = (clock.Elapsed - evalTime).TotalSeconds;
-        return new StudentTrainingResult(o.Mode, step, tokens, loss, lm, evaluations, tokens / trainSeconds, trainSeconds / Math.Max(1, step));
+        return new StudentTrainingResult(
+            o.Mode, step, tokens, loss, lm, evaluations, tokens / trainSeconds, trainSeconds / Math.Max(1, step));
     }
 
 

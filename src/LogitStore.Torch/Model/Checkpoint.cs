@@ -44,7 +44,9 @@ public static class Checkpoint
             foreach (var (name, p) in expected)
             {
                 if (!weights.TryGetValue(name, out var w)) throw new InvalidDataException($"{directory}: checkpoint lacks '{name}'");
-                if (!w.shape.SequenceEqual(p.shape)) throw new InvalidDataException($"{directory}: '{name}' is [{string.Join(", ", w.shape)}], the model wants [{string.Join(", ", p.shape)}]");
+                if (!w.shape.SequenceEqual(p.shape))
+                    throw new InvalidDataException(
+                        $"{directory}: '{name}' is [{string.Join(", ", w.shape)}], the model wants [{string.Join(", ", p.shape)}]");
                 p.copy_(w.to_type(p.dtype));
             }
         }
@@ -81,7 +83,9 @@ public static class Checkpoint
             throw new InvalidDataException($"{directory}: a compact-vocabulary checkpoint needs the I32 vector '{VocabularyTensor}'");
         var vocabulary = OutputVocabulary.Compact(full, ids.data<int>().ToArray());
         if (vocabulary.Size != config.VocabSize)
-            throw new InvalidDataException($"{directory}: '{VocabularyTensor}' has {ids.shape[0]} distinct ids, vocab_size {config.VocabSize} wants {config.VocabSize - 1}");
+            throw new InvalidDataException(
+                $"{directory}: '{VocabularyTensor}' has {ids.shape[0]} distinct ids, vocab_size {config.VocabSize} " +
+                $"wants {config.VocabSize - 1}");
         return vocabulary;
     }
 }

@@ -13,7 +13,8 @@ namespace LogitStore.Torch.Model;
 /// </summary>
 public static class Safetensors
 {
-    public static void Save(string path, IEnumerable<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(
+        string path, IEnumerable<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var header = new JsonObject();
         if (metadata is not null)
@@ -65,7 +66,8 @@ public static class Safetensors
         var all = File.ReadAllBytes(path);
         if (all.Length < 8) throw new InvalidDataException($"{path} @ offset 0: shorter than the 8-byte header length");
         ulong n = BinaryPrimitives.ReadUInt64LittleEndian(all);
-        if (n > (ulong)all.Length - 8) throw new InvalidDataException($"{path} @ offset 0: header length {n} runs past the end of the file");
+        if (n > (ulong)all.Length - 8)
+            throw new InvalidDataException($"{path} @ offset 0: header length {n} runs past the end of the file");
         JsonObject header;
         try { header = JsonNode.Parse(all.AsSpan(8, (int)n))!.AsObject(); }
         catch (JsonException ex) { throw new InvalidDataException($"{path} @ offset 8: header is not JSON: {ex.Message}"); }
@@ -89,7 +91,9 @@ public static class Safetensors
             };
             long count = shape.Aggregate(1L, (a, b) => a * b);
             if (begin < 0 || end - begin != count * size || dataStart + end > all.Length)
-                throw new InvalidDataException($"{path} @ offset {dataStart + begin}: tensor {name} needs {count * size} bytes in [{begin}, {end}) of the data section");
+                throw new InvalidDataException(
+                    $"{path} @ offset {dataStart + begin}: tensor {name} needs {count * size} bytes in [{begin}, {end}) " +
+                    $"of the data section");
             var t = empty(shape, type);
             all.AsSpan((int)(dataStart + begin), (int)(end - begin)).CopyTo(t.bytes);
             result[name] = t;

@@ -42,19 +42,34 @@ public sealed record TransformerConfig
 
     public static TransformerConfig Preset(string name, int vocabSize) => name switch
     {
-        "tiny" => new TransformerConfig { VocabSize = vocabSize, HiddenSize = 64, IntermediateSize = 172, Layers = 2, Heads = 2, KeyValueHeads = 2, MaxPositions = 256 },
-        "cpu-small" => new TransformerConfig { VocabSize = vocabSize, HiddenSize = 256, IntermediateSize = 688, Layers = 4, Heads = 4, KeyValueHeads = 4, MaxPositions = 1024 },
-        "small" => new TransformerConfig { VocabSize = vocabSize, HiddenSize = 256, IntermediateSize = 688, Layers = 6, Heads = 4, KeyValueHeads = 4, MaxPositions = 1024 },
-        "base" => new TransformerConfig { VocabSize = vocabSize, HiddenSize = 512, IntermediateSize = 1376, Layers = 8, Heads = 8, KeyValueHeads = 8, MaxPositions = 1024 },
+        "tiny" => new TransformerConfig
+        {
+            VocabSize = vocabSize, HiddenSize = 64, IntermediateSize = 172, Layers = 2, Heads = 2, KeyValueHeads = 2, MaxPositions = 256,
+        },
+        "cpu-small" => new TransformerConfig
+        {
+            VocabSize = vocabSize, HiddenSize = 256, IntermediateSize = 688, Layers = 4, Heads = 4, KeyValueHeads = 4, MaxPositions = 1024,
+        },
+        "small" => new TransformerConfig
+        {
+            VocabSize = vocabSize, HiddenSize = 256, IntermediateSize = 688, Layers = 6, Heads = 4, KeyValueHeads = 4, MaxPositions = 1024,
+        },
+        "base" => new TransformerConfig
+        {
+            VocabSize = vocabSize, HiddenSize = 512, IntermediateSize = 1376, Layers = 8, Heads = 8, KeyValueHeads = 8, MaxPositions = 1024,
+        },
         _ => throw new ArgumentException($"unknown preset '{name}' (tiny, cpu-small, small, base)"),
     };
 
     public void Validate()
     {
-        if (VocabSize < 2 || HiddenSize < 2 || Layers < 1 || Heads < 1 || IntermediateSize < 1) throw new ArgumentException("model sizes must be positive");
-        if (HiddenSize % Heads != 0) throw new ArgumentException($"hidden_size {HiddenSize} is not a multiple of num_attention_heads {Heads}");
+        if (VocabSize < 2 || HiddenSize < 2 || Layers < 1 || Heads < 1 || IntermediateSize < 1)
+            throw new ArgumentException("model sizes must be positive");
+        if (HiddenSize % Heads != 0)
+            throw new ArgumentException($"hidden_size {HiddenSize} is not a multiple of num_attention_heads {Heads}");
         if (HeadDim % 2 != 0) throw new ArgumentException($"head dimension {HeadDim} must be even for rotary positions");
-        if (Heads % KeyValueHeads != 0) throw new ArgumentException($"num_attention_heads {Heads} is not a multiple of num_key_value_heads {KeyValueHeads}");
+        if (Heads % KeyValueHeads != 0)
+            throw new ArgumentException($"num_attention_heads {Heads} is not a multiple of num_key_value_heads {KeyValueHeads}");
     }
 
     /// <summary>Parameters (weights) the model holds.</summary>
@@ -69,5 +84,6 @@ public sealed record TransformerConfig
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    public static TransformerConfig FromJson(string json) => JsonSerializer.Deserialize<TransformerConfig>(json, Json) ?? throw new ArgumentException("config.json is empty");
+    public static TransformerConfig FromJson(string json) =>
+        JsonSerializer.Deserialize<TransformerConfig>(json, Json) ?? throw new ArgumentException("config.json is empty");
 }

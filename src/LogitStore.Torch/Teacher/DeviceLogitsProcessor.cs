@@ -20,7 +20,8 @@ public sealed class DeviceLogitsProcessor
     public DeviceLogitsProcessor(ProcessingOptions options)
     {
         options.Validate();
-        if (options.Method == TruncationMethod.Full) throw new ArgumentException("method 'full' keeps the whole vocabulary: use a truncating method with a teacher");
+        if (options.Method == TruncationMethod.Full)
+            throw new ArgumentException("method 'full' keeps the whole vocabulary: use a truncating method with a teacher");
         _o = options;
     }
 
@@ -88,7 +89,9 @@ public sealed class DeviceLogitsProcessor
             }
             result[s] = builder.Build();
         }
-        LastTiming = (System.Diagnostics.Stopwatch.GetElapsedTime(started, copied).TotalSeconds, System.Diagnostics.Stopwatch.GetElapsedTime(copied).TotalSeconds);
+        LastTiming = (
+            System.Diagnostics.Stopwatch.GetElapsedTime(started, copied).TotalSeconds,
+            System.Diagnostics.Stopwatch.GetElapsedTime(copied).TotalSeconds);
         return result;
     }
 

@@ -29,7 +29,8 @@ public sealed record TeacherPackOptions
 }
 
 /// <summary>Where a teacher pack's time went (seconds of the producing thread; encoding runs beside it on the writer's pool).</summary>
-public sealed record TeacherPackTiming(long Tokens, double Seconds, double Forward, double TopKAndTransfer, double HostProcessing, double WaitingForWriter)
+public sealed record TeacherPackTiming(
+    long Tokens, double Seconds, double Forward, double TopKAndTransfer, double HostProcessing, double WaitingForWriter)
 {
     public double TokensPerSecond => Tokens / Seconds;
 
@@ -44,7 +45,8 @@ public sealed record TeacherPackTiming(long Tokens, double Seconds, double Forwa
 /// </summary>
 public static class TeacherPack
 {
-    public static async Task<(Manifest Manifest, TeacherPackTiming Timing)> RunAsync(TeacherPackOptions o, PackProgress? progress = null, CancellationToken ct = default)
+    public static async Task<(Manifest Manifest, TeacherPackTiming Timing)> RunAsync(
+        TeacherPackOptions o, PackProgress? progress = null, CancellationToken ct = default)
     {
         var device = TorchRuntime.Device(o.Device);
         using var model = Model.Checkpoint.Load(o.Checkpoint, device);
@@ -66,11 +68,20 @@ public static class TeacherPack
         {
             VocabSize = (uint)tokenizer.VocabSize,
             Tokenizer = new TokenizerInfo { Name = tokenizer.Name, VocabHash = tokenizer.VocabHash() },
-            Teacher = new() { ["id"] = Path.GetFullPath(o.Checkpoint), ["weights_xxh3"] = Checksum.ToHex(Checksum.Of(File.ReadAllBytes(Path.Combine(o.Checkpoint, Model.Checkpoint.WeightsFile)))), ["parameters"] = model.Config.ParameterCount(),
-                ["output_ids"] = model.Vocabulary.Candidates },
+            Teacher = new()
+            {
+                ["id"] = Path.GetFullPath(o.Checkpoint),
+                ["weights_xxh3"] = Checksum.ToHex(Checksum.Of(File.ReadAllBytes(Path.Combine(o.Checkpoint, Model.Checkpoint.WeightsFile)))),
+                ["parameters"] = model.Config.ParameterCount(),
+                ["output_ids"] = model.Vocabulary.Candidates,
+            },
             Processing = o.Processing,
             Codecs = o.Codecs,
-            Source = new() { ["kind"] = "corpus", ["corpus"] = Path.GetFullPath(o.Corpus), ["sequence_length"] = o.SequenceLength, ["split"] = o.Split, ["order"] = "train split then held-out split", ["sequences"] = total },
+            Source = new()
+            {
+                ["kind"] = "corpus", ["corpus"] = Path.GetFullPath(o.Corpus), ["sequence_length"] = o.SequenceLength, ["split"] = o.Split,
+                ["order"] = "train split then held-out split", ["sequences"] = total,
+            },
             Overwrite = o.Overwrite,
             Workers = o.Workers > 0 ? o.Workers : Environment.ProcessorCount,
         });
@@ -88,7 +99,8 @@ public static class TeacherPack
             for (int i = 0; i < b; i++)
             {
                 int s = firstSequence + first + i;
-                tokens[i] = (s < corpus.TrainSequences ? corpus.TrainSequence(s) : corpus.HeldOutSequence(s - corpus.TrainSequences)).ToArray();
+                tokens[i] = (s < corpus.TrainSequences ? corpus.TrainSequence(s) : corpus.HeldOutSequence(s - corpus.TrainSequences))
+                    .ToArray();
                 ids[i] = (ulong)(first + i);
                 for (int t = 0; t < o.SequenceLength; t++) flat[i * o.SequenceLength + t] = tokens[i][t];
             }

@@ -63,7 +63,9 @@ public enum VocabularyChoice
 public sealed record TrainingStepLog(int Step, double Loss, double LearningRate, double TokensPerSecond, double? HeldOutLoss);
 
 /// <summary>Final figures of a training run.</summary>
-public sealed record TeacherTrainingResult(long Parameters, int Steps, long TokensSeen, double FinalLoss, double HeldOutLoss, double UnigramHeldOutLoss, double TokensPerSecond, string? OnlineStore);
+public sealed record TeacherTrainingResult(
+    long Parameters, int Steps, long TokensSeen, double FinalLoss, double HeldOutLoss, double UnigramHeldOutLoss, double TokensPerSecond,
+    string? OnlineStore);
 
 /// <summary>
 /// Trains a teacher LM on a corpus: AdamW, warmup + cosine or WSD, gradient clipping, held-out loss against a
@@ -74,13 +76,16 @@ public static class TeacherTrainer
 {
     private const string StateFile = "training-state.json";
 
-    public static async Task<TeacherTrainingResult> TrainAsync(TeacherTrainingOptions o, Action<TrainingStepLog>? log = null, CancellationToken ct = default)
+    public static async Task<TeacherTrainingResult> TrainAsync(
+        TeacherTrainingOptions o, Action<TrainingStepLog>? log = null, CancellationToken ct = default)
     {
         var device = TorchRuntime.Device(o.Device);
         random.manual_seed((long)o.Seed);
         var tokenizer = TextTokenizer.Create();
         var corpus = TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), tokenizer, o.SequenceLength, maxTokens: o.MaxCorpusTokens);
-        if (corpus.TrainSequences < o.BatchSize) throw new ArgumentException($"the corpus gives {corpus.TrainSequences} training sequences, fewer than a batch of {o.BatchSize}");
+        if (corpus.TrainSequences < o.BatchSize)
+            throw new ArgumentException(
+                $"the corpus gives {corpus.TrainSequences} training sequences, fewer than a batch of {o.BatchSize}");
 
         int startStep = 0;
         DecoderLM model;
@@ -159,24 +164,34 @@ public static class TeacherTrainer
             await w.CompleteAsync(ct);
             await w.DisposeAsync();
         }
-        return new TeacherTrainingResult(model.parameters().Sum(p => p.numel()), step, tokens, loss, heldOut, unigram, tokens / clock.Elapsed.TotalSeconds, o.RecordOnline);
+        return new TeacherTrainingResult(
+            model.parameters().Sum(p => p.numel()), step, tokens, loss, heldOut, unigram, tokens / clock.Elapsed.TotalSeconds,
+            o.RecordOnline);
     }
 
-    /// <summary>The store of recording phase <paramref name="phase"/> (0-based): <c>RecordOnline</c> itself, or <c>phase-i-of-N</c> inside it.</summary>
+    /// <summary>
+    /// The store of recording phase <paramref name="phase"/> (0-based): <c>RecordOnline</c> itself, or <c>phase-i-of-N</c> inside it.
+    /// </summary>
     public static string PhaseStore(string recordOnline, int phase, int phases) =>
         phases == 1 ? recordOnline : Path.Combine(recordOnline, $"phase-{phase + 1}-of-{phases}");
 
-    private static StoreWriter CreateOnlineStore(TeacherTrainingOptions o, TextTokenizer tokenizer, int phase, int firstStep, int totalSteps) =>
+    private static StoreWriter CreateOnlineStore(
+        TeacherTrainingOptions o, TextTokenizer tokenizer, int phase, int firstStep, int totalSteps) =>
         StoreWriter.Create(PhaseStore(o.RecordOnline!, phase, o.RecordPhases), new StoreWriterOptions
         {
             VocabSize = (uint)tokenizer.VocabSize,
             Tokenizer = new Format.TokenizerInfo { Name = tokenizer.Name, VocabHash = tokenizer.VocabHash() },
-            Teacher = new() { ["id"] = $"online:{Path.GetFullPath(o.Output)}", ["preset"] = o.Preset, ["note"] = "distributions of the teacher while it trained, one batch per step" },
+            Teacher = new()
+            {
+                ["id"] = $"online:{Path.GetFullPath(o.Output)}", ["preset"] = o.Preset,
+                ["note"] = "distributions of the teacher while it trained, one batch per step",
+            },
             Processing = o.RecordProcessing,
             Codecs = o.RecordCodecs,
             Source = new()
             {
-                ["kind"] = "teacher-training", ["corpus"] = Path.GetFullPath(o.Corpus), ["sequence_length"] = o.SequenceLength, ["seed"] = o.Seed,
+                ["kind"] = "teacher-training", ["corpus"] = Path.GetFullPath(o.Corpus), ["sequence_length"] = o.SequenceLength,
+                ["seed"] = o.Seed,
                 ["phase"] = phase + 1, ["phases"] = o.RecordPhases, ["first_step"] = firstStep, ["teacher_steps"] = totalSteps,
             },
             Overwrite = true,
@@ -185,12 +200,16 @@ public static class TeacherTrainer
     private static void Save(string dir, DecoderLM model, int step, double loss, double heldOut)
     {
         Checkpoint.Save(dir, model, new Dictionary<string, string> { ["step"] = step.ToString(), ["format"] = "pt" });
-        DurableFile.WriteAtomic(Path.Combine(dir, StateFile), JsonSerializer.SerializeToUtf8Bytes(new { step, loss = Finite(loss), held_out_loss = Finite(heldOut) }));
+        DurableFile.WriteAtomic(
+            Path.Combine(dir, StateFile),
+            JsonSerializer.SerializeToUtf8Bytes(new { step, loss = Finite(loss), held_out_loss = Finite(heldOut) }));
     }
 
     private static double? Finite(double x) => double.IsFinite(x) ? x : null;
 
-    /// <summary>Training steps that make <paramref name="epochs"/> whole epochs over a corpus of <paramref name="trainSequences"/>.</summary>
+    /// <summary>
+    /// Training steps that make <paramref name="epochs"/> whole epochs over a corpus of <paramref name="trainSequences"/>.
+    /// </summary>
     public static int StepsFor(int epochs, int trainSequences, int batch) => epochs * (trainSequences / batch);
 
     private static int[] Shuffle(int n, ulong seed)
@@ -205,7 +224,8 @@ public static class TeacherTrainer
     /// last partial batch of each epoch is dropped, so that every epoch, and every recording phase of whole
     /// epochs, covers the same sequences); the loss predicts tokens 1..T-1 of each sequence from their prefixes.
     /// </summary>
-    private static (Tensor Inputs, int[][] Tokens, ulong[] SequenceIds) Batch(TokenizedCorpus c, int[] order, int step, int stepsPerEpoch, int batch, Device device)
+    private static (Tensor Inputs, int[][] Tokens, ulong[] SequenceIds) Batch(
+        TokenizedCorpus c, int[] order, int step, int stepsPerEpoch, int batch, Device device)
     {
         int length = c.SequenceLength;
         var input = new long[batch * length];

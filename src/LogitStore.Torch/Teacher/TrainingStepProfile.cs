@@ -25,8 +25,12 @@ public sealed record TrainingStepProfile(
         var dev = TorchRuntime.Device(device);
         var tokenizer = TextTokenizer.Create();
         var corpus = TokenizedCorpus.Build(TextDocuments.Read(corpusPath), tokenizer, sequenceLength);
-        if (corpus.TrainSequences < steps * batch) throw new ArgumentException($"{corpusPath}: fewer than {steps * batch} training sequences");
-        var vocabularies = new[] { OutputVocabulary.Full(tokenizer.VocabSize), OutputVocabulary.FromCorpus(corpus.Train, tokenizer.VocabSize) };
+        if (corpus.TrainSequences < steps * batch)
+            throw new ArgumentException($"{corpusPath}: fewer than {steps * batch} training sequences");
+        var vocabularies = new[]
+        {
+            OutputVocabulary.Full(tokenizer.VocabSize), OutputVocabulary.FromCorpus(corpus.Train, tokenizer.VocabSize),
+        };
         var rows = new List<TrainingStepProfile>();
         foreach (var preset in presets)
             foreach (var vocabulary in vocabularies)
@@ -34,7 +38,8 @@ public sealed record TrainingStepProfile(
         return rows;
     }
 
-    private static TrainingStepProfile MeasureOne(string preset, OutputVocabulary vocabulary, TokenizedCorpus corpus, int batch, int steps, Device device)
+    private static TrainingStepProfile MeasureOne(
+        string preset, OutputVocabulary vocabulary, TokenizedCorpus corpus, int batch, int steps, Device device)
     {
         TorchRuntime.PrepareThread();
         var config = TransformerConfig.Preset(preset, vocabulary) with { MaxPositions = Math.Max(corpus.SequenceLength, 256) };

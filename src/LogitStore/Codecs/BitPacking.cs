@@ -31,7 +31,10 @@ public static class BitPacking
         return len;
     }
 
-    /// <summary>Unpacks <paramref name="dest"/>.Length values; returns false if a value is not below <paramref name="limit"/> (index in <paramref name="badIndex"/>).</summary>
+    /// <summary>
+    /// Unpacks <paramref name="dest"/>.Length values; returns false if a value is not below <paramref name="limit"/>
+    /// (index in <paramref name="badIndex"/>).
+    /// </summary>
     public static bool Unpack(ReadOnlySpan<byte> src, int width, Span<int> dest, uint limit, out int badIndex)
     {
         uint mask = width == 32 ? uint.MaxValue : (1u << width) - 1;

@@ -19,7 +19,9 @@ public interface IIdCodec
 
     int MaxEncodedLength(int count);
 
-    /// <summary>Encodes <paramref name="ids"/>; <paramref name="keptCounts"/> splits them into positions (only the delta codec needs it).</summary>
+    /// <summary>
+    /// Encodes <paramref name="ids"/>; <paramref name="keptCounts"/> splits them into positions (only the delta codec needs it).
+    /// </summary>
     int Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> keptCounts, Span<byte> dest);
 
     void Decode(ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, Span<int> dest, uint vocabSize, ColumnLocation where);

@@ -15,7 +15,8 @@ public static class CodecRegistry
     public static int MvqCodebookCount(string name)
     {
         if (!name.StartsWith("mvq", StringComparison.Ordinal)) return 0;
-        if (name.Length > 4 && name[3] == ':' && int.TryParse(name.AsSpan(4), out int m) && m is >= 1 and <= Mvq.MvqCodebooks.MaxCodebooks) return m;
+        if (name.Length > 4 && name[3] == ':' && int.TryParse(name.AsSpan(4), out int m) && m is >= 1 and <= Mvq.MvqCodebooks.MaxCodebooks)
+            return m;
         throw new ArgumentException($"value codec '{name}': write mvq:M with M codebooks, 1..{Mvq.MvqCodebooks.MaxCodebooks} (e.g. mvq:8)");
     }
 
@@ -32,7 +33,9 @@ public static class CodecRegistry
     {
         _ when name.StartsWith("mvq", StringComparison.Ordinal) => MvqCodebookCount(name) == codebooks?.M
             ? new MvqValueCodec(codebooks)
-            : throw new ArgumentException($"value codec '{name}' needs a set of {MvqCodebookCount(name)} codebooks" + (codebooks is null ? "" : $", got {codebooks.M}")),
+            : throw new ArgumentException(
+                $"value codec '{name}' needs a set of {MvqCodebookCount(name)} codebooks" +
+                (codebooks is null ? "" : $", got {codebooks.M}")),
         "f32" => F32ValueCodec.Instance,
         "f16" => F16ValueCodec.Instance,
         "q8" => new LogRatioValueCodec(8, logRange > 0 ? logRange : LogRatioValueCodec.DefaultRange8),

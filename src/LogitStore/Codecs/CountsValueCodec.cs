@@ -29,7 +29,8 @@ public sealed class CountsValueCodec : IValueCodec
                 double c = probs[e] * (double)Draws;
                 int count = (int)Math.Round(c);
                 if (count < 1 || Math.Abs(c - count) > 1e-3)
-                    throw new ArgumentException($"counts codec needs probabilities that are multiples of 1/{Draws}; entry {e} is {probs[e]}");
+                    throw new ArgumentException(
+                        $"counts codec needs probabilities that are multiples of 1/{Draws}; entry {e} is {probs[e]}");
                 BinaryPrimitives.WriteUInt16LittleEndian(dest[(2 * e)..], (ushort)count);
                 total += count;
             }

@@ -22,7 +22,9 @@ public sealed class DeltaIdCodec : IIdCodec
             for (int j = 0; j < n; j++, e++)
             {
                 int id = ids[e];
-                if (id <= prev) throw new ArgumentException($"delta codec needs distinct ids in ascending order within a position (id {id} after {prev})");
+                if (id <= prev)
+                    throw new ArgumentException(
+                        $"delta codec needs distinct ids in ascending order within a position (id {id} after {prev})");
                 o += WriteVarint((uint)(id - prev - 1), dest[o..]);
                 prev = id;
             }

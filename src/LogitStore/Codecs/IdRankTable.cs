@@ -22,7 +22,8 @@ public sealed class IdRankTable
         for (int r = 0; r < v; r++)
         {
             int id = idOfRank[r];
-            if ((uint)id >= (uint)v || _rankOfId[id] >= 0) throw new ArgumentException($"entry {r} ({id}) makes the table not a permutation of [0, {v})");
+            if ((uint)id >= (uint)v || _rankOfId[id] >= 0)
+                throw new ArgumentException($"entry {r} ({id}) makes the table not a permutation of [0, {v})");
             _rankOfId[id] = r;
         }
         Span<byte> fields = stackalloc byte[DictionaryFile.KindFieldsSize];
@@ -57,20 +58,29 @@ public sealed class IdRankTable
 
     public static IdRankTable FromDictionary(DictionaryFile dict, string file, uint vocabSize)
     {
-        if (dict.Kind != DictionaryKind.IdRankTable) throw new StoreCorruptException(file, 12, $"dictionary kind {(byte)dict.Kind} is not an id rank table (2)");
+        if (dict.Kind != DictionaryKind.IdRankTable)
+            throw new StoreCorruptException(file, 12, $"dictionary kind {(byte)dict.Kind} is not an id rank table (2)");
         var f = dict.KindFields.Span;
         uint v = BinaryPrimitives.ReadUInt32LittleEndian(f);
-        if (v != vocabSize) throw new StoreCorruptException(file, DictionaryFile.KindFieldsOffset, $"id rank table is for V = {v}, the store's vocabulary is {vocabSize}");
+        if (v != vocabSize)
+            throw new StoreCorruptException(
+                file, DictionaryFile.KindFieldsOffset, $"id rank table is for V = {v}, the store's vocabulary is {vocabSize}");
         for (int i = 4; i < f.Length; i++)
-            if (f[i] != 0) throw new StoreCorruptException(file, DictionaryFile.KindFieldsOffset + i, "reserved id rank table fields are not zero");
+            if (f[i] != 0)
+                throw new StoreCorruptException(file, DictionaryFile.KindFieldsOffset + i, "reserved id rank table fields are not zero");
         var body = dict.Body.Span;
-        if ((ulong)body.Length != 4UL * v) throw new StoreCorruptException(file, FormatConstants.DictionaryHeaderSize, $"body is {body.Length} bytes, 4·V = {4UL * v}");
+        if ((ulong)body.Length != 4UL * v)
+            throw new StoreCorruptException(file, FormatConstants.DictionaryHeaderSize, $"body is {body.Length} bytes, 4·V = {4UL * v}");
         var ids = new int[v];
         var seen = new bool[v];
         for (int r = 0; r < ids.Length; r++)
         {
             uint id = BinaryPrimitives.ReadUInt32LittleEndian(body[(4 * r)..]);
-            if (id >= v || seen[id]) throw new StoreCorruptException(file, FormatConstants.DictionaryHeaderSize + 4L * r, $"entry {r} ({id}) makes the table not a permutation of [0, {v})");
+            if (id >= v || seen[id])
+                throw new StoreCorruptException(
+                    file,
+                    FormatConstants.DictionaryHeaderSize + 4L * r,
+                    $"entry {r} ({id}) makes the table not a permutation of [0, {v})");
             seen[id] = true;
             ids[r] = (int)id;
         }

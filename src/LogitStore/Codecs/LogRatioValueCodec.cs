@@ -18,7 +18,8 @@ public sealed class LogRatioValueCodec : IValueCodec
     public LogRatioValueCodec(int bits, double range)
     {
         if (bits is not (8 or 4)) throw new ArgumentOutOfRangeException(nameof(bits), bits, "log-ratio codec is q8 or q4");
-        if (!(range > 0 && range < 1000)) throw new ArgumentOutOfRangeException(nameof(range), range, "log range R must be in (0, 1000) nats");
+        if (!(range > 0 && range < 1000))
+            throw new ArgumentOutOfRangeException(nameof(range), range, "log range R must be in (0, 1000) nats");
         Bits = bits;
         Param = (uint)Math.Round(range * 256);
         Range = Param / 256.0;
@@ -71,7 +72,8 @@ public sealed class LogRatioValueCodec : IValueCodec
     {
         int expected = MaxEncodedLength(dest.Length);
         if (src.Length != expected) throw where.Corrupt($"{src.Length} bytes for {dest.Length} q{Bits} codes (expected {expected})");
-        if (Bits == 4 && (dest.Length & 1) == 1 && (src[^1] >> 4) != 0) throw where.Corrupt("unused high nibble of the last byte is not zero");
+        if (Bits == 4 && (dest.Length & 1) == 1 && (src[^1] >> 4) != 0)
+            throw where.Corrupt("unused high nibble of the last byte is not zero");
         var w = _weights;
         int e = 0;
         foreach (int n in keptCounts)

@@ -71,9 +71,12 @@ public sealed class MvqValueCodec : IValueCodec
             if (n >= 2) { coded++; maxKept = Math.Max(maxKept, n); }
         int m = _books.M;
         int bitmap = (coded + 7) / 8, planes = bitmap + m * coded;
-        if (src.Length < planes) throw where.Corrupt($"{src.Length} bytes, shorter than the escape bitmap and {m} index planes ({planes} bytes)");
+        if (src.Length < planes)
+            throw where.Corrupt($"{src.Length} bytes, shorter than the escape bitmap and {m} index planes ({planes} bytes)");
         if ((coded & 7) != 0 && src[bitmap - 1] >> (coded & 7) != 0) throw where.Corrupt("unused bits of the escape bitmap are not zero");
-        var scratch = t_decode is { } t && t.Length >= maxKept + 2 * VectorKernels.Lanes ? t : t_decode = new float[maxKept + 2 * VectorKernels.Lanes];
+        var scratch = t_decode is { } t && t.Length >= maxKept + 2 * VectorKernels.Lanes
+            ? t
+            : t_decode = new float[maxKept + 2 * VectorKernels.Lanes];
         Span<byte> codes = stackalloc byte[MvqCodebooks.MaxCodebooks];
         Span<int> one = stackalloc int[1];
         int e = 0, i = 0, escapeAt = planes;
@@ -87,15 +90,19 @@ public sealed class MvqValueCodec : IValueCodec
                 if (escaped)
                 {
                     for (int c = 0; c < m; c++)
-                        if (src[bitmap + c * coded + i] != 0) throw where.Corrupt($"escaped position {i} has a non-zero index in plane {c}");
-                    if (escapeAt + n > src.Length) throw where.Corrupt($"escaped position {i} needs {n} q8 codes past the end of the column");
+                        if (src[bitmap + c * coded + i] != 0)
+                            throw where.Corrupt($"escaped position {i} has a non-zero index in plane {c}");
+                    if (escapeAt + n > src.Length)
+                        throw where.Corrupt($"escaped position {i} needs {n} q8 codes past the end of the column");
                     one[0] = n;
                     _books.EscapeCodec.Decode(src.Slice(escapeAt, n), one, d, where);
                     escapeAt += n;
                 }
                 else
                 {
-                    if (n - 1 > _books.D) throw where.Corrupt($"position {i} has {n} kept entries, more than the codebooks' {_books.D + 1}, but is not escaped");
+                    if (n - 1 > _books.D)
+                        throw where.Corrupt(
+                            $"position {i} has {n} kept entries, more than the codebooks' {_books.D + 1}, but is not escaped");
                     for (int c = 0; c < m; c++) codes[c] = src[bitmap + c * coded + i];
                     _books.DecodePosition(codes[..m], n, scratch);
                     scratch.AsSpan(0, n).CopyTo(d);

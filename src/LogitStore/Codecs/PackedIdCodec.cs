@@ -26,7 +26,8 @@ public sealed class PackedIdCodec : IIdCodec
     public void Decode(ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, Span<int> dest, uint vocabSize, ColumnLocation where)
     {
         int expected = BitPacking.PackedLength(dest.Length, _width);
-        if (src.Length != expected) throw where.Corrupt($"{src.Length} bytes for {dest.Length} values of {_width} bits (expected {expected})");
+        if (src.Length != expected)
+            throw where.Corrupt($"{src.Length} bytes for {dest.Length} values of {_width} bits (expected {expected})");
         if (!BitPacking.Unpack(src, _width, dest, vocabSize, out int bad))
             throw where.Corrupt($"id at element {bad} is not below the vocabulary size {vocabSize}");
         if (!BitPacking.TailIsZero(src, dest.Length, _width)) throw where.Corrupt("unused bits of the last byte are not zero");

@@ -41,14 +41,22 @@ public sealed class StoreDictionaries
             string path = Path.Combine(directory, entry.File);
             if (!File.Exists(path)) throw new StoreCorruptException(path, 0, "dictionary file listed in the manifest is missing");
             long length = new FileInfo(path).Length;
-            if ((ulong)length != entry.Bytes) throw new StoreCorruptException(path, Math.Min(length, (long)entry.Bytes), $"dictionary file is {length} bytes, the manifest says {entry.Bytes}");
+            if ((ulong)length != entry.Bytes)
+                throw new StoreCorruptException(
+                    path, Math.Min(length, (long)entry.Bytes), $"dictionary file is {length} bytes, the manifest says {entry.Bytes}");
             var dict = DictionaryFile.Read(path);
-            if (Checksum.ToHex(dict.FileChecksum) != entry.Xxh3) throw new StoreCorruptException(path, 0, $"dictionary file XXH3 {Checksum.ToHex(dict.FileChecksum)} differs from the manifest's {entry.Xxh3}");
-            if (DictionaryFile.RefHex(dict.Ref) != entry.Ref) throw new StoreCorruptException(path, 56, $"dictionary ref {DictionaryFile.RefHex(dict.Ref)} differs from the manifest's {entry.Ref}");
+            if (Checksum.ToHex(dict.FileChecksum) != entry.Xxh3)
+                throw new StoreCorruptException(
+                    path, 0, $"dictionary file XXH3 {Checksum.ToHex(dict.FileChecksum)} differs from the manifest's {entry.Xxh3}");
+            if (DictionaryFile.RefHex(dict.Ref) != entry.Ref)
+                throw new StoreCorruptException(
+                    path, 56, $"dictionary ref {DictionaryFile.RefHex(dict.Ref)} differs from the manifest's {entry.Ref}");
             switch (dict.Kind)
             {
                 case DictionaryKind.MvqCodebooks: d._codebooks[dict.Ref] = MvqCodebooks.FromDictionary(dict, path); break;
-                case DictionaryKind.IdRankTable: d._rankTables[dict.Ref] = IdRankTable.FromDictionary(dict, path, manifest.VocabSize); break;
+                case DictionaryKind.IdRankTable:
+                    d._rankTables[dict.Ref] = IdRankTable.FromDictionary(dict, path, manifest.VocabSize);
+                    break;
             }
         }
         return d;
@@ -57,7 +65,8 @@ public sealed class StoreDictionaries
     /// <summary>Writes a dictionary file into the store durably (spec 2.5) and returns its manifest entry; the caller lists it.</summary>
     public static DictionaryEntry WriteToStore(string directory, DictionaryKind kind, byte[] fileBytes, uint reference)
     {
-        string name = $"{FormatConstants.DictionaryDirectory}/{DictionaryFile.KindName(kind)}-{DictionaryFile.RefHex(reference)}{FormatConstants.DictionaryExtension}";
+        string name = $"{FormatConstants.DictionaryDirectory}/{DictionaryFile.KindName(kind)}-{DictionaryFile.RefHex(reference)}" +
+            $"{FormatConstants.DictionaryExtension}";
         Directory.CreateDirectory(Path.Combine(directory, FormatConstants.DictionaryDirectory));
         Writing.DurableFile.WriteAtomic(Path.Combine(directory, name), fileBytes);
         return new DictionaryEntry

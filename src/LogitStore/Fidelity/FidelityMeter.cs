@@ -3,7 +3,9 @@ using LogitStore.Reading;
 
 namespace LogitStore.Fidelity;
 
-/// <summary>Summary of <see cref="PositionFidelity"/> over a sample of positions (spec 6.1); what <c>logitstore fidelity</c> prints.</summary>
+/// <summary>
+/// Summary of <see cref="PositionFidelity"/> over a sample of positions (spec 6.1); what <c>logitstore fidelity</c> prints.
+/// </summary>
 public sealed record FidelityReport
 {
     public required string Store { get; init; }
@@ -26,7 +28,8 @@ public static class FidelityMeter
 {
     public static FidelityReport Measure(StoreReader store, IReferenceSource reference, long samplePositions = 20_000)
     {
-        if (samplePositions < 1) throw new ArgumentOutOfRangeException(nameof(samplePositions), samplePositions, "sample at least one position");
+        if (samplePositions < 1)
+            throw new ArgumentOutOfRangeException(nameof(samplePositions), samplePositions, "sample at least one position");
         var sequences = PickSequences(store, samplePositions);
         var results = new List<PositionFidelity>[sequences.Count];
         Parallel.For(0, sequences.Count, () => (new DecodedBlock(), new PositionComparer(store.VocabSize)), (i, _, local) =>
@@ -35,13 +38,16 @@ public static class FidelityMeter
             ulong seq = sequences[i];
             var view = store.ReadSequence(seq, scratch);
             var refSeq = reference.Sequence(seq, view.Length);
-            if (refSeq.Length != view.Length) throw new InvalidOperationException($"reference sequence {seq} has {refSeq.Length} positions, the store {view.Length}");
+            if (refSeq.Length != view.Length)
+                throw new InvalidOperationException($"reference sequence {seq} has {refSeq.Length} positions, the store {view.Length}");
             var list = new List<PositionFidelity>(view.Length);
             int re = 0;
             for (int t = 0; t < view.Length; t++)
             {
                 if (refSeq.Tokens[t] != view.Tokens[t])
-                    throw new InvalidOperationException($"the reference holds token {refSeq.Tokens[t]} at sequence {seq} position {t}, the store {view.Tokens[t]}: not the same data");
+                    throw new InvalidOperationException(
+                        $"the reference holds token {refSeq.Tokens[t]} at sequence {seq} position {t}, the store {view.Tokens[t]}: " +
+                        $"not the same data");
                 int rn = refSeq.KeptCounts[t];
                 var r = new PositionDistribution(refSeq.Ids.AsSpan(re, rn), refSeq.Probs.AsSpan(re, rn), refSeq.Residual[t]);
                 var s = new PositionDistribution(view.IdsAt(t), view.ProbsAt(t), view.Residual[t]);
@@ -89,7 +95,10 @@ public static class FidelityMeter
     public static IReferenceSource DefaultReference(Manifest manifest, bool untruncated)
     {
         if ((string?)manifest.Source["kind"] != Synthetic.SyntheticSource.Kind)
-            throw new ArgumentException($"this store's source ('{(string?)manifest.Source["kind"]}') cannot be regenerated here: give --reference STORE (the same sequences packed with --values f32, or --method full)");
-        return new SyntheticReference(Synthetic.SyntheticSource.FromJson(manifest.Source), Writing.ManifestSections.FromSection(manifest.Processing), untruncated);
+            throw new ArgumentException(
+                $"this store's source ('{(string?)manifest.Source["kind"]}') cannot be regenerated here: give --reference STORE " +
+                $"(the same sequences packed with --values f32, or --method full)");
+        return new SyntheticReference(
+            Synthetic.SyntheticSource.FromJson(manifest.Source), Writing.ManifestSections.FromSection(manifest.Processing), untruncated);
     }
 }

@@ -98,7 +98,8 @@ public sealed class PositionComparer
                     double q = slot <= -2 ? store.Probs[-2 - slot] * qNorm : qRest;
                     klKept += pt * Math.Log(pt / Math.Max(q / qOnPKept, Floor));
                 }
-            return new PositionFidelity(Math.Max(0, kl), Math.Max(0, klKept), 0.5 * tv, pTop == qTop && pTop >= 0, keptMass, Math.Abs(hq - hp));
+            return new PositionFidelity(
+                Math.Max(0, kl), Math.Max(0, klKept), 0.5 * tv, pTop == qTop && pTop >= 0, keptMass, Math.Abs(hq - hp));
         }
         finally
         {

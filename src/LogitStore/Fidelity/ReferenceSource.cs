@@ -44,14 +44,17 @@ public sealed class SyntheticReference : IReferenceSource
     public SyntheticReference(SyntheticSource source, ProcessingOptions storeProcessing, bool untruncated)
     {
         _teacher = new SyntheticTeacher(source.VocabSize, source.Seed, source.Head);
-        var processing = untruncated ? new ProcessingOptions { Method = TruncationMethod.Full, Temperature = storeProcessing.Temperature } : storeProcessing;
+        var processing = untruncated
+            ? new ProcessingOptions { Method = TruncationMethod.Full, Temperature = storeProcessing.Temperature }
+            : storeProcessing;
         _perThread = new(() =>
         {
             var proc = new LogitsProcessor(processing);
             return (proc, new SyntheticTeacher.Workspace(_teacher.Head, proc.MaxKept(_teacher.Head)));
         });
-        Description = untruncated ? $"untruncated synthetic teacher (all {source.Head} explicit logits + analytic tail, τ = {storeProcessing.Temperature})"
-                                  : $"synthetic teacher through the store's own processing ({ProcessingOptions.MethodName(storeProcessing.Method)})";
+        Description = untruncated
+            ? $"untruncated synthetic teacher (all {source.Head} explicit logits + analytic tail, τ = {storeProcessing.Temperature})"
+            : $"synthetic teacher through the store's own processing ({ProcessingOptions.MethodName(storeProcessing.Method)})";
     }
 
     public string Description { get; }

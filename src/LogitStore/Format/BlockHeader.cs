@@ -3,7 +3,8 @@ using System.Buffers.Binary;
 namespace LogitStore.Format;
 
 /// <summary>The 32-byte header that opens every block (spec 4.1).</summary>
-public readonly record struct BlockHeader(uint BlockLength, ulong FirstSequence, uint SequenceCount, uint PositionCount, uint EntryCount, ushort ColumnCount)
+public readonly record struct BlockHeader(
+    uint BlockLength, ulong FirstSequence, uint SequenceCount, uint PositionCount, uint EntryCount, ushort ColumnCount)
 {
     public void Write(Span<byte> dest)
     {

@@ -3,7 +3,8 @@ using System.Buffers.Binary;
 namespace LogitStore.Format;
 
 /// <summary>One 32-byte entry of a shard's block index (spec 3.2).</summary>
-public readonly record struct BlockIndexEntry(ulong BlockOffset, uint BlockLength, uint SequenceCount, ulong FirstSequence, uint PositionCount, uint EntryCount)
+public readonly record struct BlockIndexEntry(
+    ulong BlockOffset, uint BlockLength, uint SequenceCount, ulong FirstSequence, uint PositionCount, uint EntryCount)
 {
     public void Write(Span<byte> dest)
     {

@@ -38,7 +38,9 @@ public enum CompressionId : byte
 }
 
 /// <summary>One 24-byte entry of a block's column directory (spec 4.2).</summary>
-public readonly record struct ColumnDescriptor(ColumnKind Kind, CodecId Codec, CompressionId Compression, byte Flags, uint Offset, uint StoredLength, uint DecodedLength, uint CodecParam)
+public readonly record struct ColumnDescriptor(
+    ColumnKind Kind, CodecId Codec, CompressionId Compression, byte Flags, uint Offset, uint StoredLength, uint DecodedLength,
+    uint CodecParam)
 {
     public const byte OptionalFlag = 1;
 

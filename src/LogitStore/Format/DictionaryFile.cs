@@ -71,22 +71,36 @@ public sealed class DictionaryFile
     {
         if (bytes.Length < FormatConstants.DictionaryHeaderSize)
             throw new StoreCorruptException(file, 0, $"dictionary file is {bytes.Length} bytes, shorter than its 64-byte header");
-        if (!bytes[..8].SequenceEqual(FormatConstants.DictionaryMagic)) throw new StoreCorruptException(file, 0, "bad dictionary magic (expected LGSTDICT)");
+        if (!bytes[..8].SequenceEqual(FormatConstants.DictionaryMagic))
+            throw new StoreCorruptException(file, 0, "bad dictionary magic (expected LGSTDICT)");
         ulong headerSum = BinaryPrimitives.ReadUInt64LittleEndian(bytes[56..]);
         ulong actual = Checksum.Of(bytes[..56]);
-        if (headerSum != actual) throw new StoreCorruptException(file, 56, $"dictionary header checksum mismatch (stored {Checksum.ToHex(headerSum)}, computed {Checksum.ToHex(actual)})");
+        if (headerSum != actual)
+            throw new StoreCorruptException(
+                file, 56, $"dictionary header checksum mismatch (stored {Checksum.ToHex(headerSum)}, computed {Checksum.ToHex(actual)})");
         ushort major = BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]);
         if (major != 1) throw new StoreCorruptException(file, 8, $"unsupported dictionary major version {major}");
-        if (bytes[13] != 0 || bytes[14] != 0 || bytes[15] != 0) throw new StoreCorruptException(file, 13, "reserved dictionary header bytes are not zero");
+        if (bytes[13] != 0 || bytes[14] != 0 || bytes[15] != 0)
+            throw new StoreCorruptException(file, 13, "reserved dictionary header bytes are not zero");
         var kind = (DictionaryKind)bytes[12];
-        if (kind is not (DictionaryKind.MvqCodebooks or DictionaryKind.IdRankTable)) throw new StoreCorruptException(file, 12, $"unknown dictionary kind {(byte)kind}");
+        if (kind is not (DictionaryKind.MvqCodebooks or DictionaryKind.IdRankTable))
+            throw new StoreCorruptException(file, 12, $"unknown dictionary kind {(byte)kind}");
         ulong bodyLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes[16..]);
         if (bodyLength != (ulong)(bytes.Length - FormatConstants.DictionaryHeaderSize))
-            throw new StoreCorruptException(file, 16, $"body_length {bodyLength} but the file holds {bytes.Length - FormatConstants.DictionaryHeaderSize} bytes after the header");
+            throw new StoreCorruptException(
+                file,
+                16,
+                $"body_length {bodyLength} but the file holds {bytes.Length - FormatConstants.DictionaryHeaderSize} bytes " +
+                $"after the header");
         var body = bytes[FormatConstants.DictionaryHeaderSize..];
         ulong bodySum = BinaryPrimitives.ReadUInt64LittleEndian(bytes[24..]);
         ulong bodyActual = Checksum.Of(body);
-        if (bodySum != bodyActual) throw new StoreCorruptException(file, FormatConstants.DictionaryHeaderSize, $"dictionary body checksum mismatch (stored {Checksum.ToHex(bodySum)}, computed {Checksum.ToHex(bodyActual)})");
-        return new DictionaryFile(kind, bytes.Slice(KindFieldsOffset, KindFieldsSize).ToArray(), body.ToArray(), headerSum, Checksum.Of(bytes));
+        if (bodySum != bodyActual)
+            throw new StoreCorruptException(
+                file,
+                FormatConstants.DictionaryHeaderSize,
+                $"dictionary body checksum mismatch (stored {Checksum.ToHex(bodySum)}, computed {Checksum.ToHex(bodyActual)})");
+        return new DictionaryFile(
+            kind, bytes.Slice(KindFieldsOffset, KindFieldsSize).ToArray(), body.ToArray(), headerSum, Checksum.Of(bytes));
     }
 }

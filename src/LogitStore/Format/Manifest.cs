@@ -58,7 +58,12 @@ public sealed class Manifest
     {
         string path = Path.Combine(storeDirectory, FormatConstants.ManifestFileName);
         if (!File.Exists(path))
-            throw new StoreCorruptException(path, 0, Directory.Exists(storeDirectory) ? "no manifest: not a store, or a pack that never committed" : "store directory does not exist");
+            throw new StoreCorruptException(
+                path,
+                0,
+                Directory.Exists(storeDirectory)
+                    ? "no manifest: not a store, or a pack that never committed"
+                    : "store directory does not exist");
         byte[] bytes = File.ReadAllBytes(path);
         Manifest? m;
         try
@@ -67,7 +72,8 @@ public sealed class Manifest
         }
         catch (JsonException ex)
         {
-            throw new StoreCorruptException(path, ByteOffset(bytes, ex.LineNumber, ex.BytePositionInLine), $"manifest is not valid JSON: {ex.Message}");
+            throw new StoreCorruptException(
+                path, ByteOffset(bytes, ex.LineNumber, ex.BytePositionInLine), $"manifest is not valid JSON: {ex.Message}");
         }
         if (m is null) throw new StoreCorruptException(path, 0, "manifest is empty");
         m.Validate(path);
@@ -78,7 +84,8 @@ public sealed class Manifest
     {
         if (Format != "logitstore") throw new StoreCorruptException(path, 0, $"format is '{Format}', expected 'logitstore'");
         if (FormatVersion.Major != FormatConstants.MajorVersion)
-            throw new StoreCorruptException(path, 0, $"unsupported format major version {FormatVersion.Major} (this reader knows {FormatConstants.MajorVersion})");
+            throw new StoreCorruptException(
+                path, 0, $"unsupported format major version {FormatVersion.Major} (this reader knows {FormatConstants.MajorVersion})");
         if (Status is not (StatusComplete or StatusPartial)) throw new StoreCorruptException(path, 0, $"unknown status '{Status}'");
         if (VocabSize < 2) throw new StoreCorruptException(path, 0, $"vocab_size {VocabSize} is below 2");
         if (Codecs.SequencesPerBlock < 1) throw new StoreCorruptException(path, 0, "codecs.sequences_per_block must be >= 1");
@@ -96,7 +103,8 @@ public sealed class Manifest
         {
             var s = Shards[i];
             if (s.FirstSequence != next)
-                throw new StoreCorruptException(path, 0, $"shard {i} ({s.File}) starts at sequence {s.FirstSequence}, expected {next}: shards must be contiguous");
+                throw new StoreCorruptException(
+                    path, 0, $"shard {i} ({s.File}) starts at sequence {s.FirstSequence}, expected {next}: shards must be contiguous");
             if (string.IsNullOrEmpty(s.File) || s.File.Contains("..") || Path.IsPathRooted(s.File))
                 throw new StoreCorruptException(path, 0, $"shard {i} has an invalid file name '{s.File}'");
             next += s.Sequences;

@@ -3,7 +3,8 @@ using System.Buffers.Binary;
 namespace LogitStore.Format;
 
 /// <summary>The 64-byte footer that ends every shard (spec 3.3).</summary>
-public readonly record struct ShardFooter(ulong IndexOffset, uint BlockCount, ulong SequenceCount, ulong PositionCount, ulong EntryCount, ulong IndexChecksum)
+public readonly record struct ShardFooter(
+    ulong IndexOffset, uint BlockCount, ulong SequenceCount, ulong PositionCount, ulong EntryCount, ulong IndexChecksum)
 {
     public void Write(Span<byte> dest)
     {
@@ -23,11 +24,15 @@ public readonly record struct ShardFooter(ulong IndexOffset, uint BlockCount, ul
     public static ShardFooter Read(ReadOnlySpan<byte> src, string file, long footerOffset)
     {
         if (!src[..8].SequenceEqual(FormatConstants.FooterMagic))
-            throw new StoreCorruptException(file, footerOffset, "bad footer magic (expected 'LGSTFOOT'): the shard is truncated or was never finished");
+            throw new StoreCorruptException(
+                file, footerOffset, "bad footer magic (expected 'LGSTFOOT'): the shard is truncated or was never finished");
         ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(src[56..]);
         ulong actual = Checksum.Of(src[..56]);
         if (stored != actual)
-            throw new StoreCorruptException(file, footerOffset + 56, $"shard footer checksum mismatch (stored {Checksum.ToHex(stored)}, computed {Checksum.ToHex(actual)})");
+            throw new StoreCorruptException(
+                file,
+                footerOffset + 56,
+                $"shard footer checksum mismatch (stored {Checksum.ToHex(stored)}, computed {Checksum.ToHex(actual)})");
         if (BinaryPrimitives.ReadUInt32LittleEndian(src[20..]) != 0)
             throw new StoreCorruptException(file, footerOffset + 20, "reserved footer field is not zero");
         return new ShardFooter(

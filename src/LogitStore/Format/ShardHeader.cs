@@ -23,16 +23,19 @@ public readonly record struct ShardHeader(ushort MajorVersion, ushort MinorVersi
     public static ShardHeader Read(ReadOnlySpan<byte> src, string file)
     {
         if (src.Length < FormatConstants.ShardHeaderSize)
-            throw new StoreCorruptException(file, 0, $"file is {src.Length} bytes, shorter than the {FormatConstants.ShardHeaderSize}-byte shard header");
+            throw new StoreCorruptException(
+                file, 0, $"file is {src.Length} bytes, shorter than the {FormatConstants.ShardHeaderSize}-byte shard header");
         if (!src[..8].SequenceEqual(FormatConstants.ShardMagic))
             throw new StoreCorruptException(file, 0, "bad shard magic (expected 'LGSTSHRD')");
         ushort major = BinaryPrimitives.ReadUInt16LittleEndian(src[8..]);
         if (major != FormatConstants.MajorVersion)
-            throw new StoreCorruptException(file, 8, $"unsupported format major version {major} (this reader knows {FormatConstants.MajorVersion})");
+            throw new StoreCorruptException(
+                file, 8, $"unsupported format major version {major} (this reader knows {FormatConstants.MajorVersion})");
         ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(src[56..]);
         ulong actual = Checksum.Of(src[..56]);
         if (stored != actual)
-            throw new StoreCorruptException(file, 56, $"shard header checksum mismatch (stored {Checksum.ToHex(stored)}, computed {Checksum.ToHex(actual)})");
+            throw new StoreCorruptException(
+                file, 56, $"shard header checksum mismatch (stored {Checksum.ToHex(stored)}, computed {Checksum.ToHex(actual)})");
         uint headerSize = BinaryPrimitives.ReadUInt32LittleEndian(src[12..]);
         if (headerSize != FormatConstants.ShardHeaderSize)
             throw new StoreCorruptException(file, 12, $"header_size is {headerSize}, expected {FormatConstants.ShardHeaderSize}");

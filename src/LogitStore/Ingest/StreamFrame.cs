@@ -25,8 +25,10 @@ public readonly record struct StreamFrame(uint Type, byte[] Payload, long Offset
         uint type = BinaryPrimitives.ReadUInt32LittleEndian(h);
         uint length = BinaryPrimitives.ReadUInt32LittleEndian(h[4..]);
         if (type is not (SequenceType or EndType)) throw new StoreCorruptException(stream, offset, $"unknown frame type {type}");
-        if (length > MaxPayload) throw new StoreCorruptException(stream, offset + 4, $"frame payload of {length} bytes exceeds the 1 GiB limit");
-        if (type == EndType && length != 8) throw new StoreCorruptException(stream, offset + 4, $"end frame payload is {length} bytes, expected 8");
+        if (length > MaxPayload)
+            throw new StoreCorruptException(stream, offset + 4, $"frame payload of {length} bytes exceeds the 1 GiB limit");
+        if (type == EndType && length != 8)
+            throw new StoreCorruptException(stream, offset + 4, $"end frame payload is {length} bytes, expected 8");
         if (buffer.Length < HeaderSize + length) return false;
         frame = new StreamFrame(type, buffer.Slice(HeaderSize, length).ToArray(), offset);
         buffer = buffer.Slice(HeaderSize + length);

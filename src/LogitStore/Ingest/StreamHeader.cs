@@ -44,14 +44,16 @@ public sealed record StreamHeader(StreamPayloadKind Kind, uint VocabSize, uint M
         buffer.Slice(0, FixedSize).CopyTo(fixedPart);
         if (!fixedPart[..8].SequenceEqual(Magic)) throw new StoreCorruptException(stream, 0, "bad stream magic (expected 'LGSTSTRM')");
         ushort version = BinaryPrimitives.ReadUInt16LittleEndian(fixedPart[8..]);
-        if (version != 1) throw new StoreCorruptException(stream, 8, $"unsupported stream protocol version {version} (this reader knows 1)");
+        if (version != 1)
+            throw new StoreCorruptException(stream, 8, $"unsupported stream protocol version {version} (this reader knows 1)");
         byte kind = fixedPart[10];
         if (kind is not (1 or 2)) throw new StoreCorruptException(stream, 10, $"unknown payload kind {kind}");
         if (fixedPart[11] != 0) throw new StoreCorruptException(stream, 11, "reserved byte is not zero");
         uint vocab = BinaryPrimitives.ReadUInt32LittleEndian(fixedPart[12..]);
         if (vocab < 2) throw new StoreCorruptException(stream, 12, $"vocab_size {vocab} is below 2");
         uint maxEntries = BinaryPrimitives.ReadUInt32LittleEndian(fixedPart[16..]);
-        if (kind == 1 && (maxEntries < 1 || maxEntries > Math.Min(vocab, ushort.MaxValue))) throw new StoreCorruptException(stream, 16, $"max_entries {maxEntries} must be in [1, min(V, 65535)]");
+        if (kind == 1 && (maxEntries < 1 || maxEntries > Math.Min(vocab, ushort.MaxValue)))
+            throw new StoreCorruptException(stream, 16, $"max_entries {maxEntries} must be in [1, min(V, 65535)]");
         ulong first = BinaryPrimitives.ReadUInt64LittleEndian(fixedPart[20..]);
         if (first != 0) throw new StoreCorruptException(stream, 20, $"first_sequence {first} must be 0 in protocol version 1");
         int idLength = BinaryPrimitives.ReadUInt16LittleEndian(fixedPart[28..]);

@@ -7,7 +7,9 @@ using LogitStore.Writing;
 
 namespace LogitStore.Ingest;
 
-/// <summary>Packs a teacher stream (<c>logitstore pack --from-stream</c>) into a store; parsing and truncation run on worker threads.</summary>
+/// <summary>
+/// Packs a teacher stream (<c>logitstore pack --from-stream</c>) into a store; parsing and truncation run on worker threads.
+/// </summary>
 public static class StreamPack
 {
     public static async Task<Manifest> RunAsync(string directory, TeacherStream input, ProcessingOptions processing, CodecOptions codecs,
@@ -34,14 +36,17 @@ public static class StreamPack
     }
 
     /// <summary>Finishes a partial stream store: the producer sends the whole stream again, committed sequences are skipped.</summary>
-    public static async Task<Manifest> ResumeAsync(string directory, TeacherStream input, int workers = 0, PackProgress? progress = null, CancellationToken ct = default)
+    public static async Task<Manifest> ResumeAsync(
+        string directory, TeacherStream input, int workers = 0, PackProgress? progress = null, CancellationToken ct = default)
     {
         await using var _ = input;
         await using var writer = StoreWriter.Resume(directory, workers);
         var m = writer.Manifest;
         var (header, buffer, offset) = await ReadHeaderAsync(input, ct);
-        if (header.VocabSize != m.VocabSize) throw new StoreCorruptException(input.Name, 12, $"stream vocab_size {header.VocabSize} differs from the store's {m.VocabSize}");
-        if ((string?)m.Teacher["id"] != header.TeacherId) throw new InvalidOperationException($"stream teacher '{header.TeacherId}' differs from the store's '{m.Teacher["id"]}'");
+        if (header.VocabSize != m.VocabSize)
+            throw new StoreCorruptException(input.Name, 12, $"stream vocab_size {header.VocabSize} differs from the store's {m.VocabSize}");
+        if ((string?)m.Teacher["id"] != header.TeacherId)
+            throw new InvalidOperationException($"stream teacher '{header.TeacherId}' differs from the store's '{m.Teacher["id"]}'");
         using var parsers = NewParsers(header, input.Name, ManifestSections.FromSection(m.Processing));
         progress?.Start(writer, 0, (long)m.Totals.Positions);
         await PumpAsync(input, header, buffer, offset, writer, parsers, skip: writer.NextSequence, ct);
@@ -89,7 +94,9 @@ public static class StreamPack
                 if (frame.Type == StreamFrame.EndType)
                 {
                     ulong count = BinaryPrimitives.ReadUInt64LittleEndian(frame.Payload);
-                    if (count != received) throw new StoreCorruptException(input.Name, frame.Offset + 8, $"end frame counts {count} sequences, {received} were sent");
+                    if (count != received)
+                        throw new StoreCorruptException(
+                            input.Name, frame.Offset + 8, $"end frame counts {count} sequences, {received} were sent");
                     ended = true;
                     break;
                 }
@@ -100,13 +107,15 @@ public static class StreamPack
             }
             reader.AdvanceTo(buffer.Start, buffer.End);
             if (!ended && result.IsCompleted)
-                throw new StoreCorruptException(input.Name, offset, $"stream ended without an end frame after {received} sequences (truncated producer?)");
+                throw new StoreCorruptException(
+                    input.Name, offset, $"stream ended without an end frame after {received} sequences (truncated producer?)");
         }
         if (batch.Count > 0) await SubmitAsync(writer, batch, parsers, ct);
         await writer.CompleteAsync(ct);
     }
 
-    private static ValueTask SubmitAsync(StoreWriter writer, List<StreamFrame> batch, ThreadLocal<StreamRecordParser> parsers, CancellationToken ct)
+    private static ValueTask SubmitAsync(
+        StoreWriter writer, List<StreamFrame> batch, ThreadLocal<StreamRecordParser> parsers, CancellationToken ct)
     {
         var frames = batch.ToArray();
         batch.Clear();

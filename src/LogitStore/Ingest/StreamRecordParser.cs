@@ -4,7 +4,9 @@ using LogitStore.Processing;
 
 namespace LogitStore.Ingest;
 
-/// <summary>Turns a sequence frame's payload into a processed <see cref="SparseSequence"/> (stream-protocol.md 2.1, 3). One per thread.</summary>
+/// <summary>
+/// Turns a sequence frame's payload into a processed <see cref="SparseSequence"/> (stream-protocol.md 2.1, 3). One per thread.
+/// </summary>
 public sealed class StreamRecordParser
 {
     private readonly StreamHeader _header;
@@ -24,8 +26,11 @@ public sealed class StreamRecordParser
         _processor = new LogitsProcessor(processing);
         if (header.Kind == StreamPayloadKind.TopKLogProbs)
         {
-            if (processing.Temperature != 1f) throw new ArgumentException("a stream of top-k log-probabilities needs temperature 1: apply τ in the producer before taking the top-k");
-            if (processing.Method == TruncationMethod.Sampled) throw new ArgumentException("sampled truncation needs full logits (payload kind 2)");
+            if (processing.Temperature != 1f)
+                throw new ArgumentException(
+                    "a stream of top-k log-probabilities needs temperature 1: apply τ in the producer before taking the top-k");
+            if (processing.Method == TruncationMethod.Sampled)
+                throw new ArgumentException("sampled truncation needs full logits (payload kind 2)");
         }
         int cap = header.Kind == StreamPayloadKind.TopKLogProbs ? (int)header.MaxEntries : (int)header.VocabSize;
         int maxKept = _processor.MaxKept(cap);
@@ -57,7 +62,9 @@ public sealed class StreamRecordParser
             (int kept, float residual) r;
             try
             {
-                r = _header.Kind == StreamPayloadKind.TopKLogProbs ? ParseTopK(p, ref o, baseOffset, sequenceId, pos) : ParseFull(p, ref o, baseOffset, sequenceId, pos);
+                r = _header.Kind == StreamPayloadKind.TopKLogProbs
+                    ? ParseTopK(p, ref o, baseOffset, sequenceId, pos)
+                    : ParseFull(p, ref o, baseOffset, sequenceId, pos);
             }
             catch (ArgumentException ex)
             {
@@ -82,7 +89,8 @@ public sealed class StreamRecordParser
         for (int j = 0; j < n; j++)
         {
             uint id = BinaryPrimitives.ReadUInt32LittleEndian(p[(o + 4 * j)..]);
-            if (id >= _header.VocabSize) throw Corrupt(baseOffset + o + 4 * j, $"id {id} is not below the vocabulary size {_header.VocabSize}");
+            if (id >= _header.VocabSize)
+                throw Corrupt(baseOffset + o + 4 * j, $"id {id} is not below the vocabulary size {_header.VocabSize}");
             if (!_seen.Add((int)id)) throw Corrupt(baseOffset + o + 4 * j, $"id {id} appears twice in one position");
             _ids[j] = (int)id;
         }
@@ -90,7 +98,8 @@ public sealed class StreamRecordParser
         for (int j = 0; j < n; j++)
         {
             float lp = BinaryPrimitives.ReadSingleLittleEndian(p[(o + 4 * j)..]);
-            if (!float.IsFinite(lp) || lp > 1e-4f) throw Corrupt(baseOffset + o + 4 * j, $"log-probability {lp} is not a finite value <= 0");
+            if (!float.IsFinite(lp) || lp > 1e-4f)
+                throw Corrupt(baseOffset + o + 4 * j, $"log-probability {lp} is not a finite value <= 0");
             _values[j] = lp;
             mass += Math.Exp(lp);
         }

@@ -18,7 +18,8 @@ public sealed class TeacherStream : IAsyncDisposable
     public string Name { get; }
     public PipeReader Reader { get; }
 
-    public static TeacherStream FromStream(string name, Stream stream) => new(name, PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 20)));
+    public static TeacherStream FromStream(string name, Stream stream) =>
+        new(name, PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 20)));
 
     /// <summary>"-" for stdin; "unix:/path.sock" to listen on a Unix socket and accept one producer.</summary>
     public static async Task<TeacherStream> OpenAsync(string spec, CancellationToken ct)

@@ -41,7 +41,8 @@ public sealed class BatchLoader : IDisposable
         _rowsInBlock = new int[store.BlockCount];
         SequenceLengthInStore = length;
         _windowsPerSequence = length / options.SequenceLength;
-        if (_windowsPerSequence == 0) throw new ArgumentException($"rows of {options.SequenceLength} positions do not fit sequences of {length}");
+        if (_windowsPerSequence == 0)
+            throw new ArgumentException($"rows of {options.SequenceLength} positions do not fit sequences of {length}");
         for (int b = 0; b < store.BlockCount; b++)
         {
             var e = store.BlockEntry(b);
@@ -52,7 +53,8 @@ public sealed class BatchLoader : IDisposable
                 (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Entries, e.EntryCount)));
         }
         StepsPerEpoch = ComputeStepsPerEpoch();
-        if (StepsPerEpoch == 0) throw new ArgumentException($"rank {options.Rank} of {options.WorldSize} gets fewer than {options.BatchSize} rows per epoch");
+        if (StepsPerEpoch == 0)
+            throw new ArgumentException($"rank {options.Rank} of {options.WorldSize} gets fewer than {options.BatchSize} rows per epoch");
 
         int blocksOfRank = (store.BlockCount - options.Rank + options.WorldSize - 1) / options.WorldSize;
         _plans = new EpochPlan[options.RingSize + 1];
@@ -111,7 +113,9 @@ public sealed class BatchLoader : IDisposable
         {
             b.Fault = null;
             Release(b);
-            throw fault is StoreCorruptException sc ? new StoreCorruptException(sc.File, sc.Offset, $"batch {b.Step}: {sc.Problem}") : new InvalidOperationException($"batch {b.Step} failed: {fault.Message}", fault);
+            throw fault is StoreCorruptException sc
+                ? new StoreCorruptException(sc.File, sc.Offset, $"batch {b.Step}: {sc.Problem}")
+                : new InvalidOperationException($"batch {b.Step} failed: {fault.Message}", fault);
         }
         return b;
     }
@@ -189,7 +193,9 @@ public sealed class BatchLoader : IDisposable
         }
     }
 
-    /// <summary>Row r of the batch ← positions [offset, offset + T) of the block's sequence; entries beyond K folded into the residual.</summary>
+    /// <summary>
+    /// Row r of the batch ← positions [offset, offset + T) of the block's sequence; entries beyond K folded into the residual.
+    /// </summary>
     private void CopyRow(DecodedBlock block, int seqInBlock, int offset, Batch batch, int r)
     {
         var view = block.Sequence(seqInBlock);
@@ -250,7 +256,11 @@ public sealed class BatchLoader : IDisposable
             if (_o.Shuffle)
             {
                 var rng = new SplitMix64(_o.Seed, 0xB10C_0000UL + (ulong)epoch);
-                for (int i = n - 1; i > 0; i--) { int j = (int)(rng.NextUInt64() % (ulong)(i + 1)); (order[i], order[j]) = (order[j], order[i]); }
+                for (int i = n - 1; i > 0; i--)
+                {
+                    int j = (int)(rng.NextUInt64() % (ulong)(i + 1));
+                    (order[i], order[j]) = (order[j], order[i]);
+                }
             }
             long acc = 0;
             for (int i = _o.Rank, m = 0; i < n; i += _o.WorldSize, m++)
@@ -269,7 +279,11 @@ public sealed class BatchLoader : IDisposable
         for (int i = 0; i < order.Length; i++) order[i] = i;
         if (!_o.Shuffle) return;
         var rng = new SplitMix64(_o.Seed ^ 0x5EED_0F_0A7AUL, ((ulong)epoch << 32) | (uint)block);
-        for (int i = order.Length - 1; i > 0; i--) { int j = (int)(rng.NextUInt64() % (ulong)(i + 1)); (order[i], order[j]) = (order[j], order[i]); }
+        for (int i = order.Length - 1; i > 0; i--)
+        {
+            int j = (int)(rng.NextUInt64() % (ulong)(i + 1));
+            (order[i], order[j]) = (order[j], order[i]);
+        }
     }
 
     /// <summary>The fewest rows any rank can get in any epoch, in whole batches.</summary>

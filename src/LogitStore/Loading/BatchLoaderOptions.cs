@@ -16,12 +16,16 @@ public sealed record BatchLoaderOptions
     /// </summary>
     public int Width { get; init; } = 50;
 
-    /// <summary>Seeded shuffle (blocks in a random order per epoch, rows in a random order inside each block) or the stored order.</summary>
+    /// <summary>
+    /// Seeded shuffle (blocks in a random order per epoch, rows in a random order inside each block) or the stored order.
+    /// </summary>
     public bool Shuffle { get; init; } = true;
 
     public ulong Seed { get; init; } = 1;
 
-    /// <summary>Data-parallel split: this rank reads every block whose position in the epoch's order is ≡ rank (mod world size).</summary>
+    /// <summary>
+    /// Data-parallel split: this rank reads every block whose position in the epoch's order is ≡ rank (mod world size).
+    /// </summary>
     public int Rank { get; init; }
     public int WorldSize { get; init; } = 1;
 
@@ -36,7 +40,8 @@ public sealed record BatchLoaderOptions
 
     public void Validate()
     {
-        if (BatchSize < 1 || SequenceLength < 1 || Width < 1) throw new ArgumentException("batch size, sequence length and width K must be >= 1");
+        if (BatchSize < 1 || SequenceLength < 1 || Width < 1)
+            throw new ArgumentException("batch size, sequence length and width K must be >= 1");
         if (WorldSize < 1 || Rank < 0 || Rank >= WorldSize) throw new ArgumentException($"rank {Rank} of world size {WorldSize}");
         if (Workers < 1 || RingSize < 1) throw new ArgumentException("workers and ring size must be >= 1");
         if (StartStep < 0) throw new ArgumentException("start step must be >= 0");

@@ -79,14 +79,16 @@ public sealed class LogitsProcessor
     }
 
     /// <summary>Dense logits over the whole vocabulary.</summary>
-    public (int Kept, float Residual) ProcessDense(ReadOnlySpan<float> logits, Span<int> keptIds, Span<float> keptProbs, ulong randomStream = 0)
+    public (int Kept, float Residual) ProcessDense(
+        ReadOnlySpan<float> logits, Span<int> keptIds, Span<float> keptProbs, ulong randomStream = 0)
     {
         int[] ids = DenseIds(logits.Length);
         return Process(ids, logits, 0, keptIds, keptProbs, randomStream);
     }
 
     /// <summary>The most entries one position can keep for a vocabulary (or candidate list) of this size.</summary>
-    public int MaxKept(int candidates) => _options.Method == TruncationMethod.Sampled ? _options.Draws : TruncationRule.Cap(_options, candidates);
+    public int MaxKept(int candidates) =>
+        _options.Method == TruncationMethod.Sampled ? _options.Draws : TruncationRule.Cap(_options, candidates);
 
     private int[] _denseIds = Array.Empty<int>();
 
@@ -100,10 +102,12 @@ public sealed class LogitsProcessor
         return _denseIds;
     }
 
-    private (int, float) Sample(int n, double z, double outsideMass, Span<int> keptIds, Span<float> keptProbs, ulong stream, Func<ulong, int>? sampleOutside)
+    private (int, float) Sample(
+        int n, double z, double outsideMass, Span<int> keptIds, Span<float> keptProbs, ulong stream, Func<ulong, int>? sampleOutside)
     {
         if (outsideMass > 0 && sampleOutside is null)
-            throw new InvalidOperationException("sampled truncation needs the whole distribution (dense logits, or a teacher that can sample outside its candidates)");
+            throw new InvalidOperationException(
+                "sampled truncation needs the whole distribution (dense logits, or a teacher that can sample outside its candidates)");
         if (_cdf.Length < n) _cdf = new double[Math.Max(n, 2 * _cdf.Length)];
         double cum = 0;
         for (int i = 0; i < n; i++)
@@ -129,7 +133,8 @@ public sealed class LogitsProcessor
         _drawn.Clear();
         foreach (var kv in _drawCounts) _drawn.Add((kv.Key, kv.Value));
         _drawn.Sort(static (a, b) => a.Count != b.Count ? b.Count.CompareTo(a.Count) : a.Id.CompareTo(b.Id));
-        if (keptIds.Length < _drawn.Count) throw new ArgumentException($"output spans hold {keptIds.Length} entries, {_drawn.Count} needed");
+        if (keptIds.Length < _drawn.Count)
+            throw new ArgumentException($"output spans hold {keptIds.Length} entries, {_drawn.Count} needed");
 
         // Residual: true mass of the tokens that were never drawn.
         double drawnMass = 0;

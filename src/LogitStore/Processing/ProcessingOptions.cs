@@ -58,8 +58,11 @@ public sealed record ProcessingOptions
     public void Validate()
     {
         if (!(Temperature > 0) || float.IsInfinity(Temperature)) throw new ArgumentException($"temperature must be > 0, got {Temperature}");
-        if (Method is TruncationMethod.TopP or TruncationMethod.TopPK && !(TopP > 0 && TopP <= 1)) throw new ArgumentException($"top-p must be in (0, 1], got {TopP}");
-        if (Method is TruncationMethod.TopK or TruncationMethod.TopPK && (TopK < 1 || TopK > ushort.MaxValue)) throw new ArgumentException($"top-k must be in [1, 65535], got {TopK}");
-        if (Method is TruncationMethod.Sampled && (Draws < 1 || Draws > ushort.MaxValue)) throw new ArgumentException($"draws must be in [1, 65535], got {Draws}");
+        if (Method is TruncationMethod.TopP or TruncationMethod.TopPK && !(TopP > 0 && TopP <= 1))
+            throw new ArgumentException($"top-p must be in (0, 1], got {TopP}");
+        if (Method is TruncationMethod.TopK or TruncationMethod.TopPK && (TopK < 1 || TopK > ushort.MaxValue))
+            throw new ArgumentException($"top-k must be in [1, 65535], got {TopK}");
+        if (Method is TruncationMethod.Sampled && (Draws < 1 || Draws > ushort.MaxValue))
+            throw new ArgumentException($"draws must be in [1, 65535], got {Draws}");
     }
 }

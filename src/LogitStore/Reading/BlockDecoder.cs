@@ -10,26 +10,37 @@ public static class BlockDecoder
     private static readonly ColumnKind[] Required =
         [ColumnKind.SequenceLengths, ColumnKind.Tokens, ColumnKind.KeptCounts, ColumnKind.Ids, ColumnKind.Values, ColumnKind.ResidualMass];
 
-    public static void Decode(ReadOnlySpan<byte> block, BlockIndexEntry entry, uint vocabSize, string file, DecodedBlock dest, bool verifyChecksum = true, StoreDictionaries? dictionaries = null)
+    public static void Decode(
+        ReadOnlySpan<byte> block, BlockIndexEntry entry, uint vocabSize, string file, DecodedBlock dest, bool verifyChecksum = true,
+        StoreDictionaries? dictionaries = null)
     {
         dest.Source = null;   // whatever the buffers held is being overwritten
         long at = (long)entry.BlockOffset;
         var header = BlockHeader.Read(block, file, at);
-        if (header.BlockLength != entry.BlockLength) throw new StoreCorruptException(file, at + 4, $"block_length {header.BlockLength} differs from the index ({entry.BlockLength})");
+        if (header.BlockLength != entry.BlockLength)
+            throw new StoreCorruptException(
+                file, at + 4, $"block_length {header.BlockLength} differs from the index ({entry.BlockLength})");
         if (verifyChecksum)
         {
             int body = block.Length - FormatConstants.BlockChecksumSize;
             ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(block[body..]);
             ulong actual = Checksum.Of(block[..body]);
-            if (stored != actual) throw new StoreCorruptException(file, at, $"block checksum mismatch (stored {Checksum.ToHex(stored)}, computed {Checksum.ToHex(actual)}; checksum at offset {at + body})");
+            if (stored != actual)
+                throw new StoreCorruptException(
+                    file,
+                    at,
+                    $"block checksum mismatch (stored {Checksum.ToHex(stored)}, computed {Checksum.ToHex(actual)}; " +
+                    $"checksum at offset {at + body})");
         }
-        if (header.FirstSequence != entry.FirstSequence || header.SequenceCount != entry.SequenceCount || header.PositionCount != entry.PositionCount || header.EntryCount != entry.EntryCount)
+        if (header.FirstSequence != entry.FirstSequence || header.SequenceCount != entry.SequenceCount
+            || header.PositionCount != entry.PositionCount || header.EntryCount != entry.EntryCount)
             throw new StoreCorruptException(file, at + 8, "block header counts differ from the block index");
         if (header.PositionCount > int.MaxValue / 8 || header.EntryCount > int.MaxValue / 8 || header.SequenceCount > header.PositionCount)
             throw new StoreCorruptException(file, at + 16, "block header counts are out of range");
         int dirEnd = FormatConstants.BlockHeaderSize + header.ColumnCount * FormatConstants.ColumnDescriptorSize;
         int payloadEnd = block.Length - FormatConstants.BlockChecksumSize;
-        if (dirEnd > payloadEnd) throw new StoreCorruptException(file, at + 28, $"column_count {header.ColumnCount} does not fit the block");
+        if (dirEnd > payloadEnd)
+            throw new StoreCorruptException(file, at + 28, $"column_count {header.ColumnCount} does not fit the block");
 
         int s = (int)header.SequenceCount, p = (int)header.PositionCount, e = (int)header.EntryCount;
         dest.Ensure(s, p, e);
@@ -45,12 +56,17 @@ public static class BlockDecoder
             long descAt = at + FormatConstants.BlockHeaderSize + c * FormatConstants.ColumnDescriptorSize;
             var d = ColumnDescriptor.Read(block[(int)(descAt - at)..], file, descAt);
             if (d.Offset % FormatConstants.Alignment != 0 || d.Offset < minOffset || (long)d.Offset + d.StoredLength > payloadEnd)
-                throw new StoreCorruptException(file, descAt + 4, $"column payload [{d.Offset}, +{d.StoredLength}) is misaligned, overlaps or runs past the block");
+                throw new StoreCorruptException(
+                    file, descAt + 4, $"column payload [{d.Offset}, +{d.StoredLength}) is misaligned, overlaps or runs past the block");
             minOffset = (int)(d.Offset + d.StoredLength);
             if (next >= Required.Length || d.Kind != Required[next])
             {
                 if (d.IsOptional && Array.IndexOf(Required, d.Kind) < 0) continue;
-                throw new StoreCorruptException(file, descAt, $"unexpected column kind {(byte)d.Kind} (expected {(next < Required.Length ? Required[next].ToString() : "no more required columns")})");
+                throw new StoreCorruptException(
+                    file,
+                    descAt,
+                    $"unexpected column kind {(byte)d.Kind} " +
+                    $"(expected {(next < Required.Length ? Required[next].ToString() : "no more required columns")})");
             }
             next++;
             var where = new ColumnLocation(file, at + d.Offset, d.Kind);
@@ -64,7 +80,8 @@ public static class BlockDecoder
                     break;
                 case ColumnKind.Tokens:
                     var tokCodec = dest.Codecs.IdCodec(d.Codec, d.CodecParam, null);
-                    if (tokCodec is null || tokCodec.StoresAscendingIds) throw where.Corrupt($"codec {(byte)d.Codec} with parameter {d.CodecParam} is not a tokens codec");
+                    if (tokCodec is null || tokCodec.StoresAscendingIds)
+                        throw where.Corrupt($"codec {(byte)d.Codec} with parameter {d.CodecParam} is not a tokens codec");
                     tokCodec.Decode(bytes, default, dest.Tokens.AsSpan(0, p), vocabSize, where);
                     break;
                 case ColumnKind.KeptCounts:
@@ -79,7 +96,8 @@ public static class BlockDecoder
                     idsAscending = idCodec.StoresAscendingIds;
                     break;
                 case ColumnKind.Values:
-                    var valueCodec = dest.Codecs.ValueCodec(d.Codec, d.CodecParam, dictionaries) ?? throw where.Corrupt(UnknownCodec(d, "values"));
+                    var valueCodec = dest.Codecs.ValueCodec(d.Codec, d.CodecParam, dictionaries)
+                        ?? throw where.Corrupt(UnknownCodec(d, "values"));
                     valueCodec.Decode(bytes, dest.KeptCounts.AsSpan(0, p), dest.Probs.AsSpan(0, e), where);
                     break;
                 case ColumnKind.ResidualMass:
@@ -104,7 +122,8 @@ public static class BlockDecoder
 
     private static string UnknownCodec(ColumnDescriptor d, string column) => d.Codec switch
     {
-        CodecId.Mvq => $"the manifest lists no mvq codebooks with ref {Format.DictionaryFile.RefHex(d.CodecParam)}: this block cannot be decoded with any other codebook",
+        CodecId.Mvq => $"the manifest lists no mvq codebooks with ref {Format.DictionaryFile.RefHex(d.CodecParam)}: " +
+            $"this block cannot be decoded with any other codebook",
         CodecId.Ranked => $"the manifest lists no id rank table with ref {Format.DictionaryFile.RefHex(d.CodecParam)}",
         _ => $"unknown {column} codec {(byte)d.Codec} with parameter {d.CodecParam}",
     };
@@ -137,7 +156,8 @@ public static class BlockDecoder
         switch (d.Compression)
         {
             case CompressionId.None:
-                if (d.StoredLength != d.DecodedLength) throw where.Corrupt($"uncompressed column has stored_length {d.StoredLength} but decoded_length {d.DecodedLength}");
+                if (d.StoredLength != d.DecodedLength)
+                    throw where.Corrupt($"uncompressed column has stored_length {d.StoredLength} but decoded_length {d.DecodedLength}");
                 return stored;
             case CompressionId.Zstd:
                 if (d.DecodedLength > 1 << 30) throw where.Corrupt($"decoded_length {d.DecodedLength} is implausible");
@@ -146,7 +166,8 @@ public static class BlockDecoder
                 try { n = dest.Decompressor.Unwrap(stored, target); }
                 catch (Exception ex) when (ex is ZstdSharp.ZstdException or ArgumentException or InvalidOperationException)
                 { throw where.Corrupt($"zstd frame does not decompress: {ex.Message}"); }
-                if (n != d.DecodedLength) throw where.Corrupt($"zstd frame decompresses to {n} bytes, decoded_length says {d.DecodedLength}");
+                if (n != d.DecodedLength)
+                    throw where.Corrupt($"zstd frame decompresses to {n} bytes, decoded_length says {d.DecodedLength}");
                 return target;
             default:
                 throw where.Corrupt($"unknown compression id {(byte)d.Compression}");

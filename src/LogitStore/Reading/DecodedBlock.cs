@@ -86,7 +86,10 @@ internal sealed class BlockCodecCache
     public IValueCodec? ValueCodec(CodecId id, uint param, StoreDictionaries? dictionaries) =>
         Lookup(_values, (id, param, dictionaries), static k => CodecRegistry.ValueCodec(k.Item1, k.Item2, k.Item3));
 
-    private static T? Lookup<T>(Dictionary<(CodecId, uint, StoreDictionaries?), T> cache, (CodecId, uint, StoreDictionaries?) key, Func<(CodecId, uint, StoreDictionaries?), T?> make)
+    private static T? Lookup<T>(
+        Dictionary<(CodecId, uint, StoreDictionaries?), T> cache,
+        (CodecId, uint, StoreDictionaries?) key,
+        Func<(CodecId, uint, StoreDictionaries?), T?> make)
         where T : class
     {
         if (cache.TryGetValue(key, out var codec)) return codec;
@@ -103,7 +106,9 @@ public readonly ref struct SequenceView
 {
     private readonly ReadOnlySpan<int> _entryStart;
 
-    internal SequenceView(ulong id, ReadOnlySpan<int> tokens, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> entryStart, ReadOnlySpan<int> ids, ReadOnlySpan<float> probs, ReadOnlySpan<float> residual)
+    internal SequenceView(
+        ulong id, ReadOnlySpan<int> tokens, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> entryStart, ReadOnlySpan<int> ids,
+        ReadOnlySpan<float> probs, ReadOnlySpan<float> residual)
     {
         Id = id;
         Tokens = tokens;
@@ -129,5 +134,6 @@ public readonly ref struct SequenceView
 
     public ReadOnlySpan<float> ProbsAt(int position) => Probs.Slice(_entryStart[position] - _entryStart[0], KeptCounts[position]);
 
-    public SparseSequence ToSparseSequence() => new(Tokens.ToArray(), KeptCounts.ToArray(), Ids.ToArray(), Probs.ToArray(), Residual.ToArray());
+    public SparseSequence ToSparseSequence() =>
+        new(Tokens.ToArray(), KeptCounts.ToArray(), Ids.ToArray(), Probs.ToArray(), Residual.ToArray());
 }

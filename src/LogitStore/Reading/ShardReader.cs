@@ -27,27 +27,47 @@ public sealed class ShardReader : IDisposable
         if (!File.Exists(path)) throw new StoreCorruptException(path, 0, "shard listed in the manifest is missing");
         long length = new FileInfo(path).Length;
         if ((ulong)length != entry.Bytes)
-            throw new StoreCorruptException(path, Math.Min(length, (long)entry.Bytes), $"shard is {length} bytes, the manifest says {entry.Bytes} (truncated or overwritten)");
+            throw new StoreCorruptException(
+                path,
+                Math.Min(length, (long)entry.Bytes),
+                $"shard is {length} bytes, the manifest says {entry.Bytes} (truncated or overwritten)");
         long minimum = FormatConstants.ShardHeaderSize + FormatConstants.ShardFooterSize;
-        if (length < minimum) throw new StoreCorruptException(path, 0, $"shard is {length} bytes, shorter than a header and a footer ({minimum})");
+        if (length < minimum)
+            throw new StoreCorruptException(path, 0, $"shard is {length} bytes, shorter than a header and a footer ({minimum})");
         var file = new MappedFile(path);
         try
         {
             var header = ShardHeader.Read(file.Span(0, FormatConstants.ShardHeaderSize), path);
-            if (header.VocabSize != vocabSize) throw new StoreCorruptException(path, 16, $"vocab_size {header.VocabSize} differs from the manifest's {vocabSize}");
-            if (header.FirstSequence != entry.FirstSequence) throw new StoreCorruptException(path, 24, $"first_sequence {header.FirstSequence} differs from the manifest's {entry.FirstSequence}");
-            if (Manifest.Hex(header.PackId) != entry.PackId) throw new StoreCorruptException(path, 32, $"pack_id {Manifest.Hex(header.PackId)} differs from the manifest's {entry.PackId}: this shard belongs to another pack");
+            if (header.VocabSize != vocabSize)
+                throw new StoreCorruptException(path, 16, $"vocab_size {header.VocabSize} differs from the manifest's {vocabSize}");
+            if (header.FirstSequence != entry.FirstSequence)
+                throw new StoreCorruptException(
+                    path, 24, $"first_sequence {header.FirstSequence} differs from the manifest's {entry.FirstSequence}");
+            if (Manifest.Hex(header.PackId) != entry.PackId)
+                throw new StoreCorruptException(
+                    path,
+                    32,
+                    $"pack_id {Manifest.Hex(header.PackId)} differs from the manifest's {entry.PackId}: " +
+                    $"this shard belongs to another pack");
 
             long footerOffset = length - FormatConstants.ShardFooterSize;
             var footer = ShardFooter.Read(file.Span(footerOffset, FormatConstants.ShardFooterSize), path, footerOffset);
             long indexBytes = (long)footer.BlockCount * FormatConstants.BlockIndexEntrySize;
             if (footer.IndexOffset < FormatConstants.ShardHeaderSize || (long)footer.IndexOffset + indexBytes != footerOffset)
-                throw new StoreCorruptException(path, footerOffset + 8, $"index_offset {footer.IndexOffset} and block_count {footer.BlockCount} do not end at the footer ({footerOffset})");
+                throw new StoreCorruptException(
+                    path,
+                    footerOffset + 8,
+                    $"index_offset {footer.IndexOffset} and block_count {footer.BlockCount} do not end at the footer ({footerOffset})");
             var indexSpan = file.Span((long)footer.IndexOffset, (int)indexBytes);
             ulong indexSum = Checksum.Of(indexSpan);
             if (indexSum != footer.IndexChecksum)
-                throw new StoreCorruptException(path, (long)footer.IndexOffset, $"block index checksum mismatch (footer says {Checksum.ToHex(footer.IndexChecksum)}, computed {Checksum.ToHex(indexSum)})");
-            if (footer.SequenceCount != entry.Sequences || footer.PositionCount != entry.Positions || footer.EntryCount != entry.Entries || footer.BlockCount != entry.Blocks)
+                throw new StoreCorruptException(
+                    path,
+                    (long)footer.IndexOffset,
+                    $"block index checksum mismatch (footer says {Checksum.ToHex(footer.IndexChecksum)}, " +
+                    $"computed {Checksum.ToHex(indexSum)})");
+            if (footer.SequenceCount != entry.Sequences || footer.PositionCount != entry.Positions || footer.EntryCount != entry.Entries
+                || footer.BlockCount != entry.Blocks)
                 throw new StoreCorruptException(path, footerOffset, "footer counts differ from the manifest's shard entry");
 
             var index = new BlockIndexEntry[footer.BlockCount];
@@ -56,17 +76,23 @@ public sealed class ShardReader : IDisposable
             {
                 long at = (long)footer.IndexOffset + b * FormatConstants.BlockIndexEntrySize;
                 var e = index[b] = BlockIndexEntry.Read(indexSpan[(b * FormatConstants.BlockIndexEntrySize)..]);
-                if (e.BlockOffset != expectOffset) throw new StoreCorruptException(path, at, $"block {b} starts at {e.BlockOffset}, expected {expectOffset} (blocks are contiguous)");
-                if (e.BlockLength % FormatConstants.Alignment != 0 || e.BlockLength < FormatConstants.BlockHeaderSize + FormatConstants.BlockChecksumSize)
+                if (e.BlockOffset != expectOffset)
+                    throw new StoreCorruptException(
+                        path, at, $"block {b} starts at {e.BlockOffset}, expected {expectOffset} (blocks are contiguous)");
+                if (e.BlockLength % FormatConstants.Alignment != 0
+                    || e.BlockLength < FormatConstants.BlockHeaderSize + FormatConstants.BlockChecksumSize)
                     throw new StoreCorruptException(path, at, $"block {b} has an invalid length {e.BlockLength}");
-                if (e.FirstSequence != expectSeq || e.SequenceCount == 0) throw new StoreCorruptException(path, at, $"block {b} covers sequences from {e.FirstSequence}, expected {expectSeq}");
+                if (e.FirstSequence != expectSeq || e.SequenceCount == 0)
+                    throw new StoreCorruptException(path, at, $"block {b} covers sequences from {e.FirstSequence}, expected {expectSeq}");
                 expectOffset += e.BlockLength;
                 expectSeq += e.SequenceCount;
                 seqs += e.SequenceCount;
                 pos += e.PositionCount;
                 ents += e.EntryCount;
             }
-            if (expectOffset != footer.IndexOffset) throw new StoreCorruptException(path, (long)footer.IndexOffset, $"blocks end at {expectOffset}, but the index starts at {footer.IndexOffset}");
+            if (expectOffset != footer.IndexOffset)
+                throw new StoreCorruptException(
+                    path, (long)footer.IndexOffset, $"blocks end at {expectOffset}, but the index starts at {footer.IndexOffset}");
             if (seqs != footer.SequenceCount || pos != footer.PositionCount || ents != footer.EntryCount)
                 throw new StoreCorruptException(path, footerOffset + 24, "footer counts differ from the sum of the block index");
             return new ShardReader(file, header, footer, index);

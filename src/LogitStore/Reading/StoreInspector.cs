@@ -6,7 +6,9 @@ namespace LogitStore.Reading;
 public sealed record ColumnUsage(ColumnKind Kind, string Codecs, long StoredBytes, long DecodedBytes, double BytesPerToken);
 
 /// <summary>What <c>logitstore inspect</c> shows: sizes (shards and dictionaries), codecs and where the bytes go.</summary>
-public sealed record StoreSummary(Manifest Manifest, long FileBytes, double BytesPerToken, double MeanKept, IReadOnlyList<ColumnUsage> Columns, long OverheadBytes, long DictionaryBytes)
+public sealed record StoreSummary(
+    Manifest Manifest, long FileBytes, double BytesPerToken, double MeanKept, IReadOnlyList<ColumnUsage> Columns, long OverheadBytes,
+    long DictionaryBytes)
 {
     /// <summary>Bytes per token of one column kind (0 if absent).</summary>
     public double ColumnBytesPerToken(ColumnKind kind) => Columns.FirstOrDefault(c => c.Kind == kind)?.BytesPerToken ?? 0;
@@ -43,7 +45,10 @@ public static class StoreInspector
         long dictionaryBytes = m.Dictionaries.Sum(d => (long)d.Bytes);
         long fileBytes = reader.Shards.Sum(s => s.Length) + dictionaryBytes;
         double tokens = Math.Max(1, (double)m.Totals.Positions);
-        var columns = stored.Keys.Order().Select(k => new ColumnUsage(k, string.Join(",", codecs[k]), stored[k], decodedBytes[k], stored[k] / tokens)).ToList();
-        return new StoreSummary(m, fileBytes, fileBytes / tokens, m.Totals.Entries / tokens, columns, fileBytes - payload - dictionaryBytes, dictionaryBytes);
+        var columns = stored.Keys.Order()
+            .Select(k => new ColumnUsage(k, string.Join(",", codecs[k]), stored[k], decodedBytes[k], stored[k] / tokens))
+            .ToList();
+        return new StoreSummary(
+            m, fileBytes, fileBytes / tokens, m.Totals.Entries / tokens, columns, fileBytes - payload - dictionaryBytes, dictionaryBytes);
     }
 }

@@ -14,7 +14,8 @@ public sealed class StoreReader : IDisposable
     private readonly ulong[] _blockFirstSequence;
     private readonly StoreReaderOptions _options;
 
-    private StoreReader(string directory, Manifest manifest, ShardReader[] shards, StoreReaderOptions options, Codecs.StoreDictionaries dictionaries)
+    private StoreReader(
+        string directory, Manifest manifest, ShardReader[] shards, StoreReaderOptions options, Codecs.StoreDictionaries dictionaries)
     {
         Dictionaries = dictionaries;
         Directory = directory;
@@ -96,11 +97,14 @@ public sealed class StoreReader : IDisposable
 
     public ShardReader ShardOfBlock(int block) => _shards[_blockShard[block]];
 
-    /// <summary>The global block holding sequence <paramref name="sequence"/>: O(1) when blocks are full, as the writer makes them.</summary>
+    /// <summary>
+    /// The global block holding sequence <paramref name="sequence"/>: O(1) when blocks are full, as the writer makes them.
+    /// </summary>
     public int BlockOf(ulong sequence)
     {
         if (sequence < FirstSequence || sequence >= Manifest.EndSequence)
-            throw new ArgumentOutOfRangeException(nameof(sequence), sequence, $"the store holds sequences [{FirstSequence}, {Manifest.EndSequence})");
+            throw new ArgumentOutOfRangeException(
+                nameof(sequence), sequence, $"the store holds sequences [{FirstSequence}, {Manifest.EndSequence})");
         ulong guess = (sequence - FirstSequence) / (ulong)Manifest.Codecs.SequencesPerBlock;
         if (guess < (ulong)_blockFirstSequence.Length && Holds((int)guess, sequence)) return (int)guess;
         int i = Array.BinarySearch(_blockFirstSequence, sequence);
@@ -124,7 +128,10 @@ public sealed class StoreReader : IDisposable
         dest.SourceBlock = block;
     }
 
-    /// <summary>Random access: decodes the block of <paramref name="sequence"/> into <paramref name="scratch"/> (skipped if it is already there) and returns a view.</summary>
+    /// <summary>
+    /// Random access: decodes the block of <paramref name="sequence"/> into <paramref name="scratch"/> (skipped if it is already
+    /// there) and returns a view.
+    /// </summary>
     public SequenceView ReadSequence(ulong sequence, DecodedBlock scratch)
     {
         int block = BlockOf(sequence);
@@ -141,7 +148,8 @@ public sealed class StoreReader : IDisposable
     /// </summary>
     public (int FirstBlock, int EndBlock) BlocksForRank(int rank, int worldSize)
     {
-        if (worldSize < 1 || rank < 0 || rank >= worldSize) throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank} of world size {worldSize}");
+        if (worldSize < 1 || rank < 0 || rank >= worldSize)
+            throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank} of world size {worldSize}");
         long n = BlockCount;
         return ((int)(n * rank / worldSize), (int)(n * (rank + 1) / worldSize));
     }

@@ -4,7 +4,8 @@ using LogitStore.Format;
 namespace LogitStore.Reading;
 
 /// <summary>Result of a full verification: every fault found (one per shard at most) and what was checked.</summary>
-public sealed record VerifyReport(bool Complete, int Shards, long Blocks, ulong Sequences, ulong Positions, long Bytes, IReadOnlyList<StoreCorruptException> Faults)
+public sealed record VerifyReport(
+    bool Complete, int Shards, long Blocks, ulong Sequences, ulong Positions, long Bytes, IReadOnlyList<StoreCorruptException> Faults)
 {
     public bool Ok => Faults.Count == 0;
 }
@@ -46,7 +47,8 @@ public static class StoreVerifier
                 // Decode every block first: a fault inside a block is then named precisely, not only as a file-hash mismatch.
                 for (int b = 0; b < shard.Index.Count; b++)
                 {
-                    BlockDecoder.Decode(shard.BlockBytes(b), shard.Index[b], manifest.VocabSize, shard.Path, decoded, verifyChecksum: true, dictionaries);
+                    BlockDecoder.Decode(
+                        shard.BlockBytes(b), shard.Index[b], manifest.VocabSize, shard.Path, decoded, verifyChecksum: true, dictionaries);
                     blocks++;
                     seqs += (ulong)decoded.SequenceCount;
                     positions += (ulong)decoded.PositionCount;
@@ -62,7 +64,11 @@ public static class StoreVerifier
                 }
                 string actual = Checksum.ToHex(hash.GetCurrentHashAsUInt64());
                 if (actual != entry.Xxh3)
-                    faults.Add(new StoreCorruptException(shard.Path, 0, $"file checksum {actual} differs from the manifest's {entry.Xxh3} (bytes outside the checksummed structures changed)"));
+                    faults.Add(new StoreCorruptException(
+                        shard.Path,
+                        0,
+                        $"file checksum {actual} differs from the manifest's {entry.Xxh3} " +
+                        $"(bytes outside the checksummed structures changed)"));
             }
             catch (StoreCorruptException ex)
             {

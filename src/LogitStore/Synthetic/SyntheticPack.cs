@@ -20,7 +20,9 @@ public static class SyntheticPack
             Processing = processing,
             Codecs = codecs,
             Source = source.ToJson(),
-            Partition = part is { } p ? new PartitionInfo { Index = p.Index, Count = p.Count, FirstSequence = first, SequenceCount = count } : null,
+            Partition = part is { } p
+                ? new PartitionInfo { Index = p.Index, Count = p.Count, FirstSequence = first, SequenceCount = count }
+                : null,
             Workers = workers > 0 ? workers : Environment.ProcessorCount,
             Overwrite = overwrite,
         };
@@ -29,7 +31,8 @@ public static class SyntheticPack
         return writer.Manifest;
     }
 
-    public static async Task<Manifest> ResumeAsync(string directory, int workers = 0, PackProgress? progress = null, CancellationToken ct = default)
+    public static async Task<Manifest> ResumeAsync(
+        string directory, int workers = 0, PackProgress? progress = null, CancellationToken ct = default)
     {
         await using var writer = StoreWriter.Resume(directory, workers);
         var m = writer.Manifest;
@@ -39,7 +42,9 @@ public static class SyntheticPack
         return writer.Manifest;
     }
 
-    private static async Task FillAsync(StoreWriter writer, SyntheticSource source, ProcessingOptions processing, ulong endSequence, PackProgress? progress, CancellationToken ct)
+    private static async Task FillAsync(
+        StoreWriter writer, SyntheticSource source, ProcessingOptions processing, ulong endSequence, PackProgress? progress,
+        CancellationToken ct)
     {
         var teacher = new SyntheticTeacher(source.VocabSize, source.Seed, source.Head);
         var perThread = new ThreadLocal<(LogitsProcessor, SyntheticTeacher.Workspace)>(() =>
@@ -49,7 +54,10 @@ public static class SyntheticPack
         });
         ulong start = writer.NextSequence;
         ulong firstOfStore = writer.Manifest.FirstSequence;
-        progress?.Start(writer, (long)((endSequence - firstOfStore) * (ulong)source.SequenceLength), (long)((start - firstOfStore) * (ulong)source.SequenceLength));
+        progress?.Start(
+            writer,
+            (long)((endSequence - firstOfStore) * (ulong)source.SequenceLength),
+            (long)((start - firstOfStore) * (ulong)source.SequenceLength));
         int spb = writer.SequencesPerBlock;
         for (ulong s = start; s < endSequence; s += (ulong)spb)
         {

@@ -23,6 +23,7 @@ public sealed record SyntheticSource(ulong Tokens, uint VocabSize, int SequenceL
     public static SyntheticSource FromJson(JsonObject o)
     {
         if ((string?)o["kind"] != Kind) throw new InvalidOperationException($"the store's source is '{(string?)o["kind"]}', not synthetic");
-        return new SyntheticSource((ulong)o["tokens"]!, (uint)o["vocab_size"]!, (int)o["sequence_length"]!, (ulong)o["seed"]!, (int)o["head"]!);
+        return new SyntheticSource(
+            (ulong)o["tokens"]!, (uint)o["vocab_size"]!, (int)o["sequence_length"]!, (ulong)o["seed"]!, (int)o["head"]!);
     }
 }

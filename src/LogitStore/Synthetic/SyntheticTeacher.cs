@@ -21,7 +21,8 @@ public sealed class SyntheticTeacher
 
     public SyntheticTeacher(uint vocabSize, ulong seed, int head = 128)
     {
-        if (vocabSize < 4) throw new ArgumentOutOfRangeException(nameof(vocabSize), vocabSize, "synthetic vocabulary needs at least 4 tokens");
+        if (vocabSize < 4)
+            throw new ArgumentOutOfRangeException(nameof(vocabSize), vocabSize, "synthetic vocabulary needs at least 4 tokens");
         _vocab = vocabSize;
         _seed = seed;
         _head = Math.Clamp(head, 2, (int)Math.Min(vocabSize / 2, 4096));
@@ -35,7 +36,9 @@ public sealed class SyntheticTeacher
     public uint VocabSize => _vocab;
     public int Head => _head;
 
-    /// <summary>Generates sequence <paramref name="sequenceId"/> of <paramref name="length"/> positions through <paramref name="processor"/>.</summary>
+    /// <summary>
+    /// Generates sequence <paramref name="sequenceId"/> of <paramref name="length"/> positions through <paramref name="processor"/>.
+    /// </summary>
     public SparseSequence Generate(ulong sequenceId, int length, LogitsProcessor processor, Workspace? workspace = null)
     {
         var w = workspace ?? new Workspace(_head, processor.MaxKept(_head));

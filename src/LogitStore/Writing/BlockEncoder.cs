@@ -21,7 +21,8 @@ public static class BlockEncoder
         long p = 0, e = 0;
         foreach (var seq in sequences)
         {
-            if (seq.Length == 0) throw new ArgumentException($"sequence {firstSequence} + {p} is empty: sequences need at least one position");
+            if (seq.Length == 0)
+                throw new ArgumentException($"sequence {firstSequence} + {p} is empty: sequences need at least one position");
             p += seq.Length;
             e += seq.EntryCount;
         }
@@ -39,15 +40,21 @@ public static class BlockEncoder
         var residual = s.Residual.AsSpan(0, positions);
 
         var cols = new (ColumnKind Kind, CodecId Codec, uint Param, byte[] Raw, int RawLen)[ColumnCount];
-        cols[0] = (ColumnKind.SequenceLengths, CodecId.U32, 0, s.Col(0, 4 * lengths.Length), FixedWidthColumns.WriteU32(lengths, s.Col(0, 4 * lengths.Length)));
+        cols[0] = (
+            ColumnKind.SequenceLengths, CodecId.U32, 0, s.Col(0, 4 * lengths.Length),
+            FixedWidthColumns.WriteU32(lengths, s.Col(0, 4 * lengths.Length)));
         var tokBuf = s.Col(1, codecs.Tokens.MaxEncodedLength(positions));
         cols[1] = (ColumnKind.Tokens, codecs.Tokens.Id, codecs.Tokens.Param, tokBuf, codecs.Tokens.Encode(tokens, counts, tokBuf));
-        cols[2] = (ColumnKind.KeptCounts, CodecId.U16, 0, s.Col(2, 2 * positions), FixedWidthColumns.WriteU16(counts, s.Col(2, 2 * positions)));
+        cols[2] = (
+            ColumnKind.KeptCounts, CodecId.U16, 0, s.Col(2, 2 * positions),
+            FixedWidthColumns.WriteU16(counts, s.Col(2, 2 * positions)));
         var idBuf = s.Col(3, codecs.Ids.MaxEncodedLength(entries));
         cols[3] = (ColumnKind.Ids, codecs.Ids.Id, codecs.Ids.Param, idBuf, codecs.Ids.Encode(ids, counts, idBuf));
         var valBuf = s.Col(4, codecs.Values.MaxEncodedLength(entries));
         cols[4] = (ColumnKind.Values, codecs.Values.Id, codecs.Values.Param, valBuf, codecs.Values.Encode(probs, counts, valBuf));
-        cols[5] = (ColumnKind.ResidualMass, CodecId.Unorm16, 0, s.Col(5, 2 * positions), FixedWidthColumns.WriteUnorm16(residual, s.Col(5, 2 * positions)));
+        cols[5] = (
+            ColumnKind.ResidualMass, CodecId.Unorm16, 0, s.Col(5, 2 * positions),
+            FixedWidthColumns.WriteUnorm16(residual, s.Col(5, 2 * positions)));
 
         // Compress each column; keep it raw where zstd does not shrink it.
         var compressor = s.Compressor(codecs.ZstdLevel);
@@ -61,7 +68,8 @@ public static class BlockEncoder
             var zbuf = s.Compressed(c, Compressor.GetCompressBound(raw.Length));
             int zlen = codecs.ZstdLevel == 0 ? int.MaxValue : compressor.Wrap(raw, zbuf);
             stored[c] = zlen < raw.Length ? (zbuf, zlen, CompressionId.Zstd) : (cols[c].Raw, raw.Length, CompressionId.None);
-            descriptors[c] = new ColumnDescriptor(cols[c].Kind, cols[c].Codec, stored[c].Compression, 0, (uint)offset, (uint)stored[c].Len, (uint)raw.Length, cols[c].Param);
+            descriptors[c] = new ColumnDescriptor(
+                cols[c].Kind, cols[c].Codec, stored[c].Compression, 0, (uint)offset, (uint)stored[c].Len, (uint)raw.Length, cols[c].Param);
             offset = FormatConstants.AlignUp(offset + stored[c].Len);
         }
         int blockLength = offset + FormatConstants.BlockChecksumSize;
@@ -105,13 +113,16 @@ public static class BlockEncoder
         }
     }
 
-    /// <summary>Checks every position of <paramref name="sequences"/> as encoding would, without encoding (writers that hold blocks back).</summary>
+    /// <summary>
+    /// Checks every position of <paramref name="sequences"/> as encoding would, without encoding (writers that hold blocks back).
+    /// </summary>
     public static void Validate(IReadOnlyList<SparseSequence> sequences, ulong firstSequence, uint vocab)
     {
         for (int q = 0; q < sequences.Count; q++)
         {
             var seq = sequences[q];
-            if (seq.Length == 0) throw new ArgumentException($"sequence {firstSequence + (ulong)q} is empty: sequences need at least one position");
+            if (seq.Length == 0)
+                throw new ArgumentException($"sequence {firstSequence + (ulong)q} is empty: sequences need at least one position");
             int se = 0;
             for (int t = 0; t < seq.Length; t++)
             {
@@ -124,15 +135,20 @@ public static class BlockEncoder
     private static void CheckPosition(SparseSequence seq, ulong sequenceId, int t, uint vocab, int entryStart)
     {
         int tok = seq.Tokens[t];
-        if ((uint)tok >= vocab) throw new ArgumentException($"sequence {sequenceId} position {t}: token {tok} is not below the vocabulary size {vocab}");
+        if ((uint)tok >= vocab)
+            throw new ArgumentException($"sequence {sequenceId} position {t}: token {tok} is not below the vocabulary size {vocab}");
         int n = seq.KeptCounts[t];
-        if (n < 0 || n > ushort.MaxValue) throw new ArgumentException($"sequence {sequenceId} position {t}: kept count {n} is outside [0, 65535]");
+        if (n < 0 || n > ushort.MaxValue)
+            throw new ArgumentException($"sequence {sequenceId} position {t}: kept count {n} is outside [0, 65535]");
         var ids = seq.Ids.AsSpan(entryStart, n);
         var probs = seq.Probs.AsSpan(entryStart, n);
         for (int j = 0; j < n; j++)
         {
-            if ((uint)ids[j] >= vocab) throw new ArgumentException($"sequence {sequenceId} position {t}: id {ids[j]} is not below the vocabulary size {vocab}");
-            if (!(probs[j] >= 0) || float.IsInfinity(probs[j])) throw new ArgumentException($"sequence {sequenceId} position {t}: probability {probs[j]} is not finite and non-negative");
+            if ((uint)ids[j] >= vocab)
+                throw new ArgumentException($"sequence {sequenceId} position {t}: id {ids[j]} is not below the vocabulary size {vocab}");
+            if (!(probs[j] >= 0) || float.IsInfinity(probs[j]))
+                throw new ArgumentException(
+                    $"sequence {sequenceId} position {t}: probability {probs[j]} is not finite and non-negative");
         }
     }
 

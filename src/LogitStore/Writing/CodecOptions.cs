@@ -28,7 +28,9 @@ public sealed record CodecOptions
     public int SequencesPerBlock { get; init; } = 16;
     public long ShardTargetBytes { get; init; } = 256L << 20;
 
-    /// <summary>Checks every setting, without resolving codecs that need dictionaries: what it passes, <see cref="Resolve"/> accepts.</summary>
+    /// <summary>
+    /// Checks every setting, without resolving codecs that need dictionaries: what it passes, <see cref="Resolve"/> accepts.
+    /// </summary>
     public void Validate()
     {
         if (SequencesPerBlock < 1) throw new ArgumentException($"sequences per block must be >= 1, got {SequencesPerBlock}");
@@ -37,8 +39,10 @@ public sealed record CodecOptions
         if (Tokens is not ("u32" or "packed")) throw new ArgumentException($"the tokens column takes 'u32' or 'packed', not '{Tokens}'");
         if (MvqBeam < 1) throw new ArgumentException($"the mvq beam width must be >= 1, got {MvqBeam}");
         if (!double.IsFinite(ValueLogRange) || ValueLogRange < 0)
-            throw new ArgumentException($"the q8/q4 log range must be a finite number of nats >= 0 (0: the codec's default), got {ValueLogRange}");
-        if (!CodecRegistry.IdCodecNames.Contains(Ids)) throw new ArgumentException($"unknown id codec '{Ids}' ({string.Join(", ", CodecRegistry.IdCodecNames)})");
+            throw new ArgumentException(
+                $"the q8/q4 log range must be a finite number of nats >= 0 (0: the codec's default), got {ValueLogRange}");
+        if (!CodecRegistry.IdCodecNames.Contains(Ids))
+            throw new ArgumentException($"unknown id codec '{Ids}' ({string.Join(", ", CodecRegistry.IdCodecNames)})");
         if (CodecRegistry.MvqCodebookCount(Values) == 0 && !CodecRegistry.ValueCodecNames.Contains(Values))
             throw new ArgumentException($"unknown value codec '{Values}' ({string.Join(", ", CodecRegistry.ValueCodecNames)})");
         if (DictionarySample < 1) throw new ArgumentException("the dictionary sample must be >= 1 position");
@@ -50,7 +54,8 @@ public sealed record CodecOptions
         return new BlockCodecs(
             CodecRegistry.IdCodec(Tokens, vocabSize),
             CodecRegistry.IdCodec(Ids, vocabSize, rankTable),
-            codebooks is not null && Values.StartsWith("mvq", StringComparison.Ordinal) && CodecRegistry.MvqCodebookCount(Values) == codebooks.M
+            codebooks is not null && Values.StartsWith("mvq", StringComparison.Ordinal)
+                && CodecRegistry.MvqCodebookCount(Values) == codebooks.M
                 ? new MvqValueCodec(codebooks, MvqBeam)
                 : CodecRegistry.ValueCodec(Values, ValueLogRange, draws, codebooks),
             ZstdLevel);

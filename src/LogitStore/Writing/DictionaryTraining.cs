@@ -36,7 +36,8 @@ public static class DictionaryTraining
         return list;
     }
 
-    public static MvqCodebooks Codebooks(IEnumerable<SparseSequence> sample, int codebooks, int maxPositions, Action<MvqTrainingReport>? report = null)
+    public static MvqCodebooks Codebooks(
+        IEnumerable<SparseSequence> sample, int codebooks, int maxPositions, Action<MvqTrainingReport>? report = null)
     {
         var (books, r) = MvqTrainer.Train(Positions(sample, maxPositions), new MvqTrainingOptions { Codebooks = codebooks });
         report?.Invoke(r);

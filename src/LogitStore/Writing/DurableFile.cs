@@ -5,7 +5,9 @@ namespace LogitStore.Writing;
 /// <summary>Crash-safe file operations: write-to-temp, fsync, atomic rename, directory fsync (spec 2.5).</summary>
 public static partial class DurableFile
 {
-    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically: a reader sees the old file or the new one, never a mix.</summary>
+    /// <summary>
+    /// Writes <paramref name="bytes"/> to <paramref name="path"/> atomically: a reader sees the old file or the new one, never a mix.
+    /// </summary>
     public static void WriteAtomic(string path, ReadOnlySpan<byte> bytes)
     {
         string tmp = path + Format.FormatConstants.TempSuffix;

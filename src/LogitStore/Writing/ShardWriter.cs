@@ -41,7 +41,9 @@ public sealed class ShardWriter : IDisposable
     {
         if (block.FirstSequence != _firstSequence + _sequences)
             throw new InvalidOperationException($"block starts at sequence {block.FirstSequence}, expected {_firstSequence + _sequences}");
-        _index.Add(new BlockIndexEntry((ulong)_file.Position, (uint)block.Bytes.Length, (uint)block.SequenceCount, block.FirstSequence, (uint)block.PositionCount, (uint)block.EntryCount));
+        _index.Add(new BlockIndexEntry(
+            (ulong)_file.Position, (uint)block.Bytes.Length, (uint)block.SequenceCount, block.FirstSequence, (uint)block.PositionCount,
+            (uint)block.EntryCount));
         Write(block.Bytes);
         _sequences += (ulong)block.SequenceCount;
         _positions += (ulong)block.PositionCount;

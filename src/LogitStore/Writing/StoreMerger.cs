@@ -24,15 +24,22 @@ public static class StoreMerger
         for (int i = 0; i < parts.Count; i++)
         {
             var (dir, m) = parts[i];
-            if (m.Partition!.Index != i || m.Partition.Count != count) throw new InvalidOperationException($"{dir} is part {m.Partition.Index}/{m.Partition.Count}; expected part {i}/{count}");
-            if (m.Partition.FirstSequence != next) throw new InvalidOperationException($"{dir} starts at sequence {m.Partition.FirstSequence}, expected {next}");
-            if (m.EndSequence != m.Partition.FirstSequence + m.Partition.SequenceCount) throw new InvalidOperationException($"{dir} does not hold its whole slice");
+            if (m.Partition!.Index != i || m.Partition.Count != count)
+                throw new InvalidOperationException($"{dir} is part {m.Partition.Index}/{m.Partition.Count}; expected part {i}/{count}");
+            if (m.Partition.FirstSequence != next)
+                throw new InvalidOperationException($"{dir} starts at sequence {m.Partition.FirstSequence}, expected {next}");
+            if (m.EndSequence != m.Partition.FirstSequence + m.Partition.SequenceCount)
+                throw new InvalidOperationException($"{dir} does not hold its whole slice");
             foreach (var (what, a, b) in Sections(first, m))
-                if (a != b) throw new InvalidOperationException($"{dir} differs from part 0 in '{what}': parts of one store must share vocabulary, tokenizer, teacher, processing, codecs and source");
+                if (a != b)
+                    throw new InvalidOperationException(
+                        $"{dir} differs from part 0 in '{what}': parts of one store must share vocabulary, tokenizer, teacher, " +
+                        $"processing, codecs and source");
             next = m.EndSequence;
         }
 
-        if (File.Exists(Path.Combine(outDirectory, FormatConstants.ManifestFileName))) throw new IOException($"{outDirectory} already holds a store");
+        if (File.Exists(Path.Combine(outDirectory, FormatConstants.ManifestFileName)))
+            throw new IOException($"{outDirectory} already holds a store");
         Directory.CreateDirectory(Path.Combine(outDirectory, FormatConstants.ShardDirectory));
         var merged = new Manifest
         {
@@ -52,7 +59,9 @@ public static class StoreMerger
                 var known = merged.Dictionaries.Find(x => x.Ref == d.Ref);
                 if (known is not null)
                 {
-                    if (known.Xxh3 != d.Xxh3) throw new InvalidOperationException($"{dir}: dictionary ref {d.Ref} names a different file than in an earlier part");
+                    if (known.Xxh3 != d.Xxh3)
+                        throw new InvalidOperationException(
+                            $"{dir}: dictionary ref {d.Ref} names a different file than in an earlier part");
                     continue;
                 }
                 Directory.CreateDirectory(Path.Combine(outDirectory, FormatConstants.DictionaryDirectory));
@@ -65,7 +74,8 @@ public static class StoreMerger
                 string name = FormatConstants.ShardFileName(merged.Shards.Count);
                 string target = Path.Combine(outDirectory, name);
                 File.Copy(Path.Combine(dir, shard.File), target + FormatConstants.TempSuffix, overwrite: true);
-                using (var fs = new FileStream(target + FormatConstants.TempSuffix, FileMode.Open, FileAccess.ReadWrite)) fs.Flush(flushToDisk: true);
+                using (var fs = new FileStream(target + FormatConstants.TempSuffix, FileMode.Open, FileAccess.ReadWrite))
+                    fs.Flush(flushToDisk: true);
                 File.Move(target + FormatConstants.TempSuffix, target, overwrite: true);
                 merged.Shards.Add(new ShardEntry
                 {

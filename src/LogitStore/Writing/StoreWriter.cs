@@ -33,7 +33,8 @@ public sealed class StoreWriter : IAsyncDisposable
     private long _writtenSequences;
     private bool _completed;
 
-    private StoreWriter(string directory, Manifest manifest, int workers, CodecOptions codecOptions, IdRankTable? rankTable, MvqCodebooks? codebooks)
+    private StoreWriter(
+        string directory, Manifest manifest, int workers, CodecOptions codecOptions, IdRankTable? rankTable, MvqCodebooks? codebooks)
     {
         _directory = directory;
         _manifest = manifest;
@@ -41,13 +42,16 @@ public sealed class StoreWriter : IAsyncDisposable
         _draws = ManifestSections.FromSection(manifest.Processing).Draws;
         var listed = StoreDictionaries.Load(directory, manifest);
         if (codecOptions.Ids == "ranked") rankTable ??= listed.RankTable(ParseRef(manifest.Codecs.IdsDictionary));
-        if (CodecRegistry.MvqCodebookCount(codecOptions.Values) > 0) codebooks ??= listed.Codebooks(ParseRef(manifest.Codecs.ValuesDictionary));
-        bool missing = (codecOptions.Ids == "ranked" && rankTable is null) || (CodecRegistry.MvqCodebookCount(codecOptions.Values) > 0 && codebooks is null);
+        if (CodecRegistry.MvqCodebookCount(codecOptions.Values) > 0)
+            codebooks ??= listed.Codebooks(ParseRef(manifest.Codecs.ValuesDictionary));
+        bool missing = (codecOptions.Ids == "ranked" && rankTable is null)
+            || (CodecRegistry.MvqCodebookCount(codecOptions.Values) > 0 && codebooks is null);
         if (!missing) InstallDictionaries(rankTable, codebooks);
         _sequencesPerBlock = codecOptions.SequencesPerBlock;
         _shardTarget = codecOptions.ShardTargetBytes;
         _nextSequence = manifest.EndSequence;
-        _blocks = Channel.CreateBounded<Task<EncodedBlock>>(new BoundedChannelOptions(Math.Max(2, 2 * workers)) { SingleReader = true, SingleWriter = true });
+        _blocks = Channel.CreateBounded<Task<EncodedBlock>>(
+            new BoundedChannelOptions(Math.Max(2, 2 * workers)) { SingleReader = true, SingleWriter = true });
         _consumer = Task.Run(ConsumeAsync);
     }
 
@@ -65,7 +69,8 @@ public sealed class StoreWriter : IAsyncDisposable
         string manifestPath = Path.Combine(directory, FormatConstants.ManifestFileName);
         if (File.Exists(manifestPath))
         {
-            if (!options.Overwrite) throw new IOException($"{directory} already holds a store: use --resume to finish it or --force to replace it");
+            if (!options.Overwrite)
+                throw new IOException($"{directory} already holds a store: use --resume to finish it or --force to replace it");
             File.Delete(manifestPath);
             string shards = Path.Combine(directory, FormatConstants.ShardDirectory);
             if (Directory.Exists(shards)) Directory.Delete(shards, recursive: true);
@@ -96,7 +101,13 @@ public sealed class StoreWriter : IAsyncDisposable
         if (manifest.IsComplete) throw new InvalidOperationException($"{directory} is already complete: nothing to resume");
         using (LogitStore.Reading.StoreReader.Open(directory)) { } // validates every committed shard
         RemoveUncommitted(directory, manifest);
-        return new StoreWriter(directory, manifest, workers > 0 ? workers : Environment.ProcessorCount, ManifestSections.FromSection(manifest.Codecs), null, null);
+        return new StoreWriter(
+            directory,
+            manifest,
+            workers > 0 ? workers : Environment.ProcessorCount,
+            ManifestSections.FromSection(manifest.Codecs),
+            null,
+            null);
     }
 
     public Manifest Manifest => _manifest;
@@ -122,14 +133,19 @@ public sealed class StoreWriter : IAsyncDisposable
         if (_pending.Count == _sequencesPerBlock) await SubmitPendingAsync(cancellationToken);
     }
 
-    private static uint ParseRef(string? hex) => hex is { Length: 8 } && uint.TryParse(hex, System.Globalization.NumberStyles.HexNumber, null, out uint r) ? r : 0;
+    private static uint ParseRef(string? hex) =>
+        hex is { Length: 8 } && uint.TryParse(hex, System.Globalization.NumberStyles.HexNumber, null, out uint r) ? r : 0;
 
-    /// <summary>Writes the dictionaries the codecs use into the store (before any shard that refers to them) and resolves the codecs.</summary>
+    /// <summary>
+    /// Writes the dictionaries the codecs use into the store (before any shard that refers to them) and resolves the codecs.
+    /// </summary>
     private void InstallDictionaries(IdRankTable? rankTable, MvqCodebooks? codebooks)
     {
         bool changed = false;
-        if (rankTable is not null) changed |= Install(DictionaryKind.IdRankTable, rankTable.FileBytes, rankTable.Ref, r => _manifest.Codecs.IdsDictionary = r);
-        if (codebooks is not null) changed |= Install(DictionaryKind.MvqCodebooks, codebooks.FileBytes, codebooks.Ref, r => _manifest.Codecs.ValuesDictionary = r);
+        if (rankTable is not null)
+            changed |= Install(DictionaryKind.IdRankTable, rankTable.FileBytes, rankTable.Ref, r => _manifest.Codecs.IdsDictionary = r);
+        if (codebooks is not null)
+            changed |= Install(DictionaryKind.MvqCodebooks, codebooks.FileBytes, codebooks.Ref, r => _manifest.Codecs.ValuesDictionary = r);
         if (changed) WriteManifest(_directory, _manifest);
         _codecs = _codecOptions.Resolve(_manifest.VocabSize, _draws, rankTable, codebooks);
     }
@@ -159,9 +175,17 @@ public sealed class StoreWriter : IAsyncDisposable
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var t = _codecOptions.Ids == "ranked" ? DictionaryTraining.RankTable(sample, _manifest.VocabSize) : null;
-            var b = m > 0 ? DictionaryTraining.Codebooks(sample, m, _codecOptions.DictionarySample,
-                r => Log?.Invoke($"trained {m} mvq codebooks on {r.Vectors} positions (D = {r.Dimensions}) in {r.Elapsed.TotalSeconds:F1} s")) : null;
-            if (t is not null) Log?.Invoke($"built the id rank table from {sample.Sum(s => (long)s.EntryCount)} kept ids in {clock.Elapsed.TotalSeconds:F1} s");
+            var b = m > 0
+                ? DictionaryTraining.Codebooks(
+                    sample,
+                    m,
+                    _codecOptions.DictionarySample,
+                    r => Log?.Invoke(
+                        $"trained {m} mvq codebooks on {r.Vectors} positions (D = {r.Dimensions}) in {r.Elapsed.TotalSeconds:F1} s"))
+                : null;
+            if (t is not null)
+                Log?.Invoke(
+                    $"built the id rank table from {sample.Sum(s => (long)s.EntryCount)} kept ids in {clock.Elapsed.TotalSeconds:F1} s");
             return (t, b);
         }, ct);
         InstallDictionaries(table, books);
@@ -189,7 +213,8 @@ public sealed class StoreWriter : IAsyncDisposable
         IReadOnlyList<SparseSequence> Produce()
         {
             var seqs = produce();
-            if (seqs.Count != count) throw new InvalidOperationException($"block producer returned {seqs.Count} sequences, expected {count}");
+            if (seqs.Count != count)
+                throw new InvalidOperationException($"block producer returned {seqs.Count} sequences, expected {count}");
             return seqs;
         }
 
@@ -212,8 +237,10 @@ public sealed class StoreWriter : IAsyncDisposable
 
     private ulong Reserve(int count)
     {
-        if (count < 1 || count > _sequencesPerBlock) throw new ArgumentOutOfRangeException(nameof(count), count, $"a block holds 1..{_sequencesPerBlock} sequences");
-        if (_sawShortBlock) throw new InvalidOperationException("only the last block of a store may hold fewer than sequences_per_block sequences");
+        if (count < 1 || count > _sequencesPerBlock)
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"a block holds 1..{_sequencesPerBlock} sequences");
+        if (_sawShortBlock)
+            throw new InvalidOperationException("only the last block of a store may hold fewer than sequences_per_block sequences");
         if (count < _sequencesPerBlock) _sawShortBlock = true;
         ulong first = _nextSequence;
         _nextSequence += (ulong)count;
@@ -251,7 +278,8 @@ public sealed class StoreWriter : IAsyncDisposable
             await foreach (var task in _blocks.Reader.ReadAllAsync())
             {
                 var block = await task;
-                _shard ??= new ShardWriter(_directory, FormatConstants.ShardFileName(_manifest.Shards.Count), _manifest.VocabSize, block.FirstSequence, _packId);
+                _shard ??= new ShardWriter(
+                    _directory, FormatConstants.ShardFileName(_manifest.Shards.Count), _manifest.VocabSize, block.FirstSequence, _packId);
                 _shard.Append(block);
                 Interlocked.Add(ref _writtenPositions, block.PositionCount);
                 Interlocked.Add(ref _writtenSequences, block.SequenceCount);

@@ -58,7 +58,8 @@ public class CodecPropertyTests
                 if (decoded[j] < 0) return false;
                 if (seq.Probs[j] > 0) kl += seq.Probs[j] * Math.Log(seq.Probs[j] / decoded[j]);
                 bool inRange = Math.Log(seq.Probs[j] / max) >= -codec.Range;
-                if (inRange && Math.Abs(Math.Log(decoded[j]) - Math.Log(seq.Probs[j])) > codec.Step + n * Math.Exp(-codec.Range) + 1e-4) return false;
+                if (inRange && Math.Abs(Math.Log(decoded[j]) - Math.Log(seq.Probs[j])) > codec.Step + n * Math.Exp(-codec.Range) + 1e-4)
+                    return false;
             }
             if (Math.Abs(sum - 1) > 1e-4 || kl > codec.KlBound(n) + 1e-5) return false;
             e += n;
@@ -118,7 +119,8 @@ public class CodecPropertyTests
         var codec = new PackedIdCodec(4);
         var buf = new byte[codec.MaxEncodedLength(3)];
         codec.Encode([1, 2, 12], default, buf);
-        var ex = Assert.Throws<StoreCorruptException>(() => codec.Decode(buf, default, new int[3], 10, new ColumnLocation("f.lss", 1234, ColumnKind.Ids)));
+        var ex = Assert.Throws<StoreCorruptException>(
+            () => codec.Decode(buf, default, new int[3], 10, new ColumnLocation("f.lss", 1234, ColumnKind.Ids)));
         Assert.Equal("f.lss", ex.File);
         Assert.Equal(1234, ex.Offset);
         Assert.Contains("element 2", ex.Message);

@@ -15,8 +15,11 @@ public class MvqPropertyTests
     /// <summary>Codebooks trained once on synthetic top-k 20 positions (D = 19), shared by the properties.</summary>
     private static readonly Lazy<MvqCodebooks> Books = new(() =>
     {
-        var seqs = Enumerable.Range(0, 8).Select(i => TestData.SyntheticSequence((ulong)i, 256, new ProcessingOptions { Method = TruncationMethod.TopK, TopK = 20 })).ToList();
-        return MvqTrainer.Train(DictionaryTraining.Positions(seqs, 2048), new MvqTrainingOptions { Codebooks = 4, LloydIterations = 4, Threads = 2 }).Codebooks;
+        var seqs = Enumerable.Range(0, 8)
+            .Select(i => TestData.SyntheticSequence((ulong)i, 256, new ProcessingOptions { Method = TruncationMethod.TopK, TopK = 20 }))
+            .ToList();
+        return MvqTrainer.Train(
+            DictionaryTraining.Positions(seqs, 2048), new MvqTrainingOptions { Codebooks = 4, LloydIterations = 4, Threads = 2 }).Codebooks;
     });
 
     /// <summary>Random positions in rank order: steep or flat, with zeros, longer than the codebooks allow, of 0 or 1 entry.</summary>
@@ -146,8 +149,11 @@ public class MvqPropertyTests
         var bad = buf.AsSpan(0, len).ToArray();
         bad[0] = 40;
         Assert.Contains("above 31", Assert.Throws<StoreCorruptException>(() => codec.Decode(bad, default, back, 3, Where)).Message);
-        Assert.Contains("bytes", Assert.Throws<StoreCorruptException>(() => codec.Decode(buf.AsSpan(0, len + 1), default, back, 3, Where)).Message);
+        Assert.Contains(
+            "bytes", Assert.Throws<StoreCorruptException>(() => codec.Decode(buf.AsSpan(0, len + 1), default, back, 3, Where)).Message);
         bad = [2, 0b11]; // one entry: exponent 2, mantissa 3, so v = 7 > V
-        Assert.Contains("not below the vocabulary", Assert.Throws<StoreCorruptException>(() => codec.Decode(bad, default, back.AsSpan(0, 1), 3, Where)).Message);
+        Assert.Contains(
+            "not below the vocabulary",
+            Assert.Throws<StoreCorruptException>(() => codec.Decode(bad, default, back.AsSpan(0, 1), 3, Where)).Message);
     }
 }

@@ -44,7 +44,8 @@ public class FidelityTests
         int vocab = rng.Next(2, 40);
         var r = RandomPosition(rng, vocab);
         var s = RandomPosition(rng, vocab);
-        var f = new PositionComparer((uint)vocab).Compare(new PositionDistribution(r.Ids, r.Probs, r.Residual), new PositionDistribution(s.Ids, s.Probs, s.Residual));
+        var f = new PositionComparer((uint)vocab).Compare(
+            new PositionDistribution(r.Ids, r.Probs, r.Residual), new PositionDistribution(s.Ids, s.Probs, s.Residual));
         var p = Dense(r, vocab);
         var q = Dense(s, vocab);
         double kl = 0, tv = 0, z = p.Sum(x => Math.Sqrt(Math.Max(x, 1e-30))), hp = 0, hq = 0;
@@ -58,7 +59,8 @@ public class FidelityTests
         }
         double kept = s.Ids.Sum(id => p[id]);
         int tp = Top(p, r.Ids), tq = Top(q, s.Ids);
-        return Close(f.Kl, kl) && Close(f.Tv, tv) && Close(f.KeptMass, kept) && Close(f.KdLossError, Math.Abs(hq - hp)) && f.Top1 == (tp == tq && tp >= 0);
+        return Close(f.Kl, kl) && Close(f.Tv, tv) && Close(f.KeptMass, kept) && Close(f.KdLossError, Math.Abs(hq - hp))
+            && f.Top1 == (tp == tq && tp >= 0);
     }
 
     private static bool Close(double a, double b) => Math.Abs(a - b) <= 1e-6 + 1e-5 * Math.Abs(b);
@@ -68,7 +70,8 @@ public class FidelityTests
     {
         var rng = new Random(5);
         var r = RandomPosition(rng, 30);
-        var f = new PositionComparer(30).Compare(new PositionDistribution(r.Ids, r.Probs, r.Residual), new PositionDistribution(r.Ids, r.Probs, r.Residual));
+        var f = new PositionComparer(30).Compare(
+            new PositionDistribution(r.Ids, r.Probs, r.Residual), new PositionDistribution(r.Ids, r.Probs, r.Residual));
         Assert.True(f.Kl < 1e-9 && f.KlKept < 1e-9 && f.Tv < 1e-9 && f.KdLossError < 1e-9 && f.Top1);
     }
 }

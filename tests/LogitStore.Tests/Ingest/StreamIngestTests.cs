@@ -13,8 +13,11 @@ namespace LogitStore.Tests.Ingest;
 /// <summary>A C# producer of the stream protocol, and the ingest path's behaviour on good and bad streams.</summary>
 public class StreamIngestTests
 {
-    /// <summary>Writes a kind-1 stream: per position, the top-<paramref name="k"/> ids and log-probabilities of a random distribution.</summary>
-    internal static byte[] TopKStream(int sequences, int length, uint vocab, int k, int seed, Action<int, int, int[], float[]>? tamper = null, bool end = true)
+    /// <summary>
+    /// Writes a kind-1 stream: per position, the top-<paramref name="k"/> ids and log-probabilities of a random distribution.
+    /// </summary>
+    internal static byte[] TopKStream(
+        int sequences, int length, uint vocab, int k, int seed, Action<int, int, int[], float[]>? tamper = null, bool end = true)
     {
         var rng = new Random(seed);
         var ms = new MemoryStream();
@@ -48,8 +51,12 @@ public class StreamIngestTests
     }
 
     private static Task<Manifest> Pack(string dir, byte[] stream, ProcessingOptions? p = null) =>
-        StreamPack.RunAsync(dir, TeacherStream.FromStream("test-stream", new MemoryStream(stream)), p ?? new ProcessingOptions { Method = TruncationMethod.TopK, TopK = 8 },
-            new LogitStore.Writing.CodecOptions { SequencesPerBlock = 2, Values = "f32" }, overwrite: true);
+        StreamPack.RunAsync(
+            dir,
+            TeacherStream.FromStream("test-stream", new MemoryStream(stream)),
+            p ?? new ProcessingOptions { Method = TruncationMethod.TopK, TopK = 8 },
+            new LogitStore.Writing.CodecOptions { SequencesPerBlock = 2, Values = "f32" },
+            overwrite: true);
 
     [Fact]
     public async Task TopKStream_IsPackedWithExactValuesAndResidualMass()
@@ -87,7 +94,8 @@ public class StreamIngestTests
             offset += before - seq.Length;
             pending = seq.ToArray().ToList();
         }
-        return whole.Count == chunked.Count && whole.Zip(chunked).All(p => p.First.Type == p.Second.Type && p.First.Offset == p.Second.Offset && p.First.Payload.SequenceEqual(p.Second.Payload));
+        return whole.Count == chunked.Count && whole.Zip(chunked).All(p =>
+            p.First.Type == p.Second.Type && p.First.Offset == p.Second.Offset && p.First.Payload.SequenceEqual(p.Second.Payload));
 
         static List<StreamFrame> ReadFrames(byte[] body, int total)
         {

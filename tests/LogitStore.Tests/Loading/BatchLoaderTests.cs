@@ -39,7 +39,8 @@ public class BatchLoaderTests : IDisposable
     public void Batches_EqualTheStoredData(bool shuffle, int k)
     {
         using var store = StoreReader.Open(_dir);
-        using var loader = new BatchLoader(store, new BatchLoaderOptions { BatchSize = 3, SequenceLength = 16, Width = k, Shuffle = shuffle, Workers = 2, RingSize = 3 });
+        using var loader = new BatchLoader(
+            store, new BatchLoaderOptions { BatchSize = 3, SequenceLength = 16, Width = k, Shuffle = shuffle, Workers = 2, RingSize = 3 });
         Assert.Equal(30 * 4 / 3, loader.StepsPerEpoch);
         var scratch = new DecodedBlock();
         Rows(loader, (int)loader.StepsPerEpoch, b =>
@@ -74,7 +75,11 @@ public class BatchLoaderTests : IDisposable
     public void Shuffle_IsDeterministicBySeed_CoversEveryRowOnce_AndResumesFromAStep()
     {
         using var store = StoreReader.Open(_dir);
-        BatchLoader Make(ulong seed, long start = 0) => new(store, new BatchLoaderOptions { BatchSize = 4, SequenceLength = 32, Width = 4, Seed = seed, StartStep = start, Workers = 3, RingSize = 2 });
+        BatchLoader Make(ulong seed, long start = 0) =>
+            new(store, new BatchLoaderOptions
+            {
+                BatchSize = 4, SequenceLength = 32, Width = 4, Seed = seed, StartStep = start, Workers = 3, RingSize = 2,
+            });
         List<(ulong, int)> a, b, c, resumed, twoEpochs;
         using (var l = Make(7)) a = Rows(l, 15);
         using (var l = Make(7)) b = Rows(l, 15);
@@ -96,7 +101,8 @@ public class BatchLoaderTests : IDisposable
         long steps = -1;
         for (int rank = 0; rank < 3; rank++)
         {
-            using var l = new BatchLoader(store, new BatchLoaderOptions { BatchSize = 2, SequenceLength = 64, Width = 3, Rank = rank, WorldSize = 3, Workers = 1 });
+            using var l = new BatchLoader(
+                store, new BatchLoaderOptions { BatchSize = 2, SequenceLength = 64, Width = 3, Rank = rank, WorldSize = 3, Workers = 1 });
             if (steps >= 0) Assert.Equal(steps, l.StepsPerEpoch);
             steps = l.StepsPerEpoch;
             seen.Add(Rows(l, (int)l.StepsPerEpoch));
@@ -114,7 +120,8 @@ public class BatchLoaderTests : IDisposable
         bytes[200] ^= 0xFF; // inside block 0
         File.WriteAllBytes(shard, bytes);
         using var store = StoreReader.Open(_dir);
-        using var loader = new BatchLoader(store, new BatchLoaderOptions { BatchSize = 4, SequenceLength = 64, Shuffle = false, Workers = 2 });
+        using var loader = new BatchLoader(
+            store, new BatchLoaderOptions { BatchSize = 4, SequenceLength = 64, Shuffle = false, Workers = 2 });
         var ex = Assert.Throws<StoreCorruptException>(() => loader.Next());
         Assert.EndsWith("shard-00000.lss", ex.File);
         Assert.Contains("batch 0", ex.Message);

@@ -24,7 +24,8 @@ public class LoaderAllocationTests
             await SyntheticPack.RunAsync(dir, new SyntheticSource(40 * 64, 3000, 64, 5, 32), new ProcessingOptions { TopK = 12 },
                 new CodecOptions { Ids = ids, Values = values, SequencesPerBlock = 4 }, overwrite: true);
             using var store = StoreReader.Open(dir);
-            using var loader = new BatchLoader(store, new BatchLoaderOptions { BatchSize = 4, SequenceLength = 32, Width = 12, Workers = 2, RingSize = 2 });
+            using var loader = new BatchLoader(
+                store, new BatchLoaderOptions { BatchSize = 4, SequenceLength = 32, Width = 12, Workers = 2, RingSize = 2 });
             Drain(loader, 2 * (int)loader.StepsPerEpoch); // warm-up: buffers, plans, decode scratch and codecs grow once
             long workersBefore = loader.WorkerAllocatedBytes, consumerBefore = GC.GetAllocatedBytesForCurrentThread();
             const int steps = 400; // twenty epochs: every block decoded again and again, new epoch plans built

@@ -26,7 +26,11 @@ public class TruncationPropertyTests
     {
         int vocab = 500;
         var z = RandomLogits(seed, vocab);
-        var opts = new ProcessingOptions { Method = TruncationMethod.TopPK, TopK = kSeed.Get % 120 + 1, TopP = 0.3f + 0.7f * pSeed / 255f, Temperature = lowTemperature ? 0.5f : 2f };
+        var opts = new ProcessingOptions
+        {
+            Method = TruncationMethod.TopPK, TopK = kSeed.Get % 120 + 1, TopP = 0.3f + 0.7f * pSeed / 255f,
+            Temperature = lowTemperature ? 0.5f : 2f,
+        };
         var proc = new LogitsProcessor(opts);
         var ids = new int[vocab];
         var probs = new float[vocab];
@@ -74,7 +78,8 @@ public class TruncationPropertyTests
         var probs2 = new float[200];
         var (kept2, _) = new LogitsProcessor(opts).ProcessDense(z, ids2, probs2, randomStream: 42);
         double total = probs.Take(kept).Sum(p => Math.Round(p * opts.Draws));
-        return total == opts.Draws && kept == kept2 && ids.Take(kept).SequenceEqual(ids2.Take(kept2)) && ids.Take(kept).Distinct().Count() == kept;
+        return total == opts.Draws && kept == kept2 && ids.Take(kept).SequenceEqual(ids2.Take(kept2))
+            && ids.Take(kept).Distinct().Count() == kept;
     }
 
     [Fact]

@@ -13,7 +13,11 @@ public class CorruptionTests : IDisposable
 
     public CorruptionTests()
     {
-        StoreRoundTripTests.Write(_dir, 1000, new CodecOptions { SequencesPerBlock = 2 }, Enumerable.Range(0, 6).Select(i => TestData.SyntheticSequence((ulong)i, 24)));
+        StoreRoundTripTests.Write(
+            _dir,
+            1000,
+            new CodecOptions { SequencesPerBlock = 2 },
+            Enumerable.Range(0, 6).Select(i => TestData.SyntheticSequence((ulong)i, 24)));
         _shard = Path.Combine(_dir, "shards", "shard-00000.lss");
     }
 

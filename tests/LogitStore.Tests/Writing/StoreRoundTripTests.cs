@@ -21,7 +21,8 @@ public class StoreRoundTripTests
         uint vocab = (uint)rng.Next(2, 70_000);
         var codecs = new CodecOptions
         {
-            Ids = IdCodecs[idCodec % IdCodecs.Length], Values = ValueCodecs[valueCodec % ValueCodecs.Length], Tokens = rng.Next(2) == 0 ? "u32" : "packed",
+            Ids = IdCodecs[idCodec % IdCodecs.Length], Values = ValueCodecs[valueCodec % ValueCodecs.Length],
+            Tokens = rng.Next(2) == 0 ? "u32" : "packed",
             SequencesPerBlock = spbSeed.Get % 5 + 1, ZstdLevel = zstd ? 3 : 0, ShardTargetBytes = 4096,
         };
         var seqs = Enumerable.Range(0, rng.Next(1, 12)).Select(_ => TestData.RandomSequence(rng, vocab, rng.Next(1, 30), 20)).ToList();
@@ -41,9 +42,12 @@ public class StoreRoundTripTests
         finally { Directory.Delete(dir, true); }
     }
 
-    internal static void Write(string dir, uint vocab, CodecOptions codecs, IEnumerable<SparseSequence> seqs, ProcessingOptions? processing = null)
+    internal static void Write(
+        string dir, uint vocab, CodecOptions codecs, IEnumerable<SparseSequence> seqs, ProcessingOptions? processing = null)
     {
-        var w = StoreWriter.Create(dir, new StoreWriterOptions { VocabSize = vocab, Codecs = codecs, Processing = processing ?? new ProcessingOptions(), Workers = 2 });
+        var w = StoreWriter.Create(
+            dir,
+            new StoreWriterOptions { VocabSize = vocab, Codecs = codecs, Processing = processing ?? new ProcessingOptions(), Workers = 2 });
         foreach (var s in seqs) w.AppendAsync(s).AsTask().GetAwaiter().GetResult();
         w.CompleteAsync().GetAwaiter().GetResult();
         w.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -59,7 +63,8 @@ public class StoreRoundTripTests
             int n = expected.KeptCounts[t];
             var byId = new Dictionary<int, float>();
             for (int j = e; j < e + n; j++) byId[actual.Ids[j]] = actual.Probs[j];
-            for (int j = e + 1; j < e + n; j++) if (actual.Probs[j] > actual.Probs[j - 1]) return false; // rank order (ties may come in any id order after lossy coding)
+            for (int j = e + 1; j < e + n; j++)
+                if (actual.Probs[j] > actual.Probs[j - 1]) return false; // rank order (ties may come in any id order after lossy coding)
             double kl = 0;
             for (int j = e; j < e + n; j++)
             {
@@ -76,13 +81,15 @@ public class StoreRoundTripTests
     [Fact]
     public async Task SyntheticPack_IsDeterministic_AndPartsMergeIntoTheSameData()
     {
-        string whole = TestData.TempDir(), p0 = TestData.TempDir(), p1 = TestData.TempDir(), p2 = TestData.TempDir(), merged = TestData.TempDir();
+        string whole = TestData.TempDir(), p0 = TestData.TempDir(), p1 = TestData.TempDir(), p2 = TestData.TempDir(),
+            merged = TestData.TempDir();
         var src = new SyntheticSource(40 * 64, 2000, 64, 3, 32);
         // q8 values so that parts and the whole agree bit for bit; ranked ids make each part build its own rank table.
         var codecs = new CodecOptions { Ids = "ranked", Values = "q8", SequencesPerBlock = 4, ShardTargetBytes = 8192 };
         await SyntheticPack.RunAsync(whole, src, new ProcessingOptions(), codecs, overwrite: true);
         for (int i = 0; i < 3; i++)
-            await SyntheticPack.RunAsync(new[] { p0, p1, p2 }[i], src, new ProcessingOptions(), codecs, new PartSpec(i, 3), overwrite: true);
+            await SyntheticPack.RunAsync(
+                new[] { p0, p1, p2 }[i], src, new ProcessingOptions(), codecs, new PartSpec(i, 3), overwrite: true);
         Directory.Delete(merged);
         StoreMerger.Merge(merged, [p2, p0, p1]);
         using var a = StoreReader.Open(whole);
@@ -107,7 +114,11 @@ public class StoreRoundTripTests
     public void RankPartitions_AreDisjointAndCoverEveryBlock()
     {
         string dir = TestData.TempDir();
-        Write(dir, 1000, new CodecOptions { SequencesPerBlock = 3, ShardTargetBytes = 4096 }, Enumerable.Range(0, 31).Select(i => TestData.SyntheticSequence((ulong)i, 16)));
+        Write(
+            dir,
+            1000,
+            new CodecOptions { SequencesPerBlock = 3, ShardTargetBytes = 4096 },
+            Enumerable.Range(0, 31).Select(i => TestData.SyntheticSequence((ulong)i, 16)));
         using var reader = StoreReader.Open(dir);
         var seen = new List<ulong>();
         for (int rank = 0; rank < 4; rank++)

@@ -13,7 +13,10 @@ public class CrashResumeTests
     public async Task KillDuringPack_ThenResume_YieldsAStoreThatVerifiesAndEqualsAnUninterruptedPack()
     {
         string killed = TestData.TempDir(), clean = TestData.TempDir();
-        string[] args = ["pack", "--synthetic", "--tokens", "400000", "--vocab", "5000", "--seq-len", "256", "--shard-mib", "1", "--workers", "2"];
+        string[] args =
+        [
+            "pack", "--synthetic", "--tokens", "400000", "--vocab", "5000", "--seq-len", "256", "--shard-mib", "1", "--workers", "2"
+        ];
         using (var p = Start([.. args, "--out", killed]))
         {
             // Wait for at least one committed shard, then kill -9 mid-write.

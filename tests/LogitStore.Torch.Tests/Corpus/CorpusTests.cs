@@ -12,7 +12,10 @@ public class CorpusTests
         var docs = TextDocuments.Read(Sample).ToList();
         Assert.Equal(["ca01", "cj01", "cr09"], docs.Select(d => d.Name));
         var text = docs[0].Text;
-        Assert.StartsWith("The Fulton County Grand Jury said Friday an investigation of Atlanta's recent primary election produced \"no evidence\" that any irregularities took place.", text);
+        Assert.StartsWith(
+            "The Fulton County Grand Jury said Friday an investigation of Atlanta's recent primary election produced \"no evidence\" " +
+            "that any irregularities took place.",
+            text);
         Assert.DoesNotContain("/at", text);
         Assert.DoesNotContain(" ,", text);
     }

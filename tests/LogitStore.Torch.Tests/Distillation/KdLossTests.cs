@@ -43,7 +43,8 @@ public class KdLossTests
                 }
                 for (int j = n; j < K; j++) ids[at + j] = rng.Next(V); // padding ids are ignored whatever they are
             }
-        var targets = new TeacherTargets(tensor(ids, [B, T, K]), tensor(probs, [B, T, K]), tensor(counts, [B, T]), tensor(residual, [B, T]));
+        var targets = new TeacherTargets(
+            tensor(ids, [B, T, K]), tensor(probs, [B, T, K]), tensor(counts, [B, T]), tensor(residual, [B, T]));
         return (logits, targets, dense, cnt, idArr, pArr);
     }
 
@@ -100,7 +101,8 @@ public class KdLossTests
         // Student logits log p: softmax(log p / τ) is the teacher at τ, so the tempered losses must vanish.
         var (_, targets, p, _, _, _) = Make(5);
         var dense = new float[B * T * V];
-        for (int b = 0; b < B; b++) for (int t = 0; t < T; t++) for (int i = 0; i < V; i++) dense[(b * T + t) * V + i] = (float)Math.Log(p[b, t, i]);
+        for (int b = 0; b < B; b++) for (int t = 0; t < T; t++) for (int i = 0; i < V; i++)
+            dense[(b * T + t) * V + i] = (float)Math.Log(p[b, t, i]);
         var logits = tensor(dense, [B, T, V]);
         Assert.True(Math.Abs(KdLoss.Compute(logits, targets, KdLossKind.ForwardKl, tau).item<float>()) < 1e-4);
         Assert.True(Math.Abs(KdLoss.Compute(logits, targets, KdLossKind.ReverseKl, tau).item<float>()) < 1e-4);
@@ -111,7 +113,8 @@ public class KdLossTests
     {
         var (_, targets, p, _, _, _) = Make(4);
         var dense = new float[B * T * V];
-        for (int b = 0; b < B; b++) for (int t = 0; t < T; t++) for (int i = 0; i < V; i++) dense[(b * T + t) * V + i] = (float)Math.Log(p[b, t, i]);
+        for (int b = 0; b < B; b++) for (int t = 0; t < T; t++) for (int i = 0; i < V; i++)
+            dense[(b * T + t) * V + i] = (float)Math.Log(p[b, t, i]);
         var logits = tensor(dense, [B, T, V]).requires_grad_();
         var loss = KdLoss.Compute(logits, targets, KdLossKind.ForwardKl);
         Assert.True(Math.Abs(loss.item<float>()) < 1e-5);

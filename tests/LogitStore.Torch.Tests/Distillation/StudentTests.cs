@@ -28,7 +28,8 @@ public sealed class TinyTeacherFixture : IDisposable
         var lines = TextDocuments.Read(Sample).SelectMany(d => d.Text.Split('\n')).Where(l => l.Length > 80).Take(60);
         File.WriteAllLines(HeldOutCorpus, lines.Select(l => System.Text.Json.JsonSerializer.Serialize(new { text = l })));
         random.manual_seed(11);
-        using (var model = new DecoderLM(TransformerConfig.Preset("tiny", TextTokenizer.Create().VocabSize))) LogitStore.Torch.Model.Checkpoint.Save(Checkpoint, model);
+        using (var model = new DecoderLM(TransformerConfig.Preset("tiny", TextTokenizer.Create().VocabSize)))
+            LogitStore.Torch.Model.Checkpoint.Save(Checkpoint, model);
         TeacherPack.RunAsync(new TeacherPackOptions
         {
             Checkpoint = Checkpoint, Corpus = Sample, Output = Store, SequenceLength = 16, BatchSize = 4, Device = "cpu", Overwrite = true,
@@ -93,8 +94,18 @@ public class StudentStudyReportTests
     [Fact]
     public void Summary_IsMeanAndSampleStd_AndADifferenceCountsOnlyBeyondBothSpreads()
     {
-        var study = new StudentStudy("t", [], [new ArmDescription("lm", "", ""), new ArmDescription("offline", "", ""), new ArmDescription("close", "", "")],
-            [Run("lm", 1, 5.0), Run("lm", 2, 5.2), Run("offline", 1, 4.0), Run("offline", 2, 4.2), Run("close", 1, 5.1), Run("close", 2, 5.3)], "lm", "cmd", "held-out", "ood");
+        var study = new StudentStudy(
+            "t",
+            [],
+            [new ArmDescription("lm", "", ""), new ArmDescription("offline", "", ""), new ArmDescription("close", "", "")],
+            [
+                Run("lm", 1, 5.0), Run("lm", 2, 5.2), Run("offline", 1, 4.0), Run("offline", 2, 4.2), Run("close", 1, 5.1),
+                Run("close", 2, 5.3)
+            ],
+            "lm",
+            "cmd",
+            "held-out",
+            "ood");
         var arms = StudentStudyReport.Summarise(study);
         var lm = arms.Single(a => a.Arm == "lm");
         Assert.Equal(5.1, lm.Loss, 9);

@@ -8,7 +8,8 @@ public class ModelTests
 {
     private static TransformerConfig Tiny(bool tied = true, int kvHeads = 2) => new()
     {
-        VocabSize = 97, HiddenSize = 32, IntermediateSize = 48, Layers = 2, Heads = 4, KeyValueHeads = kvHeads, MaxPositions = 64, TieEmbeddings = tied,
+        VocabSize = 97, HiddenSize = 32, IntermediateSize = 48, Layers = 2, Heads = 4, KeyValueHeads = kvHeads, MaxPositions = 64,
+        TieEmbeddings = tied,
     };
 
     [Theory]

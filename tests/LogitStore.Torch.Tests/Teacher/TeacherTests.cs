@@ -27,7 +27,9 @@ public class TeacherTests
         var losses = new List<double>();
         var result = await TeacherTrainer.TrainAsync(o, s => losses.Add(s.Loss));
         Assert.Equal(30, losses.Count);
-        Assert.True(losses.Skip(25).Average() < losses.Take(5).Average() - 1, $"loss went from {losses.Take(5).Average():F2} to {losses.Skip(25).Average():F2}");
+        Assert.True(
+            losses.Skip(25).Average() < losses.Take(5).Average() - 1,
+            $"loss went from {losses.Take(5).Average():F2} to {losses.Skip(25).Average():F2}");
         Assert.True(File.Exists(Path.Combine(ckpt, Checkpoint.WeightsFile)));
         Assert.True(StoreVerifier.Verify(online).Ok);
         using var r = StoreReader.Open(online);
@@ -45,8 +47,10 @@ public class TeacherTests
         string ckpt = TestData.TempDir(), online = TestData.TempDir();
         var o = new TeacherTrainingOptions
         {
-            Corpus = Sample, Output = ckpt, Preset = "tiny", Epochs = 2, BatchSize = 4, SequenceLength = 32, EvalEvery = 1000, EvalSequences = 1,
-            Device = "cpu", RecordOnline = online, RecordPhases = 2, RecordCodecs = new CodecOptions { Values = "q8" }, MaxCorpusTokens = 1500,
+            Corpus = Sample, Output = ckpt, Preset = "tiny", Epochs = 2, BatchSize = 4, SequenceLength = 32, EvalEvery = 1000,
+            EvalSequences = 1,
+            Device = "cpu", RecordOnline = online, RecordPhases = 2, RecordCodecs = new CodecOptions { Values = "q8" },
+            MaxCorpusTokens = 1500,
         };
         var result = await TeacherTrainer.TrainAsync(o);
         var corpus = TokenizedCorpus.Build(TextDocuments.Read(Sample), TextTokenizer.Create(), 32, maxTokens: 1500);
@@ -59,7 +63,10 @@ public class TeacherTests
             Assert.True(StoreVerifier.Verify(dir).Ok);
             using var r = StoreReader.Open(dir);
             Assert.Equal((ulong)(stepsPerEpoch * 4), r.SequenceCount);
-            phases.Add(Enumerable.Range(0, (int)r.SequenceCount).Select(i => string.Join(',', r.ReadSequence((ulong)i).Tokens)).Order().ToArray());
+            phases.Add(Enumerable.Range(0, (int)r.SequenceCount)
+                .Select(i => string.Join(',', r.ReadSequence((ulong)i).Tokens))
+                .Order()
+                .ToArray());
         }
         Assert.Equal(phases[0], phases[1]);   // the early and the late teacher saw the same sequences
     }

@@ -28,9 +28,12 @@ public sealed class MvqCodebooks
     public MvqCodebooks(int codebooks, int dimensions, ReadOnlySpan<float> centroids, float logFloor = DefaultLogFloor,
         float escapeKl = DefaultEscapeKl, float escapeRange = DefaultEscapeRange)
     {
-        if (codebooks is < 1 or > MaxCodebooks) throw new ArgumentOutOfRangeException(nameof(codebooks), codebooks, $"1..{MaxCodebooks} codebooks");
-        if (dimensions is < 1 or > MaxDimensions) throw new ArgumentOutOfRangeException(nameof(dimensions), dimensions, $"1..{MaxDimensions} dimensions");
-        if (centroids.Length != codebooks * Centroids * dimensions) throw new ArgumentException($"expected {codebooks * Centroids * dimensions} centroid values, got {centroids.Length}");
+        if (codebooks is < 1 or > MaxCodebooks)
+            throw new ArgumentOutOfRangeException(nameof(codebooks), codebooks, $"1..{MaxCodebooks} codebooks");
+        if (dimensions is < 1 or > MaxDimensions)
+            throw new ArgumentOutOfRangeException(nameof(dimensions), dimensions, $"1..{MaxDimensions} dimensions");
+        if (centroids.Length != codebooks * Centroids * dimensions)
+            throw new ArgumentException($"expected {codebooks * Centroids * dimensions} centroid values, got {centroids.Length}");
         if (!(logFloor > 0) || !(escapeKl >= 0) || !(escapeRange > 0) || float.IsInfinity(logFloor) || float.IsInfinity(escapeRange))
             throw new ArgumentException("log floor and escape range must be positive and finite, escape KL non-negative");
         M = codebooks;
@@ -103,26 +106,34 @@ public sealed class MvqCodebooks
     /// <summary>Reads a kind-1 dictionary (spec 2.4); errors name <paramref name="file"/> and the field's offset.</summary>
     public static MvqCodebooks FromDictionary(DictionaryFile dict, string file)
     {
-        if (dict.Kind != DictionaryKind.MvqCodebooks) throw new StoreCorruptException(file, 12, $"dictionary kind {(byte)dict.Kind} is not mvq codebooks (1)");
+        if (dict.Kind != DictionaryKind.MvqCodebooks)
+            throw new StoreCorruptException(file, 12, $"dictionary kind {(byte)dict.Kind} is not mvq codebooks (1)");
         var f = dict.KindFields.Span;
-        int m = BinaryPrimitives.ReadUInt16LittleEndian(f), k = BinaryPrimitives.ReadUInt16LittleEndian(f[2..]), d = BinaryPrimitives.ReadUInt16LittleEndian(f[4..]);
-        float floor = BinaryPrimitives.ReadSingleLittleEndian(f[8..]), escKl = BinaryPrimitives.ReadSingleLittleEndian(f[12..]), escR = BinaryPrimitives.ReadSingleLittleEndian(f[16..]);
+        int m = BinaryPrimitives.ReadUInt16LittleEndian(f), k = BinaryPrimitives.ReadUInt16LittleEndian(f[2..]),
+            d = BinaryPrimitives.ReadUInt16LittleEndian(f[4..]);
+        float floor = BinaryPrimitives.ReadSingleLittleEndian(f[8..]), escKl = BinaryPrimitives.ReadSingleLittleEndian(f[12..]),
+            escR = BinaryPrimitives.ReadSingleLittleEndian(f[16..]);
         const int at = DictionaryFile.KindFieldsOffset;
         if (m is < 1 or > MaxCodebooks) throw new StoreCorruptException(file, at, $"M = {m} codebooks is outside 1..{MaxCodebooks}");
         if (k != Centroids) throw new StoreCorruptException(file, at + 2, $"K = {k} centroids, must be {Centroids}");
         if (d is < 1 or > MaxDimensions) throw new StoreCorruptException(file, at + 4, $"D = {d} dimensions is outside 1..{MaxDimensions}");
         if (BinaryPrimitives.ReadUInt16LittleEndian(f[6..]) != 0 || BinaryPrimitives.ReadUInt32LittleEndian(f[20..]) != 0)
             throw new StoreCorruptException(file, at + 6, "reserved codebook fields are not zero");
-        if (!(floor > 0) || !float.IsFinite(floor)) throw new StoreCorruptException(file, at + 8, $"log floor {floor} is not a positive number");
-        if (!(escKl >= 0) || !float.IsFinite(escKl)) throw new StoreCorruptException(file, at + 12, $"escape KL {escKl} is not a non-negative number");
+        if (!(floor > 0) || !float.IsFinite(floor))
+            throw new StoreCorruptException(file, at + 8, $"log floor {floor} is not a positive number");
+        if (!(escKl >= 0) || !float.IsFinite(escKl))
+            throw new StoreCorruptException(file, at + 12, $"escape KL {escKl} is not a non-negative number");
         if (!(escR > 0) || !(escR < 1000)) throw new StoreCorruptException(file, at + 16, $"escape range {escR} is outside (0, 1000)");
         var body = dict.Body.Span;
-        if (body.Length != 4 * m * k * d) throw new StoreCorruptException(file, FormatConstants.DictionaryHeaderSize, $"body is {body.Length} bytes, M·K·D·4 = {4 * m * k * d}");
+        if (body.Length != 4 * m * k * d)
+            throw new StoreCorruptException(
+                file, FormatConstants.DictionaryHeaderSize, $"body is {body.Length} bytes, M·K·D·4 = {4 * m * k * d}");
         var c = new float[m * k * d];
         for (int i = 0; i < c.Length; i++)
         {
             c[i] = BinaryPrimitives.ReadSingleLittleEndian(body[(4 * i)..]);
-            if (!float.IsFinite(c[i])) throw new StoreCorruptException(file, FormatConstants.DictionaryHeaderSize + 4L * i, "centroid value is not finite");
+            if (!float.IsFinite(c[i]))
+                throw new StoreCorruptException(file, FormatConstants.DictionaryHeaderSize + 4L * i, "centroid value is not finite");
         }
         var set = new MvqCodebooks(m, d, c, floor, escKl, escR);
         if (set.Ref != dict.Ref) throw new StoreCorruptException(file, 56, "codebook file does not re-encode to the same bytes");

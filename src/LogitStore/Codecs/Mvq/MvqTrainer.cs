@@ -24,7 +24,8 @@ public sealed record MvqTrainingOptions
 }
 
 /// <summary>What training measured, for logs and reports.</summary>
-public sealed record MvqTrainingReport(int Vectors, int Dimensions, double[] WeightedErrorAfterStage, double WeightedErrorAfterRefine, TimeSpan Elapsed);
+public sealed record MvqTrainingReport(
+    int Vectors, int Dimensions, double[] WeightedErrorAfterStage, double WeightedErrorAfterRefine, TimeSpan Elapsed);
 
 /// <summary>
 /// Fits M codebooks by residual quantisation: for each codebook in turn, weighted k-means (k-means++ seeding,
@@ -36,12 +37,15 @@ public static class MvqTrainer
 {
     private const int K = MvqCodebooks.Centroids;
 
-    /// <summary>Trains on the kept probabilities of <paramref name="positions"/> (rank order); positions with fewer than 2 entries are skipped.</summary>
+    /// <summary>
+    /// Trains on the kept probabilities of <paramref name="positions"/> (rank order); positions with fewer than 2 entries are skipped.
+    /// </summary>
     public static (MvqCodebooks Codebooks, MvqTrainingReport Report) Train(IReadOnlyList<float[]> positions, MvqTrainingOptions options)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         int m = options.Codebooks;
-        if (m is < 1 or > MvqCodebooks.MaxCodebooks) throw new ArgumentOutOfRangeException(nameof(options), m, $"codebooks must be 1..{MvqCodebooks.MaxCodebooks}");
+        if (m is < 1 or > MvqCodebooks.MaxCodebooks)
+            throw new ArgumentOutOfRangeException(nameof(options), m, $"codebooks must be 1..{MvqCodebooks.MaxCodebooks}");
         int maxKept = 0;
         foreach (var p in positions) maxKept = Math.Max(maxKept, p.Length);
         int d = options.Dimensions > 0 ? options.Dimensions : Math.Clamp(maxKept - 1, 1, MvqCodebooks.MaxDimensions);
@@ -66,7 +70,9 @@ public static class MvqTrainer
         }
         int count = y.Count;
         if (count == 0) // nothing to learn from (every position keeps 0 or 1 entries): all-zero codebooks still decode
-            return (new MvqCodebooks(m, d, new float[m * K * d], options.LogFloor, options.EscapeKl), new MvqTrainingReport(0, d, new double[m], 0, clock.Elapsed));
+            return (
+                new MvqCodebooks(m, d, new float[m * K * d], options.LogFloor, options.EscapeKl),
+                new MvqTrainingReport(0, d, new double[m], 0, clock.Elapsed));
 
         var residual = new float[count][];
         for (int i = 0; i < count; i++) residual[i] = (float[])y[i].Clone();
@@ -216,7 +222,9 @@ public static class MvqTrainer
         return error;
     }
 
-    /// <summary>Nearest centroid of every vector (weighted distance) via the SIMD kernel; per-vector errors into <paramref name="errors"/>.</summary>
+    /// <summary>
+    /// Nearest centroid of every vector (weighted distance) via the SIMD kernel; per-vector errors into <paramref name="errors"/>.
+    /// </summary>
     private static double Assign(TrainingData data, float[][] target, float[] centroids, byte[] assign, double[] errors)
     {
         int stride = data.Stride, d = data.D, count = data.Count;
