@@ -38,7 +38,24 @@ public static class KdLoss
     /// <param name="vocabulary">The student's output ids (null: the whole vocabulary, one logit per id).</param>
     public static Tensor Compute(
         Tensor studentLogits, TeacherTargets t, KdLossKind kind, double temperature = 1.0, Tensor? logSoftmax = null,
-        OutputVocabulary? vocabulary = null)
+        OutputVocabulary? vocabulary = null) =>
+        Compute(studentLogits, t, kind, temperature, logSoftmax, vocabulary, nextTokens: null).Kd;
+
+    /// <summary>
+    /// The KD loss at τ = 1 and, read by the same gather of <paramref name="logSoftmax"/>, the student's log q of
+    /// <paramref name="nextTokens"/> [B, T] (its next-token loss): one zero-filled [B, T, V] gradient fewer than the two
+    /// computed apart, which is most of what KD adds to an LM step.
+    /// </summary>
+    public static (Tensor Kd, Tensor NextTokenLogProbs) WithNextTokens(
+        Tensor studentLogits, Tensor logSoftmax, Tensor nextTokens, TeacherTargets t, KdLossKind kind, OutputVocabulary vocabulary)
+    {
+        var (kd, next) = Compute(studentLogits, t, kind, 1.0, logSoftmax, vocabulary, nextTokens);
+        return (kd, next!);
+    }
+
+    private static (Tensor Kd, Tensor? NextTokenLogProbs) Compute(
+        Tensor studentLogits, TeacherTargets t, KdLossKind kind, double temperature, Tensor? logSoftmax,
+        OutputVocabulary? vocabulary, Tensor? nextTokens)
     {
         using var scope = NewDisposeScope();
         vocabulary ??= OutputVocabulary.Full((int)studentLogits.shape[2]);
@@ -48,7 +65,10 @@ public static class KdLoss
         var mask = arange(k, device: logQ.device).view(1, 1, k) < t.KeptCounts.unsqueeze(-1); // [B, T, K]
         var maskF = mask.to_type(ScalarType.Float32);
         var ids = t.Ids.to_type(ScalarType.Int64);
-        var logQKept = vocabulary.LogProbAt(logQ, ids) * maskF;                         // [B, T, K]
+        var read = nextTokens is null ? ids : cat([nextTokens.to_type(ScalarType.Int64).unsqueeze(-1), ids], -1);
+        var (atIds, logQOther) = vocabulary.Gather(logQ, read);
+        Tensor? next = nextTokens is null ? null : atIds.select(-1, 0);
+        var logQKept = (nextTokens is null ? atIds : atIds.narrow(-1, 1, k)) * maskF;           // [B, T, K]
         var n = t.KeptCounts.to_type(ScalarType.Float32);
         var rest = (v - n).clamp_min(1);
         var (kept, residual) = Tempered(t, mask, maskF, rest, temperature);                   // P_j = (1 − r) p̂_j, then ^(1/τ)
@@ -60,14 +80,14 @@ public static class KdLoss
             {
                 // Σ p log p − Σ p log q; Σ_rest log q = Σ_V log q − Σ_kept log q.
                 var pLogP = (kept * kept.clamp_min(1e-30).log()).sum(-1) + residual * u.clamp_min(1e-30).log();
-                var sumLogQAll = vocabulary.SumOfLogProbs(logQ);
+                var sumLogQAll = vocabulary.SumOfLogProbs(logQ, logQOther);
                 var pLogQ = (kept * logQKept).sum(-1) + u * (sumLogQAll - logQKept.sum(-1));
                 loss = pLogP - pLogQ;
                 break;
             }
             case KdLossKind.ReverseKl:
             {
-                var qLogQAll = vocabulary.SumOfQLogQ(logQ);
+                var qLogQAll = vocabulary.SumOfQLogQ(logQ, logQOther);
                 var qKept = logQKept.exp() * maskF;
                 var qRest = (1 - qKept.sum(-1)).clamp_min(0);
                 loss = qLogQAll - (qKept * kept.clamp_min(1e-30).log()).sum(-1) - qRest * u.clamp_min(1e-30).log();
@@ -89,7 +109,8 @@ public static class KdLoss
             }
             default: throw new ArgumentOutOfRangeException(nameof(kind));
         }
-        return (loss.mean() * (temperature * temperature)).MoveToOuterDisposeScope();
+        var kd = (loss.mean() * (temperature * temperature)).MoveToOuterDisposeScope();
+        return (kd, next?.MoveToOuterDisposeScope());
     }
 
     /// <summary>

@@ -147,18 +147,31 @@ public static class StudentTrainer
                 optimizer.zero_grad();
                 var logits = student.forward(batch.Tokens);
                 var logQ = vocabulary.LogSoftmax(logits);
-                var lmLoss = -vocabulary.LogProbAt(logQ[.., ..^1], batch.Tokens[.., 1..].unsqueeze(-1)).mean();
-                var total = lmLoss * (1 - alpha);
+                // Position t predicts token t+1; the last position has no target (its own token stands in, masked).
+                var next = cat([batch.Tokens[.., 1..], batch.Tokens[.., ..1]], 1);
+                var hasNext = ones_like(next, dtype: ScalarType.Float32);
+                hasNext[.., -1] = 0;
+                Tensor nextLogProbs;
+                Tensor? kd = null;
                 if (alpha > 0)
                 {
                     TeacherTargets targets = batch.Targets;
                     if (teacher is not null)
                         using (no_grad())
                             targets = OnlineTargets.FromLogits(teacher.forward(batch.Tokens), processing, k, teacher.Vocabulary);
-                    var kd = KdLoss.Compute(logits, targets, o.Loss, o.Temperature, logQ, vocabulary);
+                    if (o.Temperature == 1.0)
+                        (kd, nextLogProbs) = KdLoss.WithNextTokens(logits, logQ, next, targets, o.Loss, vocabulary);
+                    else
+                    {
+                        kd = KdLoss.Compute(logits, targets, o.Loss, o.Temperature, logQ, vocabulary);
+                        nextLogProbs = vocabulary.LogProbAt(logQ, next.unsqueeze(-1)).squeeze(-1);
+                    }
                     kdValue = kd.item<float>();
-                    total = total + kd * alpha;
                 }
+                else nextLogProbs = vocabulary.LogProbAt(logQ, next.unsqueeze(-1)).squeeze(-1);
+                var lmLoss = -(nextLogProbs * hasNext).sum() / hasNext.sum();
+                var total = lmLoss * (1 - alpha);
+                if (kd is not null) total = total + kd * alpha;
                 total.backward();
                 nn.utils.clip_grad_norm_(student.parameters(), 1.0);
                 optimizer.step();

@@ -97,34 +97,43 @@ public sealed class OutputVocabulary
     }
 
     /// <summary>log q(id) at tokenizer ids [.., K], from log-probabilities [.., Size]; an unmapped id gets its share of "other".</summary>
-    public Tensor LogProbAt(Tensor logProbs, Tensor fullIds)
+    public Tensor LogProbAt(Tensor logProbs, Tensor fullIds) => Gather(logProbs, fullIds).AtIds;
+
+    /// <summary>
+    /// Everything a loss reads of log-probabilities [.., Size], in one gather: log q at tokenizer ids [.., K] and, for a
+    /// compact vocabulary, the "other" column [..] (null for a full one). Autograd turns each gather into a zero-filled
+    /// tensor of the logits' size in backward, so a loss reads all it needs at once.
+    /// </summary>
+    public (Tensor AtIds, Tensor? Other) Gather(Tensor logProbs, Tensor fullIds)
     {
-        if (!IsCompact) return logProbs.gather(-1, fullIds);
+        if (!IsCompact) return (logProbs.gather(-1, fullIds), null);
         using var scope = NewDisposeScope();
         var outputs = ToOutputs(fullIds);
-        var lp = logProbs.gather(-1, outputs);
-        return (lp - outputs.eq(Other).to_type(lp.dtype) * LogUnmapped).MoveToOuterDisposeScope();
+        long k = outputs.shape[^1];
+        var otherIndex = full_like(outputs.narrow(-1, 0, 1), Other);
+        var read = logProbs.gather(-1, cat([outputs, otherIndex], -1));
+        var atIds = read.narrow(-1, 0, k) - outputs.eq(Other).to_type(read.dtype) * LogUnmapped;
+        return (atIds.MoveToOuterDisposeScope(), read.select(-1, k).MoveToOuterDisposeScope());
     }
 
-    /// <summary>Σ over the whole vocabulary of log q, [..].</summary>
-    public Tensor SumOfLogProbs(Tensor logProbs)
+    /// <summary>Σ over the whole vocabulary of log q, [..]; <paramref name="other"/> is <see cref="Gather"/>'s.</summary>
+    public Tensor SumOfLogProbs(Tensor logProbs, Tensor? other)
     {
         if (!IsCompact) return logProbs.sum(-1);
         using var scope = NewDisposeScope();
-        var other = logProbs.select(-1, Other);
-        var mapped = logProbs.narrow(-1, 0, Size - 1).sum(-1);
-        return (mapped + (other - LogUnmapped) * Unmapped).MoveToOuterDisposeScope();
+        // Σ_mapped lp + U·(lp_other − log U), written with the sum over every output so that no slice of the
+        // log-probabilities (a zero-filled tensor of their size in backward) is needed.
+        var sum = logProbs.sum(-1) + other! * (Unmapped - 1) - Unmapped * LogUnmapped;
+        return sum.MoveToOuterDisposeScope();
     }
 
-    /// <summary>Σ over the whole vocabulary of q log q (the negative entropy), [..].</summary>
-    public Tensor SumOfQLogQ(Tensor logProbs)
+    /// <summary>Σ over the whole vocabulary of q log q (the negative entropy), [..]; <paramref name="other"/> is <see cref="Gather"/>'s.</summary>
+    public Tensor SumOfQLogQ(Tensor logProbs, Tensor? other)
     {
         using var scope = NewDisposeScope();
-        var qLogQ = logProbs.exp() * logProbs;
-        if (!IsCompact) return qLogQ.sum(-1).MoveToOuterDisposeScope();
-        var other = logProbs.select(-1, Other);
-        var mapped = qLogQ.narrow(-1, 0, Size - 1).sum(-1);
-        return (mapped + other.exp() * (other - LogUnmapped)).MoveToOuterDisposeScope();
+        var sum = (logProbs.exp() * logProbs).sum(-1);
+        if (IsCompact) sum = sum - other!.exp() * LogUnmapped;   // the bucket's ids each hold q_other/U
+        return sum.MoveToOuterDisposeScope();
     }
 
     /// <summary>Next-token cross-entropy (nats) over the whole vocabulary for logits [N, Size] and tokenizer-id targets [N].</summary>
