@@ -4,7 +4,7 @@ using LogitStore.Torch.Experiments;
 
 namespace LogitStore.Cli;
 
-/// <summary><c>logitstore experiment offline-vs-online</c>: the student study of issue 6, in one command.</summary>
+/// <summary><c>logitstore experiment offline-vs-online</c>: the offline-versus-online student study, in one command.</summary>
 internal static class ExperimentCommand
 {
     public static Command Create()

@@ -35,7 +35,7 @@ public sealed record FrontierRow
 }
 
 /// <summary>
-/// The storage/fidelity frontier (issue 3): the same synthetic teacher packed with every value codec and the id
+/// The storage/fidelity frontier: the same synthetic teacher packed with every value codec and the id
 /// codecs, per truncation setting; value bytes/token against KL(truncated ‖ decoded), whole-record bytes/token,
 /// where the bytes go, the id column next to its empirical entropy. Writes frontier.md, frontier.json, frontier.png.
 /// </summary>

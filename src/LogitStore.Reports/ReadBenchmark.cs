@@ -12,7 +12,7 @@ namespace LogitStore.Reports;
 public sealed record ReadRow(string Path, int Threads, double PositionsPerSecond, double BytesPerToken, string Note);
 
 /// <summary>
-/// Read-side throughput, side by side in one run (issue 5, host part): block decode per core and its scaling,
+/// Read-side throughput, side by side in one run (the host side): block decode per core and its scaling,
 /// random access, the batch loader's delivered tokens/s, and the two plain alternatives written from the same data
 /// and read into the same dense batch layout: int32 ids + fp32 probabilities through a memory map, and Parquet
 /// (<see cref="ParquetAlternative"/>). Every path reads a file the run has just written, so the page cache is hot:

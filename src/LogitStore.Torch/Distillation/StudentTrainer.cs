@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 
 namespace LogitStore.Torch.Distillation;
 
-/// <summary>Where a student's teacher signal comes from (issue 6).</summary>
+/// <summary>Where a student's teacher signal comes from.</summary>
 public enum StudentMode { Lm, Offline, Online, RecordedOnline }
 
 public sealed record StudentTrainingOptions
