@@ -51,7 +51,9 @@ public static class PaperFindings
              Better(a[0], a[1]) >= 0 && Better(a[1], a[2]) > 0 ? "agrees" : "disagrees"));
         Add("temperature: τ ≤ 2 is fine, τ ≥ 5 hurts", ["offline-tau0.5", "offline", "offline-tau2", "offline-tau5"], a =>
             (string.Format(C, "τ 0.5 {0:F4}, τ 1 {1:F4}, τ 2 {2:F4}, τ 5 {3:F4}", a[0].Loss, a[1].Loss, a[2].Loss, a[3].Loss),
-             a.Take(3).All(x => Better(x, a[3]) > 0) ? "agrees" : a.Take(3).Any(x => Better(x, a[3]) < 0) ? "disagrees" : "within the spread"));
+             a.Take(3).All(x => Better(x, a[3]) > 0) ? "agrees"
+                 : a.Take(3).Any(x => Better(x, a[3]) < 0) ? "disagrees"
+                 : "within the spread"));
         Add("truncation: top-p-k ≥ top-k ≥ sampled", ["offline", "store-top-k50", "store-sampled50"], a =>
             (string.Format(C, "top-p-k {0:F4}, top-k 50 {1:F4}, 50 draws {2:F4}", a[0].Loss, a[1].Loss, a[2].Loss),
              Better(a[0], a[1]) >= 0 && Better(a[1], a[2]) >= 0 ? "agrees" : "disagrees"));
@@ -60,7 +62,10 @@ public static class PaperFindings
         return rows;
     }
 
-    /// <summary>+1 when <paramref name="a"/>'s held-out loss is lower than <paramref name="b"/>'s beyond the spreads, −1 when higher, else 0.</summary>
+    /// <summary>
+    /// +1 when <paramref name="a"/>'s held-out loss is lower than <paramref name="b"/>'s beyond the spreads, −1 when
+    /// higher, else 0.
+    /// </summary>
     private static int Better(ArmSummary a, ArmSummary b) =>
         !StudentStudyReport.BeyondSpread(a, b) ? 0 : a.Loss < b.Loss ? 1 : -1;
 

@@ -59,18 +59,27 @@ public static class StudentStudyReport
             var loss = rs.Select(r => r.HeldOutLoss).ToArray();
             var ood = rs.Select(r => r.OodLoss).ToArray();
             var ms = rs.Select(r => 1000 * r.SecondsPerStep).ToArray();
-            return new ArmSummary(rs[0].Arm, rs.Count, loss.Average(), Std(loss), MeanOrNull(rs.Select(r => r.HeldOutTop1)), ood.Average(), Std(ood),
+            return new ArmSummary(
+                rs[0].Arm, rs.Count, loss.Average(), Std(loss), MeanOrNull(rs.Select(r => r.HeldOutTop1)), ood.Average(), Std(ood),
                 MeanOrNull(rs.Select(r => r.OodTop1)), ms.Average(), Std(ms), rs.Average(r => r.TokensPerSecond));
         }).ToList();
 
     /// <summary>A difference counts when it exceeds the two arms' seed spreads added (sample standard deviations).</summary>
-    public static bool BeyondSpread(ArmSummary a, ArmSummary b) => a.Seeds > 1 && b.Seeds > 1 && Math.Abs(a.Loss - b.Loss) > a.LossStd + b.LossStd;
+    public static bool BeyondSpread(ArmSummary a, ArmSummary b) =>
+        a.Seeds > 1 && b.Seeds > 1 && Math.Abs(a.Loss - b.Loss) > a.LossStd + b.LossStd;
 
     public static void Write(string directory, StudentStudy study)
     {
         Directory.CreateDirectory(directory);
         var arms = Summarise(study);
-        File.WriteAllText(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(new { study.Title, study.Baseline, study.ReproduceCommand, arms, runs = study.Runs }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        var options = new JsonSerializerOptions
+        {
+            WriteIndented = true,
+            NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        };
+        File.WriteAllText(
+            Path.Combine(directory, "results.json"),
+            JsonSerializer.Serialize(new { study.Title, study.Baseline, study.ReproduceCommand, arms, runs = study.Runs }, options));
         if (study.Runs.Any(r => r.Curve.Count > 0)) WriteCurves(Path.Combine(directory, "curves.png"), study);
         if (study.Teacher is { Points.Count: > 0 } teacher) WriteTeacherCurve(Path.Combine(directory, "teacher-curve.png"), teacher);
         if (StoreSizePoints(study, arms).Count > 0) WriteStoreSize(Path.Combine(directory, "store-size.png"), study, arms);
@@ -86,16 +95,28 @@ public static class StudentStudyReport
         if (study.Teacher is { Points.Count: > 0 }) sb.AppendLine("![teacher held-out loss against step](teacher-curve.png)").AppendLine();
         sb.AppendLine($"Reproduce: `{study.ReproduceCommand}`").AppendLine();
         var baseline = arms.FirstOrDefault(a => a.Arm == study.Baseline);
-        sb.AppendLine($"## Results (mean ± sample std over seeds; Δ against `{study.Baseline}`, * where |Δ| exceeds the two spreads added)").AppendLine();
-        sb.AppendLine($"| arm | seeds | {study.HeldOutName} loss | Δ loss | ppl | top-1 agreement with teacher | {study.OodName} loss | Δ {study.OodName} | ms/step | step time vs {study.Baseline} |");
+        sb.AppendLine(
+            $"## Results (mean ± sample std over seeds; Δ against `{study.Baseline}`, " +
+            $"* where |Δ| exceeds the two spreads added)").AppendLine();
+        sb.AppendLine(
+            $"| arm | seeds | {study.HeldOutName} loss | Δ loss | ppl | top-1 agreement with teacher | " +
+            $"{study.OodName} loss | Δ {study.OodName} | ms/step | step time vs {study.Baseline} |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var a in arms)
         {
-            string delta = baseline is null || a == baseline ? "" : string.Format(c, "{0:+0.000;-0.000}{1}", a.Loss - baseline.Loss, BeyondSpread(a, baseline) ? " *" : "");
-            string oodDelta = baseline is null || a == baseline ? "" : string.Format(c, "{0:+0.000;-0.000}{1}", a.OodLoss - baseline.OodLoss,
-                a.Seeds > 1 && baseline.Seeds > 1 && Math.Abs(a.OodLoss - baseline.OodLoss) > a.OodLossStd + baseline.OodLossStd ? " *" : "");
+            string delta = baseline is null || a == baseline
+                ? ""
+                : string.Format(c, "{0:+0.000;-0.000}{1}", a.Loss - baseline.Loss, BeyondSpread(a, baseline) ? " *" : "");
+            string oodDelta = baseline is null || a == baseline
+                ? ""
+                : string.Format(
+                    c, "{0:+0.000;-0.000}{1}", a.OodLoss - baseline.OodLoss,
+                    a.Seeds > 1 && baseline.Seeds > 1
+                        && Math.Abs(a.OodLoss - baseline.OodLoss) > a.OodLossStd + baseline.OodLossStd ? " *" : "");
             string ratio = baseline is null ? "" : string.Format(c, "{0:F2}x", a.MsPerStep / baseline.MsPerStep);
-            sb.AppendLine(string.Format(c, "| {0} | {1} | {2:F4} ± {3:F4} | {4} | {5:F1} | {6} | {7:F4} ± {8:F4} | {9} | {10:F0} ± {11:F0} | {12} |",
+            sb.AppendLine(string.Format(
+                c, "| {0} | {1} | {2:F4} ± {3:F4} | {4} | {5:F1} | {6} | " +
+                "{7:F4} ± {8:F4} | {9} | {10:F0} ± {11:F0} | {12} |",
                 a.Arm, a.Seeds, a.Loss, a.LossStd, delta, a.Perplexity, a.Top1 is { } t ? string.Format(c, "{0:P1}", t) : "n/a",
                 a.OodLoss, a.OodLossStd, oodDelta, a.MsPerStep, a.MsPerStepStd, ratio));
         }
@@ -112,12 +133,16 @@ public static class StudentStudyReport
         if (sized.Count > 0)
         {
             sb.AppendLine("## Student quality against store size").AppendLine();
-            sb.AppendLine($"| arm | store bytes/token | kept entries/position | seeds | {study.HeldOutName} loss | Δ vs {study.Baseline} |");
+            sb.AppendLine(
+                $"| arm | store bytes/token | kept entries/position | seeds | {study.HeldOutName} loss | " +
+                $"Δ vs {study.Baseline} |");
             sb.AppendLine("|---|---:|---:|---:|---:|---:|");
             var baselineArm = arms.FirstOrDefault(a => a.Arm == study.Baseline);
             foreach (var (d, a) in sized.OrderBy(x => x.Description.StoreBytesPerToken))
-                sb.AppendLine(string.Format(c, "| {0} | {1:F1} | {2:F1} | {3} | {4:F4} ± {5:F4} | {6} |", a.Arm, d.StoreBytesPerToken, d.StoreKeptEntries,
-                    a.Seeds, a.Loss, a.LossStd, baselineArm is null ? "" : string.Format(c, "{0:+0.000;-0.000}", a.Loss - baselineArm.Loss)));
+                sb.AppendLine(string.Format(
+                    c, "| {0} | {1:F1} | {2:F1} | {3} | {4:F4} ± {5:F4} | {6} |",
+                    a.Arm, d.StoreBytesPerToken, d.StoreKeptEntries, a.Seeds, a.Loss, a.LossStd,
+                    baselineArm is null ? "" : string.Format(c, "{0:+0.000;-0.000}", a.Loss - baselineArm.Loss)));
             sb.AppendLine().AppendLine("![student held-out loss against store bytes/token](store-size.png)").AppendLine();
         }
         sb.AppendLine("## Arms").AppendLine();
@@ -126,11 +151,14 @@ public static class StudentStudyReport
         sb.AppendLine($"| arm | seed | steps | tokens | {study.HeldOutName} loss | {study.OodName} loss | ms/step | tokens/s |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in study.Runs.OrderBy(r => r.Arm, StringComparer.Ordinal).ThenBy(r => r.Seed))
-            sb.AppendLine(string.Format(c, "| {0} | {1} | {2} | {3:N0} | {4:F4} | {5:F4} | {6:F0} | {7:N0} |", r.Arm, r.Seed, r.Steps, r.Tokens, r.HeldOutLoss, r.OodLoss, 1000 * r.SecondsPerStep, r.TokensPerSecond));
+            sb.AppendLine(string.Format(
+                c, "| {0} | {1} | {2} | {3:N0} | {4:F4} | {5:F4} | {6:F0} | {7:N0} |",
+                r.Arm, r.Seed, r.Steps, r.Tokens, r.HeldOutLoss, r.OodLoss, 1000 * r.SecondsPerStep, r.TokensPerSecond));
         return sb.ToString();
     }
 
-    private static List<(ArmDescription Description, ArmSummary Summary)> StoreSizePoints(StudentStudy study, IReadOnlyList<ArmSummary> arms) =>
+    private static List<(ArmDescription Description, ArmSummary Summary)> StoreSizePoints(
+        StudentStudy study, IReadOnlyList<ArmSummary> arms) =>
         study.Arms.Where(d => d.StoreBytesPerToken is not null)
             .Select(d => (d, arms.FirstOrDefault(a => a.Arm == d.Name)))
             .Where(x => x.Item2 is not null).Select(x => (x.d, x.Item2!)).ToList();
@@ -152,26 +180,20 @@ public static class StudentStudyReport
             line.LegendText = $"{study.Baseline} (no teacher)";
             line.LinePattern = LinePattern.Dashed;
         }
-        plot.Title($"student {study.HeldOutName} loss against the store's size (mean ± std over seeds)");
-        plot.XLabel("store bytes/token");
-        plot.YLabel("cross-entropy, nats/token");
-        plot.ShowLegend(Alignment.UpperRight);
-        plot.SavePng(path, 1000, 650);
+        SaveLossPlot(plot, path,
+            $"student {study.HeldOutName} loss against the store's size (mean ± std over seeds)", "store bytes/token");
     }
 
     private static void WriteTeacherCurve(string path, TeacherCurve teacher)
     {
         var plot = new Plot();
-        var line = plot.Add.Scatter(teacher.Points.Select(p => (double)p.Step).ToArray(), teacher.Points.Select(p => p.HeldOutLoss).ToArray());
+        var line = plot.Add.Scatter(
+            teacher.Points.Select(p => (double)p.Step).ToArray(), teacher.Points.Select(p => p.HeldOutLoss).ToArray());
         line.LegendText = "teacher, held-out";
         var unigram = plot.Add.HorizontalLine(teacher.UnigramLoss);
         unigram.LegendText = "add-one unigram";
         unigram.LinePattern = LinePattern.Dashed;
-        plot.Title("teacher held-out loss against step");
-        plot.XLabel("step");
-        plot.YLabel("cross-entropy, nats/token");
-        plot.ShowLegend(Alignment.UpperRight);
-        plot.SavePng(path, 1000, 650);
+        SaveLossPlot(plot, path, "teacher held-out loss against step", "step");
     }
 
     private static void WriteCurves(string path, StudentStudy study)
@@ -187,8 +209,14 @@ public static class StudentStudyReport
             line.LegendText = arm.Name;
             line.MarkerSize = 4;
         }
-        plot.Title($"student {study.HeldOutName} loss (mean over seeds)");
-        plot.XLabel("step");
+        SaveLossPlot(plot, path, $"student {study.HeldOutName} loss (mean over seeds)", "step");
+    }
+
+    /// <summary>Titles a plot whose y axis is a loss in nats/token, and writes it as a 1000 × 650 PNG.</summary>
+    private static void SaveLossPlot(Plot plot, string path, string title, string xLabel)
+    {
+        plot.Title(title);
+        plot.XLabel(xLabel);
         plot.YLabel("cross-entropy, nats/token");
         plot.ShowLegend(Alignment.UpperRight);
         plot.SavePng(path, 1000, 650);

@@ -24,7 +24,7 @@ public sealed record ExperimentArm(
     StoreVariant? Store = null)
 {
     /// <summary>
-    /// The arms of issue 6: the four modes, and recorded-online from the early and late teacher at α 0.9 and 0.1; then
+    /// The arms of the study: the four modes, and recorded-online from the early and late teacher at α 0.9 and 0.1; then
     /// the sweeps of α, τ, loss and schedules over the study's store, and the store variants (truncation, value codec).
     /// </summary>
     public static IReadOnlyList<ExperimentArm> Catalogue { get; } =
@@ -32,9 +32,13 @@ public sealed record ExperimentArm(
         new("lm", StudentMode.Lm, "LM loss only (α = 0), the baseline"),
         new("offline", StudentMode.Offline, "KD from the store packed by the trained teacher, α = 0.9"),
         new("online", StudentMode.Online, "the trained teacher's forward inside every student step (same truncation), α = 0.9"),
-        new("recorded-early-a0.9", StudentMode.RecordedOnline, "logits the teacher recorded during its first epoch of training, α = 0.9", Phase: "early"),
+        new(
+            "recorded-early-a0.9", StudentMode.RecordedOnline,
+            "logits the teacher recorded during its first epoch of training, α = 0.9", Phase: "early"),
         new("recorded-early-a0.1", StudentMode.RecordedOnline, "the same early recording, α = 0.1", Alpha: 0.1, Phase: "early"),
-        new("recorded-late-a0.9", StudentMode.RecordedOnline, "logits the teacher recorded during its second (last) epoch, α = 0.9", Phase: "late"),
+        new(
+            "recorded-late-a0.9", StudentMode.RecordedOnline,
+            "logits the teacher recorded during its second (last) epoch, α = 0.9", Phase: "late"),
         new("recorded-late-a0.1", StudentMode.RecordedOnline, "the same late recording, α = 0.1", Alpha: 0.1, Phase: "late"),
         new("offline-a0.1", StudentMode.Offline, "offline, α = 0.1", Alpha: 0.1),
         new("offline-tau0.5", StudentMode.Offline, "offline, τ = 0.5", Temperature: 0.5),
@@ -44,7 +48,9 @@ public sealed record ExperimentArm(
         new("offline-rkl", StudentMode.Offline, "offline, reverse KL", Loss: KdLossKind.ReverseKl),
         new("offline-mse", StudentMode.Offline, "offline, MSE on centred log-probabilities (logits up to a shift)", Loss: KdLossKind.Mse),
         new("offline-wsd-alpha", StudentMode.Offline, "offline, α following WSD (max 0.9)", AlphaShape: "wsd"),
-        new("pd-star", StudentMode.Offline, "the paper's PD*: τ = 2, KL, WSD α (max 0.9), WSD learning rate", AlphaShape: "wsd", Temperature: 2, LearningRateShape: "wsd"),
+        new(
+            "pd-star", StudentMode.Offline, "the paper's PD*: τ = 2, KL, WSD α (max 0.9), WSD learning rate",
+            AlphaShape: "wsd", Temperature: 2, LearningRateShape: "wsd"),
         .. StoreArms(),
     ];
 
@@ -58,8 +64,12 @@ public sealed record ExperimentArm(
     {
         ExperimentArm Arm(string name, string description, ProcessingOptions? processing = null, CodecOptions? codecs = null) =>
             new("store-" + name, StudentMode.Offline, description, Store: new StoreVariant(name, processing, codecs));
-        yield return Arm("f32", "offline from the study's truncation with f32 values", codecs: new CodecOptions { Ids = "packed", Values = "f32" });
-        yield return Arm("q4", "offline from the study's truncation with q4 values", codecs: new CodecOptions { Ids = "packed", Values = "q4" });
+        yield return Arm(
+            "f32", "offline from the study's truncation with f32 values",
+            codecs: new CodecOptions { Ids = "packed", Values = "f32" });
+        yield return Arm(
+            "q4", "offline from the study's truncation with q4 values",
+            codecs: new CodecOptions { Ids = "packed", Values = "q4" });
         foreach (int m in new[] { 2, 4, 8 })
             yield return Arm($"mvq{m}", $"offline from the study's truncation with MVQ values (ranked ids, mvq:{m})",
                 codecs: new CodecOptions { Ids = "ranked", Values = $"mvq:{m}" });
@@ -86,7 +96,9 @@ public sealed record ExperimentArm(
             _ => spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         };
         return names.Select(n => Catalogue.FirstOrDefault(a => a.Name == n)
-            ?? throw new ArgumentException($"unknown arm '{n}' (core, sweeps, stores, all, or a list of: {string.Join(", ", Catalogue.Select(a => a.Name))})")).ToList();
+            ?? throw new ArgumentException(
+                $"unknown arm '{n}' (core, sweeps, stores, all, or a list of: " +
+                $"{string.Join(", ", Catalogue.Select(a => a.Name))})")).ToList();
     }
 }
 
@@ -123,7 +135,10 @@ public sealed record OfflineVsOnlineOptions
     public char OodGenre { get; init; } = 'j';
     public ProcessingOptions Processing { get; init; } = new();
 
-    /// <summary>The whole corpus, unseen genre included (set by the experiment; <see cref="Corpus"/> then names the training corpus).</summary>
+    /// <summary>
+    /// The whole corpus, unseen genre included (set by the experiment; <see cref="Corpus"/> then names the training
+    /// corpus).
+    /// </summary>
     public string? Unseen { get; init; }
 
     /// <summary>
@@ -137,7 +152,7 @@ public sealed record OfflineVsOnlineOptions
 }
 
 /// <summary>
-/// The offline-versus-online study of issue 6 (after Peng et al. 2024): trains (or reuses) a teacher for whole
+/// The offline-versus-online study (after Peng et al. 2024): trains (or reuses) a teacher for whole
 /// epochs while recording its online logits per epoch (early = first, late = last), packs the trained teacher's
 /// distributions over the same training split (offline), then trains students in every arm with the same seeds,
 /// batch, token budget and optimiser, and writes the report after every run, so an interrupted study resumes
@@ -145,25 +160,33 @@ public sealed record OfflineVsOnlineOptions
 /// </summary>
 public static class OfflineVsOnlineExperiment
 {
-    private static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     public static async Task<StudentStudy> RunAsync(OfflineVsOnlineOptions o, Action<string>? say = null, CancellationToken ct = default)
     {
         say ??= _ => { };
         var arms = ExperimentArm.Parse(o.Arms);
         o = o with { Corpus = TrainingCorpus(o), Unseen = o.Corpus };
-        string teacherDir = Path.Combine(o.Work, "teacher"), recordedDir = Path.Combine(o.Work, "recorded"), offlineDir = OfflineStore(o, null);
+        string teacherDir = Path.Combine(o.Work, "teacher"), recordedDir = Path.Combine(o.Work, "recorded"),
+            offlineDir = OfflineStore(o, null);
         var tokenizer = TextTokenizer.Create();
 
         TeacherFigures teacher = await EnsureTeacherAsync(o, teacherDir, recordedDir, say, ct);
         CheckSameTeacher(o, teacher);
         await EnsurePackedAsync(o, teacherDir, offlineDir, o.Processing, o.Codecs, say, ct);
         foreach (var variant in arms.Select(a => a.Store).OfType<StoreVariant>().Distinct())
-            await EnsurePackedAsync(o, teacherDir, OfflineStore(o, variant), variant.Processing ?? o.Processing, variant.Codecs ?? o.Codecs, say, ct);
+            await EnsurePackedAsync(
+                o, teacherDir, OfflineStore(o, variant), variant.Processing ?? o.Processing, variant.Codecs ?? o.Codecs, say, ct);
 
         var heldOut = EvaluationSet.HeldOut("held-out", TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), tokenizer, o.SequenceLength,
             maxTokens: Math.Max(o.CorpusTokens, 60L * o.EvalSequences * o.SequenceLength)), o.EvalSequences);
-        if (heldOut.Sequences.Length == 0) throw new ArgumentException($"{o.Corpus}: the held-out split of the first {o.CorpusTokens:N0} tokens is empty; give more --corpus-tokens");
+        if (heldOut.Sequences.Length == 0)
+            throw new ArgumentException(
+                $"{o.Corpus}: the held-out split of the first {o.CorpusTokens:N0} tokens is empty; " +
+                "give more --corpus-tokens");
         var ood = OodSet(o, tokenizer);
         var device = TorchRuntime.Device(o.Device);
         using (var t = Model.Checkpoint.Load(teacherDir, device))
@@ -184,7 +207,8 @@ public static class OfflineVsOnlineExperiment
         {
             var summaries = StudentStudyReport.Summarise(descriptions, runs);
             return new StudentStudy(
-                "Offline versus online teacher logits for a student LM", Preamble(o, teacher, offlineDir, recordedDir, heldOut, ood), descriptions,
+                "Offline versus online teacher logits for a student LM",
+                Preamble(o, teacher, offlineDir, recordedDir, heldOut, ood), descriptions,
                 runs.ToList(), "lm", o.CommandLine, "held-out", $"Brown genre {o.OodGenre} (unseen)")
             {
                 Teacher = new TeacherCurve(teacher.Curve ?? [], teacher.UnigramLoss),
@@ -226,16 +250,23 @@ public static class OfflineVsOnlineExperiment
     }
 
     /// <summary>The offline store an arm reads: work/offline, or work/offline-NAME for a store variant.</summary>
-    private static string OfflineStore(OfflineVsOnlineOptions o, StoreVariant? v) => Path.Combine(o.Work, v is null ? "offline" : "offline-" + v.Name);
+    private static string OfflineStore(OfflineVsOnlineOptions o, StoreVariant? v) =>
+        Path.Combine(o.Work, v is null ? "offline" : "offline-" + v.Name);
 
-    /// <summary>Packs the trained teacher over the training split into <paramref name="dir"/> unless a complete store is there.</summary>
-    private static async Task EnsurePackedAsync(OfflineVsOnlineOptions o, string teacherDir, string dir, ProcessingOptions processing, CodecOptions codecs, Action<string> say, CancellationToken ct)
+    /// <summary>
+    /// Packs the trained teacher over the training split into <paramref name="dir"/> unless a complete store is there.
+    /// </summary>
+    private static async Task EnsurePackedAsync(
+        OfflineVsOnlineOptions o, string teacherDir, string dir, ProcessingOptions processing, CodecOptions codecs,
+        Action<string> say, CancellationToken ct)
     {
         if (File.Exists(Path.Combine(dir, Format.FormatConstants.ManifestFileName))) return;
-        say($"packing the trained teacher over the training split ({ProcessingOptions.Describe(processing)}, {codecs.Ids} + {codecs.Values}) -> {dir}");
+        say($"packing the trained teacher over the training split ({ProcessingOptions.Describe(processing)}, " +
+            $"{codecs.Ids} + {codecs.Values}) -> {dir}");
         var (_, timing) = await TeacherPack.RunAsync(new TeacherPackOptions
         {
-            Checkpoint = teacherDir, Corpus = o.Corpus, Output = dir, SequenceLength = o.SequenceLength, BatchSize = o.BatchSize, Device = o.Device,
+            Checkpoint = teacherDir, Corpus = o.Corpus, Output = dir, SequenceLength = o.SequenceLength, BatchSize = o.BatchSize,
+            Device = o.Device,
             MaxTokens = o.CorpusTokens, Processing = processing, Codecs = codecs, Split = "train", Overwrite = true,
         }, ct: ct);
         say($"packed {timing.Tokens:N0} tokens at {timing.TokensPerSecond:N0} tokens/s");
@@ -253,7 +284,11 @@ public static class OfflineVsOnlineExperiment
         var store = StoreInspector.Inspect(OfflineStore(o, a.Store));
         string description = a.Store is null ? a.Description : string.Format(CultureInfo.InvariantCulture,
             "{0}: {1:F1} bytes/token, {2:F1} kept entries per position", a.Description, store.BytesPerToken, store.MeanKept);
-        return new ArmDescription(a.Name, description, command) { StoreBytesPerToken = store.BytesPerToken, StoreKeptEntries = store.MeanKept };
+        return new ArmDescription(a.Name, description, command)
+        {
+            StoreBytesPerToken = store.BytesPerToken,
+            StoreKeptEntries = store.MeanKept,
+        };
     }
 
     /// <summary>The study teacher's training, as the report shows it (curve: held-out loss by step).</summary>
@@ -297,14 +332,18 @@ public static class OfflineVsOnlineExperiment
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var r = await TeacherTrainer.TrainAsync(new TeacherTrainingOptions
         {
-            Corpus = o.Corpus, Output = teacherDir, Preset = o.TeacherPreset, Epochs = o.TeacherEpochs, BatchSize = o.BatchSize, SequenceLength = o.SequenceLength,
-            MaxCorpusTokens = o.CorpusTokens, Device = o.Device, RecordOnline = recordedDir, RecordPhases = o.TeacherEpochs, RecordProcessing = o.Processing, RecordCodecs = o.Codecs,
+            Corpus = o.Corpus, Output = teacherDir, Preset = o.TeacherPreset, Epochs = o.TeacherEpochs, BatchSize = o.BatchSize,
+            SequenceLength = o.SequenceLength,
+            MaxCorpusTokens = o.CorpusTokens, Device = o.Device, RecordOnline = recordedDir, RecordPhases = o.TeacherEpochs,
+            RecordProcessing = o.Processing, RecordCodecs = o.Codecs,
             EvalSequences = o.EvalSequences, EvalEvery = o.TeacherEvalEvery,
         }, s =>
         {
             if (s.HeldOutLoss is not { } h) return;
             curve.Add(new CurvePoint(s.Step, h));
-            say(string.Format(CultureInfo.InvariantCulture, "  teacher step {0}: loss {1:F4}, held-out {2:F4}, {3:N0} tokens/s", s.Step, s.Loss, h, s.TokensPerSecond));
+            say(string.Format(
+                CultureInfo.InvariantCulture, "  teacher step {0}: loss {1:F4}, held-out {2:F4}, {3:N0} tokens/s",
+                s.Step, s.Loss, h, s.TokensPerSecond));
         }, ct);
         var t = new TeacherFigures(r.Parameters, r.Steps, r.HeldOutLoss, r.UnigramHeldOutLoss, r.TokensPerSecond,
             r.TokensSeen, clock.Elapsed.TotalSeconds, Model.Checkpoint.ReadOutputVocabulary(teacherDir).Candidates, curve, weightsHash());
@@ -324,7 +363,8 @@ public static class OfflineVsOnlineExperiment
         if (!all.Any(n => n.StartsWith(prefix, StringComparison.Ordinal)))
             throw new ArgumentException($"{o.Corpus}: no documents of Brown genre '{o.OodGenre}' ({prefix}NN) to measure unseen text on");
         var keep = all.Where(n => !n.StartsWith(prefix, StringComparison.Ordinal)).ToList();
-        if (Directory.Exists(dir) && Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).SequenceEqual(keep)) return dir;
+        if (Directory.Exists(dir)
+            && Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).SequenceEqual(keep)) return dir;
         string staging = dir + ".tmp";
         if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         Directory.CreateDirectory(staging);
@@ -352,13 +392,20 @@ public static class OfflineVsOnlineExperiment
         _ => TeacherTrainer.PhaseStore(recordedDir, o.TeacherEpochs - 1, o.TeacherEpochs),
     };
 
-    private static string TrainCommandLine(OfflineVsOnlineOptions o, ExperimentArm a, string teacherDir, string recordedDir, string storeDir)
+    private static string TrainCommandLine(
+        OfflineVsOnlineOptions o, ExperimentArm a, string teacherDir, string recordedDir, string storeDir)
     {
         var c = CultureInfo.InvariantCulture;
-        string mode = a.Mode switch { StudentMode.Lm => "lm", StudentMode.Offline => "offline", StudentMode.Online => "online", _ => "recorded-online" };
-        string line = $"logitstore train --store {storeDir} --mode {mode} --preset {o.StudentPreset} --max-steps {o.StudentSteps} --batch {o.BatchSize} --lr {o.StudentLearningRate.ToString(c)} --seed S";
+        string mode = a.Mode switch
+        {
+            StudentMode.Lm => "lm", StudentMode.Offline => "offline", StudentMode.Online => "online", _ => "recorded-online",
+        };
+        string line = $"logitstore train --store {storeDir} --mode {mode} --preset {o.StudentPreset} " +
+            $"--max-steps {o.StudentSteps} --batch {o.BatchSize} --lr {o.StudentLearningRate.ToString(c)} --seed S";
         if (a.Mode != StudentMode.Lm)
-            line += string.Format(c, " --alpha {0} --alpha-schedule {1} --kd-loss {2} --temperature {3}", a.Alpha, a.AlphaShape, KdLoss.Name(a.Loss), a.Temperature);
+            line += string.Format(
+                c, " --alpha {0} --alpha-schedule {1} --kd-loss {2} --temperature {3}",
+                a.Alpha, a.AlphaShape, KdLoss.Name(a.Loss), a.Temperature);
         if (a.LearningRateShape != "cosine") line += $" --schedule {a.LearningRateShape}";
         if (a.Mode == StudentMode.Online) line += $" --teacher {teacherDir}";
         if (RecordedStore(o, a, recordedDir) is { } recorded) line += $" --recorded {recorded}";
@@ -376,23 +423,25 @@ public static class OfflineVsOnlineExperiment
         var student = TransformerConfigFor(o.StudentPreset, t.OutputIds);
         return
         [
-            string.Format(c, "Corpus: Brown without genre {0} (`{1}`), cl100k tokens, sequences of {2}, batches of {3}; the training split " +
-                "holds {4:N0} tokens (one document in 20 is held out).",
+            string.Format(c, "Corpus: Brown without genre {0} (`{1}`), cl100k tokens, sequences of {2}, batches of {3}; " +
+                "the training split holds {4:N0} tokens (one document in 20 is held out).",
                 o.OodGenre, o.Corpus, o.SequenceLength, o.BatchSize, storeTokens),
-            string.Format(c, "Teacher: preset `{0}` with a compact output layer over the {1:N0} cl100k ids of the training split plus one " +
-                "'other' output, {2:N0} parameters; {3} steps ({4} epochs, {5:N0} tokens) in {6:F1} minutes, {7:N0} tokens/s. Held-out " +
+            string.Format(c, "Teacher: preset `{0}` with a compact output layer over the {1:N0} cl100k ids of the training split " +
+                "plus one 'other' output, {2:N0} parameters; {3} steps ({4} epochs, {5:N0} tokens) in {6:F1} minutes, " +
+                "{7:N0} tokens/s. Held-out " +
                 "loss {8:F4} nats/token against {9:F4} for an add-one unigram model on the same positions: {10:F2} nats below it.",
                 o.TeacherPreset, t.OutputIds, t.Parameters, t.Steps, o.TeacherEpochs, t.TokensSeen, t.Seconds / 60, t.TokensPerSecond,
                 t.HeldOutLoss, t.UnigramLoss, t.UnigramLoss - t.HeldOutLoss),
-            string.Format(c, "Stores: offline `{0}` ({1:N0} tokens, {2:F1} bytes/token, {3}); recorded online, one store per teacher epoch " +
-                "under `{4}` (last: {5:F1} bytes/token). Truncation {6}; the online arm applies the same truncation to the teacher's logits " +
-                "inside each step.",
+            string.Format(c, "Stores: offline `{0}` ({1:N0} tokens, {2:F1} bytes/token, {3}); recorded online, one store per " +
+                "teacher epoch under `{4}` (last: {5:F1} bytes/token). Truncation {6}; the online arm applies the same " +
+                "truncation to the teacher's logits inside each step.",
                 offlineDir, storeTokens, offline.BytesPerToken, string.Join(" + ", offline.Columns.Select(col => col.Codecs)), recordedDir,
                 late.BytesPerToken, ProcessingOptions.Describe(o.Processing)),
             string.Format(c, "Students: preset `{0}` over the teacher's output ids, {1:N0} parameters; {2} steps of {3} × {4} tokens " +
-                "({5:N0} tokens, {6:F2} of an epoch of the training split), AdamW at {7} with 10 warm-up steps and a cosine decay unless an " +
-                "arm says otherwise; the seed sets the initialisation and the loader's shuffle. Loss = (1 − α)·LM + α·KD. Measured on " +
-                "{8} held-out Brown sequences ({9:N0} predicted tokens) and on {10} sequences of Brown genre {11}, which no model trained on; " +
+                "({5:N0} tokens, {6:F2} of an epoch of the training split), AdamW at {7} with 10 warm-up steps and a cosine " +
+                "decay unless an arm says otherwise; the seed sets the initialisation and the loader's shuffle. " +
+                "Loss = (1 − α)·LM + α·KD. Measured on {8} held-out Brown sequences ({9:N0} predicted tokens) and on {10} " +
+                "sequences of Brown genre {11}, which no model trained on; " +
                 "top-1 agreement is the share of those positions where the student's argmax equals the trained teacher's.",
                 o.StudentPreset, student.ParameterCount(), o.StudentSteps, o.BatchSize, o.SequenceLength, studentTokens,
                 (double)studentTokens / Math.Max(1, storeTokens), o.StudentLearningRate, heldOut.Sequences.Length,
