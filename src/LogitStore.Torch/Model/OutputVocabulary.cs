@@ -127,7 +127,10 @@ public sealed class OutputVocabulary
         return sum.MoveToOuterDisposeScope();
     }
 
-    /// <summary>Σ over the whole vocabulary of q log q (the negative entropy), [..]; <paramref name="other"/> is <see cref="Gather"/>'s.</summary>
+    /// <summary>
+    /// Σ over the whole vocabulary of q log q (the negative entropy), [..]; <paramref name="other"/> is
+    /// <see cref="Gather"/>'s.
+    /// </summary>
     public Tensor SumOfQLogQ(Tensor logProbs, Tensor? other)
     {
         using var scope = NewDisposeScope();
