@@ -76,39 +76,75 @@ public sealed class Manifest
                 path, ByteOffset(bytes, ex.LineNumber, ex.BytePositionInLine), $"manifest is not valid JSON: {ex.Message}");
         }
         if (m is null) throw new StoreCorruptException(path, 0, "manifest is empty");
-        m.Validate(path);
+        m.Validate(path, new ManifestLocator(bytes));
         return m;
     }
 
-    private void Validate(string path)
+    /// <summary>Members every manifest has (older stores may lack <c>dictionaries</c>; <c>partition</c> is optional).</summary>
+    private static readonly string[] RequiredMembers =
+        ["format", "format_version", "store_id", "status", "vocab_size", "tokenizer", "teacher", "processing", "codecs", "source",
+         "shards", "totals"];
+
+    private void Validate(string path, ManifestLocator at)
     {
-        if (Format != "logitstore") throw new StoreCorruptException(path, 0, $"format is '{Format}', expected 'logitstore'");
+        foreach (var member in RequiredMembers)
+            if (at.Of(member) == 0) throw new StoreCorruptException(path, 0, $"manifest has no '{member}' member");
+        // A JSON null deserialises to a null reference whatever the property's type says.
+        object?[] sections = [Format, FormatVersion, StoreId, Status, Tokenizer, Teacher, Processing, Codecs, Source, Shards, Totals];
+        string[] names = ["format", "format_version", "store_id", "status", "tokenizer", "teacher", "processing", "codecs", "source",
+            "shards", "totals"];
+        for (int i = 0; i < sections.Length; i++)
+            if (sections[i] is null) throw new StoreCorruptException(path, at.Of(names[i]), $"'{names[i]}' is null");
+        if (Format != "logitstore") throw new StoreCorruptException(path, at.Of("format"), $"format is '{Format}', expected 'logitstore'");
         if (FormatVersion.Major != FormatConstants.MajorVersion)
-            throw new StoreCorruptException(
-                path, 0, $"unsupported format major version {FormatVersion.Major} (this reader knows {FormatConstants.MajorVersion})");
-        if (Status is not (StatusComplete or StatusPartial)) throw new StoreCorruptException(path, 0, $"unknown status '{Status}'");
-        if (VocabSize < 2) throw new StoreCorruptException(path, 0, $"vocab_size {VocabSize} is below 2");
-        if (Codecs.SequencesPerBlock < 1) throw new StoreCorruptException(path, 0, "codecs.sequences_per_block must be >= 1");
+            throw new StoreCorruptException(path, at.Of("format_version"),
+                $"unsupported format major version {FormatVersion.Major} (this reader knows {FormatConstants.MajorVersion})");
+        if (Status is not (StatusComplete or StatusPartial))
+            throw new StoreCorruptException(path, at.Of("status"), $"unknown status '{Status}'");
+        if (VocabSize < 2) throw new StoreCorruptException(path, at.Of("vocab_size"), $"vocab_size {VocabSize} is below 2");
+        if (Tokenizer.Name is null || Tokenizer.VocabHash is null)
+            throw new StoreCorruptException(path, at.Of("tokenizer"), "tokenizer.name and tokenizer.vocab_hash must be strings");
+        if (Processing.Method is null) throw new StoreCorruptException(path, at.Of("processing"), "processing.method is null");
+        if (Codecs.Tokens is null || Codecs.Ids is null || Codecs.Values is null
+            || Codecs.IdsDictionary is null || Codecs.ValuesDictionary is null)
+            throw new StoreCorruptException(path, at.Of("codecs"), "codecs.tokens, ids, values and their dictionaries must be strings");
+        if (Codecs.SequencesPerBlock < 1)
+            throw new StoreCorruptException(path, at.Of("codecs"), "codecs.sequences_per_block must be >= 1");
         Dictionaries ??= new();
         var refs = new HashSet<string>();
         for (int i = 0; i < Dictionaries.Count; i++)
         {
             var d = Dictionaries[i];
+            long offset = at.Of("dictionaries", i);
+            if (d is null) throw new StoreCorruptException(path, offset, $"dictionary {i} is null");
             if (string.IsNullOrEmpty(d.File) || d.File.Contains("..") || Path.IsPathRooted(d.File))
-                throw new StoreCorruptException(path, 0, $"dictionary {i} has an invalid file name '{d.File}'");
-            if (!refs.Add(d.Ref)) throw new StoreCorruptException(path, 0, $"two dictionaries share the ref '{d.Ref}'");
+                throw new StoreCorruptException(path, offset, $"dictionary {i} has an invalid file name '{d.File}'");
+            if (d.Kind is null || d.Ref is null || d.Xxh3 is null)
+                throw new StoreCorruptException(path, offset, $"dictionary {i}: kind, ref and xxh3 must be strings");
+            if (!refs.Add(d.Ref)) throw new StoreCorruptException(path, offset, $"two dictionaries share the ref '{d.Ref}'");
         }
         ulong next = FirstSequence;
         for (int i = 0; i < Shards.Count; i++)
         {
             var s = Shards[i];
+            long offset = at.Of("shards", i);
+            if (s is null) throw new StoreCorruptException(path, offset, $"shard {i} is null");
+            if (string.IsNullOrEmpty(s.File) || s.File.Contains("..") || Path.IsPathRooted(s.File))
+                throw new StoreCorruptException(path, offset, $"shard {i} has an invalid file name '{s.File}'");
+            if (s.PackId is null || s.Xxh3 is null)
+                throw new StoreCorruptException(path, offset, $"shard {i} ({s.File}): pack_id and xxh3 must be strings");
             if (s.FirstSequence != next)
                 throw new StoreCorruptException(
-                    path, 0, $"shard {i} ({s.File}) starts at sequence {s.FirstSequence}, expected {next}: shards must be contiguous");
-            if (string.IsNullOrEmpty(s.File) || s.File.Contains("..") || Path.IsPathRooted(s.File))
-                throw new StoreCorruptException(path, 0, $"shard {i} has an invalid file name '{s.File}'");
+                    path, offset, $"shard {i} ({s.File}) starts at sequence {s.FirstSequence}, expected {next}: shards must be contiguous");
             next += s.Sequences;
         }
+        var listed = Totals;
+        RecomputeTotals();
+        if (listed.Sequences != Totals.Sequences || listed.Positions != Totals.Positions || listed.Entries != Totals.Entries
+            || listed.Bytes != Totals.Bytes)
+            throw new StoreCorruptException(path, at.Of("totals"),
+                $"totals ({listed.Sequences} sequences, {listed.Positions} positions, {listed.Entries} entries, {listed.Bytes} bytes) " +
+                $"differ from the sums over the shards ({Totals.Sequences}, {Totals.Positions}, {Totals.Entries}, {Totals.Bytes})");
     }
 
     private static long ByteOffset(byte[] bytes, long? line, long? byteInLine)
