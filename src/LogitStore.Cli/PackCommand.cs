@@ -10,6 +10,8 @@ namespace LogitStore.Cli;
 /// <summary><c>logitstore pack</c>: synthetic teacher or stream in, store out.</summary>
 internal static class PackCommand
 {
+    private static void Listening(string socket) => Console.Error.WriteLine($"logitstore: listening on {socket} for one producer");
+
     public static Command Create()
     {
         var defaults = new CodecOptions();
@@ -104,7 +106,7 @@ internal static class PackCommand
                     : StreamPack.ResumeAsync(
                         dir,
                         await TeacherStream.OpenAsync(
-                            streamPath ?? throw new ArgumentException("resuming a stream pack needs --from-stream again"), ct),
+                            streamPath ?? throw new ArgumentException("resuming a stream pack needs --from-stream again"), ct, Listening),
                         r.GetValue(workers),
                         progress,
                         ct);
@@ -174,7 +176,7 @@ internal static class PackCommand
                         ct)
                     : StreamPack.RunAsync(
                         dir,
-                        await TeacherStream.OpenAsync(streamPath, ct),
+                        await TeacherStream.OpenAsync(streamPath, ct, Listening),
                         processing,
                         codecs,
                         r.GetValue(force),

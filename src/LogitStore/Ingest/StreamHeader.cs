@@ -16,6 +16,9 @@ public enum StreamPayloadKind : byte
 public sealed record StreamHeader(StreamPayloadKind Kind, uint VocabSize, uint MaxEntries, ulong FirstSequence, string TeacherId)
 {
     public const int FixedSize = 30;
+
+    /// <summary>The largest vocabulary a stream may declare: token ids are stored as signed 32-bit integers downstream.</summary>
+    public const uint MaxVocabSize = 1u << 31;
     public static ReadOnlySpan<byte> Magic => "LGSTSTRM"u8;
 
     public int Size => FixedSize + Encoding.UTF8.GetByteCount(TeacherId);
@@ -50,7 +53,8 @@ public sealed record StreamHeader(StreamPayloadKind Kind, uint VocabSize, uint M
         if (kind is not (1 or 2)) throw new StoreCorruptException(stream, 10, $"unknown payload kind {kind}");
         if (fixedPart[11] != 0) throw new StoreCorruptException(stream, 11, "reserved byte is not zero");
         uint vocab = BinaryPrimitives.ReadUInt32LittleEndian(fixedPart[12..]);
-        if (vocab < 2) throw new StoreCorruptException(stream, 12, $"vocab_size {vocab} is below 2");
+        if (vocab is < 2 or > MaxVocabSize)
+            throw new StoreCorruptException(stream, 12, $"vocab_size {vocab} must be in [2, {MaxVocabSize}]");
         uint maxEntries = BinaryPrimitives.ReadUInt32LittleEndian(fixedPart[16..]);
         if (kind == 1 && (maxEntries < 1 || maxEntries > Math.Min(vocab, ushort.MaxValue)))
             throw new StoreCorruptException(stream, 16, $"max_entries {maxEntries} must be in [1, min(V, 65535)]");

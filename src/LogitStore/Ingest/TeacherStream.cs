@@ -21,19 +21,34 @@ public sealed class TeacherStream : IAsyncDisposable
     public static TeacherStream FromStream(string name, Stream stream) =>
         new(name, PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 20)));
 
-    /// <summary>"-" for stdin; "unix:/path.sock" to listen on a Unix socket and accept one producer.</summary>
-    public static async Task<TeacherStream> OpenAsync(string spec, CancellationToken ct)
+    /// <summary>
+    /// "-" for stdin; "unix:/path.sock" to listen on a Unix socket and accept one producer. The socket path must not
+    /// exist (pack never deletes a file it did not make), and the socket is removed once the producer connected or
+    /// the wait was cancelled. <paramref name="listening"/> is told the path once pack listens.
+    /// </summary>
+    public static async Task<TeacherStream> OpenAsync(string spec, CancellationToken ct, Action<string>? listening = null)
     {
         if (spec == "-") return FromStream("stdin", Console.OpenStandardInput());
         if (spec.StartsWith("unix:", StringComparison.Ordinal))
         {
             string path = spec["unix:".Length..];
-            if (File.Exists(path)) File.Delete(path);
+            if (path.Length == 0) throw new ArgumentException("--from-stream unix: needs a socket path, e.g. unix:/tmp/teacher.sock");
+            if (File.Exists(path) || Directory.Exists(path))
+                throw new ArgumentException($"{path} already exists: give a path where pack can create its socket (it never replaces a file)");
             var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            listener.Bind(new UnixDomainSocketEndPoint(path));
-            listener.Listen(1);
-            var conn = await listener.AcceptAsync(ct);
-            listener.Dispose();
+            Socket conn;
+            try
+            {
+                listener.Bind(new UnixDomainSocketEndPoint(path));
+                listener.Listen(1);
+                listening?.Invoke(path);
+                conn = await listener.AcceptAsync(ct);
+            }
+            finally
+            {
+                listener.Dispose();
+                File.Delete(path);   // the socket file this listener created; the connection stays open
+            }
             var ns = new NetworkStream(conn, ownsSocket: true);
             return new TeacherStream(path, PipeReader.Create(ns, new StreamPipeReaderOptions(bufferSize: 1 << 20)), ns);
         }
