@@ -34,7 +34,8 @@ public sealed class TeacherStream : IAsyncDisposable
             string path = spec["unix:".Length..];
             if (path.Length == 0) throw new ArgumentException("--from-stream unix: needs a socket path, e.g. unix:/tmp/teacher.sock");
             if (File.Exists(path) || Directory.Exists(path))
-                throw new ArgumentException($"{path} already exists: give a path where pack can create its socket (it never replaces a file)");
+                throw new ArgumentException(
+                    $"{path} already exists: give a path where pack can create its socket (it never replaces a file)");
             var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             Socket conn;
             try

@@ -12,7 +12,8 @@ public class ManifestValidationTests
     {
         string dir = TestData.TempDir();
         var codecs = new CodecOptions { Ids = "packed", Values = "q8", SequencesPerBlock = 2, ShardTargetBytes = 4096 };
-        StoreRoundTripTests.Write(dir, 500, codecs, Enumerable.Range(0, 40).Select(i => TestData.RandomSequence(new Random(i), 500, 64, 12)));
+        var sequences = Enumerable.Range(0, 40).Select(i => TestData.RandomSequence(new Random(i), 500, 64, 12));
+        StoreRoundTripTests.Write(dir, 500, codecs, sequences);
         return dir;
     }
 
