@@ -10,8 +10,13 @@ public static class SyntheticPack
     public static async Task<Manifest> RunAsync(string directory, SyntheticSource source, ProcessingOptions processing, CodecOptions codecs,
         PartSpec? part = null, bool overwrite = false, int workers = 0, PackProgress? progress = null, CancellationToken ct = default)
     {
-        if (source.SequenceLength < 1) throw new ArgumentException("sequence length must be >= 1");
+        source.Validate();
+        codecs.Validate();
         var (first, count) = (part ?? new PartSpec(0, 1)).Slice(source.TotalSequences, codecs.SequencesPerBlock);
+        if (count == 0)
+            throw new ArgumentException(
+                $"part {part} holds no sequences: the pack has {source.TotalSequences:N0} sequences in blocks of {codecs.SequencesPerBlock}; " +
+                "use fewer parts");
         var options = new StoreWriterOptions
         {
             VocabSize = source.VocabSize,

@@ -30,6 +30,26 @@ public class RefusedOptionsTests
         Assert.False(Directory.Exists(dir), $"{what}: {dir} was created");
     }
 
+    public static TheoryData<string, ulong, uint, int, string?> RefusedSyntheticPacks => new()
+    {
+        { "no tokens", 0, 1000, 64, null },
+        { "vocabulary too large to generate", 10_000, 2_147_483_647, 64, null },
+        { "vocabulary beyond 32 bits of ids", 10_000, 4_294_967_295, 64, null },
+        { "sequence of two billion", 2_000_000_000, 1000, 2_000_000_000, null },
+        { "an empty part", 100_000, 1000, 1024, "5/1000" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusedSyntheticPacks))]
+    public async Task RefusedSyntheticPack_LeavesNoFileBehind(string what, ulong tokens, uint vocab, int length, string? part)
+    {
+        string dir = Path.Combine(TestData.TempDir(), "store");
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => Synthetic.SyntheticPack.RunAsync(
+            dir, new Synthetic.SyntheticSource(tokens, vocab, length), new ProcessingOptions(), new CodecOptions(),
+            part is null ? null : PartSpec.Parse(part)));
+        Assert.False(Directory.Exists(dir), $"{what}: {dir} was created");
+    }
+
     [Fact]
     public void RefusedProcessingOption_LeavesNoFileBehind()
     {
