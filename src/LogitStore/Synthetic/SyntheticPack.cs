@@ -15,8 +15,8 @@ public static class SyntheticPack
         var (first, count) = (part ?? new PartSpec(0, 1)).Slice(source.TotalSequences, codecs.SequencesPerBlock);
         if (count == 0)
             throw new ArgumentException(
-                $"part {part} holds no sequences: the pack has {source.TotalSequences:N0} sequences in blocks of {codecs.SequencesPerBlock}; " +
-                "use fewer parts");
+                $"part {part} holds no sequences: the pack has {source.TotalSequences:N0} sequences in blocks of " +
+                $"{codecs.SequencesPerBlock}; use fewer parts");
         var options = new StoreWriterOptions
         {
             VocabSize = source.VocabSize,

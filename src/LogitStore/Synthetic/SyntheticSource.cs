@@ -39,7 +39,8 @@ public sealed record SyntheticSource(ulong Tokens, uint VocabSize, int SequenceL
 
     public static SyntheticSource FromJson(JsonObject o)
     {
-        if ((string?)o["kind"] != Kind) throw new InvalidOperationException($"the store's source is '{(string?)o["kind"]}', not synthetic");
+        if ((string?)o["kind"] != Kind)
+            throw new InvalidOperationException($"the store's source is '{(string?)o["kind"]}', not synthetic");
         T Member<T>(string name) => o[name] is JsonValue v && v.TryGetValue(out T? x) && x is not null
             ? x : throw new InvalidOperationException($"the manifest's synthetic source has no number '{name}'");
         var source = new SyntheticSource(
