@@ -44,7 +44,8 @@ public sealed record SyntheticSource(ulong Tokens, uint VocabSize, int SequenceL
         T Member<T>(string name) => o[name] is JsonValue v && v.TryGetValue(out T? x) && x is not null
             ? x : throw new InvalidOperationException($"the manifest's synthetic source has no number '{name}'");
         var source = new SyntheticSource(
-            Member<ulong>("tokens"), Member<uint>("vocab_size"), Member<int>("sequence_length"), Member<ulong>("seed"), Member<int>("head"));
+            Member<ulong>("tokens"), Member<uint>("vocab_size"), Member<int>("sequence_length"), Member<ulong>("seed"),
+            Member<int>("head"));
         try
         {
             source.Validate();
