@@ -151,8 +151,7 @@ public static class StudentTrainer
                 var next = cat([batch.Tokens[.., 1..], batch.Tokens[.., ..1]], 1);
                 var hasNext = ones_like(next, dtype: ScalarType.Float32);
                 hasNext[.., -1] = 0;
-                Tensor nextLogProbs;
-                Tensor? kd = null;
+                Tensor? nextLogProbs = null, kd = null;
                 if (alpha > 0)
                 {
                     TeacherTargets targets = batch.Targets;
@@ -161,14 +160,10 @@ public static class StudentTrainer
                             targets = OnlineTargets.FromLogits(teacher.forward(batch.Tokens), processing, k, teacher.Vocabulary);
                     if (o.Temperature == 1.0)
                         (kd, nextLogProbs) = KdLoss.WithNextTokens(logits, logQ, next, targets, o.Loss, vocabulary);
-                    else
-                    {
-                        kd = KdLoss.Compute(logits, targets, o.Loss, o.Temperature, logQ, vocabulary);
-                        nextLogProbs = vocabulary.LogProbAt(logQ, next.unsqueeze(-1)).squeeze(-1);
-                    }
+                    else kd = KdLoss.Compute(logits, targets, o.Loss, o.Temperature, logQ, vocabulary);
                     kdValue = kd.item<float>();
                 }
-                else nextLogProbs = vocabulary.LogProbAt(logQ, next.unsqueeze(-1)).squeeze(-1);
+                nextLogProbs ??= vocabulary.LogProbAt(logQ, next.unsqueeze(-1)).squeeze(-1);
                 var lmLoss = -(nextLogProbs * hasNext).sum() / hasNext.sum();
                 var total = lmLoss * (1 - alpha);
                 if (kd is not null) total = total + kd * alpha;

@@ -321,7 +321,7 @@ public static class OfflineVsOnlineExperiment
         OfflineVsOnlineOptions o, string teacherDir, string recordedDir, Action<string> say, CancellationToken ct)
     {
         string figures = Path.Combine(teacherDir, "experiment-teacher.json");
-        string weightsHash() => Checksum.ToHex(Checksum.Of(File.ReadAllBytes(Path.Combine(teacherDir, Model.Checkpoint.WeightsFile))));
+        string weightsHash() => Model.Checkpoint.WeightsHash(teacherDir);
         if (File.Exists(figures))
         {
             var known = JsonSerializer.Deserialize<TeacherFigures>(File.ReadAllText(figures), Json)!;

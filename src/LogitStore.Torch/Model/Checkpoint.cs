@@ -15,6 +15,10 @@ public static class Checkpoint
     /// </summary>
     public const string VocabularyTensor = "logitstore.output_vocabulary";
 
+    /// <summary>XXH3-64 of the checkpoint's weights file, as hex: the teacher's identity in manifests and reports.</summary>
+    public static string WeightsHash(string directory) =>
+        LogitStore.Format.Checksum.ToHex(LogitStore.Format.Checksum.Of(File.ReadAllBytes(Path.Combine(directory, WeightsFile))));
+
     public static void Save(string directory, DecoderLM model, IReadOnlyDictionary<string, string>? metadata = null)
     {
         Directory.CreateDirectory(directory);

@@ -71,7 +71,7 @@ public static class TeacherPack
             Teacher = new()
             {
                 ["id"] = Path.GetFullPath(o.Checkpoint),
-                ["weights_xxh3"] = Checksum.ToHex(Checksum.Of(File.ReadAllBytes(Path.Combine(o.Checkpoint, Model.Checkpoint.WeightsFile)))),
+                ["weights_xxh3"] = Model.Checkpoint.WeightsHash(o.Checkpoint),
                 ["parameters"] = model.Config.ParameterCount(),
                 ["output_ids"] = model.Vocabulary.Candidates,
             },
