@@ -9,8 +9,6 @@ namespace LogitStore.Cli;
 /// <summary><c>logitstore codebook train</c>: fit mvq codebooks on a store's positions and write a dictionary file.</summary>
 internal static class CodebookCommand
 {
-    public static MvqCodebooks Load(string path) => MvqCodebooks.FromDictionary(DictionaryFile.Read(path), path);
-
     public static Command Create()
     {
         var from = new Option<string>("--from")
@@ -34,31 +32,8 @@ internal static class CodebookCommand
         train.SetAction(r =>
         {
             using var store = StoreReader.Open(r.GetValue(from)!);
-            int want = r.GetValue(sample);
-            var sequences = new List<SparseSequence>();
-            long positions = 0;
-            foreach (var block in store.ScanBlocks())
-            {
-                for (int i = 0; i < block.SequenceCount && positions < want; i++)
-                {
-                    var s = block.Sequence(i).ToSparseSequence();
-                    sequences.Add(s);
-                    positions += s.Length;
-                }
-                if (positions >= want) break;
-            }
-            var vectors = DictionaryTraining.Positions(sequences, want);
-            var (books, report) = MvqTrainer.Train(vectors, new MvqTrainingOptions { Codebooks = r.GetValue(m) });
+            var (books, report, score) = DictionaryTraining.CodebooksFromStore(store, r.GetValue(sample), r.GetValue(m), r.GetValue(beam));
             DurableFile.WriteAtomic(r.GetValue(outOpt)!, books.FileBytes);
-            var codes = new byte[books.M];
-            int coded = 0, escaped = 0;
-            double kl = 0;
-            foreach (var p in vectors)
-            {
-                if (p.Length < 2) continue;
-                if (books.Encode(p, codes, r.GetValue(beam), out double k)) { coded++; kl += k; }
-                else escaped++;
-            }
             Console.WriteLine(
                 $"trained {books.M} codebooks x 256 x {books.D} dims on {report.Vectors:N0} positions " +
                 $"in {report.Elapsed.TotalSeconds:F1} s; ref {DictionaryFile.RefHex(books.Ref)} -> {r.GetValue(outOpt)}");
@@ -67,8 +42,8 @@ internal static class CodebookCommand
                 $"{string.Join(" ", report.WeightedErrorAfterStage.Select(e => e.ToString("G3")))}; " +
                 $"after refinement {report.WeightedErrorAfterRefine:G3}");
             Console.WriteLine(
-                $"on the training sample: mean KL {kl / Math.Max(1, coded):G3} nats over {coded:N0} coded positions, " +
-                $"{escaped:N0} escaped ({100.0 * escaped / Math.Max(1, coded + escaped):F2}%)");
+                $"on the training sample: mean KL {score.MeanKl:G3} nats over {score.Coded:N0} coded positions, " +
+                $"{score.Escaped:N0} escaped ({100 * score.EscapedFraction:F2}%)");
             return 0;
         });
         return new Command("codebook", "mvq codebooks") { train };

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LogitStore.Codecs;
 using LogitStore.Format;
 using LogitStore.Ingest;
 using LogitStore.Processing;
@@ -46,12 +47,12 @@ internal static class PackCommand
         var topP = new Option<float>("--top-p") { DefaultValueFactory = _ => proc.TopP };
         var topK = new Option<int>("--top-k") { DefaultValueFactory = _ => proc.TopK };
         var draws = new Option<int>("--draws") { Description = "sampled: draws per position", DefaultValueFactory = _ => proc.Draws };
-        var tokCodec = new Option<string>("--tokens-codec") { Description = "u32 | packed", DefaultValueFactory = _ => defaults.Tokens };
-        var ids = new Option<string>("--ids") { Description = "u32 | packed | delta | ranked", DefaultValueFactory = _ => defaults.Ids };
+        var tokCodec = new Option<string>("--tokens-codec") { Description = "u32 | packed", DefaultValueFactory = _ => defaults.Tokens.Name };
+        var ids = new Option<string>("--ids") { Description = "u32 | packed | delta | ranked", DefaultValueFactory = _ => defaults.Ids.Name };
         var values = new Option<string>("--values")
         {
             Description = "f32 | f16 | q8 | q4 | counts | mvq:M (M codebooks, 1-32)",
-            DefaultValueFactory = _ => defaults.Values,
+            DefaultValueFactory = _ => defaults.Values.Name,
         };
         var codebook = new Option<string?>("--codebook")
         {
@@ -92,106 +93,103 @@ internal static class PackCommand
             temperature, topP, topK, draws,
             tokCodec, ids, values, codebook, beam, dictSample, range, zstd, spb, shardMiB, workers, split,
         };
+        Option[] storeShaping =
+        [
+            synthetic, teacher, corpus, batch, force, part, tokens, vocab, seqLen, seed, method, temperature, topP, topK, draws,
+            tokCodec, ids, values, codebook, beam, dictSample, range, zstd, spb, shardMiB, split,
+        ];
         cmd.SetAction(async (r, ct) =>
         {
             string dir = r.GetValue(outOpt)!;
             string? streamPath = r.GetValue(stream);
             var progress = new PackProgress();
-            Task<Manifest> work;
             if (r.GetValue(resume))
             {
-                var existing = Manifest.Load(dir);
-                work = (string?)existing.Source["kind"] == SyntheticSource.Kind
-                    ? SyntheticPack.ResumeAsync(dir, r.GetValue(workers), progress, ct)
-                    : StreamPack.ResumeAsync(
-                        dir,
-                        await TeacherStream.OpenAsync(
-                            streamPath ?? throw new ArgumentException("resuming a stream pack needs --from-stream again"), ct, Listening),
-                        r.GetValue(workers),
-                        progress,
-                        ct);
+                var given = storeShaping.Where(o => r.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+                if (given.Count > 0)
+                    throw new ArgumentException(
+                        $"--resume finishes a pack with the settings its manifest records; drop {string.Join(", ", given)}");
+                var inputs = new PackResumeInputs { Stream = streamPath, Listening = Listening, Device = r.GetValue(device)! };
+                var resumed = Pack.ResumeAsync(dir, inputs, r.GetValue(workers), progress, ct);
+                var (m, alreadyComplete) = await ProgressDisplay.RunAsync(
+                    "pack", () => (progress.DonePositions, progress.TotalPositions), resumed);
+                if (alreadyComplete) Console.WriteLine($"{dir}: already complete, nothing to resume");
+                else PrintSummary(progress, m, dir);
+                return 0;
             }
-            else
+
+            var processing = new ProcessingOptions
             {
-                var processing = new ProcessingOptions
+                Method = ProcessingOptions.ParseMethod(r.GetValue(method)!),
+                Temperature = r.GetValue(temperature),
+                TopP = r.GetValue(topP),
+                TopK = r.GetValue(topK),
+                Draws = r.GetValue(draws),
+                Seed = r.GetValue(seed),
+            };
+            var codecs = new CodecOptions
+            {
+                Tokens = IdCodecSpec.Parse(r.GetValue(tokCodec)!),
+                Ids = IdCodecSpec.Parse(r.GetValue(ids)!),
+                Values = ValueCodecSpec.Parse(r.GetValue(values)!),
+                ValueLogRange = r.GetValue(range),
+                MvqBeam = r.GetValue(beam),
+                DictionarySample = r.GetValue(dictSample),
+                Codebooks = r.GetValue(codebook) is { } cb ? Codecs.Mvq.MvqCodebooks.Load(cb) : null,
+                ZstdLevel = r.GetValue(zstd),
+                SequencesPerBlock = r.GetValue(spb),
+                ShardTargetBytes = r.GetValue(shardMiB) << 20,
+            };
+            processing.Validate();
+            codecs.Validate(processing);
+            PartSpec? partSpec = r.GetValue(part) is { } ps ? PartSpec.Parse(ps) : null;
+            int sources = (r.GetValue(synthetic) ? 1 : 0) + (streamPath is not null ? 1 : 0) + (r.GetValue(teacher) is not null ? 1 : 0);
+            if (sources != 1) throw new ArgumentException("choose one source: --synthetic, --teacher CKPT or --from-stream");
+            if (r.GetValue(teacher) is { } ckpt)
+            {
+                if (partSpec is not null) throw new ArgumentException("--part splits synthetic packs; a teacher pack takes --split");
+                var o = new Torch.Teacher.TeacherPackOptions
                 {
-                    Method = ProcessingOptions.ParseMethod(r.GetValue(method)!),
-                    Temperature = r.GetValue(temperature),
-                    TopP = r.GetValue(topP),
-                    TopK = r.GetValue(topK),
-                    Draws = r.GetValue(draws),
-                    Seed = r.GetValue(seed),
+                    Checkpoint = ckpt, Corpus = r.GetValue(corpus)!, Output = dir, SequenceLength = r.GetValue(seqLen),
+                    BatchSize = r.GetValue(batch),
+                    Device = r.GetValue(device)!, Processing = processing, Codecs = codecs, Overwrite = r.GetValue(force),
+                    Workers = r.GetValue(workers), Split = r.GetValue(split)!,
+                    MaxTokens = r.GetResult(tokens) is null ? long.MaxValue : (long)r.GetValue(tokens),
                 };
-                var codecs = new CodecOptions
-                {
-                    Tokens = r.GetValue(tokCodec)!,
-                    Ids = r.GetValue(ids)!,
-                    Values = r.GetValue(values)!,
-                    ValueLogRange = r.GetValue(range),
-                    MvqBeam = r.GetValue(beam),
-                    DictionarySample = r.GetValue(dictSample),
-                    Codebooks = r.GetValue(codebook) is { } cb ? CodebookCommand.Load(cb) : null,
-                    ZstdLevel = r.GetValue(zstd),
-                    SequencesPerBlock = r.GetValue(spb),
-                    ShardTargetBytes = r.GetValue(shardMiB) << 20,
-                };
-                PartSpec? partSpec = r.GetValue(part) is { } ps ? PartSpec.Parse(ps) : null;
-                int sources = (r.GetValue(synthetic) ? 1 : 0) + (streamPath is not null ? 1 : 0)
-                    + (r.GetValue(teacher) is not null ? 1 : 0);
-                if (sources != 1) throw new ArgumentException("choose one source: --synthetic, --teacher CKPT or --from-stream");
-                if (r.GetValue(teacher) is { } ckpt)
-                {
-                    var o = new Torch.Teacher.TeacherPackOptions
-                    {
-                        Checkpoint = ckpt, Corpus = r.GetValue(corpus)!, Output = dir, SequenceLength = r.GetValue(seqLen),
-                        BatchSize = r.GetValue(batch),
-                        Device = r.GetValue(device)!, Processing = processing, Codecs = codecs, Overwrite = r.GetValue(force),
-                        Workers = r.GetValue(workers), Split = r.GetValue(split)!,
-                        MaxTokens = r.GetResult(tokens) is null ? long.MaxValue : (long)r.GetValue(tokens),
-                    };
-                    var (m, timing) = await ProgressDisplay.RunAsync(
-                        "pack",
-                        () => (progress.DonePositions, progress.TotalPositions),
-                        Torch.Teacher.TeacherPack.RunAsync(o, progress, ct));
-                    while (progress.Messages.TryDequeue(out var line)) Console.WriteLine(line);
-                    Console.WriteLine(
-                        $"teacher pack: {timing.Tokens:N0} tokens in {timing.Seconds:F1} s = {timing.TokensPerSecond:N0} tokens/s; " +
-                        $"forward {timing.Forward:F1} s, " +
-                        $"top-k + copy to host {timing.TopKAndTransfer:F1} s, host cut {timing.HostProcessing:F1} s, " +
-                        $"waiting for the encoders {timing.WaitingForWriter:F1} s; bound by {timing.Bound}");
-                    Console.WriteLine(
-                        $"committed {m.Totals.Sequences:N0} sequences, {m.Totals.Positions:N0} tokens, {m.Shards.Count} shard(s) -> {dir}");
-                    return 0;
-                }
-                work = streamPath is null
-                    ? SyntheticPack.RunAsync(
-                        dir,
-                        new SyntheticSource(r.GetValue(tokens), r.GetValue(vocab), r.GetValue(seqLen), r.GetValue(seed)),
-                        processing,
-                        codecs,
-                        partSpec,
-                        r.GetValue(force),
-                        r.GetValue(workers),
-                        progress,
-                        ct)
-                    : StreamPack.RunAsync(
-                        dir,
-                        await TeacherStream.OpenAsync(streamPath, ct, Listening),
-                        processing,
-                        codecs,
-                        r.GetValue(force),
-                        r.GetValue(workers),
-                        progress,
-                        ct);
+                var (m, timing) = await ProgressDisplay.RunAsync(
+                    "pack",
+                    () => (progress.DonePositions, progress.TotalPositions),
+                    Torch.Teacher.TeacherPack.RunAsync(o, progress, ct));
+                Console.WriteLine(
+                    $"teacher pack: {timing.Tokens:N0} tokens in {timing.Seconds:F1} s = {timing.TokensPerSecond:N0} tokens/s; " +
+                    $"forward {timing.Forward:F1} s, " +
+                    $"top-k + copy to host {timing.TopKAndTransfer:F1} s, host cut {timing.HostProcessing:F1} s, " +
+                    $"waiting for the encoders {timing.WaitingForWriter:F1} s; bound by {timing.Bound}");
+                PrintSummary(progress, m, dir);
+                return 0;
             }
-            var manifest = await ProgressDisplay.RunAsync("pack", () => (progress.DonePositions, progress.TotalPositions), work);
-            while (progress.Messages.TryDequeue(out var note)) Console.WriteLine(note);
-            Console.WriteLine(
-                $"committed {manifest.Totals.Sequences:N0} sequences, {manifest.Totals.Positions:N0} tokens, " +
-                $"{manifest.Shards.Count} shard(s), " +
-                $"{manifest.Totals.Bytes / Math.Max(1.0, manifest.Totals.Positions):F2} bytes/token -> {dir}");
+            if (streamPath is not null && partSpec is not null)
+                throw new ArgumentException("--part splits synthetic packs; split a stream at its producer");
+            IPackSource source = streamPath is null
+                ? new SyntheticPackSource(new SyntheticSource(r.GetValue(tokens), r.GetValue(vocab), r.GetValue(seqLen), r.GetValue(seed)),
+                    partSpec)
+                : await StreamPackSource.OpenAsync(await TeacherStream.OpenAsync(streamPath, ct, Listening), ct);
+            var manifest = await ProgressDisplay.RunAsync(
+                "pack",
+                () => (progress.DonePositions, progress.TotalPositions),
+                Pack.RunAsync(dir, source, processing, codecs, r.GetValue(force), r.GetValue(workers), progress, ct));
+            PrintSummary(progress, manifest, dir);
             return 0;
         });
         return cmd;
+    }
+
+    private static void PrintSummary(PackProgress progress, Manifest manifest, string dir)
+    {
+        while (progress.Messages.TryDequeue(out var note)) Console.WriteLine(note);
+        Console.WriteLine(
+            $"committed {manifest.Totals.Sequences:N0} sequences, {manifest.Totals.Positions:N0} tokens, " +
+            $"{manifest.Shards.Count} shard(s), " +
+            $"{manifest.Totals.Bytes / Math.Max(1.0, manifest.Totals.Positions):F2} bytes/token -> {dir}");
     }
 }

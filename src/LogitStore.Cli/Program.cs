@@ -1,6 +1,8 @@
 using System.CommandLine;
 using LogitStore.Cli;
 
+LogitStore.Torch.Teacher.TeacherPack.RegisterPackSource();
+
 var root = new RootCommand("logitstore: store a teacher's next-token distributions compressed and sharded, and serve them to training jobs")
 {
     PackCommand.Create(),

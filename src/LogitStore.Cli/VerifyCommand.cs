@@ -18,9 +18,7 @@ internal static class VerifyCommand
         {
             string dir = r.GetValue(store)!;
             long done = 0;
-            long total = Directory.Exists(Path.Combine(dir, "shards"))
-                ? Directory.EnumerateFiles(Path.Combine(dir, "shards")).Sum(f => new FileInfo(f).Length)
-                : 0;
+            long total = new Format.StoreDirectory(dir).ShardBytesOnDisk();
             var report = await ProgressDisplay.RunAsync("verify", () => (Interlocked.Read(ref done), total),
                 Task.Run(() => StoreVerifier.Verify(dir, n => Interlocked.Add(ref done, n)), ct), unit: "bytes");
             foreach (var f in report.Faults) CliErrors.Fail($"corrupt: {f.Message}");

@@ -1,3 +1,4 @@
+using LogitStore.Codecs;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -78,7 +79,7 @@ public static class FrontierStudy
         {
             string dir = Path.Combine(o.WorkDirectory, $"{setting.Replace(' ', '_').Replace('/', '_')}-{ids}-{values.Replace(":", "")}");
             var clock = Stopwatch.StartNew();
-            await SyntheticPack.RunAsync(dir, source, p, new CodecOptions { Ids = ids, Values = values }, overwrite: true);
+            await SyntheticPack.RunAsync(dir, source, p, new CodecOptions { Ids = IdCodecSpec.Parse(ids), Values = ValueCodecSpec.Parse(values) }, overwrite: true);
             double seconds = clock.Elapsed.TotalSeconds;
             var summary = StoreInspector.Inspect(dir);
             using var store = StoreReader.Open(dir);

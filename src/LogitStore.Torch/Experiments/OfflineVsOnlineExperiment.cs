@@ -1,3 +1,4 @@
+using LogitStore.Codecs;
 using System.Globalization;
 using System.Text.Json;
 using LogitStore.Format;
@@ -66,22 +67,22 @@ public sealed record ExperimentArm(
             new("store-" + name, StudentMode.Offline, description, Store: new StoreVariant(name, processing, codecs));
         yield return Arm(
             "f32", "offline from the study's truncation with f32 values",
-            codecs: new CodecOptions { Ids = "packed", Values = "f32" });
+            codecs: new CodecOptions { Ids = IdCodecSpec.Packed, Values = ValueCodecSpec.F32 });
         yield return Arm(
             "q4", "offline from the study's truncation with q4 values",
-            codecs: new CodecOptions { Ids = "packed", Values = "q4" });
+            codecs: new CodecOptions { Ids = IdCodecSpec.Packed, Values = ValueCodecSpec.Q4 });
         foreach (int m in new[] { 2, 4, 8 })
             yield return Arm($"mvq{m}", $"offline from the study's truncation with MVQ values (ranked ids, mvq:{m})",
-                codecs: new CodecOptions { Ids = "ranked", Values = $"mvq:{m}" });
+                codecs: new CodecOptions { Ids = IdCodecSpec.Ranked, Values = ValueCodecSpec.Mvq(m) });
         yield return Arm("ranked-ids", "offline from the study's store with ranked instead of packed ids (lossless: must equal offline)",
-            codecs: new CodecOptions { Ids = "ranked", Values = "q8" });
+            codecs: new CodecOptions { Ids = IdCodecSpec.Ranked, Values = ValueCodecSpec.Q8 });
         foreach (int k in new[] { 5, 10, 20, 50 })
             yield return Arm($"top-k{k}", $"offline from a top-k {k} store (every position keeps {k} entries)",
                 processing: new ProcessingOptions { Method = TruncationMethod.TopK, TopK = k });
         foreach (int n in new[] { 10, 25, 50 })
             yield return Arm($"sampled{n}", $"offline from a store of {n} draws from the teacher per position (counts codec)",
                 processing: new ProcessingOptions { Method = TruncationMethod.Sampled, Draws = n },
-                codecs: new CodecOptions { Ids = "packed", Values = "counts" });
+                codecs: new CodecOptions { Ids = IdCodecSpec.Packed, Values = ValueCodecSpec.Counts });
     }
 
     /// <summary>The arms of one sweep: core, sweeps (α, τ, loss, schedules), stores, all, or a comma list of names.</summary>
@@ -146,7 +147,7 @@ public sealed record OfflineVsOnlineOptions
     /// training; the committed CPU report was made with them (MVQ training inside the teacher's step loop was
     /// slow before the allocator fix in <see cref="TorchRuntime"/>, and is not any more).
     /// </summary>
-    public CodecOptions Codecs { get; init; } = new() { Ids = "packed", Values = "q8" };
+    public CodecOptions Codecs { get; init; } = new() { Ids = IdCodecSpec.Packed, Values = ValueCodecSpec.Q8 };
     public string Device { get; init; } = "auto";
     public string CommandLine { get; init; } = "logitstore experiment offline-vs-online";
 }
@@ -260,7 +261,7 @@ public static class OfflineVsOnlineExperiment
         OfflineVsOnlineOptions o, string teacherDir, string dir, ProcessingOptions processing, CodecOptions codecs,
         Action<string> say, CancellationToken ct)
     {
-        if (File.Exists(Path.Combine(dir, Format.FormatConstants.ManifestFileName))) return;
+        if (new Format.StoreDirectory(dir).HoldsStore) return;
         say($"packing the trained teacher over the training split ({ProcessingOptions.Describe(processing)}, " +
             $"{codecs.Ids} + {codecs.Values}) -> {dir}");
         var (_, timing) = await TeacherPack.RunAsync(new TeacherPackOptions

@@ -48,80 +48,160 @@ public static class TeacherPack
     public static async Task<(Manifest Manifest, TeacherPackTiming Timing)> RunAsync(
         TeacherPackOptions o, PackProgress? progress = null, CancellationToken ct = default)
     {
-        var device = TorchRuntime.Device(o.Device);
-        using var model = Model.Checkpoint.Load(o.Checkpoint, device);
-        if (device.type == DeviceType.CUDA) model.to(ScalarType.BFloat16);
-        model.eval();
-        var tokenizer = TextTokenizer.Create();
-        if (model.Vocabulary.FullSize != tokenizer.VocabSize)
-            throw new ArgumentException($"the teacher's vocabulary is {model.Vocabulary.FullSize}, the tokenizer's {tokenizer.VocabSize}");
-        var corpus = TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), tokenizer, o.SequenceLength, maxTokens: o.MaxTokens);
-        var (firstSequence, total) = o.Split switch
+        var source = TeacherPackSource.Open(o);
+        var manifest = await Pack.RunAsync(o.Output, source, o.Processing, o.Codecs, o.Overwrite, o.Workers, progress, ct);
+        return (manifest, source.Timing!);
+    }
+
+    /// <summary>Lets <c>pack --resume</c> finish a teacher pack (the manifest's source kind "corpus").</summary>
+    public static void RegisterPackSource() =>
+        PackSources.Register(TeacherPackSource.Kind, (m, inputs, _) => Task.FromResult<IPackSource>(TeacherPackSource.Resume(m, inputs)));
+}
+
+/// <summary>
+/// A teacher checkpoint over a corpus split as a pack source. The manifest records everything that shapes the
+/// sequences (checkpoint and its weights hash, corpus, sequence length, split, token limit, batch size), so a resume
+/// rebuilds the same corpus and runs the same batches: it restarts at the batch holding the next sequence and drops
+/// what the store already has, so every forward sees the batch the uninterrupted pack saw.
+/// </summary>
+public sealed class TeacherPackSource : IPackSource
+{
+    public const string Kind = "corpus";
+
+    private readonly TeacherPackOptions _o;
+    private readonly Device _device;
+    private readonly DecoderLM _model;
+    private readonly TextTokenizer _tokenizer;
+    private readonly TokenizedCorpus _corpus;
+    private readonly int _firstSequence, _total;
+
+    private TeacherPackSource(TeacherPackOptions o)
+    {
+        if (o.BatchSize < 1) throw new ArgumentException($"the teacher batch must be >= 1 sequence, got {o.BatchSize}");
+        if (o.SequenceLength < 2) throw new ArgumentException($"the sequence length must be >= 2, got {o.SequenceLength}");
+        _o = o;
+        _device = TorchRuntime.Device(o.Device);
+        _tokenizer = TextTokenizer.Create();
+        _corpus = TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), _tokenizer, o.SequenceLength, maxTokens: o.MaxTokens);
+        (_firstSequence, _total) = o.Split switch
         {
-            "all" => (0, corpus.TrainSequences + corpus.HeldOutSequences),
-            "train" => (0, corpus.TrainSequences),
-            "held-out" => (corpus.TrainSequences, corpus.HeldOutSequences),
+            "all" => (0, _corpus.TrainSequences + _corpus.HeldOutSequences),
+            "train" => (0, _corpus.TrainSequences),
+            "held-out" => (_corpus.TrainSequences, _corpus.HeldOutSequences),
             _ => throw new ArgumentException($"unknown split '{o.Split}' (all, train, held-out)"),
         };
-        var processor = new DeviceLogitsProcessor(o.Processing);
-        await using var writer = StoreWriter.Create(o.Output, new StoreWriterOptions
+        _model = Model.Checkpoint.Load(o.Checkpoint, _device);
+        if (_device.type == DeviceType.CUDA) _model.to(ScalarType.BFloat16);
+        _model.eval();
+        if (_model.Vocabulary.FullSize != _tokenizer.VocabSize)
         {
-            VocabSize = (uint)tokenizer.VocabSize,
-            Tokenizer = new TokenizerInfo { Name = tokenizer.Name, VocabHash = tokenizer.VocabHash() },
+            _model.Dispose();
+            throw new ArgumentException($"the teacher's vocabulary is {_model.Vocabulary.FullSize}, the tokenizer's {_tokenizer.VocabSize}");
+        }
+    }
+
+    public static TeacherPackSource Open(TeacherPackOptions o) => new(o);
+
+    /// <summary>The source a partial teacher store was packed from; refuses a checkpoint whose weights changed since.</summary>
+    public static TeacherPackSource Resume(Manifest m, PackResumeInputs inputs)
+    {
+        string checkpoint = (string?)m.Teacher["id"] ?? throw new ArgumentException("the store's teacher has no id (checkpoint path)");
+        string? recorded = (string?)m.Teacher["weights_xxh3"];
+        string actual = Model.Checkpoint.WeightsHash(checkpoint);
+        if (recorded != actual)
+            throw new InvalidOperationException(
+                $"{checkpoint}: the teacher's weights hash is {actual}, the store was packed with {recorded}; the resumed part " +
+                "would come from another model");
+        var s = m.Source;
+        long Number(string name) => (long?)s[name] ?? throw new ArgumentException($"the store's source has no '{name}'");
+        return new TeacherPackSource(new TeacherPackOptions
+        {
+            Checkpoint = checkpoint,
+            Corpus = (string?)s["corpus"] ?? throw new ArgumentException("the store's source has no 'corpus'"),
+            Output = "",
+            SequenceLength = (int)Number("sequence_length"),
+            BatchSize = (int)Number("batch"),
+            MaxTokens = s["max_tokens"] is null ? long.MaxValue : Number("max_tokens"),
+            Split = (string?)s["split"] ?? "all",
+            Device = inputs.Device,
+            Processing = ManifestSections.FromSection(m.Processing),
+        });
+    }
+
+    /// <summary>Where the pack's time went; set when <see cref="FillAsync"/> returns.</summary>
+    public TeacherPackTiming? Timing { get; private set; }
+
+    public StoreWriterOptions Describe(ProcessingOptions processing, CodecOptions codecs)
+    {
+        var source = new System.Text.Json.Nodes.JsonObject
+        {
+            ["kind"] = Kind, ["corpus"] = Path.GetFullPath(_o.Corpus), ["sequence_length"] = _o.SequenceLength, ["split"] = _o.Split,
+            ["order"] = "train split then held-out split", ["sequences"] = _total, ["batch"] = _o.BatchSize,
+        };
+        if (_o.MaxTokens != long.MaxValue) source["max_tokens"] = _o.MaxTokens;
+        return new StoreWriterOptions
+        {
+            VocabSize = (uint)_tokenizer.VocabSize,
+            Tokenizer = new TokenizerInfo { Name = _tokenizer.Name, VocabHash = _tokenizer.VocabHash() },
             Teacher = new()
             {
-                ["id"] = Path.GetFullPath(o.Checkpoint),
-                ["weights_xxh3"] = Model.Checkpoint.WeightsHash(o.Checkpoint),
-                ["parameters"] = model.Config.ParameterCount(),
-                ["output_ids"] = model.Vocabulary.Candidates,
+                ["id"] = Path.GetFullPath(_o.Checkpoint),
+                ["weights_xxh3"] = Model.Checkpoint.WeightsHash(_o.Checkpoint),
+                ["parameters"] = _model.Config.ParameterCount(),
+                ["output_ids"] = _model.Vocabulary.Candidates,
             },
-            Processing = o.Processing,
-            Codecs = o.Codecs,
-            Source = new()
-            {
-                ["kind"] = "corpus", ["corpus"] = Path.GetFullPath(o.Corpus), ["sequence_length"] = o.SequenceLength, ["split"] = o.Split,
-                ["order"] = "train split then held-out split", ["sequences"] = total,
-            },
-            Overwrite = o.Overwrite,
-            Workers = o.Workers > 0 ? o.Workers : Environment.ProcessorCount,
-        });
-        progress?.Start(writer, (long)total * o.SequenceLength, 0);
+            Processing = processing,
+            Codecs = codecs,
+            Source = source,
+        };
+    }
+
+    public async Task FillAsync(StoreWriter writer, ProcessingOptions processing, PackProgress? progress, CancellationToken ct)
+    {
+        var processor = new DeviceLogitsProcessor(processing);
+        int next = checked((int)writer.NextSequence), t = _o.SequenceLength;
+        progress?.Start(writer, (long)_total * t, (long)next * t);
         var clock = Stopwatch.StartNew();
         double forward = 0, topk = 0, host = 0, wait = 0;
-        for (int first = 0; first < total; first += o.BatchSize)
+        for (int first = next - next % _o.BatchSize; first < _total; first += _o.BatchSize)
         {
             ct.ThrowIfCancellationRequested();
             TorchRuntime.PrepareThread();
-            int b = Math.Min(o.BatchSize, total - first);
+            int b = Math.Min(_o.BatchSize, _total - first);
             var tokens = new int[b][];
             var ids = new ulong[b];
-            var flat = new long[b * o.SequenceLength];
+            var flat = new long[b * t];
             for (int i = 0; i < b; i++)
             {
-                int s = firstSequence + first + i;
-                tokens[i] = (s < corpus.TrainSequences ? corpus.TrainSequence(s) : corpus.HeldOutSequence(s - corpus.TrainSequences))
+                int s = _firstSequence + first + i;
+                tokens[i] = (s < _corpus.TrainSequences ? _corpus.TrainSequence(s) : _corpus.HeldOutSequence(s - _corpus.TrainSequences))
                     .ToArray();
                 ids[i] = (ulong)(first + i);
-                for (int t = 0; t < o.SequenceLength; t++) flat[i * o.SequenceLength + t] = tokens[i][t];
+                for (int j = 0; j < t; j++) flat[i * t + j] = tokens[i][j];
             }
             SparseSequence[] seqs;
             using (var scope = NewDisposeScope())
             using (no_grad())
             {
                 var t0 = Stopwatch.GetTimestamp();
-                var logits = model.forward(tensor(flat, [b, o.SequenceLength]).to(device));
-                if (device.type == DeviceType.CUDA) cuda.synchronize();
+                var logits = _model.forward(tensor(flat, [b, t]).to(_device));
+                if (_device.type == DeviceType.CUDA) cuda.synchronize();
                 forward += Stopwatch.GetElapsedTime(t0).TotalSeconds;
-                seqs = processor.Process(logits, model.Vocabulary, tokens, ids);
+                seqs = processor.Process(logits, _model.Vocabulary, tokens, ids);
                 topk += processor.LastTiming.Device;
                 host += processor.LastTiming.Host;
             }
             var t2 = Stopwatch.GetTimestamp();
-            foreach (var s in seqs) await writer.AppendAsync(s, ct);
+            for (int i = Math.Max(0, next - first); i < seqs.Length; i++) await writer.AppendAsync(seqs[i], ct);
             wait += Stopwatch.GetElapsedTime(t2).TotalSeconds;
         }
         await writer.CompleteAsync(ct);
-        var timing = new TeacherPackTiming((long)total * o.SequenceLength, clock.Elapsed.TotalSeconds, forward, topk, host, wait);
-        return (writer.Manifest, timing);
+        Timing = new TeacherPackTiming((long)(_total - next) * t, clock.Elapsed.TotalSeconds, forward, topk, host, wait);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _model.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

@@ -2,46 +2,31 @@ using LogitStore.Format;
 
 namespace LogitStore.Codecs;
 
-/// <summary>Maps codec names (manifest, CLI) and ids (block directory) to codec instances.</summary>
+/// <summary>Makes codec instances from parsed specs (writer) and from a column's codec id and parameter (reader).</summary>
 public static class CodecRegistry
 {
-    public static readonly string[] IdCodecNames = ["u32", "packed", "delta", "ranked"];
-    public static readonly string[] ValueCodecNames = ["f32", "f16", "q8", "q4", "counts", "mvq:M"];
-
-    /// <summary>True for codec names that need a dictionary (trained by the writer or given to it).</summary>
-    public static bool NeedsDictionary(string name) => name == "ranked" || name.StartsWith("mvq", StringComparison.Ordinal);
-
-    /// <summary>M of a value codec name "mvq:M" (spec 5.9), or 0 when the name is not an mvq codec.</summary>
-    public static int MvqCodebookCount(string name)
+    public static IIdCodec IdCodec(IdCodecSpec spec, uint vocabSize, IdRankTable? rankTable = null) => spec.Id switch
     {
-        if (!name.StartsWith("mvq", StringComparison.Ordinal)) return 0;
-        if (name.Length > 4 && name[3] == ':' && int.TryParse(name.AsSpan(4), out int m) && m is >= 1 and <= Mvq.MvqCodebooks.MaxCodebooks)
-            return m;
-        throw new ArgumentException($"value codec '{name}': write mvq:M with M codebooks, 1..{Mvq.MvqCodebooks.MaxCodebooks} (e.g. mvq:8)");
-    }
-
-    public static IIdCodec IdCodec(string name, uint vocabSize, IdRankTable? rankTable = null) => name switch
-    {
-        "u32" => U32IdCodec.Instance,
-        "packed" => PackedIdCodec.ForVocabulary(vocabSize),
-        "delta" => DeltaIdCodec.Instance,
-        "ranked" => new RankedIdCodec(rankTable ?? throw new ArgumentException("the 'ranked' id codec needs an id rank table")),
-        _ => throw new ArgumentException($"unknown id codec '{name}' ({string.Join(", ", IdCodecNames)})"),
+        CodecId.U32 => U32IdCodec.Instance,
+        CodecId.Packed => PackedIdCodec.ForVocabulary(vocabSize),
+        CodecId.Delta => DeltaIdCodec.Instance,
+        CodecId.Ranked => new RankedIdCodec(rankTable ?? throw new ArgumentException("the 'ranked' id codec needs an id rank table")),
+        _ => throw new ArgumentException($"'{spec.Name}' is not an id codec ({string.Join(", ", IdCodecSpec.Names)})"),
     };
 
-    public static IValueCodec ValueCodec(string name, double logRange, int draws, Mvq.MvqCodebooks? codebooks = null) => name switch
+    public static IValueCodec ValueCodec(ValueCodecSpec spec, double logRange, int draws, Mvq.MvqCodebooks? codebooks = null, int beam = 0)
+        => spec.Id switch
     {
-        _ when name.StartsWith("mvq", StringComparison.Ordinal) => MvqCodebookCount(name) == codebooks?.M
-            ? new MvqValueCodec(codebooks)
+        CodecId.Mvq => spec.Codebooks == codebooks?.M
+            ? new MvqValueCodec(codebooks, beam > 0 ? beam : MvqValueCodec.DefaultBeam)
             : throw new ArgumentException(
-                $"value codec '{name}' needs a set of {MvqCodebookCount(name)} codebooks" +
-                (codebooks is null ? "" : $", got {codebooks.M}")),
-        "f32" => F32ValueCodec.Instance,
-        "f16" => F16ValueCodec.Instance,
-        "q8" => new LogRatioValueCodec(8, logRange > 0 ? logRange : LogRatioValueCodec.DefaultRange8),
-        "q4" => new LogRatioValueCodec(4, logRange > 0 ? logRange : LogRatioValueCodec.DefaultRange4),
-        "counts" => new CountsValueCodec(draws),
-        _ => throw new ArgumentException($"unknown value codec '{name}' ({string.Join(", ", ValueCodecNames)})"),
+                $"value codec '{spec.Name}' needs a set of {spec.Codebooks} codebooks" + (codebooks is null ? "" : $", got {codebooks.M}")),
+        CodecId.F32 => F32ValueCodec.Instance,
+        CodecId.F16 => F16ValueCodec.Instance,
+        CodecId.Q8 => new LogRatioValueCodec(8, spec.LogRangeOrDefault(logRange)),
+        CodecId.Q4 => new LogRatioValueCodec(4, spec.LogRangeOrDefault(logRange)),
+        CodecId.Counts => new CountsValueCodec(draws),
+        _ => throw new ArgumentException($"'{spec.Name}' is not a value codec ({string.Join(", ", ValueCodecSpec.Names)})"),
     };
 
     public static IIdCodec? IdCodec(CodecId id, uint param, StoreDictionaries? dictionaries = null) => id switch
@@ -64,20 +49,5 @@ public static class CodecRegistry
         _ => null,
     };
 
-    public static string Name(CodecId id) => id switch
-    {
-        CodecId.U32 => "u32",
-        CodecId.Packed => "packed",
-        CodecId.Delta => "delta",
-        CodecId.Ranked => "ranked",
-        CodecId.U16 => "u16",
-        CodecId.F32 => "f32",
-        CodecId.F16 => "f16",
-        CodecId.Q8 => "q8",
-        CodecId.Q4 => "q4",
-        CodecId.Counts => "counts",
-        CodecId.Mvq => "mvq",
-        CodecId.Unorm16 => "unorm16",
-        _ => $"codec-{(byte)id}",
-    };
+    public static string Name(CodecId id) => CodecTable.Name(id);
 }

@@ -38,7 +38,7 @@ public sealed class StoreDictionaries
         var d = new StoreDictionaries();
         foreach (var entry in manifest.Dictionaries)
         {
-            string path = Path.Combine(directory, entry.File);
+            string path = new StoreDirectory(directory).Of(entry.File);
             if (!File.Exists(path)) throw new StoreCorruptException(path, 0, "dictionary file listed in the manifest is missing");
             long length = new FileInfo(path).Length;
             if ((ulong)length != entry.Bytes)
@@ -60,22 +60,5 @@ public sealed class StoreDictionaries
             }
         }
         return d;
-    }
-
-    /// <summary>Writes a dictionary file into the store durably (spec 2.5) and returns its manifest entry; the caller lists it.</summary>
-    public static DictionaryEntry WriteToStore(string directory, DictionaryKind kind, byte[] fileBytes, uint reference)
-    {
-        string name = $"{FormatConstants.DictionaryDirectory}/{DictionaryFile.KindName(kind)}-{DictionaryFile.RefHex(reference)}" +
-            $"{FormatConstants.DictionaryExtension}";
-        Directory.CreateDirectory(Path.Combine(directory, FormatConstants.DictionaryDirectory));
-        Writing.DurableFile.WriteAtomic(Path.Combine(directory, name), fileBytes);
-        return new DictionaryEntry
-        {
-            File = name,
-            Kind = DictionaryFile.KindName(kind),
-            Ref = DictionaryFile.RefHex(reference),
-            Bytes = (ulong)fileBytes.Length,
-            Xxh3 = Checksum.ToHex(Checksum.Of(fileBytes)),
-        };
     }
 }

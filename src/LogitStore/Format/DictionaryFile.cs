@@ -42,6 +42,10 @@ public sealed class DictionaryFile
 
     public static string RefHex(uint reference) => reference.ToString("x8");
 
+    /// <summary>The ref a manifest writes as 8 lowercase hex digits (spec 2.0); 0 when absent or not such a string.</summary>
+    public static uint ParseRef(string? hex) =>
+        hex is { Length: 8 } && uint.TryParse(hex, System.Globalization.NumberStyles.HexNumber, null, out uint r) ? r : 0;
+
     /// <summary>Lays out a dictionary file in memory; write the bytes with <c>DurableFile</c>.</summary>
     public static (byte[] Bytes, DictionaryFile Parsed) Build(DictionaryKind kind, ReadOnlySpan<byte> kindFields, ReadOnlySpan<byte> body)
     {

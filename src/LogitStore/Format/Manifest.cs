@@ -56,7 +56,7 @@ public sealed class Manifest
 
     public static Manifest Load(string storeDirectory)
     {
-        string path = Path.Combine(storeDirectory, FormatConstants.ManifestFileName);
+        string path = new StoreDirectory(storeDirectory).ManifestPath;
         if (!File.Exists(path))
             throw new StoreCorruptException(
                 path,

@@ -13,51 +13,94 @@ namespace LogitStore.Ingest;
 public static class StreamPack
 {
     public static async Task<Manifest> RunAsync(string directory, TeacherStream input, ProcessingOptions processing, CodecOptions codecs,
-        bool overwrite = false, int workers = 0, PackProgress? progress = null, CancellationToken ct = default)
-    {
-        await using var _ = input;
-        var (header, buffer, offset) = await ReadHeaderAsync(input, ct);
-        using var parsers = NewParsers(header, input.Name, processing);
-        var options = new StoreWriterOptions
-        {
-            VocabSize = header.VocabSize,
-            Tokenizer = new TokenizerInfo { Name = "external", VocabHash = "" },
-            Teacher = new() { ["id"] = header.TeacherId },
-            Processing = processing,
-            Codecs = codecs,
-            Source = new JsonObject { ["kind"] = "stream", ["payload_kind"] = (int)header.Kind, ["max_entries"] = header.MaxEntries },
-            Workers = workers > 0 ? workers : Environment.ProcessorCount,
-            Overwrite = overwrite,
-        };
-        await using var writer = StoreWriter.Create(directory, options);
-        progress?.Start(writer, 0, 0);
-        await PumpAsync(input, header, buffer, offset, writer, parsers, skip: 0, ct);
-        return writer.Manifest;
-    }
+        bool overwrite = false, int workers = 0, PackProgress? progress = null, CancellationToken ct = default) =>
+        await Pack.RunAsync(
+            directory, await StreamPackSource.OpenAsync(input, ct), processing, codecs, overwrite, workers, progress, ct);
 
     /// <summary>Finishes a partial stream store: the producer sends the whole stream again, committed sequences are skipped.</summary>
     public static async Task<Manifest> ResumeAsync(
         string directory, TeacherStream input, int workers = 0, PackProgress? progress = null, CancellationToken ct = default)
     {
-        await using var _ = input;
+        var manifest = new StoreDirectory(directory).LoadManifest();
+        if (manifest.IsComplete) return manifest;
+        await using var source = await StreamPackSource.OpenAsync(input, ct, manifest);
         await using var writer = StoreWriter.Resume(directory, workers);
-        var m = writer.Manifest;
-        var (header, buffer, offset) = await ReadHeaderAsync(input, ct);
-        if (header.VocabSize != m.VocabSize)
-            throw new StoreCorruptException(input.Name, 12, $"stream vocab_size {header.VocabSize} differs from the store's {m.VocabSize}");
-        if ((string?)m.Teacher["id"] != header.TeacherId)
-            throw new InvalidOperationException($"stream teacher '{header.TeacherId}' differs from the store's '{m.Teacher["id"]}'");
-        using var parsers = NewParsers(header, input.Name, ManifestSections.FromSection(m.Processing));
-        progress?.Start(writer, 0, (long)m.Totals.Positions);
-        await PumpAsync(input, header, buffer, offset, writer, parsers, skip: writer.NextSequence, ct);
+        await source.FillAsync(writer, ManifestSections.FromSection(writer.Manifest.Processing), progress, ct);
         return writer.Manifest;
     }
+}
 
-    private static ThreadLocal<StreamRecordParser> NewParsers(StreamHeader header, string name, ProcessingOptions processing)
+/// <summary>
+/// An external teacher's stream as a pack source. Its header is read when the source opens; a resumed pack reads the
+/// whole stream again and skips the sequences its store already holds.
+/// </summary>
+public sealed class StreamPackSource : IPackSource
+{
+    public const string Kind = "stream";
+
+    private readonly TeacherStream _input;
+    private readonly StreamHeader _header;
+    private readonly long _offset;
+
+    private StreamPackSource(TeacherStream input, StreamHeader header, long offset)
     {
-        _ = new StreamRecordParser(header, name, processing); // validates the combination before any store is created
-        return new ThreadLocal<StreamRecordParser>(() => new StreamRecordParser(header, name, processing));
+        _input = input;
+        _header = header;
+        _offset = offset;
     }
+
+    /// <summary>Reads the stream's header; with <paramref name="resuming"/>, checks that it is the store's teacher.</summary>
+    public static async Task<StreamPackSource> OpenAsync(TeacherStream input, CancellationToken ct, Manifest? resuming = null)
+    {
+        try
+        {
+            var (header, _, offset) = await ReadHeaderAsync(input, ct);
+            if (resuming is { } m)
+            {
+                if (header.VocabSize != m.VocabSize)
+                    throw new StoreCorruptException(
+                        input.Name, 12, $"stream vocab_size {header.VocabSize} differs from the store's {m.VocabSize}");
+                if ((string?)m.Teacher["id"] != header.TeacherId)
+                    throw new InvalidOperationException($"stream teacher '{header.TeacherId}' differs from the store's '{m.Teacher["id"]}'");
+            }
+            return new StreamPackSource(input, header, offset);
+        }
+        catch
+        {
+            await input.DisposeAsync();
+            throw;
+        }
+    }
+
+    public static async Task<IPackSource> ResumeAsync(Manifest manifest, PackResumeInputs inputs, CancellationToken ct) =>
+        await OpenAsync(
+            await TeacherStream.OpenAsync(
+                inputs.Stream ?? throw new ArgumentException("resuming a stream pack needs --from-stream again"), ct, inputs.Listening),
+            ct,
+            manifest);
+
+    public StoreWriterOptions Describe(ProcessingOptions processing, CodecOptions codecs)
+    {
+        _ = new StreamRecordParser(_header, _input.Name, processing); // validates the combination before any store is created
+        return new StoreWriterOptions
+        {
+            VocabSize = _header.VocabSize,
+            Tokenizer = new TokenizerInfo { Name = "external", VocabHash = "" },
+            Teacher = new() { ["id"] = _header.TeacherId },
+            Processing = processing,
+            Codecs = codecs,
+            Source = new JsonObject { ["kind"] = Kind, ["payload_kind"] = (int)_header.Kind, ["max_entries"] = _header.MaxEntries },
+        };
+    }
+
+    public async Task FillAsync(StoreWriter writer, ProcessingOptions processing, PackProgress? progress, CancellationToken ct)
+    {
+        using var parsers = new ThreadLocal<StreamRecordParser>(() => new StreamRecordParser(_header, _input.Name, processing));
+        progress?.Start(writer, 0, (long)writer.Manifest.Totals.Positions);
+        await PumpAsync(_input, _offset, writer, parsers, skip: writer.NextSequence - writer.Manifest.FirstSequence, ct);
+    }
+
+    public ValueTask DisposeAsync() => _input.DisposeAsync();
 
     private static async Task<(StreamHeader, ReadOnlySequence<byte>, long)> ReadHeaderAsync(TeacherStream input, CancellationToken ct)
     {
@@ -75,8 +118,8 @@ public static class StreamPack
         }
     }
 
-    private static async Task PumpAsync(TeacherStream input, StreamHeader header, ReadOnlySequence<byte> _, long offset, StoreWriter writer,
-        ThreadLocal<StreamRecordParser> parsers, ulong skip, CancellationToken ct)
+    private static async Task PumpAsync(
+        TeacherStream input, long offset, StoreWriter writer, ThreadLocal<StreamRecordParser> parsers, ulong skip, CancellationToken ct)
     {
         var reader = input.Reader;
         int spb = writer.SequencesPerBlock;

@@ -23,7 +23,7 @@ public sealed class ShardReader : IDisposable
 
     public static ShardReader Open(string storeDirectory, ShardEntry entry, uint vocabSize)
     {
-        string path = System.IO.Path.Combine(storeDirectory, entry.File);
+        string path = new StoreDirectory(storeDirectory).Of(entry.File);
         if (!File.Exists(path)) throw new StoreCorruptException(path, 0, "shard listed in the manifest is missing");
         long length = new FileInfo(path).Length;
         if ((ulong)length != entry.Bytes)

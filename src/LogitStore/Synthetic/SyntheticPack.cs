@@ -7,17 +7,28 @@ namespace LogitStore.Synthetic;
 /// <summary>Packs the synthetic teacher's output into a store (<c>logitstore pack --synthetic</c>), resumably and by parts.</summary>
 public static class SyntheticPack
 {
-    public static async Task<Manifest> RunAsync(string directory, SyntheticSource source, ProcessingOptions processing, CodecOptions codecs,
-        PartSpec? part = null, bool overwrite = false, int workers = 0, PackProgress? progress = null, CancellationToken ct = default)
+    public static Task<Manifest> RunAsync(string directory, SyntheticSource source, ProcessingOptions processing, CodecOptions codecs,
+        PartSpec? part = null, bool overwrite = false, int workers = 0, PackProgress? progress = null, CancellationToken ct = default) =>
+        Pack.RunAsync(directory, new SyntheticPackSource(source, part), processing, codecs, overwrite, workers, progress, ct);
+
+    public static async Task<Manifest> ResumeAsync(
+        string directory, int workers = 0, PackProgress? progress = null, CancellationToken ct = default) =>
+        (await Pack.ResumeAsync(directory, new PackResumeInputs(), workers, progress, ct)).Manifest;
+}
+
+/// <summary>The synthetic teacher as a pack source: a pure function of its seed, so a resume regenerates the same data.</summary>
+public sealed class SyntheticPackSource(SyntheticSource source, PartSpec? part = null) : IPackSource
+{
+    public static SyntheticPackSource Resume(Manifest manifest) =>
+        new(SyntheticSource.FromJson(manifest.Source),
+            manifest.Partition is { } p ? new PartSpec(p.Index, p.Count) : null);
+
+    public StoreWriterOptions Describe(ProcessingOptions processing, CodecOptions codecs)
     {
         source.Validate();
         codecs.Validate();
-        var (first, count) = (part ?? new PartSpec(0, 1)).Slice(source.TotalSequences, codecs.SequencesPerBlock);
-        if (count == 0)
-            throw new ArgumentException(
-                $"part {part} holds no sequences: the pack has {source.TotalSequences:N0} sequences in blocks of " +
-                $"{codecs.SequencesPerBlock}; use fewer parts");
-        var options = new StoreWriterOptions
+        var (first, count) = Slice(codecs.SequencesPerBlock);
+        return new StoreWriterOptions
         {
             VocabSize = source.VocabSize,
             Tokenizer = new TokenizerInfo { Name = "synthetic", VocabHash = "" },
@@ -28,55 +39,50 @@ public static class SyntheticPack
             Partition = part is { } p
                 ? new PartitionInfo { Index = p.Index, Count = p.Count, FirstSequence = first, SequenceCount = count }
                 : null,
-            Workers = workers > 0 ? workers : Environment.ProcessorCount,
-            Overwrite = overwrite,
         };
-        await using var writer = StoreWriter.Create(directory, options);
-        await FillAsync(writer, source, processing, first + count, progress, ct);
-        return writer.Manifest;
     }
 
-    public static async Task<Manifest> ResumeAsync(
-        string directory, int workers = 0, PackProgress? progress = null, CancellationToken ct = default)
+    private (ulong First, ulong Count) Slice(int sequencesPerBlock)
     {
-        await using var writer = StoreWriter.Resume(directory, workers);
-        var m = writer.Manifest;
-        var source = SyntheticSource.FromJson(m.Source);
-        ulong end = m.Partition is { } p ? p.FirstSequence + p.SequenceCount : source.TotalSequences;
-        await FillAsync(writer, source, Writing.ManifestSections.FromSection(m.Processing), end, progress, ct);
-        return writer.Manifest;
+        var (first, count) = (part ?? new PartSpec(0, 1)).Slice(source.TotalSequences, sequencesPerBlock);
+        if (count == 0)
+            throw new ArgumentException(
+                $"part {part} holds no sequences: the pack has {source.TotalSequences:N0} sequences in blocks of " +
+                $"{sequencesPerBlock}; use fewer parts");
+        return (first, count);
     }
 
-    private static async Task FillAsync(
-        StoreWriter writer, SyntheticSource source, ProcessingOptions processing, ulong endSequence, PackProgress? progress,
-        CancellationToken ct)
+    public async Task FillAsync(StoreWriter writer, ProcessingOptions processing, PackProgress? progress, CancellationToken ct)
     {
+        var (first, count) = Slice(writer.SequencesPerBlock);
+        ulong endSequence = first + count;
         var teacher = new SyntheticTeacher(source.VocabSize, source.Seed, source.Head);
-        var perThread = new ThreadLocal<(LogitsProcessor, SyntheticTeacher.Workspace)>(() =>
+        using var perThread = new ThreadLocal<(LogitsProcessor, SyntheticTeacher.Workspace)>(() =>
         {
             var proc = new LogitsProcessor(processing);
             return (proc, new SyntheticTeacher.Workspace(teacher.Head, proc.MaxKept(teacher.Head)));
         });
         ulong start = writer.NextSequence;
-        ulong firstOfStore = writer.Manifest.FirstSequence;
         progress?.Start(
             writer,
-            (long)((endSequence - firstOfStore) * (ulong)source.SequenceLength),
-            (long)((start - firstOfStore) * (ulong)source.SequenceLength));
+            (long)((endSequence - first) * (ulong)source.SequenceLength),
+            (long)((start - first) * (ulong)source.SequenceLength));
         int spb = writer.SequencesPerBlock;
         for (ulong s = start; s < endSequence; s += (ulong)spb)
         {
             ct.ThrowIfCancellationRequested();
             ulong blockFirst = s;
-            int count = (int)Math.Min((ulong)spb, endSequence - s);
-            await writer.AppendBlockAsync(count, () =>
+            int blockCount = (int)Math.Min((ulong)spb, endSequence - s);
+            await writer.AppendBlockAsync(blockCount, () =>
             {
                 var (proc, ws) = perThread.Value;
-                var seqs = new SparseSequence[count];
-                for (int i = 0; i < count; i++) seqs[i] = teacher.Generate(blockFirst + (ulong)i, source.SequenceLength, proc, ws);
+                var seqs = new SparseSequence[blockCount];
+                for (int i = 0; i < blockCount; i++) seqs[i] = teacher.Generate(blockFirst + (ulong)i, source.SequenceLength, proc, ws);
                 return seqs;
             }, ct);
         }
         await writer.CompleteAsync(ct);
     }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

@@ -1,13 +1,15 @@
 using LogitStore.Codecs;
+using LogitStore.Processing;
 
 namespace LogitStore.Writing;
 
 /// <summary>How blocks are laid out and encoded; defaults were chosen by measurement (README, "Choosing the defaults").</summary>
 public sealed record CodecOptions
 {
-    public string Tokens { get; init; } = "packed";
-    public string Ids { get; init; } = "ranked";
-    public string Values { get; init; } = "mvq:4";
+    /// <summary>The tokens column's codec: u32 or packed.</summary>
+    public IdCodecSpec Tokens { get; init; } = IdCodecSpec.Packed;
+    public IdCodecSpec Ids { get; init; } = IdCodecSpec.Ranked;
+    public ValueCodecSpec Values { get; init; } = ValueCodecSpec.Mvq(4);
 
     /// <summary>R of the q8/q4 codecs in nats; 0 picks the codec's default.</summary>
     public double ValueLogRange { get; init; }
@@ -36,17 +38,27 @@ public sealed record CodecOptions
         if (SequencesPerBlock < 1) throw new ArgumentException($"sequences per block must be >= 1, got {SequencesPerBlock}");
         if (ZstdLevel is < -7 or > 22) throw new ArgumentException($"zstd level must be in [-7, 22], got {ZstdLevel}");
         if (ShardTargetBytes < 4096) throw new ArgumentException($"shard target size must be at least 4096 bytes, got {ShardTargetBytes}");
-        if (Tokens is not ("u32" or "packed")) throw new ArgumentException($"the tokens column takes 'u32' or 'packed', not '{Tokens}'");
+        if (Tokens != IdCodecSpec.U32 && Tokens != IdCodecSpec.Packed)
+            throw new ArgumentException($"the tokens column takes 'u32' or 'packed', not '{Tokens}'");
         if (MvqBeam < 1) throw new ArgumentException($"the mvq beam width must be >= 1, got {MvqBeam}");
         if (!double.IsFinite(ValueLogRange) || ValueLogRange < 0)
             throw new ArgumentException(
                 $"the q8/q4 log range must be a finite number of nats >= 0 (0: the codec's default), got {ValueLogRange}");
-        if (!CodecRegistry.IdCodecNames.Contains(Ids))
-            throw new ArgumentException($"unknown id codec '{Ids}' ({string.Join(", ", CodecRegistry.IdCodecNames)})");
-        if (CodecRegistry.MvqCodebookCount(Values) == 0 && !CodecRegistry.ValueCodecNames.Contains(Values))
-            throw new ArgumentException($"unknown value codec '{Values}' ({string.Join(", ", CodecRegistry.ValueCodecNames)})");
+        if (Codebooks is { } given && given.M != Values.Codebooks)
+            throw new ArgumentException($"the given codebook set has {given.M} codebooks, the value codec is '{Values}'");
         if (DictionarySample < 1) throw new ArgumentException("the dictionary sample must be >= 1 position");
     }
+
+    /// <summary>Checks these options together with the truncation they store.</summary>
+    public void Validate(ProcessingOptions processing)
+    {
+        Validate();
+        if (Values == ValueCodecSpec.Counts && processing.Method != TruncationMethod.Sampled)
+            throw new ArgumentException("the 'counts' value codec stores sampled distributions only (--method sampled)");
+    }
+
+    /// <summary>True when a codec needs a dictionary the writer trains from the first positions (none was given).</summary>
+    public bool TrainsDictionaries => (Ids.NeedsDictionary && RankTable is null) || (Values.NeedsDictionary && Codebooks is null);
 
     public BlockCodecs Resolve(uint vocabSize, int draws, IdRankTable? rankTable = null, Codecs.Mvq.MvqCodebooks? codebooks = null)
     {
@@ -54,10 +66,7 @@ public sealed record CodecOptions
         return new BlockCodecs(
             CodecRegistry.IdCodec(Tokens, vocabSize),
             CodecRegistry.IdCodec(Ids, vocabSize, rankTable),
-            codebooks is not null && Values.StartsWith("mvq", StringComparison.Ordinal)
-                && CodecRegistry.MvqCodebookCount(Values) == codebooks.M
-                ? new MvqValueCodec(codebooks, MvqBeam)
-                : CodecRegistry.ValueCodec(Values, ValueLogRange, draws, codebooks),
+            CodecRegistry.ValueCodec(Values, ValueLogRange, draws, codebooks, MvqBeam),
             ZstdLevel);
     }
 }

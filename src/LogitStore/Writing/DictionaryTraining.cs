@@ -43,4 +43,43 @@ public static class DictionaryTraining
         report?.Invoke(r);
         return books;
     }
+
+    /// <summary>
+    /// Trains <paramref name="codebooks"/> mvq codebooks on the first <paramref name="sample"/> positions of a store
+    /// (<c>logitstore codebook train</c>) and scores them on that sample with the encoder's beam search.
+    /// </summary>
+    public static (MvqCodebooks Books, MvqTrainingReport Report, CodebookScore Score) CodebooksFromStore(
+        Reading.StoreReader store, int sample, int codebooks, int beam)
+    {
+        var sequences = new List<SparseSequence>();
+        long positions = 0;
+        foreach (var block in store.ScanBlocks())
+        {
+            for (int i = 0; i < block.SequenceCount && positions < sample; i++)
+            {
+                var s = block.Sequence(i).ToSparseSequence();
+                sequences.Add(s);
+                positions += s.Length;
+            }
+            if (positions >= sample) break;
+        }
+        var vectors = Positions(sequences, sample);
+        var (books, report) = MvqTrainer.Train(vectors, new MvqTrainingOptions { Codebooks = codebooks });
+        var codes = new byte[books.M];
+        int coded = 0, escaped = 0;
+        double kl = 0;
+        foreach (var p in vectors)
+        {
+            if (p.Length < 2) continue;
+            if (books.Encode(p, codes, beam, out double k)) { coded++; kl += k; }
+            else escaped++;
+        }
+        return (books, report, new CodebookScore(coded, escaped, kl / Math.Max(1, coded)));
+    }
+}
+
+/// <summary>How a codebook set codes its training sample: positions coded, positions escaped, mean KL of the coded ones.</summary>
+public sealed record CodebookScore(int Coded, int Escaped, double MeanKl)
+{
+    public double EscapedFraction => (double)Escaped / Math.Max(1, Coded + Escaped);
 }

@@ -1,3 +1,4 @@
+using LogitStore.Codecs;
 using LogitStore.Format;
 using LogitStore.Processing;
 
@@ -32,15 +33,10 @@ public static class ManifestSections
 
     public static CodecSection ToSection(CodecOptions c) => new()
     {
-        Tokens = c.Tokens,
-        Ids = c.Ids,
-        Values = c.Values,
-        ValueLogRange = c.Values switch
-        {
-            "q8" => c.ValueLogRange > 0 ? c.ValueLogRange : Codecs.LogRatioValueCodec.DefaultRange8,
-            "q4" => c.ValueLogRange > 0 ? c.ValueLogRange : Codecs.LogRatioValueCodec.DefaultRange4,
-            _ => 0,
-        },
+        Tokens = c.Tokens.Name,
+        Ids = c.Ids.Name,
+        Values = c.Values.Name,
+        ValueLogRange = c.Values.LogRangeOrDefault(c.ValueLogRange),
         ZstdLevel = c.ZstdLevel,
         SequencesPerBlock = c.SequencesPerBlock,
         ShardTargetBytes = c.ShardTargetBytes,
@@ -48,9 +44,9 @@ public static class ManifestSections
 
     public static CodecOptions FromSection(CodecSection s) => new()
     {
-        Tokens = s.Tokens,
-        Ids = s.Ids,
-        Values = s.Values,
+        Tokens = IdCodecSpec.Parse(s.Tokens),
+        Ids = IdCodecSpec.Parse(s.Ids),
+        Values = ValueCodecSpec.Parse(s.Values),
         ValueLogRange = s.ValueLogRange,
         ZstdLevel = s.ZstdLevel,
         SequencesPerBlock = s.SequencesPerBlock,

@@ -38,9 +38,8 @@ public static class StoreMerger
             next = m.EndSequence;
         }
 
-        if (File.Exists(Path.Combine(outDirectory, FormatConstants.ManifestFileName)))
-            throw new IOException($"{outDirectory} already holds a store");
-        Directory.CreateDirectory(Path.Combine(outDirectory, FormatConstants.ShardDirectory));
+        var output = new StoreDirectory(outDirectory);
+        output.Create(overwrite: false);
         var merged = new Manifest
         {
             StoreId = Manifest.NewId(),
@@ -64,16 +63,15 @@ public static class StoreMerger
                             $"{dir}: dictionary ref {d.Ref} names a different file than in an earlier part");
                     continue;
                 }
-                Directory.CreateDirectory(Path.Combine(outDirectory, FormatConstants.DictionaryDirectory));
-                DurableFile.WriteAtomic(Path.Combine(outDirectory, d.File), File.ReadAllBytes(Path.Combine(dir, d.File)));
+                output.CopyDictionary(new StoreDirectory(dir), d);
                 merged.Dictionaries.Add(d);
             }
         foreach (var (dir, m) in parts)
             foreach (var shard in m.Shards)
             {
-                string name = FormatConstants.ShardFileName(merged.Shards.Count);
-                string target = Path.Combine(outDirectory, name);
-                File.Copy(Path.Combine(dir, shard.File), target + FormatConstants.TempSuffix, overwrite: true);
+                string name = StoreDirectory.ShardName(merged.Shards.Count);
+                string target = output.Of(name);
+                File.Copy(new StoreDirectory(dir).Of(shard.File), target + FormatConstants.TempSuffix, overwrite: true);
                 using (var fs = new FileStream(target + FormatConstants.TempSuffix, FileMode.Open, FileAccess.ReadWrite))
                     fs.Flush(flushToDisk: true);
                 File.Move(target + FormatConstants.TempSuffix, target, overwrite: true);
@@ -83,9 +81,8 @@ public static class StoreMerger
                     Positions = shard.Positions, Entries = shard.Entries, Blocks = shard.Blocks, Bytes = shard.Bytes, Xxh3 = shard.Xxh3,
                 });
             }
-        DurableFile.SyncDirectory(Path.Combine(outDirectory, FormatConstants.ShardDirectory));
-        merged.RecomputeTotals();
-        DurableFile.WriteAtomic(Path.Combine(outDirectory, FormatConstants.ManifestFileName), merged.ToUtf8());
+        DurableFile.SyncDirectory(output.ShardsPath);
+        output.Commit(merged);
         return merged;
     }
 

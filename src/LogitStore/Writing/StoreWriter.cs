@@ -13,13 +13,12 @@ namespace LogitStore.Writing;
 /// </summary>
 public sealed class StoreWriter : IAsyncDisposable
 {
-    private readonly string _directory;
+    private readonly StoreDirectory _store;
     private readonly Manifest _manifest;
     private readonly CodecOptions _codecOptions;
     private readonly int _draws;
-    private BlockCodecs? _codecs;                 // null while the writer collects positions to train dictionaries
-    private readonly List<(ulong First, SparseSequence[] Sequences)> _trainingBlocks = new();
-    private long _trainingPositions;
+    private BlockCodecs? _codecs;                 // null while the bootstrap collects positions to train dictionaries
+    private DictionaryBootstrap? _bootstrap;
     private readonly int _sequencesPerBlock;
     private readonly long _shardTarget;
     private readonly Guid _packId = Guid.NewGuid();
@@ -33,20 +32,20 @@ public sealed class StoreWriter : IAsyncDisposable
     private long _writtenSequences;
     private bool _completed;
 
-    private StoreWriter(
-        string directory, Manifest manifest, int workers, CodecOptions codecOptions, IdRankTable? rankTable, MvqCodebooks? codebooks)
+    private StoreWriter(StoreDirectory store, Manifest manifest, int workers, CodecOptions codecOptions)
     {
-        _directory = directory;
+        _store = store;
         _manifest = manifest;
         _codecOptions = codecOptions;
         _draws = ManifestSections.FromSection(manifest.Processing).Draws;
-        var listed = StoreDictionaries.Load(directory, manifest);
-        if (codecOptions.Ids == "ranked") rankTable ??= listed.RankTable(ParseRef(manifest.Codecs.IdsDictionary));
-        if (CodecRegistry.MvqCodebookCount(codecOptions.Values) > 0)
-            codebooks ??= listed.Codebooks(ParseRef(manifest.Codecs.ValuesDictionary));
-        bool missing = (codecOptions.Ids == "ranked" && rankTable is null)
-            || (CodecRegistry.MvqCodebookCount(codecOptions.Values) > 0 && codebooks is null);
-        if (!missing) InstallDictionaries(rankTable, codebooks);
+        var listed = StoreDictionaries.Load(store.Path, manifest);
+        var rankTable = codecOptions.RankTable
+            ?? (codecOptions.Ids.NeedsDictionary ? listed.RankTable(DictionaryFile.ParseRef(manifest.Codecs.IdsDictionary)) : null);
+        var codebooks = codecOptions.Codebooks
+            ?? (codecOptions.Values.NeedsDictionary ? listed.Codebooks(DictionaryFile.ParseRef(manifest.Codecs.ValuesDictionary)) : null);
+        var known = codecOptions with { RankTable = rankTable, Codebooks = codebooks };
+        if (known.TrainsDictionaries) _bootstrap = new DictionaryBootstrap(known, manifest.VocabSize);
+        else InstallDictionaries(rankTable, codebooks);
         _sequencesPerBlock = codecOptions.SequencesPerBlock;
         _shardTarget = codecOptions.ShardTargetBytes;
         _nextSequence = manifest.EndSequence;
@@ -55,29 +54,18 @@ public sealed class StoreWriter : IAsyncDisposable
         _consumer = Task.Run(ConsumeAsync);
     }
 
-    /// <summary>Starts a new store (the directory must not hold one unless <see cref="StoreWriterOptions.Overwrite"/>).</summary>
+    /// <summary>
+    /// Starts a new store (the directory must not hold one unless <see cref="StoreWriterOptions.Overwrite"/>). Every
+    /// setting is checked before a file is touched.
+    /// </summary>
     public static StoreWriter Create(string directory, StoreWriterOptions options)
     {
         options.Processing.Validate();
-        options.Codecs.Validate();
-        if (!CodecRegistry.NeedsDictionary(options.Codecs.Ids) && !CodecRegistry.NeedsDictionary(options.Codecs.Values))
-            options.Codecs.Resolve(options.VocabSize, options.Processing.Draws);
-        if (options.Codecs.Codebooks is { } given && CodecRegistry.MvqCodebookCount(options.Codecs.Values) != given.M)
-            throw new ArgumentException($"the given codebook set has {given.M} codebooks, the value codec is '{options.Codecs.Values}'");
-        if (options.Codecs.Values == "counts" && options.Processing.Method != TruncationMethod.Sampled)
-            throw new ArgumentException("the 'counts' value codec stores sampled distributions only (--method sampled)");
-        string manifestPath = Path.Combine(directory, FormatConstants.ManifestFileName);
-        if (File.Exists(manifestPath))
-        {
-            if (!options.Overwrite)
-                throw new IOException($"{directory} already holds a store: use --resume to finish it or --force to replace it");
-            File.Delete(manifestPath);
-            string shards = Path.Combine(directory, FormatConstants.ShardDirectory);
-            if (Directory.Exists(shards)) Directory.Delete(shards, recursive: true);
-            string dictionaries = Path.Combine(directory, FormatConstants.DictionaryDirectory);
-            if (Directory.Exists(dictionaries)) Directory.Delete(dictionaries, recursive: true);
-        }
-        Directory.CreateDirectory(Path.Combine(directory, FormatConstants.ShardDirectory));
+        options.Codecs.Validate(options.Processing);
+        if (!options.Codecs.TrainsDictionaries)
+            options.Codecs.Resolve(options.VocabSize, options.Processing.Draws, options.Codecs.RankTable, options.Codecs.Codebooks);
+        var store = new StoreDirectory(directory);
+        store.Create(options.Overwrite);
         var manifest = new Manifest
         {
             StoreId = Manifest.NewId(),
@@ -90,24 +78,20 @@ public sealed class StoreWriter : IAsyncDisposable
             Source = options.Source,
             Partition = options.Partition,
         };
-        WriteManifest(directory, manifest);
-        return new StoreWriter(directory, manifest, options.Workers, options.Codecs, options.Codecs.RankTable, options.Codecs.Codebooks);
+        store.Commit(manifest);
+        return new StoreWriter(store, manifest, options.Workers, options.Codecs);
     }
 
     /// <summary>Reopens a partial store to finish it: removes uncommitted files and continues after the last committed shard.</summary>
     public static StoreWriter Resume(string directory, int workers = 0)
     {
-        var manifest = Manifest.Load(directory);
+        var store = new StoreDirectory(directory);
+        var manifest = store.LoadManifest();
         if (manifest.IsComplete) throw new InvalidOperationException($"{directory} is already complete: nothing to resume");
         using (LogitStore.Reading.StoreReader.Open(directory)) { } // validates every committed shard
-        RemoveUncommitted(directory, manifest);
+        store.RemoveUncommitted(manifest);
         return new StoreWriter(
-            directory,
-            manifest,
-            workers > 0 ? workers : Environment.ProcessorCount,
-            ManifestSections.FromSection(manifest.Codecs),
-            null,
-            null);
+            store, manifest, workers > 0 ? workers : Environment.ProcessorCount, ManifestSections.FromSection(manifest.Codecs));
     }
 
     public Manifest Manifest => _manifest;
@@ -133,8 +117,67 @@ public sealed class StoreWriter : IAsyncDisposable
         if (_pending.Count == _sequencesPerBlock) await SubmitPendingAsync(cancellationToken);
     }
 
-    private static uint ParseRef(string? hex) =>
-        hex is { Length: 8 } && uint.TryParse(hex, System.Globalization.NumberStyles.HexNumber, null, out uint r) ? r : 0;
+    /// <summary>
+    /// Appends one block whose <paramref name="count"/> sequences are produced by <paramref name="produce"/> on a
+    /// worker thread (generation, teacher post-processing and encoding all run in parallel).
+    /// </summary>
+    public ValueTask AppendBlockAsync(int count, Func<IReadOnlyList<SparseSequence>> produce, CancellationToken cancellationToken = default)
+    {
+        if (_pending.Count != 0) throw new InvalidOperationException("AppendBlockAsync cannot follow a partial block of AppendAsync");
+        return SubmitAsync(Reserve(count), () =>
+        {
+            var sequences = produce();
+            if (sequences.Count != count)
+                throw new InvalidOperationException($"block producer returned {sequences.Count} sequences, expected {count}");
+            return sequences;
+        }, cancellationToken);
+    }
+
+    /// <summary>Writes what is pending, commits the last shard and marks the store complete.</summary>
+    public async Task CompleteAsync(CancellationToken cancellationToken = default)
+    {
+        if (_pending.Count > 0) await SubmitPendingAsync(cancellationToken);
+        if (_bootstrap is not null) await TrainDictionariesAsync(cancellationToken); // fewer positions than the sample
+        _blocks.Writer.TryComplete();
+        await _consumer;
+        if (_shard is { BlockCount: > 0 }) CommitShard();
+        _manifest.Status = Manifest.StatusComplete;
+        _store.Commit(_manifest);
+        _completed = true;
+    }
+
+    private ValueTask SubmitPendingAsync(CancellationToken ct)
+    {
+        var batch = _pending.ToArray();
+        _pending.Clear();
+        return SubmitAsync(Reserve(batch.Length), () => batch, ct);
+    }
+
+    /// <summary>
+    /// The one path a block takes into the store: held back by the dictionary bootstrap while it collects its sample,
+    /// otherwise produced and encoded on a worker and queued in sequence order for the shard writer.
+    /// </summary>
+    private async ValueTask SubmitAsync(ulong first, Func<IReadOnlyList<SparseSequence>> produce, CancellationToken ct)
+    {
+        if (_bootstrap is { } bootstrap)
+        {
+            var sequences = await Task.Run(produce, ct);
+            if (bootstrap.Collect(first, sequences)) await TrainDictionariesAsync(ct);
+            return;
+        }
+        var codecs = _codecs!;
+        await EnqueueAsync(Task.Run(() => BlockEncoder.Encode(produce(), first, codecs, _manifest.VocabSize), ct), ct);
+    }
+
+    /// <summary>Trains the dictionaries on the collected sample, installs them, then submits the blocks held back.</summary>
+    private async Task TrainDictionariesAsync(CancellationToken ct)
+    {
+        var bootstrap = _bootstrap!;
+        var (table, books) = await Task.Run(() => bootstrap.Train(Log), ct);
+        InstallDictionaries(table, books);
+        _bootstrap = null;
+        foreach (var (first, sequences) in bootstrap.HeldBack) await SubmitAsync(first, () => sequences, ct);
+    }
 
     /// <summary>
     /// Writes the dictionaries the codecs use into the store (before any shard that refers to them) and resolves the codecs.
@@ -146,7 +189,7 @@ public sealed class StoreWriter : IAsyncDisposable
             changed |= Install(DictionaryKind.IdRankTable, rankTable.FileBytes, rankTable.Ref, r => _manifest.Codecs.IdsDictionary = r);
         if (codebooks is not null)
             changed |= Install(DictionaryKind.MvqCodebooks, codebooks.FileBytes, codebooks.Ref, r => _manifest.Codecs.ValuesDictionary = r);
-        if (changed) WriteManifest(_directory, _manifest);
+        if (changed) _store.Commit(_manifest);
         _codecs = _codecOptions.Resolve(_manifest.VocabSize, _draws, rankTable, codebooks);
     }
 
@@ -154,85 +197,8 @@ public sealed class StoreWriter : IAsyncDisposable
     {
         string hex = DictionaryFile.RefHex(reference);
         setRef(hex);
-        if (_manifest.Dictionaries.Any(d => d.Ref == hex)) return true;
-        _manifest.Dictionaries.Add(StoreDictionaries.WriteToStore(_directory, kind, bytes, reference));
+        if (!_manifest.Dictionaries.Any(d => d.Ref == hex)) _manifest.Dictionaries.Add(_store.WriteDictionary(kind, bytes, reference));
         return true;
-    }
-
-    /// <summary>Collects a block for dictionary training; trains once enough positions are in, then submits what was held back.</summary>
-    private async ValueTask CollectForTrainingAsync(ulong first, SparseSequence[] sequences, bool final, CancellationToken ct)
-    {
-        if (sequences.Length > 0)
-        {
-            BlockEncoder.Validate(sequences, first, _manifest.VocabSize); // refuse bad input now, not after training
-            _trainingBlocks.Add((first, sequences));
-            foreach (var s in sequences) _trainingPositions += s.Length;
-        }
-        if (!final && _trainingPositions < _codecOptions.DictionarySample) return;
-        var sample = _trainingBlocks.SelectMany(b => b.Sequences).ToList();
-        int m = CodecRegistry.MvqCodebookCount(_codecOptions.Values);
-        var (table, books) = await Task.Run(() =>
-        {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            var t = _codecOptions.Ids == "ranked" ? DictionaryTraining.RankTable(sample, _manifest.VocabSize) : null;
-            var b = m > 0
-                ? DictionaryTraining.Codebooks(
-                    sample,
-                    m,
-                    _codecOptions.DictionarySample,
-                    r => Log?.Invoke(
-                        $"trained {m} mvq codebooks on {r.Vectors} positions (D = {r.Dimensions}) in {r.Elapsed.TotalSeconds:F1} s"))
-                : null;
-            if (t is not null)
-                Log?.Invoke(
-                    $"built the id rank table from {sample.Sum(s => (long)s.EntryCount)} kept ids in {clock.Elapsed.TotalSeconds:F1} s");
-            return (t, b);
-        }, ct);
-        InstallDictionaries(table, books);
-        foreach (var (f, seqs) in _trainingBlocks)
-        {
-            var codecs = _codecs!;
-            await EnqueueAsync(Task.Run(() => BlockEncoder.Encode(seqs, f, codecs, _manifest.VocabSize), ct), ct);
-        }
-        _trainingBlocks.Clear();
-    }
-
-    /// <summary>
-    /// Appends one block whose <paramref name="count"/> sequences are produced by <paramref name="produce"/> on a
-    /// worker thread (generation, teacher post-processing and encoding all run in parallel).
-    /// </summary>
-    public ValueTask AppendBlockAsync(int count, Func<IReadOnlyList<SparseSequence>> produce, CancellationToken cancellationToken = default)
-    {
-        if (_pending.Count != 0) throw new InvalidOperationException("AppendBlockAsync cannot follow a partial block of AppendAsync");
-        ulong first = Reserve(count);
-        if (_codecs is null) return CollectAsync();
-        var codecs = _codecs;
-        var task = Task.Run(() => BlockEncoder.Encode(Produce(), first, codecs, _manifest.VocabSize), cancellationToken);
-        return EnqueueAsync(task, cancellationToken);
-
-        IReadOnlyList<SparseSequence> Produce()
-        {
-            var seqs = produce();
-            if (seqs.Count != count)
-                throw new InvalidOperationException($"block producer returned {seqs.Count} sequences, expected {count}");
-            return seqs;
-        }
-
-        async ValueTask CollectAsync() =>
-            await CollectForTrainingAsync(first, (await Task.Run(Produce, cancellationToken)).ToArray(), final: false, cancellationToken);
-    }
-
-    /// <summary>Writes what is pending, commits the last shard and marks the store complete.</summary>
-    public async Task CompleteAsync(CancellationToken cancellationToken = default)
-    {
-        if (_pending.Count > 0) await SubmitPendingAsync(cancellationToken);
-        if (_codecs is null) await CollectForTrainingAsync(0, [], final: true, cancellationToken);
-        _blocks.Writer.TryComplete();
-        await _consumer;
-        if (_shard is { BlockCount: > 0 }) CommitShard();
-        _manifest.Status = Manifest.StatusComplete;
-        WriteManifest(_directory, _manifest);
-        _completed = true;
     }
 
     private ulong Reserve(int count)
@@ -245,17 +211,6 @@ public sealed class StoreWriter : IAsyncDisposable
         ulong first = _nextSequence;
         _nextSequence += (ulong)count;
         return first;
-    }
-
-    private ValueTask SubmitPendingAsync(CancellationToken ct)
-    {
-        var batch = _pending.ToArray();
-        _pending.Clear();
-        ulong first = Reserve(batch.Length);
-        if (_codecs is null) return CollectForTrainingAsync(first, batch, final: false, ct);
-        var codecs = _codecs;
-        var task = Task.Run(() => BlockEncoder.Encode(batch, first, codecs, _manifest.VocabSize), ct);
-        return EnqueueAsync(task, ct);
     }
 
     private async ValueTask EnqueueAsync(Task<EncodedBlock> task, CancellationToken ct)
@@ -279,7 +234,7 @@ public sealed class StoreWriter : IAsyncDisposable
             {
                 var block = await task;
                 _shard ??= new ShardWriter(
-                    _directory, FormatConstants.ShardFileName(_manifest.Shards.Count), _manifest.VocabSize, block.FirstSequence, _packId);
+                    _store.Path, StoreDirectory.ShardName(_manifest.Shards.Count), _manifest.VocabSize, block.FirstSequence, _packId);
                 _shard.Append(block);
                 Interlocked.Add(ref _writtenPositions, block.PositionCount);
                 Interlocked.Add(ref _writtenSequences, block.SequenceCount);
@@ -300,24 +255,7 @@ public sealed class StoreWriter : IAsyncDisposable
         var entry = _shard!.Commit();
         _shard = null;
         _manifest.Shards.Add(entry);
-        WriteManifest(_directory, _manifest);
-    }
-
-    private static void WriteManifest(string directory, Manifest manifest)
-    {
-        manifest.RecomputeTotals();
-        DurableFile.WriteAtomic(Path.Combine(directory, FormatConstants.ManifestFileName), manifest.ToUtf8());
-    }
-
-    private static void RemoveUncommitted(string directory, Manifest manifest)
-    {
-        var listed = new HashSet<string>(manifest.Shards.Select(s => Path.GetFullPath(Path.Combine(directory, s.File))));
-        string shards = Path.Combine(directory, FormatConstants.ShardDirectory);
-        if (!Directory.Exists(shards)) return;
-        foreach (string f in Directory.EnumerateFiles(shards))
-            if (!listed.Contains(Path.GetFullPath(f))) File.Delete(f);
-        string tmpManifest = Path.Combine(directory, FormatConstants.ManifestFileName + FormatConstants.TempSuffix);
-        if (File.Exists(tmpManifest)) File.Delete(tmpManifest);
+        _store.Commit(_manifest);
     }
 
     public async ValueTask DisposeAsync()

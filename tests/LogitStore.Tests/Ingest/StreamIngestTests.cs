@@ -1,3 +1,4 @@
+using LogitStore.Codecs;
 using System.Buffers;
 using System.Buffers.Binary;
 using FsCheck;
@@ -55,7 +56,7 @@ public class StreamIngestTests
             dir,
             TeacherStream.FromStream("test-stream", new MemoryStream(stream)),
             p ?? new ProcessingOptions { Method = TruncationMethod.TopK, TopK = 8 },
-            new LogitStore.Writing.CodecOptions { SequencesPerBlock = 2, Values = "f32" },
+            new LogitStore.Writing.CodecOptions { SequencesPerBlock = 2, Values = ValueCodecSpec.F32 },
             overwrite: true);
 
     [Fact]

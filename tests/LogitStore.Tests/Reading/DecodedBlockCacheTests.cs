@@ -1,3 +1,4 @@
+using LogitStore.Codecs;
 using LogitStore.Format;
 using LogitStore.Reading;
 using LogitStore.Tests.Writing;
@@ -11,7 +12,7 @@ public class DecodedBlockCacheTests
     private static (string A, string B) TwoStores()
     {
         string a = TestData.TempDir(), b = TestData.TempDir();
-        var codecs = new CodecOptions { Ids = "packed", Values = "f32", SequencesPerBlock = 4 };
+        var codecs = new CodecOptions { Ids = IdCodecSpec.Packed, Values = ValueCodecSpec.F32, SequencesPerBlock = 4 };
         StoreRoundTripTests.Write(a, 500, codecs, Enumerable.Range(0, 8).Select(i => TestData.RandomSequence(new Random(i), 500, 16, 6)));
         StoreRoundTripTests.Write(b, 500, codecs, Enumerable.Range(8, 8).Select(i => TestData.RandomSequence(new Random(i), 500, 16, 6)));
         return (a, b);

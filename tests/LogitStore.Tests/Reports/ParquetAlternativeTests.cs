@@ -1,3 +1,4 @@
+using LogitStore.Codecs;
 using LogitStore.Loading;
 using LogitStore.Processing;
 using LogitStore.Reading;
@@ -19,7 +20,7 @@ public class ParquetAlternativeTests
         {
             // 20 sequences of 64 positions, top-p-k 0.95/12, lossless values: the loader (in order, K = 12) returns them exactly.
             await SyntheticPack.RunAsync(dir, new SyntheticSource(20 * 64, 3000, 64, 5, 32), new ProcessingOptions { TopK = 12 },
-                new CodecOptions { Ids = "packed", Values = "f32", SequencesPerBlock = 4 }, overwrite: true);
+                new CodecOptions { Ids = IdCodecSpec.Packed, Values = ValueCodecSpec.F32, SequencesPerBlock = 4 }, overwrite: true);
             using var store = StoreReader.Open(dir);
             var parquet = await ParquetAlternative.WriteAsync(store, Path.Combine(dir, "alt.parquet"), k);
             Assert.Equal(20 * 64, parquet.Positions);

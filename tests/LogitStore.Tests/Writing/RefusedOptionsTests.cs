@@ -1,3 +1,4 @@
+using LogitStore.Codecs;
 using LogitStore.Processing;
 using LogitStore.Writing;
 
@@ -8,14 +9,12 @@ public class RefusedOptionsTests
     public static TheoryData<string, CodecOptions> RefusedCodecs => new()
     {
         { "zstd level 99, default ranked + mvq:4", new CodecOptions { ZstdLevel = 99 } },
-        { "zstd level 99, packed + q8", new CodecOptions { Ids = "packed", Values = "q8", ZstdLevel = 99 } },
+        { "zstd level 99, packed + q8", new CodecOptions { Ids = IdCodecSpec.Packed, Values = ValueCodecSpec.Q8, ZstdLevel = 99 } },
         { "0 sequences per block", new CodecOptions { SequencesPerBlock = 0 } },
         { "tiny shards", new CodecOptions { ShardTargetBytes = 100 } },
-        { "tokens codec", new CodecOptions { Tokens = "delta" } },
+        { "tokens codec", new CodecOptions { Tokens = IdCodecSpec.Delta } },
         { "beam 0", new CodecOptions { MvqBeam = 0 } },
-        { "negative value range", new CodecOptions { Ids = "packed", Values = "q8", ValueLogRange = -3 } },
-        { "unknown id codec", new CodecOptions { Ids = "zip" } },
-        { "unknown value codec", new CodecOptions { Values = "q3" } },
+        { "negative value range", new CodecOptions { Ids = IdCodecSpec.Packed, Values = ValueCodecSpec.Q8, ValueLogRange = -3 } },
         { "dictionary sample 0", new CodecOptions { DictionarySample = 0 } },
     };
 
@@ -28,6 +27,20 @@ public class RefusedOptionsTests
         var e = Assert.ThrowsAny<ArgumentException>(() => StoreWriter.Create(dir, options));
         Assert.False(string.IsNullOrWhiteSpace(e.Message), what);
         Assert.False(Directory.Exists(dir), $"{what}: {dir} was created");
+    }
+
+    [Theory]
+    [InlineData("zip", "q8")]
+    [InlineData("ranked", "q3")]
+    [InlineData("ranked", "mvq")]
+    [InlineData("ranked", "mvq:0")]
+    [InlineData("ranked", "mvq:33")]
+    [InlineData("u16", "q8")]
+    [InlineData("packed", "unorm16")]
+    public void UnknownCodecName_IsRefusedWhenParsed_NamingTheChoices(string ids, string values)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => (IdCodecSpec.Parse(ids), ValueCodecSpec.Parse(values)));
+        Assert.Matches("packed|mvq:M|1..32", e.Message);
     }
 
     public static TheoryData<string, ulong, uint, int, string?> RefusedSyntheticPacks => new()

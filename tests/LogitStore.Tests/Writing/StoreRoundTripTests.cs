@@ -21,8 +21,8 @@ public class StoreRoundTripTests
         uint vocab = (uint)rng.Next(2, 70_000);
         var codecs = new CodecOptions
         {
-            Ids = IdCodecs[idCodec % IdCodecs.Length], Values = ValueCodecs[valueCodec % ValueCodecs.Length],
-            Tokens = rng.Next(2) == 0 ? "u32" : "packed",
+            Ids = IdCodecSpec.Parse(IdCodecs[idCodec % IdCodecs.Length]), Values = ValueCodecSpec.Parse(ValueCodecs[valueCodec % ValueCodecs.Length]),
+            Tokens = rng.Next(2) == 0 ? IdCodecSpec.U32 : IdCodecSpec.Packed,
             SequencesPerBlock = spbSeed.Get % 5 + 1, ZstdLevel = zstd ? 3 : 0, ShardTargetBytes = 4096,
         };
         var seqs = Enumerable.Range(0, rng.Next(1, 12)).Select(_ => TestData.RandomSequence(rng, vocab, rng.Next(1, 30), 20)).ToList();
@@ -85,7 +85,7 @@ public class StoreRoundTripTests
             merged = TestData.TempDir();
         var src = new SyntheticSource(40 * 64, 2000, 64, 3, 32);
         // q8 values so that parts and the whole agree bit for bit; ranked ids make each part build its own rank table.
-        var codecs = new CodecOptions { Ids = "ranked", Values = "q8", SequencesPerBlock = 4, ShardTargetBytes = 8192 };
+        var codecs = new CodecOptions { Ids = IdCodecSpec.Ranked, Values = ValueCodecSpec.Q8, SequencesPerBlock = 4, ShardTargetBytes = 8192 };
         await SyntheticPack.RunAsync(whole, src, new ProcessingOptions(), codecs, overwrite: true);
         for (int i = 0; i < 3; i++)
             await SyntheticPack.RunAsync(
@@ -135,7 +135,7 @@ public class StoreRoundTripTests
     {
         string dir = TestData.TempDir();
         var seqs = Enumerable.Range(0, 24).Select(i => TestData.SyntheticSequence((ulong)i, 32)).ToList();
-        Write(dir, 1000, new CodecOptions { SequencesPerBlock = 2, Values = "f32" }, seqs);
+        Write(dir, 1000, new CodecOptions { SequencesPerBlock = 2, Values = ValueCodecSpec.F32 }, seqs);
         using var reader = StoreReader.Open(dir);
         await Task.WhenAll(Enumerable.Range(0, 8).Select(t => Task.Run(() =>
         {

@@ -1,3 +1,4 @@
+using LogitStore.Codecs;
 using LogitStore.Loading;
 using LogitStore.Processing;
 using LogitStore.Reading;
@@ -33,7 +34,7 @@ public sealed class TinyTeacherFixture : IDisposable
         TeacherPack.RunAsync(new TeacherPackOptions
         {
             Checkpoint = Checkpoint, Corpus = Sample, Output = Store, SequenceLength = 16, BatchSize = 4, Device = "cpu", Overwrite = true,
-            Processing = Processing, Codecs = new CodecOptions { Values = "f32", SequencesPerBlock = 4 },
+            Processing = Processing, Codecs = new CodecOptions { Values = ValueCodecSpec.F32, SequencesPerBlock = 4 },
         }).GetAwaiter().GetResult();
     }
 

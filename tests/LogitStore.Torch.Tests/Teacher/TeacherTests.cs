@@ -1,3 +1,4 @@
+using LogitStore.Codecs;
 using LogitStore.Processing;
 using LogitStore.Reading;
 using LogitStore.Torch.Corpus;
@@ -22,7 +23,7 @@ public class TeacherTests
             Corpus = Sample, Output = ckpt, Preset = "tiny", MaxSteps = 30, BatchSize = 2, SequenceLength = 16, LearningRate = 1e-2,
             WarmupSteps = 3, EvalEvery = 30, EvalSequences = 4, Device = "cpu", RecordOnline = online,
             Vocabulary = VocabularyChoice.Full,   // from ln V = 11.5: the first steps learn which ids occur at all
-            RecordCodecs = new CodecOptions { Values = "q8" },
+            RecordCodecs = new CodecOptions { Values = ValueCodecSpec.Q8 },
         };
         var losses = new List<double>();
         var result = await TeacherTrainer.TrainAsync(o, s => losses.Add(s.Loss));
@@ -49,7 +50,7 @@ public class TeacherTests
         {
             Corpus = Sample, Output = ckpt, Preset = "tiny", Epochs = 2, BatchSize = 4, SequenceLength = 32, EvalEvery = 1000,
             EvalSequences = 1,
-            Device = "cpu", RecordOnline = online, RecordPhases = 2, RecordCodecs = new CodecOptions { Values = "q8" },
+            Device = "cpu", RecordOnline = online, RecordPhases = 2, RecordCodecs = new CodecOptions { Values = ValueCodecSpec.Q8 },
             MaxCorpusTokens = 1500,
         };
         var result = await TeacherTrainer.TrainAsync(o);
@@ -82,7 +83,7 @@ public class TeacherTests
         var (manifest, timing) = await TeacherPack.RunAsync(new TeacherPackOptions
         {
             Checkpoint = ckpt, Corpus = Sample, Output = store, SequenceLength = 32, BatchSize = 3, Device = "cpu", Overwrite = true,
-            Processing = processing, Codecs = new CodecOptions { Values = "f32" }, MaxTokens = 2000,
+            Processing = processing, Codecs = new CodecOptions { Values = ValueCodecSpec.F32 }, MaxTokens = 2000,
         });
         Assert.True(StoreVerifier.Verify(store).Ok);
         Assert.True(timing.Tokens > 0);

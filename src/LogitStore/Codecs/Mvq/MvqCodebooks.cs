@@ -104,6 +104,9 @@ public sealed class MvqCodebooks
     }
 
     /// <summary>Reads a kind-1 dictionary (spec 2.4); errors name <paramref name="file"/> and the field's offset.</summary>
+    /// <summary>Reads a codebook dictionary file (from <c>logitstore codebook train</c>).</summary>
+    public static MvqCodebooks Load(string path) => FromDictionary(DictionaryFile.Read(path), path);
+
     public static MvqCodebooks FromDictionary(DictionaryFile dict, string file)
     {
         if (dict.Kind != DictionaryKind.MvqCodebooks)

@@ -1,0 +1,107 @@
+namespace LogitStore.Format;
+
+/// <summary>
+/// The files a store owns (spec 1, 2.5): <c>manifest.json</c>, <c>shards/</c> and <c>dictionaries/</c>. It names them,
+/// creates and replaces a store's layout, removes what no commit lists, and commits the manifest. Writers, the merger,
+/// dictionaries, readers and verify reach a store's files only through it.
+/// </summary>
+public sealed class StoreDirectory
+{
+    public StoreDirectory(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Path = path;
+    }
+
+    public string Path { get; }
+
+    public string ManifestPath => Of(FormatConstants.ManifestFileName);
+
+    public string ShardsPath => Of(FormatConstants.ShardDirectory);
+
+    public string DictionariesPath => Of(FormatConstants.DictionaryDirectory);
+
+    /// <summary>True when a manifest, partial or complete, is there.</summary>
+    public bool HoldsStore => File.Exists(ManifestPath);
+
+    /// <summary>The path of a file the manifest names relative to the store (a shard's or a dictionary's <c>file</c>).</summary>
+    public string Of(string relativeFile) => System.IO.Path.Combine(Path, relativeFile);
+
+    /// <summary>The relative name of the shard with the given index (spec 2.3).</summary>
+    public static string ShardName(int index) => FormatConstants.ShardFileName(index);
+
+    /// <summary>The relative name of a dictionary file (spec 2.4).</summary>
+    public static string DictionaryName(DictionaryKind kind, uint reference) =>
+        $"{FormatConstants.DictionaryDirectory}/{DictionaryFile.KindName(kind)}-{DictionaryFile.RefHex(reference)}" +
+        FormatConstants.DictionaryExtension;
+
+    public Manifest LoadManifest() => Manifest.Load(Path);
+
+    /// <summary>
+    /// Lays out an empty store: refuses a directory that holds one unless <paramref name="overwrite"/>, in which case
+    /// the old manifest goes first (so a crash midway leaves no store rather than a damaged one), then its files.
+    /// </summary>
+    public void Create(bool overwrite)
+    {
+        if (HoldsStore)
+        {
+            if (!overwrite) throw new IOException($"{Path} already holds a store: use --resume to finish it or --force to replace it");
+            File.Delete(ManifestPath);
+            if (Directory.Exists(ShardsPath)) Directory.Delete(ShardsPath, recursive: true);
+            if (Directory.Exists(DictionariesPath)) Directory.Delete(DictionariesPath, recursive: true);
+        }
+        Directory.CreateDirectory(ShardsPath);
+    }
+
+    /// <summary>
+    /// Removes every shard and dictionary file the manifest does not list, and every temporary file a crashed write
+    /// left (spec 2.5): what is left is exactly the last commit.
+    /// </summary>
+    public void RemoveUncommitted(Manifest manifest)
+    {
+        var listed = new HashSet<string>(
+            manifest.Shards.Select(s => s.File).Concat(manifest.Dictionaries.Select(d => d.File))
+                .Select(f => System.IO.Path.GetFullPath(Of(f))));
+        foreach (string dir in new[] { ShardsPath, DictionariesPath }.Where(Directory.Exists))
+            foreach (string f in Directory.EnumerateFiles(dir))
+                if (!listed.Contains(System.IO.Path.GetFullPath(f))) File.Delete(f);
+        string tmpManifest = ManifestPath + FormatConstants.TempSuffix;
+        if (File.Exists(tmpManifest)) File.Delete(tmpManifest);
+    }
+
+    /// <summary>Recomputes the manifest's totals and replaces <c>manifest.json</c> atomically and durably: the commit point.</summary>
+    public void Commit(Manifest manifest)
+    {
+        manifest.RecomputeTotals();
+        Writing.DurableFile.WriteAtomic(ManifestPath, manifest.ToUtf8());
+    }
+
+    /// <summary>Writes a dictionary file durably (before any shard refers to it) and returns its manifest entry.</summary>
+    public DictionaryEntry WriteDictionary(DictionaryKind kind, byte[] fileBytes, uint reference)
+    {
+        string name = DictionaryName(kind, reference);
+        Directory.CreateDirectory(DictionariesPath);
+        Writing.DurableFile.WriteAtomic(Of(name), fileBytes);
+        return new DictionaryEntry
+        {
+            File = name,
+            Kind = DictionaryFile.KindName(kind),
+            Ref = DictionaryFile.RefHex(reference),
+            Bytes = (ulong)fileBytes.Length,
+            Xxh3 = Checksum.ToHex(Checksum.Of(fileBytes)),
+        };
+    }
+
+    /// <summary>Copies a dictionary file another store lists, under the same name (merge).</summary>
+    public void CopyDictionary(StoreDirectory from, DictionaryEntry entry)
+    {
+        Directory.CreateDirectory(DictionariesPath);
+        Writing.DurableFile.WriteAtomic(Of(entry.File), File.ReadAllBytes(from.Of(entry.File)));
+    }
+
+    /// <summary>Bytes of every file under <c>shards/</c>, committed or not (what verify will read at most).</summary>
+    public long ShardBytesOnDisk() =>
+        Directory.Exists(ShardsPath) ? Directory.EnumerateFiles(ShardsPath).Sum(f => new FileInfo(f).Length) : 0;
+
+    public override string ToString() => Path;
+}
