@@ -44,7 +44,8 @@ public static class StreamPack
         var m = writer.Manifest;
         var (header, buffer, offset) = await ReadHeaderAsync(input, ct);
         if (header.VocabSize != m.VocabSize)
-            throw new StoreCorruptException(input.Name, 12, $"stream vocab_size {header.VocabSize} differs from the store's {m.VocabSize}");
+            throw new StoreCorruptException(
+                input.Name, StreamHeader.Offsets.VocabSize, $"stream vocab_size {header.VocabSize} differs from the store's {m.VocabSize}");
         if ((string?)m.Teacher["id"] != header.TeacherId)
             throw new InvalidOperationException($"stream teacher '{header.TeacherId}' differs from the store's '{m.Teacher["id"]}'");
         using var parsers = NewParsers(header, input.Name, ManifestSections.FromSection(m.Processing));
@@ -96,7 +97,9 @@ public static class StreamPack
                     ulong count = BinaryPrimitives.ReadUInt64LittleEndian(frame.Payload);
                     if (count != received)
                         throw new StoreCorruptException(
-                            input.Name, frame.Offset + 8, $"end frame counts {count} sequences, {received} were sent");
+                            input.Name,
+                            frame.Offset + StreamFrame.Offsets.Payload,
+                            $"end frame counts {count} sequences, {received} were sent");
                     ended = true;
                     break;
                 }
