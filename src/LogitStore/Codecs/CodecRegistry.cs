@@ -5,8 +5,10 @@ namespace LogitStore.Codecs;
 /// <summary>Maps codec names (manifest, CLI) and ids (block directory) to codec instances.</summary>
 public static class CodecRegistry
 {
-    public static readonly string[] IdCodecNames = ["u32", "packed", "delta", "ranked"];
-    public static readonly string[] ValueCodecNames = ["f32", "f16", "q8", "q4", "counts", "mvq:M"];
+    /// <summary>Names of the codecs each column accepts (spec 4.3), as options and the manifest spell them.</summary>
+    public static readonly string[] TokenCodecNames = NamesOf(ColumnKind.Tokens);
+    public static readonly string[] IdCodecNames = NamesOf(ColumnKind.Ids);
+    public static readonly string[] ValueCodecNames = NamesOf(ColumnKind.Values);
 
     /// <summary>True for codec names that need a dictionary (trained by the writer or given to it).</summary>
     public static bool NeedsDictionary(string name) => name == "ranked" || name.StartsWith("mvq", StringComparison.Ordinal);
@@ -63,6 +65,9 @@ public static class CodecRegistry
         CodecId.Counts when param is >= 1 and <= ushort.MaxValue => new CountsValueCodec((int)param),
         _ => null,
     };
+
+    private static string[] NamesOf(ColumnKind kind) =>
+        [.. ColumnTable.Of(kind).Codecs.Select(id => id == CodecId.Mvq ? "mvq:M" : Name(id))];
 
     public static string Name(CodecId id) => id switch
     {

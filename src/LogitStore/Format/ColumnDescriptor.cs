@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 
 namespace LogitStore.Format;
 
-/// <summary>Column kinds of a v1 block, in their required order (spec 4.3).</summary>
+/// <summary>Column kinds of a v1 block (spec 4.3); <see cref="ColumnTable"/> gives their names, order and codecs.</summary>
 public enum ColumnKind : byte
 {
     SequenceLengths = 1,
