@@ -5,7 +5,7 @@ namespace LogitStore.Codecs;
 /// <summary>Where a column's payload sits, for error messages.</summary>
 public readonly record struct ColumnLocation(string File, long Offset, ColumnKind Kind)
 {
-    public StoreCorruptException Corrupt(string problem) => new(File, Offset, $"{Kind} column: {problem}");
+    public StoreCorruptException Corrupt(string problem) => new(File, Offset, $"{ColumnTable.NameOf(Kind)} column: {problem}");
 }
 
 /// <summary>Encodes a column of token ids (tokens or kept ids); spec 5.1, 5.2.</summary>

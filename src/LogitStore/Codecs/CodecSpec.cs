@@ -3,25 +3,28 @@ using LogitStore.Format;
 namespace LogitStore.Codecs;
 
 /// <summary>One codec as the manifest, the CLI and a block's column directory name it (spec 5).</summary>
-public sealed record CodecTableEntry(CodecId Id, string Name, bool IdsColumn, bool ValuesColumn, bool NeedsDictionary);
+public sealed record CodecTableEntry(CodecId Id, string Name, bool NeedsDictionary);
 
-/// <summary>The one table of codec ids and names; the spec types and the registry read it.</summary>
+/// <summary>
+/// The one table of codec ids and names; the spec types and the registry read it. Which column takes which codec is
+/// <see cref="ColumnTable"/>'s.
+/// </summary>
 public static class CodecTable
 {
     public static IReadOnlyList<CodecTableEntry> Entries { get; } =
     [
-        new(CodecId.U32, "u32", IdsColumn: true, ValuesColumn: false, NeedsDictionary: false),
-        new(CodecId.Packed, "packed", IdsColumn: true, ValuesColumn: false, NeedsDictionary: false),
-        new(CodecId.Delta, "delta", IdsColumn: true, ValuesColumn: false, NeedsDictionary: false),
-        new(CodecId.U16, "u16", IdsColumn: false, ValuesColumn: false, NeedsDictionary: false),
-        new(CodecId.Ranked, "ranked", IdsColumn: true, ValuesColumn: false, NeedsDictionary: true),
-        new(CodecId.F32, "f32", IdsColumn: false, ValuesColumn: true, NeedsDictionary: false),
-        new(CodecId.F16, "f16", IdsColumn: false, ValuesColumn: true, NeedsDictionary: false),
-        new(CodecId.Q8, "q8", IdsColumn: false, ValuesColumn: true, NeedsDictionary: false),
-        new(CodecId.Q4, "q4", IdsColumn: false, ValuesColumn: true, NeedsDictionary: false),
-        new(CodecId.Counts, "counts", IdsColumn: false, ValuesColumn: true, NeedsDictionary: false),
-        new(CodecId.Mvq, "mvq", IdsColumn: false, ValuesColumn: true, NeedsDictionary: true),
-        new(CodecId.Unorm16, "unorm16", IdsColumn: false, ValuesColumn: false, NeedsDictionary: false),
+        new(CodecId.U32, "u32", NeedsDictionary: false),
+        new(CodecId.Packed, "packed", NeedsDictionary: false),
+        new(CodecId.Delta, "delta", NeedsDictionary: false),
+        new(CodecId.U16, "u16", NeedsDictionary: false),
+        new(CodecId.Ranked, "ranked", NeedsDictionary: true),
+        new(CodecId.F32, "f32", NeedsDictionary: false),
+        new(CodecId.F16, "f16", NeedsDictionary: false),
+        new(CodecId.Q8, "q8", NeedsDictionary: false),
+        new(CodecId.Q4, "q4", NeedsDictionary: false),
+        new(CodecId.Counts, "counts", NeedsDictionary: false),
+        new(CodecId.Mvq, "mvq", NeedsDictionary: true),
+        new(CodecId.Unorm16, "unorm16", NeedsDictionary: false),
     ];
 
     public static CodecTableEntry Of(CodecId id) => Entries.First(e => e.Id == id);
@@ -37,7 +40,10 @@ public readonly record struct IdCodecSpec(CodecId Id)
     public static readonly IdCodecSpec Delta = new(CodecId.Delta);
     public static readonly IdCodecSpec Ranked = new(CodecId.Ranked);
 
-    public static IEnumerable<string> Names => CodecTable.Entries.Where(e => e.IdsColumn).Select(e => e.Name);
+    public static IEnumerable<string> Names => NamesFor(ColumnKind.Ids);
+
+    /// <summary>The names of the id codecs a column takes (the ids or the tokens column).</summary>
+    public static IEnumerable<string> NamesFor(ColumnKind column) => ColumnTable.Of(column).Codecs.Select(CodecTable.Name);
 
     public string Name => CodecTable.Name(Id);
 
@@ -45,7 +51,7 @@ public readonly record struct IdCodecSpec(CodecId Id)
     public bool NeedsDictionary => CodecTable.Of(Id).NeedsDictionary;
 
     public static IdCodecSpec Parse(string name) =>
-        CodecTable.Entries.FirstOrDefault(e => e.IdsColumn && e.Name == name) is { } e
+        CodecTable.Entries.FirstOrDefault(e => e.Name == name && ColumnTable.Of(ColumnKind.Ids).Accepts(e.Id)) is { } e
             ? new IdCodecSpec(e.Id)
             : throw new ArgumentException($"unknown id codec '{name}' ({string.Join(", ", Names)})");
 
@@ -79,7 +85,7 @@ public readonly record struct ValueCodecSpec
                 $"value codec 'mvq:{codebooks}': write mvq:M with M codebooks, 1..{Codecs.Mvq.MvqCodebooks.MaxCodebooks} (e.g. mvq:8)");
 
     public static IEnumerable<string> Names =>
-        CodecTable.Entries.Where(e => e.ValuesColumn).Select(e => e.Id == CodecId.Mvq ? "mvq:M" : e.Name);
+        ColumnTable.Of(ColumnKind.Values).Codecs.Select(id => id == CodecId.Mvq ? "mvq:M" : CodecTable.Name(id));
 
     public string Name => Id == CodecId.Mvq ? $"mvq:{Codebooks}" : CodecTable.Name(Id);
 
@@ -106,7 +112,7 @@ public readonly record struct ValueCodecSpec
                 ? Mvq(m)
                 : throw new ArgumentException(
                     $"value codec '{name}': write mvq:M with M codebooks, 1..{Codecs.Mvq.MvqCodebooks.MaxCodebooks} (e.g. mvq:8)");
-        return CodecTable.Entries.FirstOrDefault(e => e.ValuesColumn && e.Name == name) is { } e
+        return CodecTable.Entries.FirstOrDefault(e => e.Name == name && ColumnTable.Of(ColumnKind.Values).Accepts(e.Id)) is { } e
             ? new ValueCodecSpec(e.Id, 0)
             : throw new ArgumentException($"unknown value codec '{name}' ({string.Join(", ", Names)})");
     }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using LogitStore.Format;
+using IdRankFieldOffsets = LogitStore.Format.DictionaryFile.IdRankFieldOffsets;
 
 namespace LogitStore.Codecs;
 
@@ -28,7 +29,7 @@ public sealed class IdRankTable
         }
         Span<byte> fields = stackalloc byte[DictionaryFile.KindFieldsSize];
         fields.Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(fields, (uint)v);
+        BinaryPrimitives.WriteUInt32LittleEndian(fields[IdRankFieldOffsets.VocabSize..], (uint)v);
         var body = new byte[4 * v];
         for (int r = 0; r < v; r++) BinaryPrimitives.WriteInt32LittleEndian(body.AsSpan(4 * r), idOfRank[r]);
         var (bytes, parsed) = DictionaryFile.Build(DictionaryKind.IdRankTable, fields, body);
@@ -59,15 +60,20 @@ public sealed class IdRankTable
     public static IdRankTable FromDictionary(DictionaryFile dict, string file, uint vocabSize)
     {
         if (dict.Kind != DictionaryKind.IdRankTable)
-            throw new StoreCorruptException(file, 12, $"dictionary kind {(byte)dict.Kind} is not an id rank table (2)");
+            throw new StoreCorruptException(
+                file, DictionaryFile.Offsets.Kind, $"dictionary kind {(byte)dict.Kind} is not an id rank table (2)");
+        const int at = DictionaryFile.Offsets.KindFields;
         var f = dict.KindFields.Span;
-        uint v = BinaryPrimitives.ReadUInt32LittleEndian(f);
+        uint v = BinaryPrimitives.ReadUInt32LittleEndian(f[IdRankFieldOffsets.VocabSize..]);
         if (v != vocabSize)
             throw new StoreCorruptException(
-                file, DictionaryFile.KindFieldsOffset, $"id rank table is for V = {v}, the store's vocabulary is {vocabSize}");
-        for (int i = 4; i < f.Length; i++)
-            if (f[i] != 0)
-                throw new StoreCorruptException(file, DictionaryFile.KindFieldsOffset + i, "reserved id rank table fields are not zero");
+                file,
+                at + IdRankFieldOffsets.VocabSize,
+                $"id rank table is for V = {v}, the store's vocabulary is {vocabSize}");
+        int nonZero = f[IdRankFieldOffsets.Reserved..].IndexOfAnyExcept((byte)0);
+        if (nonZero >= 0)
+            throw new StoreCorruptException(
+                file, at + IdRankFieldOffsets.Reserved + nonZero, "reserved id rank table fields are not zero");
         var body = dict.Body.Span;
         if ((ulong)body.Length != 4UL * v)
             throw new StoreCorruptException(file, FormatConstants.DictionaryHeaderSize, $"body is {body.Length} bytes, 4·V = {4UL * v}");

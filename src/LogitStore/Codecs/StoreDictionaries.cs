@@ -50,7 +50,9 @@ public sealed class StoreDictionaries
                     path, 0, $"dictionary file XXH3 {Checksum.ToHex(dict.FileChecksum)} differs from the manifest's {entry.Xxh3}");
             if (DictionaryFile.RefHex(dict.Ref) != entry.Ref)
                 throw new StoreCorruptException(
-                    path, 56, $"dictionary ref {DictionaryFile.RefHex(dict.Ref)} differs from the manifest's {entry.Ref}");
+                    path,
+                    DictionaryFile.Offsets.HeaderChecksum,
+                    $"dictionary ref {DictionaryFile.RefHex(dict.Ref)} differs from the manifest's {entry.Ref}");
             switch (dict.Kind)
             {
                 case DictionaryKind.MvqCodebooks: d._codebooks[dict.Ref] = MvqCodebooks.FromDictionary(dict, path); break;

@@ -6,30 +6,51 @@ namespace LogitStore.Format;
 public readonly record struct BlockHeader(
     uint BlockLength, ulong FirstSequence, uint SequenceCount, uint PositionCount, uint EntryCount, ushort ColumnCount)
 {
+    /// <summary>Field offsets of spec 4.1, from the start of the block.</summary>
+    public static class Offsets
+    {
+        public const int Magic = 0;
+        public const int BlockLength = 4;
+        public const int FirstSequence = 8;
+        public const int SequenceCount = 16;
+        public const int PositionCount = 20;
+        public const int EntryCount = 24;
+        public const int ColumnCount = 28;
+        public const int Reserved = 30;
+    }
+
     public void Write(Span<byte> dest)
     {
-        FormatConstants.BlockMagic.CopyTo(dest);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[4..], BlockLength);
-        BinaryPrimitives.WriteUInt64LittleEndian(dest[8..], FirstSequence);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[16..], SequenceCount);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[20..], PositionCount);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[24..], EntryCount);
-        BinaryPrimitives.WriteUInt16LittleEndian(dest[28..], ColumnCount);
-        BinaryPrimitives.WriteUInt16LittleEndian(dest[30..], 0);
+        FormatConstants.BlockMagic.CopyTo(dest[Offsets.Magic..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[Offsets.BlockLength..], BlockLength);
+        BinaryPrimitives.WriteUInt64LittleEndian(dest[Offsets.FirstSequence..], FirstSequence);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[Offsets.SequenceCount..], SequenceCount);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[Offsets.PositionCount..], PositionCount);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[Offsets.EntryCount..], EntryCount);
+        BinaryPrimitives.WriteUInt16LittleEndian(dest[Offsets.ColumnCount..], ColumnCount);
+        BinaryPrimitives.WriteUInt16LittleEndian(dest[Offsets.Reserved..], 0);
     }
 
     public static BlockHeader Read(ReadOnlySpan<byte> src, string file, long blockOffset)
     {
-        if (src.Length < FormatConstants.BlockHeaderSize || !src[..4].SequenceEqual(FormatConstants.BlockMagic))
-            throw new StoreCorruptException(file, blockOffset, "bad block magic (expected 'LGBK')");
-        if (BinaryPrimitives.ReadUInt16LittleEndian(src[30..]) != 0)
-            throw new StoreCorruptException(file, blockOffset + 30, "reserved block header field is not zero");
+        if (src.Length < FormatConstants.BlockHeaderSize || !src[Offsets.Magic..].StartsWith(FormatConstants.BlockMagic))
+            throw new StoreCorruptException(file, blockOffset + Offsets.Magic, "bad block magic (expected 'LGBK')");
+        if (BinaryPrimitives.ReadUInt16LittleEndian(src[Offsets.Reserved..]) != 0)
+            throw new StoreCorruptException(file, blockOffset + Offsets.Reserved, "reserved block header field is not zero");
         return new BlockHeader(
-            BinaryPrimitives.ReadUInt32LittleEndian(src[4..]),
-            BinaryPrimitives.ReadUInt64LittleEndian(src[8..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(src[16..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(src[20..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(src[24..]),
-            BinaryPrimitives.ReadUInt16LittleEndian(src[28..]));
+            BinaryPrimitives.ReadUInt32LittleEndian(src[Offsets.BlockLength..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(src[Offsets.FirstSequence..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(src[Offsets.SequenceCount..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(src[Offsets.PositionCount..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(src[Offsets.EntryCount..]),
+            BinaryPrimitives.ReadUInt16LittleEndian(src[Offsets.ColumnCount..]));
     }
+
+    /// <summary>Offset of the first of the header's sequence and count fields that differs from the index entry's, or null.</summary>
+    public int? OffsetOfFieldDifferingFrom(BlockIndexEntry entry) =>
+        FirstSequence != entry.FirstSequence ? Offsets.FirstSequence
+        : SequenceCount != entry.SequenceCount ? Offsets.SequenceCount
+        : PositionCount != entry.PositionCount ? Offsets.PositionCount
+        : EntryCount != entry.EntryCount ? Offsets.EntryCount
+        : null;
 }

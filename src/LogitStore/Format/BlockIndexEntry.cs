@@ -6,21 +6,32 @@ namespace LogitStore.Format;
 public readonly record struct BlockIndexEntry(
     ulong BlockOffset, uint BlockLength, uint SequenceCount, ulong FirstSequence, uint PositionCount, uint EntryCount)
 {
+    /// <summary>Field offsets of spec 3.2, from the start of the entry.</summary>
+    public static class Offsets
+    {
+        public const int BlockOffset = 0;
+        public const int BlockLength = 8;
+        public const int SequenceCount = 12;
+        public const int FirstSequence = 16;
+        public const int PositionCount = 24;
+        public const int EntryCount = 28;
+    }
+
     public void Write(Span<byte> dest)
     {
-        BinaryPrimitives.WriteUInt64LittleEndian(dest, BlockOffset);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[8..], BlockLength);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[12..], SequenceCount);
-        BinaryPrimitives.WriteUInt64LittleEndian(dest[16..], FirstSequence);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[24..], PositionCount);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[28..], EntryCount);
+        BinaryPrimitives.WriteUInt64LittleEndian(dest[Offsets.BlockOffset..], BlockOffset);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[Offsets.BlockLength..], BlockLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[Offsets.SequenceCount..], SequenceCount);
+        BinaryPrimitives.WriteUInt64LittleEndian(dest[Offsets.FirstSequence..], FirstSequence);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[Offsets.PositionCount..], PositionCount);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[Offsets.EntryCount..], EntryCount);
     }
 
     public static BlockIndexEntry Read(ReadOnlySpan<byte> src) => new(
-        BinaryPrimitives.ReadUInt64LittleEndian(src),
-        BinaryPrimitives.ReadUInt32LittleEndian(src[8..]),
-        BinaryPrimitives.ReadUInt32LittleEndian(src[12..]),
-        BinaryPrimitives.ReadUInt64LittleEndian(src[16..]),
-        BinaryPrimitives.ReadUInt32LittleEndian(src[24..]),
-        BinaryPrimitives.ReadUInt32LittleEndian(src[28..]));
+        BinaryPrimitives.ReadUInt64LittleEndian(src[Offsets.BlockOffset..]),
+        BinaryPrimitives.ReadUInt32LittleEndian(src[Offsets.BlockLength..]),
+        BinaryPrimitives.ReadUInt32LittleEndian(src[Offsets.SequenceCount..]),
+        BinaryPrimitives.ReadUInt64LittleEndian(src[Offsets.FirstSequence..]),
+        BinaryPrimitives.ReadUInt32LittleEndian(src[Offsets.PositionCount..]),
+        BinaryPrimitives.ReadUInt32LittleEndian(src[Offsets.EntryCount..]));
 }

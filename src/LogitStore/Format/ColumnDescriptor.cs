@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 
 namespace LogitStore.Format;
 
-/// <summary>Column kinds of a v1 block, in their required order (spec 4.3).</summary>
+/// <summary>Column kinds of a v1 block (spec 4.3); <see cref="ColumnTable"/> gives their names, order and codecs.</summary>
 public enum ColumnKind : byte
 {
     SequenceLengths = 1,
@@ -42,32 +42,52 @@ public readonly record struct ColumnDescriptor(
     ColumnKind Kind, CodecId Codec, CompressionId Compression, byte Flags, uint Offset, uint StoredLength, uint DecodedLength,
     uint CodecParam)
 {
+    /// <summary>Field offsets of spec 4.2, from the start of the entry.</summary>
+    public static class Offsets
+    {
+        public const int Kind = 0;
+        public const int Codec = 1;
+        public const int Compression = 2;
+        public const int Flags = 3;
+        public const int Offset = 4;
+        public const int StoredLength = 8;
+        public const int DecodedLength = 12;
+        public const int CodecParam = 16;
+        public const int Reserved = 20;
+    }
+
     public const byte OptionalFlag = 1;
 
     public bool IsOptional => (Flags & OptionalFlag) != 0;
 
+    /// <summary>Block-relative offset of directory entry <paramref name="column"/>: the directory follows the block header.</summary>
+    public static int OffsetInBlock(int column) => FormatConstants.BlockHeaderSize + column * FormatConstants.ColumnDescriptorSize;
+
     public void Write(Span<byte> dest)
     {
-        dest[0] = (byte)Kind;
-        dest[1] = (byte)Codec;
-        dest[2] = (byte)Compression;
-        dest[3] = Flags;
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[4..], Offset);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[8..], StoredLength);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[12..], DecodedLength);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[16..], CodecParam);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[20..], 0);
+        dest[Offsets.Kind] = (byte)Kind;
+        dest[Offsets.Codec] = (byte)Codec;
+        dest[Offsets.Compression] = (byte)Compression;
+        dest[Offsets.Flags] = Flags;
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[Offsets.Offset..], Offset);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[Offsets.StoredLength..], StoredLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[Offsets.DecodedLength..], DecodedLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[Offsets.CodecParam..], CodecParam);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[Offsets.Reserved..], 0);
     }
 
+    /// <summary>Parses one entry; <paramref name="offset"/> is where it sits in the file.</summary>
     public static ColumnDescriptor Read(ReadOnlySpan<byte> src, string file, long offset)
     {
-        if (BinaryPrimitives.ReadUInt32LittleEndian(src[20..]) != 0 || (src[3] & ~OptionalFlag) != 0)
-            throw new StoreCorruptException(file, offset, "reserved column descriptor bits are not zero");
+        if ((src[Offsets.Flags] & ~OptionalFlag) != 0)
+            throw new StoreCorruptException(file, offset + Offsets.Flags, "reserved column flag bits are not zero");
+        if (BinaryPrimitives.ReadUInt32LittleEndian(src[Offsets.Reserved..]) != 0)
+            throw new StoreCorruptException(file, offset + Offsets.Reserved, "reserved column descriptor field is not zero");
         return new ColumnDescriptor(
-            (ColumnKind)src[0], (CodecId)src[1], (CompressionId)src[2], src[3],
-            BinaryPrimitives.ReadUInt32LittleEndian(src[4..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(src[8..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(src[12..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(src[16..]));
+            (ColumnKind)src[Offsets.Kind], (CodecId)src[Offsets.Codec], (CompressionId)src[Offsets.Compression], src[Offsets.Flags],
+            BinaryPrimitives.ReadUInt32LittleEndian(src[Offsets.Offset..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(src[Offsets.StoredLength..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(src[Offsets.DecodedLength..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(src[Offsets.CodecParam..]));
     }
 }

@@ -15,8 +15,42 @@ public enum DictionaryKind : byte
 /// </summary>
 public sealed class DictionaryFile
 {
-    public const int KindFieldsOffset = 32;
+    /// <summary>Header field offsets of spec 2.4; the header starts at file offset 0, so they are file offsets too.</summary>
+    public static class Offsets
+    {
+        public const int Magic = 0;
+        public const int MajorVersion = 8;
+        public const int MinorVersion = 10;
+        public const int Kind = 12;
+        public const int Reserved = 13;
+        public const int BodyLength = 16;
+        public const int BodyChecksum = 24;
+        public const int KindFields = 32;
+        public const int HeaderChecksum = 56;
+    }
+
+    /// <summary>Kind 1 (mvq codebooks) field offsets of spec 2.4, from the start of the kind fields.</summary>
+    public static class MvqFieldOffsets
+    {
+        public const int Codebooks = 0;
+        public const int Centroids = 2;
+        public const int Dimensions = 4;
+        public const int ReservedAfterDimensions = 6;
+        public const int LogFloor = 8;
+        public const int EscapeKl = 12;
+        public const int EscapeRange = 16;
+        public const int ReservedAfterEscapeRange = 20;
+    }
+
+    /// <summary>Kind 2 (id rank table) field offsets of spec 2.4, from the start of the kind fields.</summary>
+    public static class IdRankFieldOffsets
+    {
+        public const int VocabSize = 0;
+        public const int Reserved = 4;
+    }
+
     public const int KindFieldsSize = 24;
+    private const int ReservedSize = 3;
 
     private DictionaryFile(DictionaryKind kind, byte[] kindFields, byte[] body, ulong headerChecksum, ulong fileChecksum)
     {
@@ -51,15 +85,15 @@ public sealed class DictionaryFile
     {
         if (kindFields.Length != KindFieldsSize) throw new ArgumentException($"kind fields are {KindFieldsSize} bytes");
         var bytes = new byte[FormatConstants.DictionaryHeaderSize + body.Length];
-        FormatConstants.DictionaryMagic.CopyTo(bytes);
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), 1);
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(10), 0);
-        bytes[12] = (byte)kind;
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(16), (ulong)body.Length);
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(24), Checksum.Of(body));
-        kindFields.CopyTo(bytes.AsSpan(KindFieldsOffset));
-        ulong header = Checksum.Of(bytes.AsSpan(0, 56));
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(56), header);
+        FormatConstants.DictionaryMagic.CopyTo(bytes.AsSpan(Offsets.Magic));
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(Offsets.MajorVersion), 1);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(Offsets.MinorVersion), 0);
+        bytes[Offsets.Kind] = (byte)kind;
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(Offsets.BodyLength), (ulong)body.Length);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(Offsets.BodyChecksum), Checksum.Of(body));
+        kindFields.CopyTo(bytes.AsSpan(Offsets.KindFields));
+        ulong header = Checksum.Of(bytes.AsSpan(0, Offsets.HeaderChecksum));
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(Offsets.HeaderChecksum), header);
         body.CopyTo(bytes.AsSpan(FormatConstants.DictionaryHeaderSize));
         return (bytes, Parse(bytes, "<memory>"));
     }
@@ -75,29 +109,31 @@ public sealed class DictionaryFile
     {
         if (bytes.Length < FormatConstants.DictionaryHeaderSize)
             throw new StoreCorruptException(file, 0, $"dictionary file is {bytes.Length} bytes, shorter than its 64-byte header");
-        if (!bytes[..8].SequenceEqual(FormatConstants.DictionaryMagic))
-            throw new StoreCorruptException(file, 0, "bad dictionary magic (expected LGSTDICT)");
-        ulong headerSum = BinaryPrimitives.ReadUInt64LittleEndian(bytes[56..]);
-        ulong actual = Checksum.Of(bytes[..56]);
+        if (!bytes[Offsets.Magic..].StartsWith(FormatConstants.DictionaryMagic))
+            throw new StoreCorruptException(file, Offsets.Magic, "bad dictionary magic (expected LGSTDICT)");
+        ulong headerSum = BinaryPrimitives.ReadUInt64LittleEndian(bytes[Offsets.HeaderChecksum..]);
+        ulong actual = Checksum.Of(bytes[..Offsets.HeaderChecksum]);
         if (headerSum != actual)
             throw new StoreCorruptException(
-                file, 56, $"dictionary header checksum mismatch (stored {Checksum.ToHex(headerSum)}, computed {Checksum.ToHex(actual)})");
-        ushort major = BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]);
-        if (major != 1) throw new StoreCorruptException(file, 8, $"unsupported dictionary major version {major}");
-        if (bytes[13] != 0 || bytes[14] != 0 || bytes[15] != 0)
-            throw new StoreCorruptException(file, 13, "reserved dictionary header bytes are not zero");
-        var kind = (DictionaryKind)bytes[12];
+                file,
+                Offsets.HeaderChecksum,
+                $"dictionary header checksum mismatch (stored {Checksum.ToHex(headerSum)}, computed {Checksum.ToHex(actual)})");
+        ushort major = BinaryPrimitives.ReadUInt16LittleEndian(bytes[Offsets.MajorVersion..]);
+        if (major != 1) throw new StoreCorruptException(file, Offsets.MajorVersion, $"unsupported dictionary major version {major}");
+        if (bytes.Slice(Offsets.Reserved, ReservedSize).ContainsAnyExcept((byte)0))
+            throw new StoreCorruptException(file, Offsets.Reserved, "reserved dictionary header bytes are not zero");
+        var kind = (DictionaryKind)bytes[Offsets.Kind];
         if (kind is not (DictionaryKind.MvqCodebooks or DictionaryKind.IdRankTable))
-            throw new StoreCorruptException(file, 12, $"unknown dictionary kind {(byte)kind}");
-        ulong bodyLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes[16..]);
+            throw new StoreCorruptException(file, Offsets.Kind, $"unknown dictionary kind {(byte)kind}");
+        ulong bodyLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes[Offsets.BodyLength..]);
         if (bodyLength != (ulong)(bytes.Length - FormatConstants.DictionaryHeaderSize))
             throw new StoreCorruptException(
                 file,
-                16,
+                Offsets.BodyLength,
                 $"body_length {bodyLength} but the file holds {bytes.Length - FormatConstants.DictionaryHeaderSize} bytes " +
                 $"after the header");
         var body = bytes[FormatConstants.DictionaryHeaderSize..];
-        ulong bodySum = BinaryPrimitives.ReadUInt64LittleEndian(bytes[24..]);
+        ulong bodySum = BinaryPrimitives.ReadUInt64LittleEndian(bytes[Offsets.BodyChecksum..]);
         ulong bodyActual = Checksum.Of(body);
         if (bodySum != bodyActual)
             throw new StoreCorruptException(
@@ -105,6 +141,6 @@ public sealed class DictionaryFile
                 FormatConstants.DictionaryHeaderSize,
                 $"dictionary body checksum mismatch (stored {Checksum.ToHex(bodySum)}, computed {Checksum.ToHex(bodyActual)})");
         return new DictionaryFile(
-            kind, bytes.Slice(KindFieldsOffset, KindFieldsSize).ToArray(), body.ToArray(), headerSum, Checksum.Of(bytes));
+            kind, bytes.Slice(Offsets.KindFields, KindFieldsSize).ToArray(), body.ToArray(), headerSum, Checksum.Of(bytes));
     }
 }

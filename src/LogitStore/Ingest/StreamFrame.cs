@@ -9,7 +9,15 @@ public readonly record struct StreamFrame(uint Type, byte[] Payload, long Offset
 {
     public const uint SequenceType = 1;
     public const uint EndType = 2;
-    public const int HeaderSize = 8;
+    /// <summary>Field offsets of stream-protocol.md section 2, from the start of the frame.</summary>
+    public static class Offsets
+    {
+        public const int FrameType = 0;
+        public const int PayloadLength = 4;
+        public const int Payload = 8;
+    }
+
+    public const int HeaderSize = Offsets.Payload;
     public const int MaxPayload = 1 << 30;
 
     /// <summary>
@@ -22,13 +30,15 @@ public readonly record struct StreamFrame(uint Type, byte[] Payload, long Offset
         if (buffer.Length < HeaderSize) return false;
         Span<byte> h = stackalloc byte[HeaderSize];
         buffer.Slice(0, HeaderSize).CopyTo(h);
-        uint type = BinaryPrimitives.ReadUInt32LittleEndian(h);
-        uint length = BinaryPrimitives.ReadUInt32LittleEndian(h[4..]);
-        if (type is not (SequenceType or EndType)) throw new StoreCorruptException(stream, offset, $"unknown frame type {type}");
+        uint type = BinaryPrimitives.ReadUInt32LittleEndian(h[Offsets.FrameType..]);
+        uint length = BinaryPrimitives.ReadUInt32LittleEndian(h[Offsets.PayloadLength..]);
+        if (type is not (SequenceType or EndType))
+            throw new StoreCorruptException(stream, offset + Offsets.FrameType, $"unknown frame type {type}");
         if (length > MaxPayload)
-            throw new StoreCorruptException(stream, offset + 4, $"frame payload of {length} bytes exceeds the 1 GiB limit");
+            throw new StoreCorruptException(
+                stream, offset + Offsets.PayloadLength, $"frame payload of {length} bytes exceeds the 1 GiB limit");
         if (type == EndType && length != 8)
-            throw new StoreCorruptException(stream, offset + 4, $"end frame payload is {length} bytes, expected 8");
+            throw new StoreCorruptException(stream, offset + Offsets.PayloadLength, $"end frame payload is {length} bytes, expected 8");
         if (buffer.Length < HeaderSize + length) return false;
         frame = new StreamFrame(type, buffer.Slice(HeaderSize, length).ToArray(), offset);
         buffer = buffer.Slice(HeaderSize + length);
@@ -38,8 +48,8 @@ public readonly record struct StreamFrame(uint Type, byte[] Payload, long Offset
     public static byte[] Encode(uint type, ReadOnlySpan<byte> payload)
     {
         var b = new byte[HeaderSize + payload.Length];
-        BinaryPrimitives.WriteUInt32LittleEndian(b, type);
-        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), (uint)payload.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(Offsets.FrameType), type);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(Offsets.PayloadLength), (uint)payload.Length);
         payload.CopyTo(b.AsSpan(HeaderSize));
         return b;
     }

@@ -15,7 +15,22 @@ public enum StreamPayloadKind : byte
 /// <summary>The stream protocol's header (format-spec/stream-protocol.md section 1).</summary>
 public sealed record StreamHeader(StreamPayloadKind Kind, uint VocabSize, uint MaxEntries, ulong FirstSequence, string TeacherId)
 {
-    public const int FixedSize = 30;
+    /// <summary>Field offsets of stream-protocol.md section 1; the header opens the stream, so they are stream offsets too.</summary>
+    public static class Offsets
+    {
+        public const int Magic = 0;
+        public const int Version = 8;
+        public const int PayloadKind = 10;
+        public const int Reserved = 11;
+        public const int VocabSize = 12;
+        public const int MaxEntries = 16;
+        public const int FirstSequence = 20;
+        public const int TeacherIdLength = 28;
+        public const int TeacherId = 30;
+    }
+
+    /// <summary>Bytes before the variable-length teacher id.</summary>
+    public const int FixedSize = Offsets.TeacherId;
 
     /// <summary>The largest vocabulary a stream may declare: token ids are stored as signed 32-bit integers downstream.</summary>
     public const uint MaxVocabSize = 1u << 31;
@@ -27,13 +42,13 @@ public sealed record StreamHeader(StreamPayloadKind Kind, uint VocabSize, uint M
     {
         var id = Encoding.UTF8.GetBytes(TeacherId);
         var b = new byte[FixedSize + id.Length];
-        Magic.CopyTo(b);
-        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(8), 1);
-        b[10] = (byte)Kind;
-        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(12), VocabSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(16), MaxEntries);
-        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(20), FirstSequence);
-        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(28), checked((ushort)id.Length));
+        Magic.CopyTo(b.AsSpan(Offsets.Magic));
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(Offsets.Version), 1);
+        b[Offsets.PayloadKind] = (byte)Kind;
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(Offsets.VocabSize), VocabSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(Offsets.MaxEntries), MaxEntries);
+        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(Offsets.FirstSequence), FirstSequence);
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(Offsets.TeacherIdLength), checked((ushort)id.Length));
         id.CopyTo(b, FixedSize);
         return b;
     }
@@ -45,26 +60,29 @@ public sealed record StreamHeader(StreamPayloadKind Kind, uint VocabSize, uint M
         if (buffer.Length < FixedSize) return false;
         Span<byte> fixedPart = stackalloc byte[FixedSize];
         buffer.Slice(0, FixedSize).CopyTo(fixedPart);
-        if (!fixedPart[..8].SequenceEqual(Magic)) throw new StoreCorruptException(stream, 0, "bad stream magic (expected 'LGSTSTRM')");
-        ushort version = BinaryPrimitives.ReadUInt16LittleEndian(fixedPart[8..]);
+        if (!fixedPart[Offsets.Magic..].StartsWith(Magic))
+            throw new StoreCorruptException(stream, Offsets.Magic, "bad stream magic (expected 'LGSTSTRM')");
+        ushort version = BinaryPrimitives.ReadUInt16LittleEndian(fixedPart[Offsets.Version..]);
         if (version != 1)
-            throw new StoreCorruptException(stream, 8, $"unsupported stream protocol version {version} (this reader knows 1)");
-        byte kind = fixedPart[10];
-        if (kind is not (1 or 2)) throw new StoreCorruptException(stream, 10, $"unknown payload kind {kind}");
-        if (fixedPart[11] != 0) throw new StoreCorruptException(stream, 11, "reserved byte is not zero");
-        uint vocab = BinaryPrimitives.ReadUInt32LittleEndian(fixedPart[12..]);
+            throw new StoreCorruptException(
+                stream, Offsets.Version, $"unsupported stream protocol version {version} (this reader knows 1)");
+        byte kind = fixedPart[Offsets.PayloadKind];
+        if (kind is not (1 or 2)) throw new StoreCorruptException(stream, Offsets.PayloadKind, $"unknown payload kind {kind}");
+        if (fixedPart[Offsets.Reserved] != 0) throw new StoreCorruptException(stream, Offsets.Reserved, "reserved byte is not zero");
+        uint vocab = BinaryPrimitives.ReadUInt32LittleEndian(fixedPart[Offsets.VocabSize..]);
         if (vocab is < 2 or > MaxVocabSize)
-            throw new StoreCorruptException(stream, 12, $"vocab_size {vocab} must be in [2, {MaxVocabSize}]");
-        uint maxEntries = BinaryPrimitives.ReadUInt32LittleEndian(fixedPart[16..]);
+            throw new StoreCorruptException(stream, Offsets.VocabSize, $"vocab_size {vocab} must be in [2, {MaxVocabSize}]");
+        uint maxEntries = BinaryPrimitives.ReadUInt32LittleEndian(fixedPart[Offsets.MaxEntries..]);
         if (kind == 1 && (maxEntries < 1 || maxEntries > Math.Min(vocab, ushort.MaxValue)))
-            throw new StoreCorruptException(stream, 16, $"max_entries {maxEntries} must be in [1, min(V, 65535)]");
-        ulong first = BinaryPrimitives.ReadUInt64LittleEndian(fixedPart[20..]);
-        if (first != 0) throw new StoreCorruptException(stream, 20, $"first_sequence {first} must be 0 in protocol version 1");
-        int idLength = BinaryPrimitives.ReadUInt16LittleEndian(fixedPart[28..]);
+            throw new StoreCorruptException(stream, Offsets.MaxEntries, $"max_entries {maxEntries} must be in [1, min(V, 65535)]");
+        ulong first = BinaryPrimitives.ReadUInt64LittleEndian(fixedPart[Offsets.FirstSequence..]);
+        if (first != 0)
+            throw new StoreCorruptException(stream, Offsets.FirstSequence, $"first_sequence {first} must be 0 in protocol version 1");
+        int idLength = BinaryPrimitives.ReadUInt16LittleEndian(fixedPart[Offsets.TeacherIdLength..]);
         if (buffer.Length < FixedSize + idLength) return false;
         string id;
         try { id = new UTF8Encoding(false, true).GetString(buffer.Slice(FixedSize, idLength).ToArray()); }
-        catch (DecoderFallbackException) { throw new StoreCorruptException(stream, FixedSize, "teacher_id is not valid UTF-8"); }
+        catch (DecoderFallbackException) { throw new StoreCorruptException(stream, Offsets.TeacherId, "teacher_id is not valid UTF-8"); }
         header = new StreamHeader((StreamPayloadKind)kind, vocab, maxEntries, first, id);
         buffer = buffer.Slice(FixedSize + idLength);
         return true;

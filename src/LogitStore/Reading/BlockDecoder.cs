@@ -7,9 +7,6 @@ namespace LogitStore.Reading;
 /// <summary>Checks and decodes one block (spec section 4) into a <see cref="DecodedBlock"/>.</summary>
 public static class BlockDecoder
 {
-    private static readonly ColumnKind[] Required =
-        [ColumnKind.SequenceLengths, ColumnKind.Tokens, ColumnKind.KeptCounts, ColumnKind.Ids, ColumnKind.Values, ColumnKind.ResidualMass];
-
     public static void Decode(
         ReadOnlySpan<byte> block, BlockIndexEntry entry, uint vocabSize, string file, DecodedBlock dest, bool verifyChecksum = true,
         StoreDictionaries? dictionaries = null)
@@ -19,7 +16,9 @@ public static class BlockDecoder
         var header = BlockHeader.Read(block, file, at);
         if (header.BlockLength != entry.BlockLength)
             throw new StoreCorruptException(
-                file, at + 4, $"block_length {header.BlockLength} differs from the index ({entry.BlockLength})");
+                file,
+                at + BlockHeader.Offsets.BlockLength,
+                $"block_length {header.BlockLength} differs from the index ({entry.BlockLength})");
         if (verifyChecksum)
         {
             int body = block.Length - FormatConstants.BlockChecksumSize;
@@ -32,15 +31,18 @@ public static class BlockDecoder
                     $"block checksum mismatch (stored {Checksum.ToHex(stored)}, computed {Checksum.ToHex(actual)}; " +
                     $"checksum at offset {at + body})");
         }
-        if (header.FirstSequence != entry.FirstSequence || header.SequenceCount != entry.SequenceCount
-            || header.PositionCount != entry.PositionCount || header.EntryCount != entry.EntryCount)
-            throw new StoreCorruptException(file, at + 8, "block header counts differ from the block index");
-        if (header.PositionCount > int.MaxValue / 8 || header.EntryCount > int.MaxValue / 8 || header.SequenceCount > header.PositionCount)
-            throw new StoreCorruptException(file, at + 16, "block header counts are out of range");
-        int dirEnd = FormatConstants.BlockHeaderSize + header.ColumnCount * FormatConstants.ColumnDescriptorSize;
+        if (header.OffsetOfFieldDifferingFrom(entry) is int differs)
+            throw new StoreCorruptException(file, at + differs, "block header counts differ from the block index");
+        int? outOfRange = header.PositionCount > int.MaxValue / 8 ? BlockHeader.Offsets.PositionCount
+            : header.EntryCount > int.MaxValue / 8 ? BlockHeader.Offsets.EntryCount
+            : header.SequenceCount > header.PositionCount ? BlockHeader.Offsets.SequenceCount
+            : null;
+        if (outOfRange is int rangeField) throw new StoreCorruptException(file, at + rangeField, "block header counts are out of range");
+        int dirEnd = ColumnDescriptor.OffsetInBlock(header.ColumnCount);
         int payloadEnd = block.Length - FormatConstants.BlockChecksumSize;
         if (dirEnd > payloadEnd)
-            throw new StoreCorruptException(file, at + 28, $"column_count {header.ColumnCount} does not fit the block");
+            throw new StoreCorruptException(
+                file, at + BlockHeader.Offsets.ColumnCount, $"column_count {header.ColumnCount} does not fit the block");
 
         int s = (int)header.SequenceCount, p = (int)header.PositionCount, e = (int)header.EntryCount;
         dest.Ensure(s, p, e);
@@ -49,64 +51,77 @@ public static class BlockDecoder
         dest.PositionCount = p;
         dest.EntryCount = e;
 
-        int next = 0, minOffset = dirEnd;
+        int next = 0, minOffset = dirEnd;   // next: the table position the next column may take
         bool idsAscending = false;
         for (int c = 0; c < header.ColumnCount; c++)
         {
-            long descAt = at + FormatConstants.BlockHeaderSize + c * FormatConstants.ColumnDescriptorSize;
-            var d = ColumnDescriptor.Read(block[(int)(descAt - at)..], file, descAt);
+            int inBlock = ColumnDescriptor.OffsetInBlock(c);
+            var d = ColumnDescriptor.Read(block[inBlock..], file, at + inBlock);
+            var descriptorAt = new DescriptorLocation(file, at + inBlock, d.Kind);
             if (d.Offset % FormatConstants.Alignment != 0 || d.Offset < minOffset || (long)d.Offset + d.StoredLength > payloadEnd)
-                throw new StoreCorruptException(
-                    file, descAt + 4, $"column payload [{d.Offset}, +{d.StoredLength}) is misaligned, overlaps or runs past the block");
+                throw descriptorAt.Corrupt(
+                    ColumnDescriptor.Offsets.Offset,
+                    $"column payload [{d.Offset}, +{d.StoredLength}) is misaligned, overlaps or runs past the block");
             minOffset = (int)(d.Offset + d.StoredLength);
-            if (next >= Required.Length || d.Kind != Required[next])
+            int column = ColumnTable.IndexOf(d.Kind);
+            if (column < 0)
             {
-                if (d.IsOptional && Array.IndexOf(Required, d.Kind) < 0) continue;
-                throw new StoreCorruptException(
-                    file,
-                    descAt,
-                    $"unexpected column kind {(byte)d.Kind} " +
-                    $"(expected {(next < Required.Length ? Required[next].ToString() : "no more required columns")})");
+                if (d.IsOptional) continue;
+                throw descriptorAt.Corrupt(ColumnDescriptor.Offsets.Kind, "a kind this reader does not know, not flagged optional");
             }
-            next++;
+            if (column < next || ColumnTable.FirstRequired(next, column) is not null)
+                throw descriptorAt.Corrupt(
+                    ColumnDescriptor.Offsets.Kind,
+                    $"kind {(byte)d.Kind} is out of order or repeated " +
+                    $"(expected {ColumnTable.FirstRequired(next)?.Name ?? "no more required columns"})");
+            next = column + 1;
+            var definition = ColumnTable.Columns[column];
+            if (!definition.Accepts(d.Codec))
+                throw descriptorAt.Corrupt(
+                    ColumnDescriptor.Offsets.Codec,
+                    $"codec {(byte)d.Codec} ({CodecRegistry.Name(d.Codec)}) is not one the column accepts " +
+                    $"({string.Join(", ", definition.Codecs.Select(CodecRegistry.Name))})");
             var where = new ColumnLocation(file, at + d.Offset, d.Kind);
-            var bytes = Payload(block.Slice((int)d.Offset, (int)d.StoredLength), d, dest, where);
+            var bytes = Payload(block.Slice((int)d.Offset, (int)d.StoredLength), d, dest, where, descriptorAt);
             switch (d.Kind)
             {
                 case ColumnKind.SequenceLengths:
-                    Expect(d, CodecId.U32, 4L * s, where);
+                    ExpectDecodedLength(d, 4L * s, descriptorAt);
                     FixedWidthColumns.ReadU32(bytes, dest.SequenceStart.AsSpan(1, s));
                     PrefixSums(dest.SequenceStart, s, p, where, "sequence lengths", "positions", allowZero: false);
                     break;
                 case ColumnKind.Tokens:
-                    var tokCodec = dest.Codecs.IdCodec(d.Codec, d.CodecParam, null);
-                    if (tokCodec is null || tokCodec.StoresAscendingIds)
-                        throw where.Corrupt($"codec {(byte)d.Codec} with parameter {d.CodecParam} is not a tokens codec");
+                    var tokCodec = dest.Codecs.IdCodec(d.Codec, d.CodecParam, null)
+                        ?? throw descriptorAt.Corrupt(ColumnDescriptor.Offsets.CodecParam, CodecParamProblem(d));
                     tokCodec.Decode(bytes, default, dest.Tokens.AsSpan(0, p), vocabSize, where);
                     break;
                 case ColumnKind.KeptCounts:
-                    Expect(d, CodecId.U16, 2L * p, where);
+                    ExpectDecodedLength(d, 2L * p, descriptorAt);
                     FixedWidthColumns.ReadU16(bytes, dest.EntryStart.AsSpan(1, p));
                     dest.EntryStart.AsSpan(1, p).CopyTo(dest.KeptCounts);
                     PrefixSums(dest.EntryStart, p, e, where, "kept counts", "entries", allowZero: true);
                     break;
                 case ColumnKind.Ids:
-                    var idCodec = dest.Codecs.IdCodec(d.Codec, d.CodecParam, dictionaries) ?? throw where.Corrupt(UnknownCodec(d, "ids"));
+                    var idCodec = dest.Codecs.IdCodec(d.Codec, d.CodecParam, dictionaries)
+                        ?? throw descriptorAt.Corrupt(ColumnDescriptor.Offsets.CodecParam, CodecParamProblem(d));
                     idCodec.Decode(bytes, dest.KeptCounts.AsSpan(0, p), dest.Ids.AsSpan(0, e), vocabSize, where);
                     idsAscending = idCodec.StoresAscendingIds;
                     break;
                 case ColumnKind.Values:
                     var valueCodec = dest.Codecs.ValueCodec(d.Codec, d.CodecParam, dictionaries)
-                        ?? throw where.Corrupt(UnknownCodec(d, "values"));
+                        ?? throw descriptorAt.Corrupt(ColumnDescriptor.Offsets.CodecParam, CodecParamProblem(d));
                     valueCodec.Decode(bytes, dest.KeptCounts.AsSpan(0, p), dest.Probs.AsSpan(0, e), where);
                     break;
                 case ColumnKind.ResidualMass:
-                    Expect(d, CodecId.Unorm16, 2L * p, where);
+                    ExpectDecodedLength(d, 2L * p, descriptorAt);
                     FixedWidthColumns.ReadUnorm16(bytes, dest.Residual.AsSpan(0, p));
                     break;
+                default:
+                    throw new InvalidOperationException($"the column table defines kind {d.Kind}, which this decoder cannot decode");
             }
         }
-        if (next != Required.Length) throw new StoreCorruptException(file, at + 28, $"block lacks the {Required[next]} column");
+        if (ColumnTable.FirstRequired(next) is { } missing)
+            throw new StoreCorruptException(file, at + BlockHeader.Offsets.ColumnCount, $"block lacks the {missing.Name} column");
 
         if (idsAscending)
         {
@@ -120,12 +135,20 @@ public static class BlockDecoder
         }
     }
 
-    private static string UnknownCodec(ColumnDescriptor d, string column) => d.Codec switch
+    /// <summary>Where a column directory entry sits in the file, for errors that name one of its fields.</summary>
+    private readonly record struct DescriptorLocation(string File, long EntryOffset, ColumnKind Kind)
     {
-        CodecId.Mvq => $"the manifest lists no mvq codebooks with ref {Format.DictionaryFile.RefHex(d.CodecParam)}: " +
+        public StoreCorruptException Corrupt(int field, string problem) =>
+            new(File, EntryOffset + field, $"{ColumnTable.NameOf(Kind)} column: {problem}");
+    }
+
+    /// <summary>Why a codec the column accepts gave no decoder: its <c>codec_param</c>, or the dictionary that names.</summary>
+    private static string CodecParamProblem(ColumnDescriptor d) => d.Codec switch
+    {
+        CodecId.Mvq => $"the manifest lists no mvq codebooks with ref {DictionaryFile.RefHex(d.CodecParam)}: " +
             $"this block cannot be decoded with any other codebook",
-        CodecId.Ranked => $"the manifest lists no id rank table with ref {Format.DictionaryFile.RefHex(d.CodecParam)}",
-        _ => $"unknown {column} codec {(byte)d.Codec} with parameter {d.CodecParam}",
+        CodecId.Ranked => $"the manifest lists no id rank table with ref {DictionaryFile.RefHex(d.CodecParam)}",
+        _ => $"codec {CodecRegistry.Name(d.Codec)} does not accept codec_param {d.CodecParam}",
     };
 
     /// <summary>Turns counts stored at [1..n] into start offsets at [0..n]; checks they sum to <paramref name="total"/>.</summary>
@@ -144,23 +167,29 @@ public static class BlockDecoder
         if (sum != total) throw where.Corrupt($"{what} add up to {sum}, the header says {total} {unit}");
     }
 
-    private static void Expect(ColumnDescriptor d, CodecId codec, long decodedLength, ColumnLocation where)
+    private static void ExpectDecodedLength(ColumnDescriptor d, long decodedLength, DescriptorLocation descriptorAt)
     {
-        if (d.Codec != codec) throw where.Corrupt($"codec {(byte)d.Codec}, expected {(byte)codec} ({CodecRegistry.Name(codec)})");
-        if (d.DecodedLength != decodedLength) throw where.Corrupt($"decoded_length {d.DecodedLength}, expected {decodedLength}");
+        if (d.DecodedLength != decodedLength)
+            throw descriptorAt.Corrupt(
+                ColumnDescriptor.Offsets.DecodedLength,
+                $"decoded_length {d.DecodedLength}, expected {decodedLength}");
     }
 
     /// <summary>The column's codec bytes: the stored bytes themselves, or zstd-decompressed into the block's scratch.</summary>
-    private static ReadOnlySpan<byte> Payload(ReadOnlySpan<byte> stored, ColumnDescriptor d, DecodedBlock dest, ColumnLocation where)
+    private static ReadOnlySpan<byte> Payload(
+        ReadOnlySpan<byte> stored, ColumnDescriptor d, DecodedBlock dest, ColumnLocation where, DescriptorLocation descriptorAt)
     {
         switch (d.Compression)
         {
             case CompressionId.None:
                 if (d.StoredLength != d.DecodedLength)
-                    throw where.Corrupt($"uncompressed column has stored_length {d.StoredLength} but decoded_length {d.DecodedLength}");
+                    throw descriptorAt.Corrupt(
+                        ColumnDescriptor.Offsets.DecodedLength,
+                        $"uncompressed column has stored_length {d.StoredLength} but decoded_length {d.DecodedLength}");
                 return stored;
             case CompressionId.Zstd:
-                if (d.DecodedLength > 1 << 30) throw where.Corrupt($"decoded_length {d.DecodedLength} is implausible");
+                if (d.DecodedLength > 1 << 30)
+                    throw descriptorAt.Corrupt(ColumnDescriptor.Offsets.DecodedLength, $"decoded_length {d.DecodedLength} is implausible");
                 var target = dest.ScratchOf((int)d.DecodedLength).AsSpan(0, (int)d.DecodedLength);
                 int n;
                 try { n = dest.Decompressor.Unwrap(stored, target); }
@@ -170,7 +199,9 @@ public static class BlockDecoder
                     throw where.Corrupt($"zstd frame decompresses to {n} bytes, decoded_length says {d.DecodedLength}");
                 return target;
             default:
-                throw where.Corrupt($"unknown compression id {(byte)d.Compression}");
+                throw descriptorAt.Corrupt(
+                    ColumnDescriptor.Offsets.Compression,
+                    $"unknown compression id {(byte)d.Compression}");
         }
     }
 }

@@ -39,14 +39,17 @@ public sealed class ShardReader : IDisposable
         {
             var header = ShardHeader.Read(file.Span(0, FormatConstants.ShardHeaderSize), path);
             if (header.VocabSize != vocabSize)
-                throw new StoreCorruptException(path, 16, $"vocab_size {header.VocabSize} differs from the manifest's {vocabSize}");
+                throw new StoreCorruptException(
+                    path, ShardHeader.Offsets.VocabSize, $"vocab_size {header.VocabSize} differs from the manifest's {vocabSize}");
             if (header.FirstSequence != entry.FirstSequence)
                 throw new StoreCorruptException(
-                    path, 24, $"first_sequence {header.FirstSequence} differs from the manifest's {entry.FirstSequence}");
+                    path,
+                    ShardHeader.Offsets.FirstSequence,
+                    $"first_sequence {header.FirstSequence} differs from the manifest's {entry.FirstSequence}");
             if (Manifest.Hex(header.PackId) != entry.PackId)
                 throw new StoreCorruptException(
                     path,
-                    32,
+                    ShardHeader.Offsets.PackId,
                     $"pack_id {Manifest.Hex(header.PackId)} differs from the manifest's {entry.PackId}: " +
                     $"this shard belongs to another pack");
 
@@ -56,7 +59,7 @@ public sealed class ShardReader : IDisposable
             if (footer.IndexOffset < FormatConstants.ShardHeaderSize || (long)footer.IndexOffset + indexBytes != footerOffset)
                 throw new StoreCorruptException(
                     path,
-                    footerOffset + 8,
+                    footerOffset + ShardFooter.Offsets.IndexOffset,
                     $"index_offset {footer.IndexOffset} and block_count {footer.BlockCount} do not end at the footer ({footerOffset})");
             var indexSpan = file.Span((long)footer.IndexOffset, (int)indexBytes);
             ulong indexSum = Checksum.Of(indexSpan);
@@ -66,9 +69,11 @@ public sealed class ShardReader : IDisposable
                     (long)footer.IndexOffset,
                     $"block index checksum mismatch (footer says {Checksum.ToHex(footer.IndexChecksum)}, " +
                     $"computed {Checksum.ToHex(indexSum)})");
-            if (footer.SequenceCount != entry.Sequences || footer.PositionCount != entry.Positions || footer.EntryCount != entry.Entries
-                || footer.BlockCount != entry.Blocks)
-                throw new StoreCorruptException(path, footerOffset, "footer counts differ from the manifest's shard entry");
+            int? differs = footer.BlockCount != entry.Blocks
+                ? ShardFooter.Offsets.BlockCount
+                : footer.OffsetOfCountDifferingFrom(entry.Sequences, entry.Positions, entry.Entries);
+            if (differs is int field)
+                throw new StoreCorruptException(path, footerOffset + field, "footer counts differ from the manifest's shard entry");
 
             var index = new BlockIndexEntry[footer.BlockCount];
             ulong expectOffset = FormatConstants.ShardHeaderSize, expectSeq = header.FirstSequence, seqs = 0, pos = 0, ents = 0;
@@ -78,12 +83,20 @@ public sealed class ShardReader : IDisposable
                 var e = index[b] = BlockIndexEntry.Read(indexSpan[(b * FormatConstants.BlockIndexEntrySize)..]);
                 if (e.BlockOffset != expectOffset)
                     throw new StoreCorruptException(
-                        path, at, $"block {b} starts at {e.BlockOffset}, expected {expectOffset} (blocks are contiguous)");
+                        path,
+                        at + BlockIndexEntry.Offsets.BlockOffset,
+                        $"block {b} starts at {e.BlockOffset}, expected {expectOffset} (blocks are contiguous)");
                 if (e.BlockLength % FormatConstants.Alignment != 0
                     || e.BlockLength < FormatConstants.BlockHeaderSize + FormatConstants.BlockChecksumSize)
-                    throw new StoreCorruptException(path, at, $"block {b} has an invalid length {e.BlockLength}");
-                if (e.FirstSequence != expectSeq || e.SequenceCount == 0)
-                    throw new StoreCorruptException(path, at, $"block {b} covers sequences from {e.FirstSequence}, expected {expectSeq}");
+                    throw new StoreCorruptException(
+                        path, at + BlockIndexEntry.Offsets.BlockLength, $"block {b} has an invalid length {e.BlockLength}");
+                if (e.SequenceCount == 0)
+                    throw new StoreCorruptException(path, at + BlockIndexEntry.Offsets.SequenceCount, $"block {b} holds no sequence");
+                if (e.FirstSequence != expectSeq)
+                    throw new StoreCorruptException(
+                        path,
+                        at + BlockIndexEntry.Offsets.FirstSequence,
+                        $"block {b} covers sequences from {e.FirstSequence}, expected {expectSeq}");
                 expectOffset += e.BlockLength;
                 expectSeq += e.SequenceCount;
                 seqs += e.SequenceCount;
@@ -93,8 +106,8 @@ public sealed class ShardReader : IDisposable
             if (expectOffset != footer.IndexOffset)
                 throw new StoreCorruptException(
                     path, (long)footer.IndexOffset, $"blocks end at {expectOffset}, but the index starts at {footer.IndexOffset}");
-            if (seqs != footer.SequenceCount || pos != footer.PositionCount || ents != footer.EntryCount)
-                throw new StoreCorruptException(path, footerOffset + 24, "footer counts differ from the sum of the block index");
+            if (footer.OffsetOfCountDifferingFrom(seqs, pos, ents) is int sumField)
+                throw new StoreCorruptException(path, footerOffset + sumField, "footer counts differ from the sum of the block index");
             return new ShardReader(file, header, footer, index);
         }
         catch

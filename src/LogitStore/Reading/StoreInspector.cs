@@ -33,8 +33,8 @@ public static class StoreInspector
             var header = BlockHeader.Read(bytes, shard.Path, (long)entry.BlockOffset);
             for (int c = 0; c < header.ColumnCount; c++)
             {
-                long at = (long)entry.BlockOffset + FormatConstants.BlockHeaderSize + c * FormatConstants.ColumnDescriptorSize;
-                var d = ColumnDescriptor.Read(bytes[(int)(at - (long)entry.BlockOffset)..], shard.Path, at);
+                int inBlock = ColumnDescriptor.OffsetInBlock(c);
+                var d = ColumnDescriptor.Read(bytes[inBlock..], shard.Path, (long)entry.BlockOffset + inBlock);
                 stored[d.Kind] = stored.GetValueOrDefault(d.Kind) + d.StoredLength;
                 decodedBytes[d.Kind] = decodedBytes.GetValueOrDefault(d.Kind) + d.DecodedLength;
                 string name = Codecs.CodecRegistry.Name(d.Codec) + (d.Compression == CompressionId.Zstd ? "+zstd" : "");

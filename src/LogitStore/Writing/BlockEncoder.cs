@@ -10,8 +10,6 @@ namespace LogitStore.Writing;
 /// </summary>
 public static class BlockEncoder
 {
-    private const int ColumnCount = 6;
-
     [ThreadStatic] private static Scratch? t_scratch;
 
     public static EncodedBlock Encode(IReadOnlyList<SparseSequence> sequences, ulong firstSequence, BlockCodecs codecs, uint vocabSize)
@@ -32,57 +30,72 @@ public static class BlockEncoder
 
         Flatten(sequences, s, vocabSize, codecs.Ids.StoresAscendingIds, firstSequence);
 
-        var lengths = s.Lengths.AsSpan(0, sequences.Count);
-        var tokens = s.Tokens.AsSpan(0, positions);
-        var counts = s.Counts.AsSpan(0, positions);
-        var ids = s.Ids.AsSpan(0, entries);
-        var probs = s.Probs.AsSpan(0, entries);
-        var residual = s.Residual.AsSpan(0, positions);
-
-        var cols = new (ColumnKind Kind, CodecId Codec, uint Param, byte[] Raw, int RawLen)[ColumnCount];
-        cols[0] = (
-            ColumnKind.SequenceLengths, CodecId.U32, 0, s.Col(0, 4 * lengths.Length),
-            FixedWidthColumns.WriteU32(lengths, s.Col(0, 4 * lengths.Length)));
-        var tokBuf = s.Col(1, codecs.Tokens.MaxEncodedLength(positions));
-        cols[1] = (ColumnKind.Tokens, codecs.Tokens.Id, codecs.Tokens.Param, tokBuf, codecs.Tokens.Encode(tokens, counts, tokBuf));
-        cols[2] = (
-            ColumnKind.KeptCounts, CodecId.U16, 0, s.Col(2, 2 * positions),
-            FixedWidthColumns.WriteU16(counts, s.Col(2, 2 * positions)));
-        var idBuf = s.Col(3, codecs.Ids.MaxEncodedLength(entries));
-        cols[3] = (ColumnKind.Ids, codecs.Ids.Id, codecs.Ids.Param, idBuf, codecs.Ids.Encode(ids, counts, idBuf));
-        var valBuf = s.Col(4, codecs.Values.MaxEncodedLength(entries));
-        cols[4] = (ColumnKind.Values, codecs.Values.Id, codecs.Values.Param, valBuf, codecs.Values.Encode(probs, counts, valBuf));
-        cols[5] = (
-            ColumnKind.ResidualMass, CodecId.Unorm16, 0, s.Col(5, 2 * positions),
-            FixedWidthColumns.WriteUnorm16(residual, s.Col(5, 2 * positions)));
-
-        // Compress each column; keep it raw where zstd does not shrink it.
+        // Encode each column of the table, then compress it; keep it raw where zstd does not shrink it.
+        var columns = ColumnTable.Written;
         var compressor = s.Compressor(codecs.ZstdLevel);
-        var stored = new (byte[] Buf, int Len, CompressionId Compression)[ColumnCount];
-        int offset = FormatConstants.BlockHeaderSize + ColumnCount * FormatConstants.ColumnDescriptorSize;
-        offset = FormatConstants.AlignUp(offset);
-        var descriptors = new ColumnDescriptor[ColumnCount];
-        for (int c = 0; c < ColumnCount; c++)
+        var stored = new (byte[] Buf, int Len)[columns.Length];
+        var descriptors = new ColumnDescriptor[columns.Length];
+        int offset = FormatConstants.AlignUp(ColumnDescriptor.OffsetInBlock(columns.Length));
+        for (int c = 0; c < columns.Length; c++)
         {
-            var raw = cols[c].Raw.AsSpan(0, cols[c].RawLen);
+            var (codec, param, rawBuffer, rawLength) = EncodeColumn(columns[c].Kind, c, s, codecs, sequences.Count, positions, entries);
+            if (!columns[c].Accepts(codec))
+                throw new ArgumentException($"codec {CodecRegistry.Name(codec)} is not one the {columns[c].Name} column accepts");
+            var raw = rawBuffer.AsSpan(0, rawLength);
             var zbuf = s.Compressed(c, Compressor.GetCompressBound(raw.Length));
             int zlen = codecs.ZstdLevel == 0 ? int.MaxValue : compressor.Wrap(raw, zbuf);
-            stored[c] = zlen < raw.Length ? (zbuf, zlen, CompressionId.Zstd) : (cols[c].Raw, raw.Length, CompressionId.None);
+            var compression = zlen < raw.Length ? CompressionId.Zstd : CompressionId.None;
+            stored[c] = compression == CompressionId.Zstd ? (zbuf, zlen) : (rawBuffer, raw.Length);
             descriptors[c] = new ColumnDescriptor(
-                cols[c].Kind, cols[c].Codec, stored[c].Compression, 0, (uint)offset, (uint)stored[c].Len, (uint)raw.Length, cols[c].Param);
+                columns[c].Kind, codec, compression, 0, (uint)offset, (uint)stored[c].Len, (uint)raw.Length, param);
             offset = FormatConstants.AlignUp(offset + stored[c].Len);
         }
         int blockLength = offset + FormatConstants.BlockChecksumSize;
         var bytes = new byte[blockLength];
-        new BlockHeader((uint)blockLength, firstSequence, (uint)sequences.Count, (uint)positions, (uint)entries, ColumnCount).Write(bytes);
-        for (int c = 0; c < ColumnCount; c++)
+        new BlockHeader((uint)blockLength, firstSequence, (uint)sequences.Count, (uint)positions, (uint)entries, (ushort)columns.Length)
+            .Write(bytes);
+        for (int c = 0; c < columns.Length; c++)
         {
-            descriptors[c].Write(bytes.AsSpan(FormatConstants.BlockHeaderSize + c * FormatConstants.ColumnDescriptorSize));
+            descriptors[c].Write(bytes.AsSpan(ColumnDescriptor.OffsetInBlock(c)));
             stored[c].Buf.AsSpan(0, stored[c].Len).CopyTo(bytes.AsSpan((int)descriptors[c].Offset));
         }
         ulong sum = Checksum.Of(bytes.AsSpan(0, blockLength - FormatConstants.BlockChecksumSize));
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(blockLength - FormatConstants.BlockChecksumSize), sum);
         return new EncodedBlock(bytes, firstSequence, sequences.Count, positions, entries);
+    }
+
+    /// <summary>
+    /// Encodes the column <paramref name="kind"/> of the block flattened in <paramref name="s"/> into its scratch buffer
+    /// <paramref name="column"/>; returns the codec, its parameter, the buffer and the encoded length.
+    /// </summary>
+    private static (CodecId Codec, uint Param, byte[] Raw, int Length) EncodeColumn(
+        ColumnKind kind, int column, Scratch s, BlockCodecs codecs, int sequences, int positions, int entries)
+    {
+        var counts = s.Counts.AsSpan(0, positions);
+        byte[] raw;
+        switch (kind)
+        {
+            case ColumnKind.SequenceLengths:
+                raw = s.Col(column, 4 * sequences);
+                return (CodecId.U32, 0, raw, FixedWidthColumns.WriteU32(s.Lengths.AsSpan(0, sequences), raw));
+            case ColumnKind.Tokens:
+                raw = s.Col(column, codecs.Tokens.MaxEncodedLength(positions));
+                return (codecs.Tokens.Id, codecs.Tokens.Param, raw, codecs.Tokens.Encode(s.Tokens.AsSpan(0, positions), counts, raw));
+            case ColumnKind.KeptCounts:
+                raw = s.Col(column, 2 * positions);
+                return (CodecId.U16, 0, raw, FixedWidthColumns.WriteU16(counts, raw));
+            case ColumnKind.Ids:
+                raw = s.Col(column, codecs.Ids.MaxEncodedLength(entries));
+                return (codecs.Ids.Id, codecs.Ids.Param, raw, codecs.Ids.Encode(s.Ids.AsSpan(0, entries), counts, raw));
+            case ColumnKind.Values:
+                raw = s.Col(column, codecs.Values.MaxEncodedLength(entries));
+                return (codecs.Values.Id, codecs.Values.Param, raw, codecs.Values.Encode(s.Probs.AsSpan(0, entries), counts, raw));
+            case ColumnKind.ResidualMass:
+                raw = s.Col(column, 2 * positions);
+                return (CodecId.Unorm16, 0, raw, FixedWidthColumns.WriteUnorm16(s.Residual.AsSpan(0, positions), raw));
+            default:
+                throw new InvalidOperationException($"the column table defines kind {kind}, which this encoder cannot encode");
+        }
     }
 
     private static void Flatten(IReadOnlyList<SparseSequence> sequences, Scratch s, uint vocab, bool idOrder, ulong firstSequence)
@@ -160,8 +173,8 @@ public static class BlockEncoder
         public int[] Ids = [];
         public float[] Probs = [];
         public float[] Residual = [];
-        private readonly byte[][] _cols = new byte[ColumnCount][];
-        private readonly byte[][] _z = new byte[ColumnCount][];
+        private readonly byte[][] _cols = new byte[ColumnTable.Written.Length][];
+        private readonly byte[][] _z = new byte[ColumnTable.Written.Length][];
         private Compressor? _compressor;
         private int _level;
 

@@ -11,14 +11,17 @@ public class CorruptionTests : IDisposable
     private readonly string _dir = TestData.TempDir();
     private readonly string _shard;
 
-    public CorruptionTests()
+    public CorruptionTests() => _shard = WriteSmallStore(_dir);
+
+    /// <summary>Six synthetic sequences of 24 positions, two per block, in one shard; returns the shard's path.</summary>
+    internal static string WriteSmallStore(string dir)
     {
         StoreRoundTripTests.Write(
-            _dir,
+            dir,
             1000,
             new CodecOptions { SequencesPerBlock = 2 },
             Enumerable.Range(0, 6).Select(i => TestData.SyntheticSequence((ulong)i, 24)));
-        _shard = Path.Combine(_dir, "shards", "shard-00000.lss");
+        return Path.Combine(dir, "shards", "shard-00000.lss");
     }
 
     public void Dispose() => Directory.Delete(_dir, true);
@@ -137,7 +140,7 @@ public class CorruptionTests : IDisposable
         Assert.False(StoreVerifier.Verify(_dir).Ok);
 
         // 2. The manifest rewritten to list the other codebooks consistently: blocks still name theirs by ref.
-        entry.Ref = Format.DictionaryFile.RefHex(other.Ref);
+        entry.Ref = DictionaryFile.RefHex(other.Ref);
         entry.Xxh3 = Checksum.ToHex(Checksum.Of(other.FileBytes));
         entry.Bytes = (ulong)other.FileBytes.Length;
         File.WriteAllBytes(Path.Combine(_dir, FormatConstants.ManifestFileName), manifest.ToUtf8());
@@ -145,7 +148,7 @@ public class CorruptionTests : IDisposable
         {
             var ex2 = Assert.Throws<StoreCorruptException>(() => reader.ReadSequence(0));
             Assert.EndsWith("shard-00000.lss", ex2.File);
-            Assert.Contains($"no mvq codebooks with ref {Format.DictionaryFile.RefHex(original.Ref)}", ex2.Message);
+            Assert.Contains($"no mvq codebooks with ref {DictionaryFile.RefHex(original.Ref)}", ex2.Message);
         }
         File.WriteAllBytes(path, originalBytes);
     }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.Intrinsics;
 using LogitStore.Format;
+using MvqFieldOffsets = LogitStore.Format.DictionaryFile.MvqFieldOffsets;
 
 namespace LogitStore.Codecs.Mvq;
 
@@ -89,12 +90,12 @@ public sealed class MvqCodebooks
     {
         Span<byte> fields = stackalloc byte[DictionaryFile.KindFieldsSize];
         fields.Clear();
-        BinaryPrimitives.WriteUInt16LittleEndian(fields, (ushort)M);
-        BinaryPrimitives.WriteUInt16LittleEndian(fields[2..], Centroids);
-        BinaryPrimitives.WriteUInt16LittleEndian(fields[4..], (ushort)D);
-        BinaryPrimitives.WriteSingleLittleEndian(fields[8..], LogFloor);
-        BinaryPrimitives.WriteSingleLittleEndian(fields[12..], EscapeKl);
-        BinaryPrimitives.WriteSingleLittleEndian(fields[16..], EscapeRange);
+        BinaryPrimitives.WriteUInt16LittleEndian(fields[MvqFieldOffsets.Codebooks..], (ushort)M);
+        BinaryPrimitives.WriteUInt16LittleEndian(fields[MvqFieldOffsets.Centroids..], Centroids);
+        BinaryPrimitives.WriteUInt16LittleEndian(fields[MvqFieldOffsets.Dimensions..], (ushort)D);
+        BinaryPrimitives.WriteSingleLittleEndian(fields[MvqFieldOffsets.LogFloor..], LogFloor);
+        BinaryPrimitives.WriteSingleLittleEndian(fields[MvqFieldOffsets.EscapeKl..], EscapeKl);
+        BinaryPrimitives.WriteSingleLittleEndian(fields[MvqFieldOffsets.EscapeRange..], EscapeRange);
         var body = new byte[4 * M * Centroids * D];
         for (int m = 0; m < M; m++)
             for (int k = 0; k < Centroids; k++)
@@ -110,23 +111,32 @@ public sealed class MvqCodebooks
     public static MvqCodebooks FromDictionary(DictionaryFile dict, string file)
     {
         if (dict.Kind != DictionaryKind.MvqCodebooks)
-            throw new StoreCorruptException(file, 12, $"dictionary kind {(byte)dict.Kind} is not mvq codebooks (1)");
+            throw new StoreCorruptException(
+                file, DictionaryFile.Offsets.Kind, $"dictionary kind {(byte)dict.Kind} is not mvq codebooks (1)");
         var f = dict.KindFields.Span;
-        int m = BinaryPrimitives.ReadUInt16LittleEndian(f), k = BinaryPrimitives.ReadUInt16LittleEndian(f[2..]),
-            d = BinaryPrimitives.ReadUInt16LittleEndian(f[4..]);
-        float floor = BinaryPrimitives.ReadSingleLittleEndian(f[8..]), escKl = BinaryPrimitives.ReadSingleLittleEndian(f[12..]),
-            escR = BinaryPrimitives.ReadSingleLittleEndian(f[16..]);
-        const int at = DictionaryFile.KindFieldsOffset;
-        if (m is < 1 or > MaxCodebooks) throw new StoreCorruptException(file, at, $"M = {m} codebooks is outside 1..{MaxCodebooks}");
-        if (k != Centroids) throw new StoreCorruptException(file, at + 2, $"K = {k} centroids, must be {Centroids}");
-        if (d is < 1 or > MaxDimensions) throw new StoreCorruptException(file, at + 4, $"D = {d} dimensions is outside 1..{MaxDimensions}");
-        if (BinaryPrimitives.ReadUInt16LittleEndian(f[6..]) != 0 || BinaryPrimitives.ReadUInt32LittleEndian(f[20..]) != 0)
-            throw new StoreCorruptException(file, at + 6, "reserved codebook fields are not zero");
+        int m = BinaryPrimitives.ReadUInt16LittleEndian(f[MvqFieldOffsets.Codebooks..]),
+            k = BinaryPrimitives.ReadUInt16LittleEndian(f[MvqFieldOffsets.Centroids..]),
+            d = BinaryPrimitives.ReadUInt16LittleEndian(f[MvqFieldOffsets.Dimensions..]);
+        float floor = BinaryPrimitives.ReadSingleLittleEndian(f[MvqFieldOffsets.LogFloor..]),
+            escKl = BinaryPrimitives.ReadSingleLittleEndian(f[MvqFieldOffsets.EscapeKl..]),
+            escR = BinaryPrimitives.ReadSingleLittleEndian(f[MvqFieldOffsets.EscapeRange..]);
+        const int at = DictionaryFile.Offsets.KindFields;
+        if (m is < 1 or > MaxCodebooks)
+            throw new StoreCorruptException(file, at + MvqFieldOffsets.Codebooks, $"M = {m} codebooks is outside 1..{MaxCodebooks}");
+        if (k != Centroids)
+            throw new StoreCorruptException(file, at + MvqFieldOffsets.Centroids, $"K = {k} centroids, must be {Centroids}");
+        if (d is < 1 or > MaxDimensions)
+            throw new StoreCorruptException(file, at + MvqFieldOffsets.Dimensions, $"D = {d} dimensions is outside 1..{MaxDimensions}");
+        if (BinaryPrimitives.ReadUInt16LittleEndian(f[MvqFieldOffsets.ReservedAfterDimensions..]) != 0)
+            throw new StoreCorruptException(file, at + MvqFieldOffsets.ReservedAfterDimensions, "reserved codebook field is not zero");
+        if (BinaryPrimitives.ReadUInt32LittleEndian(f[MvqFieldOffsets.ReservedAfterEscapeRange..]) != 0)
+            throw new StoreCorruptException(file, at + MvqFieldOffsets.ReservedAfterEscapeRange, "reserved codebook field is not zero");
         if (!(floor > 0) || !float.IsFinite(floor))
-            throw new StoreCorruptException(file, at + 8, $"log floor {floor} is not a positive number");
+            throw new StoreCorruptException(file, at + MvqFieldOffsets.LogFloor, $"log floor {floor} is not a positive number");
         if (!(escKl >= 0) || !float.IsFinite(escKl))
-            throw new StoreCorruptException(file, at + 12, $"escape KL {escKl} is not a non-negative number");
-        if (!(escR > 0) || !(escR < 1000)) throw new StoreCorruptException(file, at + 16, $"escape range {escR} is outside (0, 1000)");
+            throw new StoreCorruptException(file, at + MvqFieldOffsets.EscapeKl, $"escape KL {escKl} is not a non-negative number");
+        if (!(escR > 0) || !(escR < 1000))
+            throw new StoreCorruptException(file, at + MvqFieldOffsets.EscapeRange, $"escape range {escR} is outside (0, 1000)");
         var body = dict.Body.Span;
         if (body.Length != 4 * m * k * d)
             throw new StoreCorruptException(
@@ -139,7 +149,9 @@ public sealed class MvqCodebooks
                 throw new StoreCorruptException(file, FormatConstants.DictionaryHeaderSize + 4L * i, "centroid value is not finite");
         }
         var set = new MvqCodebooks(m, d, c, floor, escKl, escR);
-        if (set.Ref != dict.Ref) throw new StoreCorruptException(file, 56, "codebook file does not re-encode to the same bytes");
+        if (set.Ref != dict.Ref)
+            throw new StoreCorruptException(
+                file, DictionaryFile.Offsets.HeaderChecksum, "codebook file does not re-encode to the same bytes");
         return set;
     }
 
