@@ -14,7 +14,9 @@ internal static class DumpCommand
         var cmd = new Command("dump", "print one sequence (tokens, kept ids and probabilities, residual mass) as JSON") { store, seq };
         cmd.SetAction(r =>
         {
-            using var reader = StoreReader.Open(r.GetValue(store)!);
+            // A damaged shard elsewhere does not stop the dump of an intact sequence; the damage is reported.
+            using var reader = StoreReader.Open(r.GetValue(store)!, new StoreReaderOptions { OpenDamaged = true });
+            foreach (var damage in reader.Damage) CliErrors.Fail($"damaged (other sequences stay readable): {damage.Message}");
             var view = reader.ReadSequence(r.GetValue(seq), new DecodedBlock());
             using var stdout = Console.OpenStandardOutput();
             using var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });

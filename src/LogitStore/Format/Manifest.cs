@@ -27,6 +27,12 @@ public sealed class Manifest
     public List<ShardEntry> Shards { get; set; } = new();
     public Totals Totals { get; set; } = new();
 
+    /// <summary>
+    /// XXH3-64 of the manifest file with these 16 digits read as '0' (spec 2.7); the last member. Absent before 1.2.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ManifestXxh3 { get; set; }
+
     [JsonIgnore] public bool IsComplete => Status == StatusComplete;
 
     /// <summary>First global sequence id this store (or part) covers.</summary>
@@ -52,7 +58,42 @@ public sealed class Manifest
         };
     }
 
-    public byte[] ToUtf8() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
+    /// <summary>The manifest file's bytes, its checksum (spec 2.7) filled in.</summary>
+    public byte[] ToUtf8()
+    {
+        ManifestXxh3 = new string('0', 16);
+        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
+        int at = (int)new ManifestLocator(bytes).ValueOf(ChecksumMember) + 1;
+        ManifestXxh3 = Checksum.ToHex(Checksum.Of(bytes));
+        Encoding.ASCII.GetBytes(ManifestXxh3, bytes.AsSpan(at, 16));
+        return bytes;
+    }
+
+    private const string ChecksumMember = "manifest_xxh3";
+
+    /// <summary>
+    /// Checks the manifest's checksum over its bytes (spec 2.7): whenever the member is there, and a manifest of 1.2 or
+    /// later must have it, so that no change to any byte of a committed manifest passes unseen.
+    /// </summary>
+    private void CheckChecksum(string path, byte[] bytes, ManifestLocator at)
+    {
+        long value = at.ValueOf(ChecksumMember);
+        if (ManifestXxh3 is null)
+        {
+            if (FormatVersion is { Major: 1, Minor: >= 2 } or { Major: > 1 })
+                throw new StoreCorruptException(
+                    path, value < 0 ? 0 : value, $"a {FormatVersion.Major}.{FormatVersion.Minor} manifest must end with '{ChecksumMember}'");
+            return;
+        }
+        if (ManifestXxh3.Length != 16 || bytes.Length < value + 17 || bytes[value] != (byte)'"')
+            throw new StoreCorruptException(path, value, $"'{ChecksumMember}' must be 16 lowercase hex digits");
+        var zeroed = (byte[])bytes.Clone();
+        zeroed.AsSpan((int)value + 1, 16).Fill((byte)'0');
+        string computed = Checksum.ToHex(Checksum.Of(zeroed));
+        if (computed != ManifestXxh3)
+            throw new StoreCorruptException(
+                path, value + 1, $"manifest checksum mismatch (stored {ManifestXxh3}, computed {computed}): the manifest changed after its commit");
+    }
 
     public static Manifest Load(string storeDirectory)
     {
@@ -76,7 +117,7 @@ public sealed class Manifest
                 path, ByteOffset(bytes, ex.LineNumber, ex.BytePositionInLine), $"manifest is not valid JSON: {ex.Message}");
         }
         if (m is null) throw new StoreCorruptException(path, 0, "manifest is empty");
-        m.Validate(path, new ManifestLocator(bytes));
+        m.Validate(path, bytes, new ManifestLocator(bytes));
         return m;
     }
 
@@ -85,7 +126,7 @@ public sealed class Manifest
         ["format", "format_version", "store_id", "status", "vocab_size", "tokenizer", "teacher", "processing", "codecs", "source",
          "shards", "totals"];
 
-    private void Validate(string path, ManifestLocator at)
+    private void Validate(string path, byte[] bytes, ManifestLocator at)
     {
         foreach (var member in RequiredMembers)
             if (at.Of(member) == 0) throw new StoreCorruptException(path, 0, $"manifest has no '{member}' member");
@@ -99,6 +140,7 @@ public sealed class Manifest
         if (FormatVersion.Major != FormatConstants.MajorVersion)
             throw new StoreCorruptException(path, at.Of("format_version"),
                 $"unsupported format major version {FormatVersion.Major} (this reader knows {FormatConstants.MajorVersion})");
+        CheckChecksum(path, bytes, at); // after the version: another major may checksum otherwise
         if (Status is not (StatusComplete or StatusPartial))
             throw new StoreCorruptException(path, at.Of("status"), $"unknown status '{Status}'");
         if (VocabSize < 2) throw new StoreCorruptException(path, at.Of("vocab_size"), $"vocab_size {VocabSize} is below 2");
@@ -197,6 +239,12 @@ public sealed class CodecSection
     public int ZstdLevel { get; set; }
     public int SequencesPerBlock { get; set; }
     public long ShardTargetBytes { get; set; }
+
+    /// <summary>Beam width of the mvq encoder (spec 2.2; 0: absent, before 1.2).</summary>
+    public int MvqBeam { get; set; }
+
+    /// <summary>Positions the writer trains its dictionaries on (spec 2.2; 0: absent, before 1.2).</summary>
+    public int DictionarySample { get; set; }
 }
 
 public sealed class PartitionInfo

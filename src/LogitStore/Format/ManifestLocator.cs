@@ -10,6 +10,7 @@ internal sealed class ManifestLocator
 {
     private readonly Dictionary<string, long> _members = new(StringComparer.Ordinal);
     private readonly Dictionary<(string, int), long> _elements = new();
+    private readonly Dictionary<string, long> _values = new(StringComparer.Ordinal);
 
     public ManifestLocator(ReadOnlySpan<byte> json)
     {
@@ -25,6 +26,7 @@ internal sealed class ManifestLocator
                     member = reader.GetString()!;
                     _members.TryAdd(member, reader.TokenStartIndex);
                     element = -1;
+                    if (reader.Read()) _values.TryAdd(member, reader.TokenStartIndex);
                 }
                 else if (reader.CurrentDepth == 2 && member is not null && reader.TokenType != JsonTokenType.PropertyName
                     && reader.TokenType is not (JsonTokenType.EndArray or JsonTokenType.EndObject))
@@ -33,8 +35,14 @@ internal sealed class ManifestLocator
                 }
             }
         }
-        catch (JsonException) { }   // the offsets found so far stand; the deserializer reports the syntax error
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        {
+            // The offsets found so far stand; the deserializer reports the syntax error.
+        }
     }
+
+    /// <summary>Where the value of top-level member <paramref name="name"/> starts (its opening quote for a string); −1 when absent.</summary>
+    public long ValueOf(string name) => _values.TryGetValue(name, out long v) ? v : -1;
 
     /// <summary>Where member <paramref name="name"/> (or its element <paramref name="index"/>) starts; 0 when it is absent.</summary>
     public long Of(string name, int index = -1) =>

@@ -53,18 +53,26 @@ public sealed class StoreDirectory
         Directory.CreateDirectory(ShardsPath);
     }
 
+    /// <summary>Files under <c>shards/</c> and <c>dictionaries/</c> that the manifest does not list (temporary ones included).</summary>
+    public IEnumerable<string> UnlistedFiles(Manifest manifest)
+    {
+        var listed = new HashSet<string>(
+            manifest.Shards.Select(s => s.File).Concat(manifest.Dictionaries.Select(d => d.File))
+                .Select(f => System.IO.Path.GetFullPath(Of(f))));
+        return new[] { ShardsPath, DictionariesPath }.Where(Directory.Exists)
+            .SelectMany(Directory.EnumerateFiles)
+            .Where(f => !listed.Contains(System.IO.Path.GetFullPath(f)))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
     /// <summary>
     /// Removes every shard and dictionary file the manifest does not list, and every temporary file a crashed write
     /// left (spec 2.5): what is left is exactly the last commit.
     /// </summary>
     public void RemoveUncommitted(Manifest manifest)
     {
-        var listed = new HashSet<string>(
-            manifest.Shards.Select(s => s.File).Concat(manifest.Dictionaries.Select(d => d.File))
-                .Select(f => System.IO.Path.GetFullPath(Of(f))));
-        foreach (string dir in new[] { ShardsPath, DictionariesPath }.Where(Directory.Exists))
-            foreach (string f in Directory.EnumerateFiles(dir))
-                if (!listed.Contains(System.IO.Path.GetFullPath(f))) File.Delete(f);
+        foreach (string f in UnlistedFiles(manifest)) File.Delete(f);
         string tmpManifest = ManifestPath + FormatConstants.TempSuffix;
         if (File.Exists(tmpManifest)) File.Delete(tmpManifest);
     }

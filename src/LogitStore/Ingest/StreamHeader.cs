@@ -75,6 +75,9 @@ public sealed record StreamHeader(StreamPayloadKind Kind, uint VocabSize, uint M
         uint maxEntries = BinaryPrimitives.ReadUInt32LittleEndian(fixedPart[Offsets.MaxEntries..]);
         if (kind == 1 && (maxEntries < 1 || maxEntries > Math.Min(vocab, ushort.MaxValue)))
             throw new StoreCorruptException(stream, Offsets.MaxEntries, $"max_entries {maxEntries} must be in [1, min(V, 65535)]");
+        if (kind == 2 && 4 + 4 + 4L * vocab > StreamFrame.MaxPayload)
+            throw new StoreCorruptException(
+                stream, Offsets.VocabSize, $"full logits of {vocab} ids do not fit a frame of at most {StreamFrame.MaxPayload} bytes");
         ulong first = BinaryPrimitives.ReadUInt64LittleEndian(fixedPart[Offsets.FirstSequence..]);
         if (first != 0)
             throw new StoreCorruptException(stream, Offsets.FirstSequence, $"first_sequence {first} must be 0 in protocol version 1");

@@ -97,7 +97,7 @@ public sealed class StreamPackSource : IPackSource
     {
         using var parsers = new ThreadLocal<StreamRecordParser>(() => new StreamRecordParser(_header, _input.Name, processing));
         progress?.Start(writer, 0, (long)writer.Manifest.Totals.Positions);
-        await PumpAsync(_input, _offset, writer, parsers, skip: writer.NextSequence - writer.Manifest.FirstSequence, ct);
+        await PumpAsync(_input, _header, _offset, writer, parsers, skip: writer.NextSequence - writer.Manifest.FirstSequence, ct);
     }
 
     public ValueTask DisposeAsync() => _input.DisposeAsync();
@@ -119,7 +119,8 @@ public sealed class StreamPackSource : IPackSource
     }
 
     private static async Task PumpAsync(
-        TeacherStream input, long offset, StoreWriter writer, ThreadLocal<StreamRecordParser> parsers, ulong skip, CancellationToken ct)
+        TeacherStream input, StreamHeader header, long offset, StoreWriter writer, ThreadLocal<StreamRecordParser> parsers, ulong skip,
+        CancellationToken ct)
     {
         var reader = input.Reader;
         int spb = writer.SequencesPerBlock;
@@ -131,7 +132,7 @@ public sealed class StreamPackSource : IPackSource
             var result = await reader.ReadAsync(ct);
             var buffer = result.Buffer;
             long start = offset;
-            while (!ended && StreamFrame.TryRead(ref buffer, offset, input.Name, out var frame))
+            while (!ended && StreamFrame.TryRead(ref buffer, offset, input.Name, header, out var frame))
             {
                 offset = start + (result.Buffer.Length - buffer.Length);
                 if (frame.Type == StreamFrame.EndType)
@@ -149,12 +150,26 @@ public sealed class StreamPackSource : IPackSource
                 if (batch.Count == spb) await SubmitAsync(writer, batch, parsers, ct);
             }
             reader.AdvanceTo(buffer.Start, buffer.End);
-            if (!ended && result.IsCompleted)
+            if (ended) await ExpectEndOfStreamAsync(input, buffer.Length, offset, ct);
+            else if (result.IsCompleted)
                 throw new StoreCorruptException(
                     input.Name, offset, $"stream ended without an end frame after {received} sequences (truncated producer?)");
         }
         if (batch.Count > 0) await SubmitAsync(writer, batch, parsers, ct);
         await writer.CompleteAsync(ct);
+    }
+
+    /// <summary>Nothing may follow the end frame (stream-protocol.md 2.2): the producer closes the stream after it.</summary>
+    private static async Task ExpectEndOfStreamAsync(TeacherStream input, long buffered, long offset, CancellationToken ct)
+    {
+        while (buffered == 0)
+        {
+            var result = await input.Reader.ReadAsync(ct);
+            buffered = result.Buffer.Length;
+            input.Reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+            if (result.IsCompleted && buffered == 0) return;
+        }
+        throw new StoreCorruptException(input.Name, offset, "bytes follow the end frame (the stream must end there)");
     }
 
     private static ValueTask SubmitAsync(

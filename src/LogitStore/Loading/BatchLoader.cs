@@ -46,7 +46,7 @@ public sealed class BatchLoader : IDisposable
         for (int b = 0; b < store.BlockCount; b++)
         {
             var e = store.BlockEntry(b);
-            _rowsInBlock[b] = (int)e.SequenceCount * _windowsPerSequence;
+            _rowsInBlock[b] = options.SkipDamagedBlocks && store.IsDamaged(b) ? 0 : (int)e.SequenceCount * _windowsPerSequence;
             // Reserved up front per worker, up to a bound a damaged index cannot push into an out-of-memory (larger blocks grow on demand).
             _largestBlock = ((int)Math.Min(ReserveBound, Math.Max(_largestBlock.Sequences, e.SequenceCount)),
                 (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Positions, e.PositionCount)),
@@ -174,7 +174,8 @@ public sealed class BatchLoader : IDisposable
         {
             long row = first + r;
             int i = Array.BinarySearch(plan.RowStart, row);
-            if (i < 0) i = ~i - 1; // every block has at least one row, so row starts are strictly increasing
+            if (i < 0) i = ~i - 1;
+            while (i + 1 < plan.RowStart.Length && plan.RowStart[i + 1] <= row) i++; // past skipped (empty) blocks
             int block = plan.Blocks[i];
             int rowInBlock = (int)(row - plan.RowStart[i]);
             if (block != cachedBlock)
@@ -290,9 +291,9 @@ public sealed class BatchLoader : IDisposable
     private long ComputeStepsPerEpoch()
     {
         int n = _rowsInBlock.Length;
-        int full = _rowsInBlock.Max(), last = _rowsInBlock[^1];
+        int full = _rowsInBlock.Max(), last = _rowsInBlock[^1], skipped = _rowsInBlock.Count(r => r == 0);
         int blocksPerRank = n / _o.WorldSize;
-        long minRows = (long)blocksPerRank * full - (last < full ? full - last : 0);
+        long minRows = (long)(blocksPerRank - skipped) * full - (last < full ? full - last : 0);
         return Math.Max(0, minRows) / _o.BatchSize;
     }
 

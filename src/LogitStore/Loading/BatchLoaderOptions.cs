@@ -3,6 +3,12 @@ namespace LogitStore.Loading;
 /// <summary>How a <see cref="BatchLoader"/> cuts, orders and assembles batches.</summary>
 public sealed record BatchLoaderOptions
 {
+    /// <summary>
+    /// Leave out the blocks of damaged shards (a store opened with <see cref="Reading.StoreReaderOptions.OpenDamaged"/>);
+    /// otherwise a batch that needs one carries the error.
+    /// </summary>
+    public bool SkipDamagedBlocks { get; init; }
+
     /// <summary>B: rows per batch.</summary>
     public int BatchSize { get; init; } = 8;
 

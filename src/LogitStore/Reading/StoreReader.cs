@@ -8,49 +8,98 @@ namespace LogitStore.Reading;
 /// </summary>
 public sealed class StoreReader : IDisposable
 {
-    private readonly ShardReader[] _shards;
+    private readonly ShardReader?[] _shards;
+    private readonly StoreCorruptException?[] _shardFaults;
     private readonly int[] _blockShard;
     private readonly int[] _blockInShard;
     private readonly ulong[] _blockFirstSequence;
     private readonly StoreReaderOptions _options;
 
     private StoreReader(
-        string directory, Manifest manifest, ShardReader[] shards, StoreReaderOptions options, Codecs.StoreDictionaries dictionaries)
+        string directory, Manifest manifest, ShardReader?[] shards, StoreCorruptException?[] shardFaults, StoreReaderOptions options,
+        Codecs.StoreDictionaries dictionaries)
     {
         Dictionaries = dictionaries;
         Directory = directory;
         Manifest = manifest;
         _shards = shards;
+        _shardFaults = shardFaults;
         _options = options;
-        int blocks = shards.Sum(s => s.Index.Count);
+        int blocks = shards.Select((s, i) => BlocksOf(i)).Sum();
         _blockShard = new int[blocks];
         _blockInShard = new int[blocks];
         _blockFirstSequence = new ulong[blocks];
         int g = 0;
         for (int s = 0; s < shards.Length; s++)
-            for (int b = 0; b < shards[s].Index.Count; b++, g++)
+            for (int b = 0; b < BlocksOf(s); b++, g++)
             {
                 _blockShard[g] = s;
                 _blockInShard[g] = b;
-                _blockFirstSequence[g] = shards[s].Index[b].FirstSequence;
+                _blockFirstSequence[g] = BlockEntryOf(s, b).FirstSequence;
             }
     }
 
+    /// <summary>
+    /// Opens a store: its manifest, its dictionaries and every committed shard, checked. With
+    /// <see cref="StoreReaderOptions.OpenDamaged"/> a damaged shard or dictionary does not stop the opening: only reads of
+    /// the blocks that need it fail, naming the damaged file (see <see cref="Damage"/>).
+    /// </summary>
     public static StoreReader Open(string directory, StoreReaderOptions? options = null)
     {
+        options ??= new StoreReaderOptions();
         var manifest = Manifest.Load(directory);
-        var dictionaries = Codecs.StoreDictionaries.Load(directory, manifest);
-        var shards = new List<ShardReader>();
+        var dictionaries = Codecs.StoreDictionaries.LoadIntact(directory, manifest, out var damaged);
+        if (damaged.Count > 0 && !options.OpenDamaged) throw damaged[0];
+        var shards = new ShardReader?[manifest.Shards.Count];
+        var faults = new StoreCorruptException?[shards.Length];
         try
         {
-            foreach (var entry in manifest.Shards) shards.Add(ShardReader.Open(directory, entry, manifest.VocabSize));
+            for (int i = 0; i < shards.Length; i++)
+            {
+                try
+                {
+                    shards[i] = ShardReader.Open(directory, manifest.Shards[i], manifest.VocabSize);
+                }
+                catch (StoreCorruptException ex) when (options.OpenDamaged)
+                {
+                    faults[i] = ex;
+                }
+            }
         }
         catch
         {
-            foreach (var s in shards) s.Dispose();
+            foreach (var s in shards) s?.Dispose();
             throw;
         }
-        return new StoreReader(directory, manifest, shards.ToArray(), options ?? new StoreReaderOptions(), dictionaries);
+        var reader = new StoreReader(directory, manifest, shards, faults, options, dictionaries);
+        reader.Damage = [.. damaged, .. faults.OfType<StoreCorruptException>()];
+        return reader;
+    }
+
+    /// <summary>The damaged dictionaries and shards an <see cref="StoreReaderOptions.OpenDamaged"/> opening found.</summary>
+    public IReadOnlyList<StoreCorruptException> Damage { get; private set; } = [];
+
+    /// <summary>True when global block <paramref name="block"/> lies in a damaged shard and cannot be read.</summary>
+    public bool IsDamaged(int block) => _shards[_blockShard[block]] is null;
+
+    // A damaged shard's blocks are known from its manifest entry alone: full blocks of sequences_per_block from its
+    // first sequence (spec 1), the last one holding the rest.
+    private int BlocksOf(int shard) => _shards[shard]?.Index.Count
+        ?? (int)Math.Min(Manifest.Shards[shard].Blocks, Manifest.Shards[shard].Sequences);
+
+    private BlockIndexEntry BlockEntryOf(int shard, int block)
+    {
+        if (_shards[shard] is { } reader) return reader.Index[block];
+        var entry = Manifest.Shards[shard];
+        ulong spb = (ulong)Manifest.Codecs.SequencesPerBlock, first = entry.FirstSequence + (ulong)block * spb;
+        ulong count = block + 1 == BlocksOf(shard) ? entry.FirstSequence + entry.Sequences - first : spb;
+        return new BlockIndexEntry(0, 0, (uint)count, first, 0, 0);
+    }
+
+    private StoreCorruptException DamageOf(int shard)
+    {
+        var f = _shardFaults[shard]!;
+        return new StoreCorruptException(f.File, f.Offset, f.Problem);
     }
 
     public string Directory { get; }
@@ -77,6 +126,7 @@ public sealed class StoreReader : IDisposable
         int length = -1;
         for (int b = 0; b < BlockCount; b++)
         {
+            if (IsDamaged(b)) continue;
             var e = BlockEntry(b);
             if (e.PositionCount % e.SequenceCount != 0 || (length >= 0 && e.PositionCount / e.SequenceCount != length))
                 throw new ArgumentException($"{Directory}: sequences differ in length (block {b}); the loader needs one length");
@@ -87,15 +137,17 @@ public sealed class StoreReader : IDisposable
 
     /// <summary>The codebooks and id rank tables the manifest lists, checked.</summary>
     public Codecs.StoreDictionaries Dictionaries { get; }
-    public IReadOnlyList<ShardReader> Shards => _shards;
+    /// <summary>The shards that opened (all of them unless the store was opened with damage allowed).</summary>
+    public IReadOnlyList<ShardReader> Shards => [.. _shards.OfType<ShardReader>()];
     public uint VocabSize => Manifest.VocabSize;
     public ulong FirstSequence => Manifest.FirstSequence;
     public ulong SequenceCount => Manifest.EndSequence - Manifest.FirstSequence;
     public int BlockCount => _blockShard.Length;
 
-    public BlockIndexEntry BlockEntry(int block) => _shards[_blockShard[block]].Index[_blockInShard[block]];
+    /// <summary>The block's index entry; for a block of a damaged shard, its sequences only (no offsets or counts).</summary>
+    public BlockIndexEntry BlockEntry(int block) => BlockEntryOf(_blockShard[block], _blockInShard[block]);
 
-    public ShardReader ShardOfBlock(int block) => _shards[_blockShard[block]];
+    public ShardReader ShardOfBlock(int block) => _shards[_blockShard[block]] ?? throw DamageOf(_blockShard[block]);
 
     /// <summary>
     /// The global block holding sequence <paramref name="sequence"/>: O(1) when blocks are full, as the writer makes them.
@@ -120,7 +172,7 @@ public sealed class StoreReader : IDisposable
     /// </summary>
     public void ReadBlock(int block, DecodedBlock dest)
     {
-        var shard = _shards[_blockShard[block]];
+        var shard = ShardOfBlock(block);
         int b = _blockInShard[block];
         dest.Source = null;
         BlockDecoder.Decode(shard.BlockBytes(b), shard.Index[b], VocabSize, shard.Path, dest, _options.VerifyBlockChecksums, Dictionaries);
@@ -168,6 +220,6 @@ public sealed class StoreReader : IDisposable
 
     public void Dispose()
     {
-        foreach (var s in _shards) s.Dispose();
+        foreach (var s in _shards) s?.Dispose();
     }
 }

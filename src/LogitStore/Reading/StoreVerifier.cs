@@ -27,17 +27,15 @@ public static class StoreVerifier
         }
         long blocks = 0, bytes = 0;
         ulong seqs = 0, positions = 0;
-        Codecs.StoreDictionaries dictionaries;
-        try
-        {
-            dictionaries = Codecs.StoreDictionaries.Load(directory, manifest);
-        }
-        catch (StoreCorruptException ex)
-        {
-            // Blocks that need a damaged dictionary cannot be decoded; say so once, check the rest.
-            faults.Add(ex);
-            dictionaries = Codecs.StoreDictionaries.Empty;
-        }
+        // Blocks that need a damaged dictionary cannot be decoded and say so; every other block is checked.
+        var dictionaries = Codecs.StoreDictionaries.LoadIntact(directory, manifest, out var damagedDictionaries);
+        faults.AddRange(damagedDictionaries);
+        // A complete store owns exactly the files its manifest lists: one more is what an older manifest restored over a
+        // newer commit would leave (spec 7). A partial store may hold a file a crash left between rename and commit.
+        if (manifest.IsComplete)
+            foreach (string file in new StoreDirectory(directory).UnlistedFiles(manifest))
+                faults.Add(new StoreCorruptException(
+                    file, 0, "file not listed by the complete store's manifest (was an older manifest put back over a newer commit?)"));
         var decoded = new DecodedBlock();
         foreach (var entry in manifest.Shards)
         {

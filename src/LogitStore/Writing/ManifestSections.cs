@@ -40,10 +40,15 @@ public static class ManifestSections
         ZstdLevel = c.ZstdLevel,
         SequencesPerBlock = c.SequencesPerBlock,
         ShardTargetBytes = c.ShardTargetBytes,
+        MvqBeam = c.MvqBeam,
+        DictionarySample = c.DictionarySample,
     };
 
+    /// <summary>The options a store was written with; settings a 1.1 manifest lacks take today's defaults.</summary>
     public static CodecOptions FromSection(CodecSection s) => new()
     {
+        MvqBeam = s.MvqBeam > 0 ? s.MvqBeam : MvqValueCodec.DefaultBeam,
+        DictionarySample = s.DictionarySample > 0 ? s.DictionarySample : new CodecOptions().DictionarySample,
         Tokens = IdCodecSpec.Parse(s.Tokens),
         Ids = IdCodecSpec.Parse(s.Ids),
         Values = ValueCodecSpec.Parse(s.Values),

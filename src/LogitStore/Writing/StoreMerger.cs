@@ -96,7 +96,8 @@ public static class StoreMerger
         static CodecSection WithoutRefs(CodecSection c) => new()
         {
             Tokens = c.Tokens, Ids = c.Ids, Values = c.Values, ValueLogRange = c.ValueLogRange, ZstdLevel = c.ZstdLevel,
-            SequencesPerBlock = c.SequencesPerBlock, ShardTargetBytes = c.ShardTargetBytes,
+            SequencesPerBlock = c.SequencesPerBlock, ShardTargetBytes = c.ShardTargetBytes, MvqBeam = c.MvqBeam,
+            DictionarySample = c.DictionarySample,
         };
         yield return ("codecs", J(WithoutRefs(a.Codecs)), J(WithoutRefs(b.Codecs)));
         yield return ("source", J(a.Source), J(b.Source));

@@ -81,7 +81,7 @@ public class StreamIngestTests
         var bytes = TopKStream(3, 4, 100, 5, seed);
         var header = new ReadOnlySequence<byte>(bytes);
         Assert.True(StreamHeader.TryRead(ref header, "s", out var h));
-        var whole = ReadFrames(bytes[h!.Size..], bytes.Length);
+        var whole = ReadFrames(bytes[h!.Size..], bytes.Length, h);
         var chunked = new List<StreamFrame>();
         int chunk = chunkSeed.Get % 37 + 1;
         var pending = new List<byte>();
@@ -91,19 +91,19 @@ public class StreamIngestTests
             pending.AddRange(bytes.AsSpan(i, Math.Min(chunk, bytes.Length - i)).ToArray());
             var seq = new ReadOnlySequence<byte>(pending.ToArray());
             long before = seq.Length;
-            while (StreamFrame.TryRead(ref seq, offset + (before - seq.Length), "s", out var f)) chunked.Add(f);
+            while (StreamFrame.TryRead(ref seq, offset + (before - seq.Length), "s", h, out var f)) chunked.Add(f);
             offset += before - seq.Length;
             pending = seq.ToArray().ToList();
         }
         return whole.Count == chunked.Count && whole.Zip(chunked).All(p =>
             p.First.Type == p.Second.Type && p.First.Offset == p.Second.Offset && p.First.Payload.SequenceEqual(p.Second.Payload));
 
-        static List<StreamFrame> ReadFrames(byte[] body, int total)
+        static List<StreamFrame> ReadFrames(byte[] body, int total, StreamHeader header)
         {
             var seq = new ReadOnlySequence<byte>(body);
             var list = new List<StreamFrame>();
             long off = total - body.Length;
-            while (StreamFrame.TryRead(ref seq, off + (body.Length - seq.Length), "s", out var f)) list.Add(f);
+            while (StreamFrame.TryRead(ref seq, off + (body.Length - seq.Length), "s", header, out var f)) list.Add(f);
             return list;
         }
     }

@@ -17,35 +17,72 @@ public class CrashResumeTests
         [
             "pack", "--synthetic", "--tokens", "400000", "--vocab", "5000", "--seq-len", "256", "--shard-mib", "1", "--workers", "2"
         ];
-        using (var p = Start([.. args, "--out", killed]))
+        await KillAfterTheFirstShardAsync([.. args, "--out", killed], killed);
+        await ResumeAndCompareAsync(killed, clean, [.. args, "--out", clean, "--force"], []);
+    }
+
+    /// <summary>
+    /// A teacher pack resumes from its manifest alone (checkpoint, corpus, split and batch recorded there): it restarts
+    /// at the batch holding the next sequence (batch 3, one sequence per block, so mid-batch) and gives the same data.
+    /// </summary>
+    [Fact]
+    public async Task KillDuringTeacherPack_ThenResume_EqualsAnUninterruptedPack()
+    {
+        TorchSharp.torch.random.manual_seed(5);
+        string ckpt = TestData.TempDir(), killed = TestData.TempDir(), clean = TestData.TempDir();
+        using (var model = new Torch.Model.DecoderLM(Torch.Model.TransformerConfig.Preset("tiny", Torch.Corpus.TextTokenizer.Create().VocabSize)))
+            Torch.Model.Checkpoint.Save(ckpt, model);
+        string[] args =
+        [
+            "pack", "--teacher", ckpt, "--corpus", Path.Combine(AppContext.BaseDirectory, "Data", "brown-sample"), "--device", "cpu",
+            "--seq-len", "32", "--batch", "3", "--method", "top-k", "--top-k", "4000", "--ids", "packed", "--values", "f32",
+            "--seqs-per-block", "1", "--shard-mib", "1", "--workers", "2",
+        ];
+        await KillAfterTheFirstShardAsync([.. args, "--out", killed], killed);
+        await ResumeAndCompareAsync(killed, clean, [.. args, "--out", clean], ["--device", "cpu"]);
+        Assert.Equal(1, await Run(["pack", "--resume", "--out", killed, "--top-k", "5"])); // a setting the manifest owns
+        Assert.Equal(0, await Run(["pack", "--resume", "--out", killed])); // complete: "already complete"
+    }
+
+    private static async Task KillAfterTheFirstShardAsync(string[] args, string store)
+    {
+        using var p = Start(args);
+        // Wait for at least one committed shard, then kill -9 mid-write.
+        var clock = Stopwatch.StartNew();
+        while (!p.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2))
         {
-            // Wait for at least one committed shard, then kill -9 mid-write.
-            var clock = Stopwatch.StartNew();
-            while (!p.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2))
-            {
-                try { if (Manifest.Load(killed).Shards.Count >= 1) break; } catch (StoreCorruptException) { }
-                await Task.Delay(20);
-            }
-            Assert.False(p.HasExited, "pack finished before it could be killed; make the job larger");
-            p.Kill(entireProcessTree: true);
-            await p.WaitForExitAsync();
+            try { if (Manifest.Load(store).Shards.Count >= 1) break; } catch (StoreCorruptException) { }
+            await Task.Delay(20);
         }
+        Assert.False(p.HasExited, "pack finished before it could be killed; make the job larger");
+        p.Kill(entireProcessTree: true);
+        await p.WaitForExitAsync();
+    }
+
+    private static async Task ResumeAndCompareAsync(string killed, string clean, string[] cleanArgs, string[] resumeArgs)
+    {
         var partial = Manifest.Load(killed);
         Assert.False(partial.IsComplete);
         using (var r = StoreReader.Open(killed)) Assert.True(r.SequenceCount > 0); // committed state is readable
         Assert.Equal(0, await Run(["verify", killed]) == 0 ? 1 : 0); // verify refuses a partial store...
         Assert.Equal(0, await Run(["verify", "--allow-partial", killed])); // ...but its committed shards verify
 
-        Assert.Equal(0, await Run(["pack", "--resume", "--out", killed]));
+        Assert.Equal(0, await Run(["pack", "--resume", "--out", killed, .. resumeArgs]));
         Assert.Equal(0, await Run(["verify", killed]));
-        Assert.Equal(0, await Run([.. args, "--out", clean, "--force"]));
+        Assert.Equal(0, await Run(cleanArgs));
         using var a = StoreReader.Open(killed);
         using var b = StoreReader.Open(clean);
         Assert.Equal(b.SequenceCount, a.SequenceCount);
-        foreach (ulong s in new ulong[] { 0, a.SequenceCount / 2, a.SequenceCount - 1 })
+        Assert.Equal(
+            b.Manifest.Shards.Select(s => (s.FirstSequence, s.Sequences, s.Positions, s.Entries, s.Blocks, s.Bytes)),
+            a.Manifest.Shards.Select(s => (s.FirstSequence, s.Sequences, s.Positions, s.Entries, s.Blocks, s.Bytes)));
+        for (ulong s = 0; s < a.SequenceCount; s++)
         {
-            Assert.Equal(b.ReadSequence(s).Ids, a.ReadSequence(s).Ids);
-            Assert.Equal(b.ReadSequence(s).Probs, a.ReadSequence(s).Probs);
+            var (x, y) = (a.ReadSequence(s), b.ReadSequence(s));
+            Assert.Equal(y.Tokens, x.Tokens);
+            Assert.Equal(y.Ids, x.Ids);
+            Assert.Equal(y.Probs, x.Probs);
+            Assert.Equal(y.Residual, x.Residual);
         }
     }
 
