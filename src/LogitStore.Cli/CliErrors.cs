@@ -32,9 +32,31 @@ internal static class CliErrors
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException
             or UnauthorizedAccessException)
         {
-            Fail($"error: {ex.Message}");
+            // The library's ArgumentExceptions name the .NET parameter; the user gave an option, which the message names.
+            Fail($"error: {(ex is ArgumentException { ParamName: { } p } ? ex.Message.Replace($" (Parameter '{p}')", "") : ex.Message)}");
             return BadInput;
         }
+    }
+
+    /// <summary>Prints the parser's errors as one line each, in the words of the options rather than of .NET types.</summary>
+    public static int ParseFailed(IEnumerable<string> errors)
+    {
+        foreach (string e in errors) Fail($"error: {Reword(e)} (see --help)");
+        return BadInput;
+    }
+
+    private static string Reword(string error)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(error, "^Cannot parse argument '(.*)' for option '(.*)' as expected type '(.*)'");
+        if (!m.Success) return error;
+        string expected = m.Groups[3].Value switch
+        {
+            "System.UInt64" or "System.UInt32" => "a whole number >= 0",
+            "System.Int32" or "System.Int64" => "a whole number",
+            "System.Double" or "System.Single" => "a number",
+            var t => $"a value of type {t}",
+        };
+        return $"{m.Groups[2].Value} takes {expected}, not '{m.Groups[1].Value}'";
     }
 
     public static void Fail(string line) => Console.Error.WriteLine($"logitstore: {line}");

@@ -19,4 +19,7 @@ var root = new RootCommand("logitstore: store a teacher's next-token distributio
 };
 // Errors are rendered by CliErrors as one line with an exit code, not by the parser's stack-trace handler.
 var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
-return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync(invocation));
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h"))
+    return CliErrors.ParseFailed(parsed.Errors.Select(e => e.Message));
+return await CliErrors.RunAsync(() => parsed.InvokeAsync(invocation));

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using LogitStore.Format;
 using LogitStore.Reading;
+using LogitStore.Torch.Corpus;
+using LogitStore.Torch.Model;
 
 namespace LogitStore.Tests.Cli;
 
@@ -30,8 +32,8 @@ public class CrashResumeTests
     {
         TorchSharp.torch.random.manual_seed(5);
         string ckpt = TestData.TempDir(), killed = TestData.TempDir(), clean = TestData.TempDir();
-        using (var model = new Torch.Model.DecoderLM(Torch.Model.TransformerConfig.Preset("tiny", Torch.Corpus.TextTokenizer.Create().VocabSize)))
-            Torch.Model.Checkpoint.Save(ckpt, model);
+        using (var model = new DecoderLM(TransformerConfig.Preset("tiny", TextTokenizer.Create().VocabSize)))
+            Checkpoint.Save(ckpt, model);
         string[] args =
         [
             "pack", "--teacher", ckpt, "--corpus", Path.Combine(AppContext.BaseDirectory, "Data", "brown-sample"), "--device", "cpu",
