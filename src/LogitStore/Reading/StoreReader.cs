@@ -147,6 +147,9 @@ public sealed class StoreReader : IDisposable
     /// <summary>The block's index entry; for a block of a damaged shard, its sequences only (no offsets or counts).</summary>
     public BlockIndexEntry BlockEntry(int block) => BlockEntryOf(_blockShard[block], _blockInShard[block]);
 
+    /// <summary>The encoded bytes of global block <paramref name="block"/> as they are in its shard (spec 4).</summary>
+    public ReadOnlySpan<byte> BlockBytes(int block) => ShardOfBlock(block).BlockBytes(_blockInShard[block]);
+
     public ShardReader ShardOfBlock(int block) => _shards[_blockShard[block]] ?? throw DamageOf(_blockShard[block]);
 
     /// <summary>
