@@ -82,7 +82,7 @@ internal static class PackCommand
         };
         var split = new Option<string>("--split")
         {
-            Description = "teacher: all | train | held-out sequences of the corpus",
+            Description = $"teacher: {Choice.Names<Torch.Teacher.CorpusSplit>()} sequences of the corpus",
             DefaultValueFactory = _ => "all",
         };
         var workers = new Option<int>("--workers") { Description = "encoding threads (0 = all cores)" };
@@ -153,7 +153,7 @@ internal static class PackCommand
                     Checkpoint = ckpt, Corpus = r.GetValue(corpus)!, Output = dir, SequenceLength = r.GetValue(seqLen),
                     BatchSize = r.GetValue(batch),
                     Device = r.GetValue(device)!, Processing = processing, Codecs = codecs, Overwrite = r.GetValue(force),
-                    Workers = r.GetValue(workers), Split = r.GetValue(split)!,
+                    Workers = r.GetValue(workers), Split = Choice.Parse<Torch.Teacher.CorpusSplit>(r.GetValue(split)!, "--split"),
                     MaxTokens = r.GetResult(tokens) is null ? long.MaxValue : (long)r.GetValue(tokens),
                 };
                 var (m, timing) = await ProgressDisplay.RunAsync(

@@ -31,7 +31,11 @@ internal static class TeacherCommand
         var seqLen = new Option<int>("--seq-len") { DefaultValueFactory = _ => d.SequenceLength };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => d.LearningRate };
         var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => d.WarmupSteps };
-        var schedule = new Option<string>("--schedule") { Description = "cosine | wsd", DefaultValueFactory = _ => d.Schedule };
+        var schedule = new Option<string>("--schedule")
+        {
+            Description = Choice.Names<LearningRateShape>(),
+            DefaultValueFactory = _ => Choice.Name(d.Schedule),
+        };
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => d.EvalEvery };
         var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => d.Device };
         var resume = new Option<bool>("--resume") { Description = "continue from the checkpoint in --out" };
@@ -72,7 +76,7 @@ internal static class TeacherCommand
                 Epochs = r.GetValue(epochs),
                 BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seqLen), LearningRate = r.GetValue(lr),
                 WarmupSteps = r.GetValue(warmup),
-                Schedule = r.GetValue(schedule)!, EvalEvery = r.GetValue(evalEvery), Device = r.GetValue(device)!,
+                Schedule = Choice.Parse<LearningRateShape>(r.GetValue(schedule)!, "--schedule"), EvalEvery = r.GetValue(evalEvery), Device = r.GetValue(device)!,
                 Resume = r.GetValue(resume),
                 RecordOnline = r.GetValue(record), RecordPhases = r.GetValue(phases), MaxCorpusTokens = r.GetValue(maxTokens),
                 Vocabulary = r.GetValue(vocab) == "full" ? VocabularyChoice.Full : VocabularyChoice.Corpus,

@@ -30,14 +30,14 @@ internal static class TrainCommand
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => d.LearningRate };
         var schedule = new Option<string>("--schedule")
         {
-            Description = "learning rate: cosine | wsd",
-            DefaultValueFactory = _ => d.Schedule,
+            Description = $"learning rate: {Choice.Names<Torch.Teacher.LearningRateShape>()}",
+            DefaultValueFactory = _ => Choice.Name(d.Schedule),
         };
         var alpha = new Option<double>("--alpha") { DefaultValueFactory = _ => d.Alpha };
         var alphaShape = new Option<string>("--alpha-schedule")
         {
-            Description = "constant | linear | wsd",
-            DefaultValueFactory = _ => d.AlphaShape,
+            Description = Choice.Names<AlphaShape>(),
+            DefaultValueFactory = _ => Choice.Name(d.AlphaShape),
         };
         var loss = new Option<string>("--kd-loss") { Description = "kl | reverse-kl | nll | mse", DefaultValueFactory = _ => "kl" };
         var tau = new Option<double>("--temperature")
@@ -70,8 +70,8 @@ internal static class TrainCommand
                 HeldOutCorpus = r.GetValue(heldOut), Output = r.GetValue(outOpt), Preset = r.GetValue(preset)!,
                 MaxSteps = r.GetValue(steps),
                 BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seq), LearningRate = r.GetValue(lr),
-                Schedule = r.GetValue(schedule)!, Alpha = r.GetValue(alpha),
-                AlphaShape = r.GetValue(alphaShape)!, Loss = KdLoss.Parse(r.GetValue(loss)!), Temperature = r.GetValue(tau),
+                Schedule = Choice.Parse<Torch.Teacher.LearningRateShape>(r.GetValue(schedule)!, "--schedule"), Alpha = r.GetValue(alpha),
+                AlphaShape = Choice.Parse<AlphaShape>(r.GetValue(alphaShape)!, "--alpha-schedule"), Loss = KdLoss.Parse(r.GetValue(loss)!), Temperature = r.GetValue(tau),
                 Seed = r.GetValue(seed), Device = r.GetValue(device)!,
                 VocabularyFrom = r.GetValue(vocabFrom), Width = r.GetValue(width),
             };

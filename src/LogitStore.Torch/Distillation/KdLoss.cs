@@ -150,18 +150,25 @@ public static class KdLoss
     };
 }
 
+/// <summary>How the weight α of the KD loss moves over training.</summary>
+public enum AlphaShape
+{
+    Constant,
+    Linear,
+    Wsd,
+}
+
 /// <summary>The weight α of the KD loss in (1 − α)·LM + α·KD over training: constant, linear, or warmup-stable-decay.</summary>
-public sealed record AlphaSchedule(string Shape, double Max, int TotalSteps)
+public sealed record AlphaSchedule(AlphaShape Shape, double Max, int TotalSteps)
 {
     public double At(int step)
     {
         double x = TotalSteps <= 1 ? 1 : Math.Clamp((double)step / (TotalSteps - 1), 0, 1);
         return Shape switch
         {
-            "constant" => Max,
-            "linear" => Max * (1 - x),                                   // from Max down to 0
-            "wsd" => x < 0.1 ? Max * x / 0.1 : x < 0.8 ? Max : Max * (1 - (x - 0.8) / 0.2),
-            _ => throw new ArgumentException($"unknown α schedule '{Shape}' (constant, linear, wsd)"),
+            AlphaShape.Constant => Max,
+            AlphaShape.Linear => Max * (1 - x),                                   // from Max down to 0
+            _ => x < 0.1 ? Max * x / 0.1 : x < 0.8 ? Max : Max * (1 - (x - 0.8) / 0.2),
         };
     }
 }

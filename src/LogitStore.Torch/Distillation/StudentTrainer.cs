@@ -40,9 +40,9 @@ public sealed record StudentTrainingOptions
     public int Width { get; init; }
     public double LearningRate { get; init; } = 3e-3;
     public int WarmupSteps { get; init; } = 10;
-    public string Schedule { get; init; } = "cosine";
+    public LearningRateShape Schedule { get; init; } = LearningRateShape.Cosine;
     public double Alpha { get; init; } = 0.9;
-    public string AlphaShape { get; init; } = "constant";
+    public AlphaShape AlphaShape { get; init; } = AlphaShape.Constant;
     public KdLossKind Loss { get; init; } = KdLossKind.ForwardKl;
     public double Temperature { get; init; } = 1.0;
     public int EvalEvery { get; init; } = 50;

@@ -18,10 +18,18 @@ namespace LogitStore.Torch.Experiments;
 /// </summary>
 public sealed record StoreVariant(string Name, ProcessingOptions? Processing = null, CodecOptions? Codecs = null);
 
+/// <summary>Which epoch's recorded online logits a recorded-online arm reads: the teacher's first or its last.</summary>
+public enum RecordingPhase
+{
+    Early,
+    Late,
+}
+
 /// <summary>One arm of the study: where the student's teacher signal comes from and how it is weighed.</summary>
 public sealed record ExperimentArm(
-    string Name, StudentMode Mode, string Description, double Alpha = 0.9, string AlphaShape = "constant",
-    KdLossKind Loss = KdLossKind.ForwardKl, double Temperature = 1.0, string LearningRateShape = "cosine", string? Phase = null,
+    string Name, StudentMode Mode, string Description, double Alpha = 0.9, AlphaShape AlphaShape = AlphaShape.Constant,
+    KdLossKind Loss = KdLossKind.ForwardKl, double Temperature = 1.0, LearningRateShape LearningRateShape = LearningRateShape.Cosine,
+    RecordingPhase? Phase = null,
     StoreVariant? Store = null)
 {
     /// <summary>
@@ -35,12 +43,12 @@ public sealed record ExperimentArm(
         new("online", StudentMode.Online, "the trained teacher's forward inside every student step (same truncation), α = 0.9"),
         new(
             "recorded-early-a0.9", StudentMode.RecordedOnline,
-            "logits the teacher recorded during its first epoch of training, α = 0.9", Phase: "early"),
-        new("recorded-early-a0.1", StudentMode.RecordedOnline, "the same early recording, α = 0.1", Alpha: 0.1, Phase: "early"),
+            "logits the teacher recorded during its first epoch of training, α = 0.9", Phase: RecordingPhase.Early),
+        new("recorded-early-a0.1", StudentMode.RecordedOnline, "the same early recording, α = 0.1", Alpha: 0.1, Phase: RecordingPhase.Early),
         new(
             "recorded-late-a0.9", StudentMode.RecordedOnline,
-            "logits the teacher recorded during its second (last) epoch, α = 0.9", Phase: "late"),
-        new("recorded-late-a0.1", StudentMode.RecordedOnline, "the same late recording, α = 0.1", Alpha: 0.1, Phase: "late"),
+            "logits the teacher recorded during its second (last) epoch, α = 0.9", Phase: RecordingPhase.Late),
+        new("recorded-late-a0.1", StudentMode.RecordedOnline, "the same late recording, α = 0.1", Alpha: 0.1, Phase: RecordingPhase.Late),
         new("offline-a0.1", StudentMode.Offline, "offline, α = 0.1", Alpha: 0.1),
         new("offline-tau0.5", StudentMode.Offline, "offline, τ = 0.5", Temperature: 0.5),
         new("offline-tau2", StudentMode.Offline, "offline, τ = 2", Temperature: 2),
@@ -48,10 +56,10 @@ public sealed record ExperimentArm(
         new("offline-nll", StudentMode.Offline, "offline, NLL against the teacher's probabilities", Loss: KdLossKind.Nll),
         new("offline-rkl", StudentMode.Offline, "offline, reverse KL", Loss: KdLossKind.ReverseKl),
         new("offline-mse", StudentMode.Offline, "offline, MSE on centred log-probabilities (logits up to a shift)", Loss: KdLossKind.Mse),
-        new("offline-wsd-alpha", StudentMode.Offline, "offline, α following WSD (max 0.9)", AlphaShape: "wsd"),
+        new("offline-wsd-alpha", StudentMode.Offline, "offline, α following WSD (max 0.9)", AlphaShape: AlphaShape.Wsd),
         new(
             "pd-star", StudentMode.Offline, "the paper's PD*: τ = 2, KL, WSD α (max 0.9), WSD learning rate",
-            AlphaShape: "wsd", Temperature: 2, LearningRateShape: "wsd"),
+            AlphaShape: AlphaShape.Wsd, Temperature: 2, LearningRateShape: LearningRateShape.Wsd),
         .. StoreArms(),
     ];
 
@@ -268,7 +276,7 @@ public static class OfflineVsOnlineExperiment
         {
             Checkpoint = teacherDir, Corpus = o.Corpus, Output = dir, SequenceLength = o.SequenceLength, BatchSize = o.BatchSize,
             Device = o.Device,
-            MaxTokens = o.CorpusTokens, Processing = processing, Codecs = codecs, Split = "train", Overwrite = true,
+            MaxTokens = o.CorpusTokens, Processing = processing, Codecs = codecs, Split = CorpusSplit.Train, Overwrite = true,
         }, ct: ct);
         say($"packed {timing.Tokens:N0} tokens at {timing.TokensPerSecond:N0} tokens/s");
     }
@@ -389,7 +397,7 @@ public static class OfflineVsOnlineExperiment
     private static string? RecordedStore(OfflineVsOnlineOptions o, ExperimentArm a, string recordedDir) => a.Phase switch
     {
         null => null,
-        "early" => TeacherTrainer.PhaseStore(recordedDir, 0, o.TeacherEpochs),
+        RecordingPhase.Early => TeacherTrainer.PhaseStore(recordedDir, 0, o.TeacherEpochs),
         _ => TeacherTrainer.PhaseStore(recordedDir, o.TeacherEpochs - 1, o.TeacherEpochs),
     };
 
@@ -406,8 +414,8 @@ public static class OfflineVsOnlineExperiment
         if (a.Mode != StudentMode.Lm)
             line += string.Format(
                 c, " --alpha {0} --alpha-schedule {1} --kd-loss {2} --temperature {3}",
-                a.Alpha, a.AlphaShape, KdLoss.Name(a.Loss), a.Temperature);
-        if (a.LearningRateShape != "cosine") line += $" --schedule {a.LearningRateShape}";
+                a.Alpha, Choice.Name(a.AlphaShape), KdLoss.Name(a.Loss), a.Temperature);
+        if (a.LearningRateShape != LearningRateShape.Cosine) line += $" --schedule {Choice.Name(a.LearningRateShape)}";
         if (a.Mode == StudentMode.Online) line += $" --teacher {teacherDir}";
         if (RecordedStore(o, a, recordedDir) is { } recorded) line += $" --recorded {recorded}";
         return line + $" --held-out {o.Corpus}";

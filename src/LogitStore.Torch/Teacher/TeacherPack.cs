@@ -24,8 +24,15 @@ public sealed record TeacherPackOptions
     public bool Overwrite { get; init; }
     public int Workers { get; init; }
 
-    /// <summary>Which sequences: <c>all</c> (training split, then held-out), <c>train</c> or <c>held-out</c>.</summary>
-    public string Split { get; init; } = "all";
+    public CorpusSplit Split { get; init; } = CorpusSplit.All;
+}
+
+/// <summary>Which sequences of a corpus a teacher pack runs over: all (training split, then held-out), train or held-out.</summary>
+public enum CorpusSplit
+{
+    All,
+    Train,
+    HeldOut,
 }
 
 /// <summary>Where a teacher pack's time went (seconds of the producing thread; encoding runs beside it on the writer's pool).</summary>
@@ -85,10 +92,9 @@ public sealed class TeacherPackSource : IPackSource
         _corpus = TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), _tokenizer, o.SequenceLength, maxTokens: o.MaxTokens);
         (_firstSequence, _total) = o.Split switch
         {
-            "all" => (0, _corpus.TrainSequences + _corpus.HeldOutSequences),
-            "train" => (0, _corpus.TrainSequences),
-            "held-out" => (_corpus.TrainSequences, _corpus.HeldOutSequences),
-            _ => throw new ArgumentException($"unknown split '{o.Split}' (all, train, held-out)"),
+            CorpusSplit.All => (0, _corpus.TrainSequences + _corpus.HeldOutSequences),
+            CorpusSplit.Train => (0, _corpus.TrainSequences),
+            _ => (_corpus.TrainSequences, _corpus.HeldOutSequences),
         };
         _model = Model.Checkpoint.Load(o.Checkpoint, _device);
         if (_device.type == DeviceType.CUDA) _model.to(ScalarType.BFloat16);
@@ -122,7 +128,7 @@ public sealed class TeacherPackSource : IPackSource
             SequenceLength = (int)Number("sequence_length"),
             BatchSize = (int)Number("batch"),
             MaxTokens = s["max_tokens"] is null ? long.MaxValue : Number("max_tokens"),
-            Split = (string?)s["split"] ?? "all",
+            Split = Choice.Parse<CorpusSplit>((string?)s["split"] ?? "all", "the store's source.split"),
             Device = inputs.Device,
             Processing = ManifestSections.FromSection(m.Processing),
         });
@@ -135,7 +141,7 @@ public sealed class TeacherPackSource : IPackSource
     {
         var source = new System.Text.Json.Nodes.JsonObject
         {
-            ["kind"] = Kind, ["corpus"] = Path.GetFullPath(_o.Corpus), ["sequence_length"] = _o.SequenceLength, ["split"] = _o.Split,
+            ["kind"] = Kind, ["corpus"] = Path.GetFullPath(_o.Corpus), ["sequence_length"] = _o.SequenceLength, ["split"] = Choice.Name(_o.Split),
             ["order"] = "train split then held-out split", ["sequences"] = _total, ["batch"] = _o.BatchSize,
         };
         if (_o.MaxTokens != long.MaxValue) source["max_tokens"] = _o.MaxTokens;

@@ -24,7 +24,7 @@ public sealed record TeacherTrainingOptions
     public int SequenceLength { get; init; } = 128;
     public double LearningRate { get; init; } = 3e-3;
     public int WarmupSteps { get; init; } = 20;
-    public string Schedule { get; init; } = "cosine";
+    public LearningRateShape Schedule { get; init; } = LearningRateShape.Cosine;
     public double ClipNorm { get; init; } = 1.0;
     public double WeightDecay { get; init; } = 0.1;
     public int EvalEvery { get; init; } = 50;

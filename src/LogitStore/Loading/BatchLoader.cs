@@ -18,6 +18,7 @@ public sealed class BatchLoader : IDisposable
     private readonly BatchLoaderOptions _o;
     private readonly int _windowsPerSequence;
     private readonly int[] _rowsInBlock;
+    private readonly RankSplit _split;
     private readonly SemaphoreSlim _freeCount;
     private readonly System.Collections.Concurrent.ConcurrentQueue<Batch> _free = new();
     private readonly Batch?[] _ready;
@@ -56,7 +57,8 @@ public sealed class BatchLoader : IDisposable
         if (StepsPerEpoch == 0)
             throw new ArgumentException($"rank {options.Rank} of {options.WorldSize} gets fewer than {options.BatchSize} rows per epoch");
 
-        int blocksOfRank = (store.BlockCount - options.Rank + options.WorldSize - 1) / options.WorldSize;
+        _split = new RankSplit(options.Rank, options.WorldSize);
+        int blocksOfRank = _split.CountOf(store.BlockCount);
         _plans = new EpochPlan[options.RingSize + 1];
         for (int i = 0; i < _plans.Length; i++) _plans[i] = new EpochPlan(blocksOfRank);
         _blockOrder = new int[store.BlockCount];
@@ -264,8 +266,9 @@ public sealed class BatchLoader : IDisposable
                 }
             }
             long acc = 0;
-            for (int i = _o.Rank, m = 0; i < n; i += _o.WorldSize, m++)
+            for (int m = 0; m < _split.CountOf(n); m++)
             {
+                int i = _split.PlaceOf(m);
                 p.Blocks[m] = order[i];
                 p.RowStart[m] = acc;
                 acc += _rowsInBlock[order[i]];

@@ -197,17 +197,8 @@ public sealed class StoreReader : IDisposable
     /// <summary>Random access that returns a copy (allocates; use the <see cref="DecodedBlock"/> overload in hot loops).</summary>
     public SparseSequence ReadSequence(ulong sequence) => ReadSequence(sequence, new DecodedBlock()).ToSparseSequence();
 
-    /// <summary>
-    /// The blocks that rank <paramref name="rank"/> of <paramref name="worldSize"/> reads: a contiguous, disjoint slice
-    /// in whole blocks, so that ranks never decode the same block.
-    /// </summary>
-    public (int FirstBlock, int EndBlock) BlocksForRank(int rank, int worldSize)
-    {
-        if (worldSize < 1 || rank < 0 || rank >= worldSize)
-            throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank} of world size {worldSize}");
-        long n = BlockCount;
-        return ((int)(n * rank / worldSize), (int)(n * (rank + 1) / worldSize));
-    }
+    /// <summary>The global blocks rank <paramref name="rank"/> of <paramref name="worldSize"/> reads, in store order (<see cref="RankSplit"/>).</summary>
+    public IReadOnlyList<int> BlocksForRank(int rank, int worldSize) => [.. new RankSplit(rank, worldSize).PlacesOf(BlockCount)];
 
     /// <summary>Sequential scan over [firstBlock, endBlock): yields each block decoded into the same scratch, in order.</summary>
     public IEnumerable<DecodedBlock> ScanBlocks(int firstBlock = 0, int endBlock = -1, DecodedBlock? scratch = null)

@@ -125,13 +125,25 @@ public class KdLossTests
         Assert.True(perturbed.grad!.abs().sum().item<float>() > 0);
     }
 
+    [Theory]
+    [InlineData("constant", AlphaShape.Constant)]
+    [InlineData("wsd", AlphaShape.Wsd)]
+    public void ScheduleNames_AreParsedOnce_AndAnUnknownOneIsRefusedNamingTheChoices(string name, AlphaShape shape)
+    {
+        Assert.Equal(shape, Choice.Parse<AlphaShape>(name, "--alpha-schedule"));
+        Assert.Equal(name, Choice.Name(shape));
+        Assert.Equal(LogitStore.Torch.Teacher.CorpusSplit.HeldOut, Choice.Parse<LogitStore.Torch.Teacher.CorpusSplit>("held-out", "--split"));
+        var e = Assert.Throws<ArgumentException>(() => Choice.Parse<LogitStore.Torch.Teacher.LearningRateShape>("cosin", "--schedule"));
+        Assert.Contains("cosine | wsd", e.Message);
+    }
+
     [Fact]
     public void AlphaSchedules_FollowTheirShapes()
     {
-        Assert.Equal(0.9, new AlphaSchedule("constant", 0.9, 100).At(57));
-        Assert.Equal(0.9, new AlphaSchedule("linear", 0.9, 101).At(0), 6);
-        Assert.Equal(0.0, new AlphaSchedule("linear", 0.9, 101).At(100), 6);
-        var wsd = new AlphaSchedule("wsd", 0.9, 101);
+        Assert.Equal(0.9, new AlphaSchedule(AlphaShape.Constant, 0.9, 100).At(57));
+        Assert.Equal(0.9, new AlphaSchedule(AlphaShape.Linear, 0.9, 101).At(0), 6);
+        Assert.Equal(0.0, new AlphaSchedule(AlphaShape.Linear, 0.9, 101).At(100), 6);
+        var wsd = new AlphaSchedule(AlphaShape.Wsd, 0.9, 101);
         Assert.Equal(0.45, wsd.At(5), 6);
         Assert.Equal(0.9, wsd.At(50), 6);
         Assert.Equal(0.0, wsd.At(100), 6);
