@@ -7,7 +7,10 @@ using LogitStore.Writing;
 
 namespace LogitStore.Benchmarks;
 
-/// <summary>Encode and decode of one block of synthetic top-p-k(0.95, 50) data per codec; reports positions/s through OperationsPerInvoke.</summary>
+/// <summary>
+/// Encode and decode of one block of synthetic top-p-k(0.95, 50) data per codec; reports positions/s through
+/// OperationsPerInvoke.
+/// </summary>
 [MemoryDiagnoser]
 public class BlockCodecBenchmarks
 {

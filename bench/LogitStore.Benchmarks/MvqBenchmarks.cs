@@ -27,7 +27,12 @@ public class MvqBenchmarks
     {
         _positions = MvqTrainingBenchmarks.SamplePositions();
         _books = MvqTrainer.Train(_positions, new MvqTrainingOptions { Codebooks = Codebooks, Threads = 1 }).Codebooks;
-        _codes = _positions.Take(Positions).Select(p => { var c = new byte[Codebooks]; _books.Encode(p, c, Beam, out _); return c; }).ToArray();
+        _codes = _positions.Take(Positions).Select(p =>
+        {
+            var c = new byte[Codebooks];
+            _books.Encode(p, c, Beam, out _);
+            return c;
+        }).ToArray();
     }
 
     [Benchmark(OperationsPerInvoke = Positions)]

@@ -47,7 +47,8 @@ internal static class CliErrors
 
     private static string Reword(string error)
     {
-        var m = System.Text.RegularExpressions.Regex.Match(error, "^Cannot parse argument '(.*)' for option '(.*)' as expected type '(.*)'");
+        var m = System.Text.RegularExpressions.Regex.Match(
+            error, "^Cannot parse argument '(.*)' for option '(.*)' as expected type '(.*)'");
         if (!m.Success) return error;
         string expected = m.Groups[3].Value switch
         {

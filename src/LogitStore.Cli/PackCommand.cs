@@ -47,8 +47,16 @@ internal static class PackCommand
         var topP = new Option<float>("--top-p") { DefaultValueFactory = _ => proc.TopP };
         var topK = new Option<int>("--top-k") { DefaultValueFactory = _ => proc.TopK };
         var draws = new Option<int>("--draws") { Description = "sampled: draws per position", DefaultValueFactory = _ => proc.Draws };
-        var tokCodec = new Option<string>("--tokens-codec") { Description = "u32 | packed", DefaultValueFactory = _ => defaults.Tokens.Name };
-        var ids = new Option<string>("--ids") { Description = "u32 | packed | delta | ranked", DefaultValueFactory = _ => defaults.Ids.Name };
+        var tokCodec = new Option<string>("--tokens-codec")
+        {
+            Description = string.Join(" | ", IdCodecSpec.NamesFor(ColumnKind.Tokens)),
+            DefaultValueFactory = _ => defaults.Tokens.Name,
+        };
+        var ids = new Option<string>("--ids")
+        {
+            Description = string.Join(" | ", IdCodecSpec.Names),
+            DefaultValueFactory = _ => defaults.Ids.Name,
+        };
         var values = new Option<string>("--values")
         {
             Description = "f32 | f16 | q8 | q4 | counts | mvq:M (M codebooks, 1-32)",

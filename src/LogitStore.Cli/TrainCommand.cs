@@ -71,7 +71,8 @@ internal static class TrainCommand
                 MaxSteps = r.GetValue(steps),
                 BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seq), LearningRate = r.GetValue(lr),
                 Schedule = Choice.Parse<Torch.Teacher.LearningRateShape>(r.GetValue(schedule)!, "--schedule"), Alpha = r.GetValue(alpha),
-                AlphaShape = Choice.Parse<AlphaShape>(r.GetValue(alphaShape)!, "--alpha-schedule"), Loss = KdLoss.Parse(r.GetValue(loss)!), Temperature = r.GetValue(tau),
+                AlphaShape = Choice.Parse<AlphaShape>(r.GetValue(alphaShape)!, "--alpha-schedule"), Loss = KdLoss.Parse(r.GetValue(loss)!),
+                Temperature = r.GetValue(tau),
                 Seed = r.GetValue(seed), Device = r.GetValue(device)!,
                 VocabularyFrom = r.GetValue(vocabFrom), Width = r.GetValue(width),
             };

@@ -79,7 +79,8 @@ public static class FrontierStudy
         {
             string dir = Path.Combine(o.WorkDirectory, $"{setting.Replace(' ', '_').Replace('/', '_')}-{ids}-{values.Replace(":", "")}");
             var clock = Stopwatch.StartNew();
-            await SyntheticPack.RunAsync(dir, source, p, new CodecOptions { Ids = IdCodecSpec.Parse(ids), Values = ValueCodecSpec.Parse(values) }, overwrite: true);
+            var codecs = new CodecOptions { Ids = IdCodecSpec.Parse(ids), Values = ValueCodecSpec.Parse(values) };
+            await SyntheticPack.RunAsync(dir, source, p, codecs, overwrite: true);
             double seconds = clock.Elapsed.TotalSeconds;
             var summary = StoreInspector.Inspect(dir);
             using var store = StoreReader.Open(dir);

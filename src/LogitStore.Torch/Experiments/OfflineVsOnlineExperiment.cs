@@ -44,7 +44,9 @@ public sealed record ExperimentArm(
         new(
             "recorded-early-a0.9", StudentMode.RecordedOnline,
             "logits the teacher recorded during its first epoch of training, α = 0.9", Phase: RecordingPhase.Early),
-        new("recorded-early-a0.1", StudentMode.RecordedOnline, "the same early recording, α = 0.1", Alpha: 0.1, Phase: RecordingPhase.Early),
+        new(
+            "recorded-early-a0.1", StudentMode.RecordedOnline, "the same early recording, α = 0.1", Alpha: 0.1,
+            Phase: RecordingPhase.Early),
         new(
             "recorded-late-a0.9", StudentMode.RecordedOnline,
             "logits the teacher recorded during its second (last) epoch, α = 0.9", Phase: RecordingPhase.Late),

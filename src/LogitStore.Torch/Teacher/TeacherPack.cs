@@ -102,7 +102,8 @@ public sealed class TeacherPackSource : IPackSource
         if (_model.Vocabulary.FullSize != _tokenizer.VocabSize)
         {
             _model.Dispose();
-            throw new ArgumentException($"the teacher's vocabulary is {_model.Vocabulary.FullSize}, the tokenizer's {_tokenizer.VocabSize}");
+            throw new ArgumentException(
+                $"the teacher's vocabulary is {_model.Vocabulary.FullSize}, the tokenizer's {_tokenizer.VocabSize}");
         }
     }
 
@@ -141,7 +142,8 @@ public sealed class TeacherPackSource : IPackSource
     {
         var source = new System.Text.Json.Nodes.JsonObject
         {
-            ["kind"] = Kind, ["corpus"] = Path.GetFullPath(_o.Corpus), ["sequence_length"] = _o.SequenceLength, ["split"] = Choice.Name(_o.Split),
+            ["kind"] = Kind, ["corpus"] = Path.GetFullPath(_o.Corpus), ["sequence_length"] = _o.SequenceLength,
+            ["split"] = Choice.Name(_o.Split),
             ["order"] = "train split then held-out split", ["sequences"] = _total, ["batch"] = _o.BatchSize,
         };
         if (_o.MaxTokens != long.MaxValue) source["max_tokens"] = _o.MaxTokens;

@@ -82,7 +82,8 @@ public sealed class Manifest
         {
             if (FormatVersion is { Major: 1, Minor: >= 2 } or { Major: > 1 })
                 throw new StoreCorruptException(
-                    path, value < 0 ? 0 : value, $"a {FormatVersion.Major}.{FormatVersion.Minor} manifest must end with '{ChecksumMember}'");
+                    path, value < 0 ? 0 : value,
+                    $"a {FormatVersion.Major}.{FormatVersion.Minor} manifest must end with '{ChecksumMember}'");
             return;
         }
         if (ManifestXxh3.Length != 16 || bytes.Length < value + 17 || bytes[value] != (byte)'"')
@@ -92,7 +93,8 @@ public sealed class Manifest
         string computed = Checksum.ToHex(Checksum.Of(zeroed));
         if (computed != ManifestXxh3)
             throw new StoreCorruptException(
-                path, value + 1, $"manifest checksum mismatch (stored {ManifestXxh3}, computed {computed}): the manifest changed after its commit");
+                path, value + 1,
+                $"manifest checksum mismatch (stored {ManifestXxh3}, computed {computed}): the manifest changed after its commit");
     }
 
     public static Manifest Load(string storeDirectory)

@@ -41,7 +41,9 @@ internal sealed class ManifestLocator
         }
     }
 
-    /// <summary>Where the value of top-level member <paramref name="name"/> starts (its opening quote for a string); −1 when absent.</summary>
+    /// <summary>
+    /// Where the value of top-level member <paramref name="name"/> starts (its opening quote for a string); −1 when absent.
+    /// </summary>
     public long ValueOf(string name) => _values.TryGetValue(name, out long v) ? v : -1;
 
     /// <summary>Where member <paramref name="name"/> (or its element <paramref name="index"/>) starts; 0 when it is absent.</summary>

@@ -59,9 +59,11 @@ public sealed class StreamPackSource : IPackSource
             {
                 if (header.VocabSize != m.VocabSize)
                     throw new StoreCorruptException(
-                        input.Name, StreamHeader.Offsets.VocabSize, $"stream vocab_size {header.VocabSize} differs from the store's {m.VocabSize}");
+                        input.Name, StreamHeader.Offsets.VocabSize,
+                        $"stream vocab_size {header.VocabSize} differs from the store's {m.VocabSize}");
                 if ((string?)m.Teacher["id"] != header.TeacherId)
-                    throw new InvalidOperationException($"stream teacher '{header.TeacherId}' differs from the store's '{m.Teacher["id"]}'");
+                    throw new InvalidOperationException(
+                        $"stream teacher '{header.TeacherId}' differs from the store's '{m.Teacher["id"]}'");
             }
             return new StreamPackSource(input, header, offset);
         }

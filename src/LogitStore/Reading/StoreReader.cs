@@ -197,7 +197,9 @@ public sealed class StoreReader : IDisposable
     /// <summary>Random access that returns a copy (allocates; use the <see cref="DecodedBlock"/> overload in hot loops).</summary>
     public SparseSequence ReadSequence(ulong sequence) => ReadSequence(sequence, new DecodedBlock()).ToSparseSequence();
 
-    /// <summary>The global blocks rank <paramref name="rank"/> of <paramref name="worldSize"/> reads, in store order (<see cref="RankSplit"/>).</summary>
+    /// <summary>
+    /// The global blocks rank <paramref name="rank"/> of <paramref name="worldSize"/> reads, in store order (<see cref="RankSplit"/>).
+    /// </summary>
     public IReadOnlyList<int> BlocksForRank(int rank, int worldSize) => [.. new RankSplit(rank, worldSize).PlacesOf(BlockCount)];
 
     /// <summary>Sequential scan over [firstBlock, endBlock): yields each block decoded into the same scratch, in order.</summary>

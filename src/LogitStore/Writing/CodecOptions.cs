@@ -40,7 +40,8 @@ public sealed record CodecOptions
         if (ZstdLevel is < -7 or > 22) throw new ArgumentException($"zstd level must be in [-7, 22], got {ZstdLevel}");
         if (ShardTargetBytes < 4096) throw new ArgumentException($"shard target size must be at least 4096 bytes, got {ShardTargetBytes}");
         if (!ColumnTable.Of(ColumnKind.Tokens).Accepts(Tokens.Id))
-            throw new ArgumentException($"the tokens column takes {string.Join(" or ", IdCodecSpec.NamesFor(ColumnKind.Tokens))}, not '{Tokens}'");
+            throw new ArgumentException(
+                $"the tokens column takes {string.Join(" or ", IdCodecSpec.NamesFor(ColumnKind.Tokens))}, not '{Tokens}'");
         if (MvqBeam < 1) throw new ArgumentException($"the mvq beam width must be >= 1, got {MvqBeam}");
         if (!double.IsFinite(ValueLogRange) || ValueLogRange < 0)
             throw new ArgumentException(

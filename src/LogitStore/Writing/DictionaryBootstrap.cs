@@ -34,7 +34,8 @@ internal sealed class DictionaryBootstrap(CodecOptions codecs, uint vocabSize)
         if (table is null && codecs.Ids.NeedsDictionary)
         {
             table = DictionaryTraining.RankTable(sample, vocabSize);
-            log?.Invoke($"built the id rank table from {sample.Sum(s => (long)s.EntryCount)} kept ids in {clock.Elapsed.TotalSeconds:F1} s");
+            log?.Invoke(
+                $"built the id rank table from {sample.Sum(s => (long)s.EntryCount)} kept ids in {clock.Elapsed.TotalSeconds:F1} s");
         }
         var books = codecs.Codebooks;
         if (books is null && codecs.Values.NeedsDictionary)

@@ -35,7 +35,10 @@ public class ColumnTableTests
     {
         var rng = new Random(3);
         var seqs = Enumerable.Range(0, 3).Select(_ => TestData.RandomSequence(rng, 500, 12, 8)).ToList();
-        var codecs = new CodecOptions { Tokens = IdCodecSpec.Parse(tokens), Ids = IdCodecSpec.Parse(ids), Values = ValueCodecSpec.Parse(values) }.Resolve(500, 50);
+        var codecs = new CodecOptions
+        {
+            Tokens = IdCodecSpec.Parse(tokens), Ids = IdCodecSpec.Parse(ids), Values = ValueCodecSpec.Parse(values),
+        }.Resolve(500, 50);
         var block = BlockEncoder.Encode(seqs, 0, codecs, 500).Bytes;
         var header = BlockHeader.Read(block, "block", 0);
         Assert.Equal(ColumnTable.Written.Length, header.ColumnCount);

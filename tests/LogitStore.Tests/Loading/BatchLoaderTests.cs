@@ -16,7 +16,8 @@ public class BatchLoaderTests : IDisposable
     {
         // 30 sequences of 64 positions in blocks of 4 (the last block short), top-p-k 0.95/12, lossless values.
         SyntheticPack.RunAsync(_dir, new SyntheticSource(30 * 64, 3000, 64, 5, 32), new ProcessingOptions { TopK = 12 },
-            new CodecOptions { Ids = IdCodecSpec.Packed, Values = ValueCodecSpec.F32, SequencesPerBlock = 4 }, overwrite: true).GetAwaiter().GetResult();
+            new CodecOptions { Ids = IdCodecSpec.Packed, Values = ValueCodecSpec.F32, SequencesPerBlock = 4 },
+            overwrite: true).GetAwaiter().GetResult();
     }
 
     public void Dispose() => Directory.Delete(_dir, true);

@@ -23,7 +23,8 @@ public class LoaderAllocationTests
         try
         {
             await SyntheticPack.RunAsync(dir, new SyntheticSource(40 * 64, 3000, 64, 5, 32), new ProcessingOptions { TopK = 12 },
-                new CodecOptions { Ids = IdCodecSpec.Parse(ids), Values = ValueCodecSpec.Parse(values), SequencesPerBlock = 4 }, overwrite: true);
+                new CodecOptions { Ids = IdCodecSpec.Parse(ids), Values = ValueCodecSpec.Parse(values), SequencesPerBlock = 4 },
+                overwrite: true);
             using var store = StoreReader.Open(dir);
             using var loader = new BatchLoader(
                 store, new BatchLoaderOptions { BatchSize = 4, SequenceLength = 32, Width = 12, Workers = 2, RingSize = 2 });

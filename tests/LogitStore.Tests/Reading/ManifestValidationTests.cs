@@ -12,7 +12,10 @@ public class ManifestValidationTests
     private static string SmallStore()
     {
         string dir = TestData.TempDir();
-        var codecs = new CodecOptions { Ids = IdCodecSpec.Packed, Values = ValueCodecSpec.Q8, SequencesPerBlock = 2, ShardTargetBytes = 4096 };
+        var codecs = new CodecOptions
+        {
+            Ids = IdCodecSpec.Packed, Values = ValueCodecSpec.Q8, SequencesPerBlock = 2, ShardTargetBytes = 4096,
+        };
         var sequences = Enumerable.Range(0, 40).Select(i => TestData.RandomSequence(new Random(i), 500, 64, 12));
         StoreRoundTripTests.Write(dir, 500, codecs, sequences);
         return dir;

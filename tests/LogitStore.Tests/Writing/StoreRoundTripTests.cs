@@ -21,7 +21,8 @@ public class StoreRoundTripTests
         uint vocab = (uint)rng.Next(2, 70_000);
         var codecs = new CodecOptions
         {
-            Ids = IdCodecSpec.Parse(IdCodecs[idCodec % IdCodecs.Length]), Values = ValueCodecSpec.Parse(ValueCodecs[valueCodec % ValueCodecs.Length]),
+            Ids = IdCodecSpec.Parse(IdCodecs[idCodec % IdCodecs.Length]),
+            Values = ValueCodecSpec.Parse(ValueCodecs[valueCodec % ValueCodecs.Length]),
             Tokens = rng.Next(2) == 0 ? IdCodecSpec.U32 : IdCodecSpec.Packed,
             SequencesPerBlock = spbSeed.Get % 5 + 1, ZstdLevel = zstd ? 3 : 0, ShardTargetBytes = 4096,
         };
@@ -85,7 +86,10 @@ public class StoreRoundTripTests
             merged = TestData.TempDir();
         var src = new SyntheticSource(40 * 64, 2000, 64, 3, 32);
         // q8 values so that parts and the whole agree bit for bit; ranked ids make each part build its own rank table.
-        var codecs = new CodecOptions { Ids = IdCodecSpec.Ranked, Values = ValueCodecSpec.Q8, SequencesPerBlock = 4, ShardTargetBytes = 8192 };
+        var codecs = new CodecOptions
+        {
+            Ids = IdCodecSpec.Ranked, Values = ValueCodecSpec.Q8, SequencesPerBlock = 4, ShardTargetBytes = 8192,
+        };
         await SyntheticPack.RunAsync(whole, src, new ProcessingOptions(), codecs, overwrite: true);
         for (int i = 0; i < 3; i++)
             await SyntheticPack.RunAsync(

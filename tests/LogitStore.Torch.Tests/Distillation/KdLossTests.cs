@@ -132,7 +132,8 @@ public class KdLossTests
     {
         Assert.Equal(shape, Choice.Parse<AlphaShape>(name, "--alpha-schedule"));
         Assert.Equal(name, Choice.Name(shape));
-        Assert.Equal(LogitStore.Torch.Teacher.CorpusSplit.HeldOut, Choice.Parse<LogitStore.Torch.Teacher.CorpusSplit>("held-out", "--split"));
+        Assert.Equal(
+            LogitStore.Torch.Teacher.CorpusSplit.HeldOut, Choice.Parse<LogitStore.Torch.Teacher.CorpusSplit>("held-out", "--split"));
         var e = Assert.Throws<ArgumentException>(() => Choice.Parse<LogitStore.Torch.Teacher.LearningRateShape>("cosin", "--schedule"));
         Assert.Contains("cosine | wsd", e.Message);
     }

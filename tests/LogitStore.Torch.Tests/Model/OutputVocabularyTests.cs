@@ -125,7 +125,8 @@ public class OutputVocabularyTests
         await TeacherPack.RunAsync(new TeacherPackOptions
         {
             Checkpoint = ckpt, Corpus = Sample, Output = store, SequenceLength = 32, BatchSize = 3, Device = "cpu", Overwrite = true,
-            Processing = new ProcessingOptions { Method = TruncationMethod.TopK, TopK = 8 }, Codecs = new CodecOptions { Values = ValueCodecSpec.F32 },
+            Processing = new ProcessingOptions { Method = TruncationMethod.TopK, TopK = 8 },
+            Codecs = new CodecOptions { Values = ValueCodecSpec.F32 },
             MaxTokens = 2000,
         });
         Assert.True(StoreVerifier.Verify(store).Ok);
