@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using LogitStore.Codecs;
 using LogitStore.Format;
 using LogitStore.Processing;
 using LogitStore.Reading;
@@ -29,7 +30,7 @@ public class BlockCodecBenchmarks
         var teacher = new SyntheticTeacher(32_000, 1);
         var proc = new LogitsProcessor(new ProcessingOptions());
         _seqs = Enumerable.Range(0, Sequences).Select(i => teacher.Generate((ulong)i, Length, proc)).ToArray();
-        _codecs = new CodecOptions { Ids = Ids, Values = Values }.Resolve(32_000, 50);
+        _codecs = new CodecOptions { Ids = IdCodecSpec.Parse(Ids), Values = ValueCodecSpec.Parse(Values) }.Resolve(32_000, 50);
         _block = BlockEncoder.Encode(_seqs, 0, _codecs, 32_000);
     }
 

@@ -1,7 +1,7 @@
-using LogitStore.Codecs;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using LogitStore.Codecs;
 using LogitStore.Fidelity;
 using LogitStore.Format;
 using LogitStore.Processing;

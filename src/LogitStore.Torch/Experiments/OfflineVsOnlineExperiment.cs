@@ -1,6 +1,6 @@
-using LogitStore.Codecs;
 using System.Globalization;
 using System.Text.Json;
+using LogitStore.Codecs;
 using LogitStore.Format;
 using LogitStore.Processing;
 using LogitStore.Reading;

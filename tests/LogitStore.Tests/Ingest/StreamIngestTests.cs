@@ -1,8 +1,8 @@
-using LogitStore.Codecs;
 using System.Buffers;
 using System.Buffers.Binary;
 using FsCheck;
 using FsCheck.Xunit;
+using LogitStore.Codecs;
 using LogitStore.Format;
 using LogitStore.Ingest;
 using LogitStore.Processing;

@@ -1,5 +1,5 @@
-using LogitStore.Codecs;
 using System.Text.Json.Nodes;
+using LogitStore.Codecs;
 using LogitStore.Format;
 using LogitStore.Reading;
 using LogitStore.Tests.Writing;

@@ -1,5 +1,5 @@
-using LogitStore.Codecs;
 using FsCheck.Xunit;
+using LogitStore.Codecs;
 using LogitStore.Processing;
 using LogitStore.Reading;
 using LogitStore.Torch.Corpus;
