@@ -34,7 +34,11 @@ internal static class PackCommand
         var resume = new Option<bool>("--resume") { Description = "finish an interrupted pack of this store" };
         var force = new Option<bool>("--force") { Description = "replace an existing store" };
         var part = new Option<string?>("--part") { Description = "pack part i/N of the corpus (merge the parts with 'logitstore merge')" };
-        var tokens = new Option<ulong>("--tokens") { Description = "synthetic: tokens to generate", DefaultValueFactory = _ => 1_000_000 };
+        var tokens = new Option<ulong>("--tokens")
+        {
+            Description = "synthetic: tokens to generate; teacher: tokens to pack, rounded up to whole sequences (default: all)",
+            DefaultValueFactory = _ => 1_000_000,
+        };
         var vocab = new Option<uint>("--vocab") { Description = "synthetic: vocabulary size", DefaultValueFactory = _ => 32_000 };
         var seqLen = new Option<int>("--seq-len") { Description = "synthetic: positions per sequence", DefaultValueFactory = _ => 1024 };
         var seed = new Option<ulong>("--seed") { Description = "synthetic: seed", DefaultValueFactory = _ => 1 };
@@ -68,7 +72,7 @@ internal static class PackCommand
         };
         var beam = new Option<int>("--beam")
         {
-            Description = "mvq: beam width of the encoder's search",
+            Description = $"mvq: beam width of the encoder's search (1-{CodecOptions.MaxMvqBeam})",
             DefaultValueFactory = _ => defaults.MvqBeam,
         };
         var dictSample = new Option<int>("--dictionary-sample")

@@ -18,6 +18,7 @@ public sealed record TeacherPackOptions
     public int SequenceLength { get; init; } = 128;
     public int BatchSize { get; init; } = 8;
     public string Device { get; init; } = "auto";
+    /// <summary>Tokens to pack, rounded up to whole sequences (the corpus is read only as far as it needs).</summary>
     public long MaxTokens { get; init; } = long.MaxValue;
     public ProcessingOptions Processing { get; init; } = new();
     public CodecOptions Codecs { get; init; } = new();
@@ -96,6 +97,8 @@ public sealed class TeacherPackSource : IPackSource
             CorpusSplit.Train => (0, _corpus.TrainSequences),
             _ => (_corpus.TrainSequences, _corpus.HeldOutSequences),
         };
+        // A token limit packs that many tokens, rounded up to whole sequences.
+        if (o.MaxTokens != long.MaxValue) _total = (int)Math.Min(_total, (o.MaxTokens + o.SequenceLength - 1) / o.SequenceLength);
         _model = Model.Checkpoint.Load(o.Checkpoint, _device);
         if (_device.type == DeviceType.CUDA) _model.to(ScalarType.BFloat16);
         _model.eval();

@@ -100,13 +100,12 @@ public sealed class Manifest
     public static Manifest Load(string storeDirectory)
     {
         string path = new StoreDirectory(storeDirectory).ManifestPath;
+        // Not a store at all is a wrong path (bad input), not a damaged store.
+        if (!Directory.Exists(storeDirectory))
+            throw new DirectoryNotFoundException(
+                File.Exists(storeDirectory) ? $"{storeDirectory} is a file, not a store directory" : $"{storeDirectory} does not exist");
         if (!File.Exists(path))
-            throw new StoreCorruptException(
-                path,
-                0,
-                Directory.Exists(storeDirectory)
-                    ? "no manifest: not a store, or a pack that never committed"
-                    : "store directory does not exist");
+            throw new StoreCorruptException(path, 0, "no manifest: not a store, or a pack that never committed");
         byte[] bytes = File.ReadAllBytes(path);
         Manifest? m;
         try

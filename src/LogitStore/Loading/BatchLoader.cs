@@ -53,6 +53,7 @@ public sealed class BatchLoader : IDisposable
                 (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Positions, e.PositionCount)),
                 (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Entries, e.EntryCount)));
         }
+        SkippedBlocks = options.SkipDamagedBlocks ? Enumerable.Range(0, store.BlockCount).Count(store.IsDamaged) : 0;
         StepsPerEpoch = ComputeStepsPerEpoch();
         if (StepsPerEpoch == 0)
             throw new ArgumentException($"rank {options.Rank} of {options.WorldSize} gets fewer than {options.BatchSize} rows per epoch");
@@ -79,6 +80,9 @@ public sealed class BatchLoader : IDisposable
 
     /// <summary>Batches per epoch for this rank (the same for every rank: the smallest any rank can fill).</summary>
     public long StepsPerEpoch { get; }
+
+    /// <summary>Blocks left out because they lie in damaged shards (<see cref="BatchLoaderOptions.SkipDamagedBlocks"/>).</summary>
+    public int SkippedBlocks { get; }
 
     /// <summary>
     /// Managed bytes the worker threads have allocated since they started (GC.GetAllocatedBytesForCurrentThread,

@@ -15,6 +15,9 @@ public sealed record CodecOptions
     /// <summary>R of the q8/q4 codecs in nats; 0 picks the codec's default.</summary>
     public double ValueLogRange { get; init; }
 
+    /// <summary>Widest beam the mvq encoder searches with: beyond it the search costs more than it finds.</summary>
+    public const int MaxMvqBeam = 64;
+
     /// <summary>Beam width of the mvq encoder's search over the codebooks (1 = greedy).</summary>
     public int MvqBeam { get; init; } = Codecs.MvqValueCodec.DefaultBeam;
 
@@ -42,7 +45,8 @@ public sealed record CodecOptions
         if (!ColumnTable.Of(ColumnKind.Tokens).Accepts(Tokens.Id))
             throw new ArgumentException(
                 $"the tokens column takes {string.Join(" or ", IdCodecSpec.NamesFor(ColumnKind.Tokens))}, not '{Tokens}'");
-        if (MvqBeam < 1) throw new ArgumentException($"the mvq beam width must be >= 1, got {MvqBeam}");
+        if (MvqBeam is < 1 or > MaxMvqBeam)
+            throw new ArgumentException($"the mvq beam width must be in [1, {MaxMvqBeam}], got {MvqBeam}");
         if (!double.IsFinite(ValueLogRange) || ValueLogRange < 0)
             throw new ArgumentException(
                 $"the q8/q4 log range must be a finite number of nats >= 0 (0: the codec's default), got {ValueLogRange}");

@@ -109,6 +109,7 @@ public class DamageLocalityTests : IDisposable
         using var skipping = new BatchLoader(reader, options with { SkipDamagedBlocks = true, Shuffle = false });
         int intact = 12 - (int)manifest.Shards[1].Sequences;
         Assert.Equal(intact / 2, skipping.StepsPerEpoch);
+        Assert.Equal((int)manifest.Shards[1].Blocks, skipping.SkippedBlocks);
         var seen = new HashSet<string>();
         for (long s = 0; s < skipping.StepsPerEpoch; s++)
         {
