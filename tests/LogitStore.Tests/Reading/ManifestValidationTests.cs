@@ -64,6 +64,15 @@ public class ManifestValidationTests
     }
 
     [Fact]
+    public void AStorePathThatIsMissingOrAFile_IsBadInputNotCorruption()
+    {
+        string dir = TestData.TempDir();
+        Assert.Throws<DirectoryNotFoundException>(() => Manifest.Load(Path.Combine(dir, "missing")));
+        File.WriteAllText(Path.Combine(dir, "a-file"), "");
+        Assert.Contains("is a file", Assert.Throws<DirectoryNotFoundException>(() => Manifest.Load(Path.Combine(dir, "a-file"))).Message);
+    }
+
+    [Fact]
     public void IntactManifest_StillOpens()
     {
         using var reader = StoreReader.Open(SmallStore());
