@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Checks the golden stores against the spec and prints the hex walk-through of format-spec section 9 (Markdown).
 
-Usage: hexwalk.py GOLDEN_DIR    (tests/LogitStore.Tests/Golden: the stores packed-q8 and ranked-q8, each beside its JSON)
+Usage: hexwalk.py GOLDEN_DIR    (tests/LogitStore.Tests/Golden: a directory MAJOR.MINOR per format version, each with
+                                 the stores packed-q8 and ranked-q8 beside their JSON)
 
-It is a second reader, independent of LogitStore: it checks every field of both stores against the rules of the spec
-(magic, versions, reserved zeros, alignment, lengths, the counts the headers repeat, every XXH3-64 checksum, the zstd
-frames, the dictionary file) and decodes every block by the steps of section 5, comparing the result bit for bit with
-the JSON the LogitStore reader produced. Any disagreement stops it with the structure, the offset and what differs.
+It is a second reader, independent of LogitStore: it checks every field of every version's stores against the rules
+of the spec (magic, versions, reserved zeros, alignment, lengths, the counts the headers repeat, every XXH3-64
+checksum, the manifest checksum, the zstd frames, the dictionary file) and decodes every block by the steps of
+section 5, comparing the result bit for bit with the JSON the LogitStore reader produced. Any disagreement stops it
+with the structure, the offset and what differs. The walk-through follows the newest version's stores.
 Needs the `zstd` and `xxhsum` command-line tools (xxHash 0.8 or later, for `xxhsum -H3`).
 """
 import json
@@ -171,7 +173,7 @@ def read_dictionary(store, entry, vocab):
     return dict(bytes=data, header=h, body_length=body_length, body_sum=body_sum, header_sum=header_sum, ref=ref, ids=ids)
 
 
-def read_shard(store, entry, vocab):
+def read_shard(store, entry, vocab, version):
     """Spec 3: header, index and footer of one shard, checked against each other and the manifest entry."""
     f = open(os.path.join(store, entry["file"]), "rb").read()
     name = entry["file"]
@@ -179,7 +181,8 @@ def read_shard(store, entry, vocab):
     check(f"{xxh3(f):016x}" == entry["xxh3"], f"{name}: XXH3-64 of the file differs from the manifest's xxh3")
     h = f[:SHARD_HEADER_SIZE]
     check(h[:8] == b"LGSTSHRD", f"{name}: shard magic")
-    check((u(h, 8, 2), u(h, 10, 2), u(h, 12, 4)) == (1, 1, 64), f"{name}: version 1.1, header_size 64")
+    check((u(h, 8, 2), u(h, 10, 2), u(h, 12, 4)) == version + (64,),
+          f"{name}: shard header version {u(h, 8, 2)}.{u(h, 10, 2)}, manifest {version[0]}.{version[1]}; header_size 64")
     check(u(h, 16, 4) == vocab and u(h, 20, 4) == 0 and u(h, 48, 8) == 0, f"{name}: vocab_size, flags, reserved")
     check(u(h, 24, 8) == entry["first_sequence"], f"{name}: header first_sequence vs manifest")
     check(h[32:48].hex() == entry["pack_id"], f"{name}: pack_id vs manifest (2.0: bytes in file order)")
@@ -295,11 +298,30 @@ def compare(decoded, golden, name):
             check(same_float(p["residual"], q["residual"]), f"{where} position {t}: residual")
 
 
+def check_manifest_checksum(raw, version, name):
+    """Spec 2.7: XXH3-64 of the file with the 16 digits of manifest_xxh3 replaced by ASCII zeros; from 1.2 on, required."""
+    key = b'"manifest_xxh3": "'
+    if key not in raw:
+        check(version < (1, 2), f"{name}: a {version[0]}.{version[1]} manifest lacks manifest_xxh3")
+        return None
+    at = raw.index(key) + len(key)
+    check(raw.count(key) == 1 and raw[at + 16:at + 17] == b'"', f"{name}: manifest_xxh3 is not one string of 16 digits")
+    digits = raw[at:at + 16].decode()
+    zeroed = raw[:at] + b"0" * 16 + raw[at + 16:]
+    check(f"{xxh3(zeroed):016x}" == digits, f"{name}: manifest_xxh3 {digits} is not the checksum of the manifest")
+    check(raw.rstrip(b" \n")[-1:] == b"}" and raw[at + 17:].strip() == b"}", f"{name}: manifest_xxh3 is not the last member")
+    return dict(offset=at, digits=digits, tail=raw[-1:])
+
+
 def read_store(store, golden_json):
     """Everything a reader checks when it opens a store and decodes all of it (7), compared with the golden JSON."""
-    manifest = json.load(open(os.path.join(store, "manifest.json"), encoding="utf-8"))
-    name = os.path.basename(store)
-    check(manifest["format"] == "logitstore" and manifest["format_version"] == {"major": 1, "minor": 1}, f"{name}")
+    raw = open(os.path.join(store, "manifest.json"), "rb").read()
+    manifest = json.loads(raw)
+    name = os.path.relpath(store, os.path.dirname(os.path.dirname(store)))
+    version = (manifest["format_version"]["major"], manifest["format_version"]["minor"])
+    check(manifest["format"] == "logitstore" and version[0] == 1, f"{name}: format / major version")
+    check(f"{version[0]}.{version[1]}" == os.path.basename(os.path.dirname(store)), f"{name}: version vs its directory")
+    manifest_checksum = check_manifest_checksum(raw, version, name)
     vocab = manifest["vocab_size"]
     tables = {}
     for d in manifest["dictionaries"]:
@@ -309,7 +331,7 @@ def read_store(store, golden_json):
     shards, decoded, first = [], [], 0
     for entry in manifest["shards"]:
         check(entry["first_sequence"] == first, f"{name}: shards are not contiguous")
-        shard = read_shard(store, entry, vocab)
+        shard = read_shard(store, entry, vocab, version)
         shard["blocks"] = [read_block(shard, b, entry["file"]) for b in range(len(shard["entries"]))]
         for block in shard["blocks"]:
             names = [CODEC_NAMES[c["codec"]] for c in block["columns"]]
@@ -324,7 +346,8 @@ def read_store(store, golden_json):
     totals = {k: sum(s[k] for s in manifest["shards"]) for k in ("sequences", "positions", "entries", "bytes")}
     check(totals == manifest["totals"], f"{name}: totals")
     compare(decoded, json.load(open(golden_json, encoding="utf-8")), name)
-    return dict(manifest=manifest, shards=shards, tables=tables, decoded=decoded, vocab=vocab, name=name)
+    return dict(manifest=manifest, shards=shards, tables=tables, decoded=decoded, vocab=vocab, name=name, version=version,
+                raw_manifest=raw, manifest_checksum=manifest_checksum)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -350,19 +373,25 @@ def walk_packed(store):
     emit(para(f"`bytes` is the file's length and `xxh3` the XXH3-64 of all {len(f)} bytes, spelled as a number (2.0). "
               "Offsets are in decimal: file offsets, and inside a block also `+n`, the block-relative offset (1.1). "
               "Bytes are in file order, so a little-endian integer reads right to left."))
+    if store["manifest_checksum"] is not None:
+        c = store["manifest_checksum"]
+        last = "no newline" if c["tail"] == b"}" else "a newline"
+        emit(para(f"The manifest ({len(store['raw_manifest'])} bytes) ends with `\"manifest_xxh3\": \"{c['digits']}\"` (2.7): "
+                  f"the XXH3-64 of the whole file with these 16 digits, at byte {c['offset']}, replaced by 16 ASCII `0` "
+                  f"bytes. After its closing `}}` the writer puts {last}."))
 
     emit("### 9.2 Shard header (3.1), bytes 0–63\n")
     emit(dump_lines(h, 0))
     emit(table([
         (0, hexbytes(h[0:8]), "magic", '`"LGSTSHRD"`', "ASCII"),
         (8, hexbytes(h[8:10]), "major_version", u(h, 8, 2), "1"),
-        (10, hexbytes(h[10:12]), "minor_version", u(h, 10, 2), "1 (format 1.1)"),
+        (10, hexbytes(h[10:12]), "minor_version", u(h, 10, 2), "= the manifest's `format_version.minor`"),
         (12, hexbytes(h[12:16]), "header_size", u(h, 12, 4), "64"),
         (16, hexbytes(h[16:20]), "vocab_size", u(h, 16, 4), "= manifest `vocab_size`"),
         (20, hexbytes(h[20:24]), "flags", u(h, 20, 4), "0 (reserved)"),
         (24, hexbytes(h[24:32]), "first_sequence", u(h, 24, 8), "= manifest `first_sequence`"),
         (32, hexbytes(h[32:48]), "pack_id", f"`{h[32:48].hex()}`",
-         "= manifest `pack_id`, bytes in file order (2.0); derived from identity seed 1 (2.7)"),
+         "= manifest `pack_id`, bytes in file order (2.0); derived from identity seed 1 (2.8)"),
         (48, hexbytes(h[48:56]), "reserved", 0, "0"),
         (56, hexbytes(h[56:64]), "header_checksum", f"`0x{u(h, 56, 8):016x}`", "XXH3-64 of bytes 0–55"),
     ]))
@@ -598,11 +627,17 @@ def check_rank_order(store):
 
 
 def main(golden):
-    packed = read_store(os.path.join(golden, "packed-q8"), os.path.join(golden, "packed-q8.json"))
-    ranked = read_store(os.path.join(golden, "ranked-q8"), os.path.join(golden, "ranked-q8.json"))
-    check_rank_order(ranked)
-    check(packed["decoded"] == ranked["decoded"], "packed-q8 and ranked-q8 decode to different sequences")
-    sys.stdout.write("\n".join(walk_packed(packed) + walk_ranked(ranked)))
+    versions = sorted((tuple(int(x) for x in d.split(".")), d) for d in os.listdir(golden)
+                      if os.path.isdir(os.path.join(golden, d)) and d.replace(".", "").isdigit() and d.count(".") == 1)
+    check(versions, f"{golden}: no version directories")
+    newest = None
+    for _, directory in versions:
+        packed = read_store(os.path.join(golden, directory, "packed-q8"), os.path.join(golden, directory, "packed-q8.json"))
+        ranked = read_store(os.path.join(golden, directory, "ranked-q8"), os.path.join(golden, directory, "ranked-q8.json"))
+        check_rank_order(ranked)
+        check(packed["decoded"] == ranked["decoded"], f"{directory}: packed-q8 and ranked-q8 decode to different sequences")
+        newest = (packed, ranked)
+    sys.stdout.write("\n".join(walk_packed(newest[0]) + walk_ranked(newest[1])))
 
 
 if __name__ == "__main__":
