@@ -98,12 +98,16 @@ internal static class PackCommand
             DefaultValueFactory = _ => "all",
         };
         var workers = new Option<int>("--workers") { Description = "encoding threads (0 = all cores)" };
+        var idSeed = new Option<ulong?>("--id-seed")
+        {
+            Description = "derive store_id and pack_id from this seed instead of drawing them (same inputs, same bytes)",
+        };
 
         var cmd = new Command("pack", "run a teacher (synthetic, or an external process through a stream) and write a store")
         {
             outOpt, synthetic, teacher, corpus, batch, device, stream, resume, force, part, tokens, vocab, seqLen, seed, method,
             temperature, topP, topK, draws,
-            tokCodec, ids, values, codebook, beam, dictSample, range, zstd, spb, shardMiB, workers, split,
+            tokCodec, ids, values, codebook, beam, dictSample, range, zstd, spb, shardMiB, workers, split, idSeed,
         };
         Option[] storeShaping =
         [
@@ -114,6 +118,7 @@ internal static class PackCommand
         {
             string dir = r.GetValue(outOpt)!;
             string? streamPath = r.GetValue(stream);
+            ulong? identitySeed = r.GetValue(idSeed);
             var progress = new PackProgress();
             if (r.GetValue(resume))
             {
@@ -121,7 +126,10 @@ internal static class PackCommand
                 if (given.Count > 0)
                     throw new ArgumentException(
                         $"--resume finishes a pack with the settings its manifest records; drop {string.Join(", ", given)}");
-                var inputs = new PackResumeInputs { Stream = streamPath, Listening = Listening, Device = r.GetValue(device)! };
+                var inputs = new PackResumeInputs
+                {
+                    Stream = streamPath, Listening = Listening, Device = r.GetValue(device)!, IdentitySeed = identitySeed,
+                };
                 var resumed = Pack.ResumeAsync(dir, inputs, r.GetValue(workers), progress, ct);
                 var (m, alreadyComplete) = await ProgressDisplay.RunAsync(
                     "pack", () => (progress.DonePositions, progress.TotalPositions), resumed);
@@ -166,6 +174,7 @@ internal static class PackCommand
                     BatchSize = r.GetValue(batch),
                     Device = r.GetValue(device)!, Processing = processing, Codecs = codecs, Overwrite = r.GetValue(force),
                     Workers = r.GetValue(workers), Split = Choice.Parse<Torch.Teacher.CorpusSplit>(r.GetValue(split)!, "--split"),
+                    IdentitySeed = identitySeed,
                     MaxTokens = r.GetResult(tokens) is null ? long.MaxValue : (long)r.GetValue(tokens),
                 };
                 var (m, timing) = await ProgressDisplay.RunAsync(
@@ -189,7 +198,7 @@ internal static class PackCommand
             var manifest = await ProgressDisplay.RunAsync(
                 "pack",
                 () => (progress.DonePositions, progress.TotalPositions),
-                Pack.RunAsync(dir, source, processing, codecs, r.GetValue(force), r.GetValue(workers), progress, ct));
+                Pack.RunAsync(dir, source, processing, codecs, r.GetValue(force), r.GetValue(workers), identitySeed, progress, ct));
             PrintSummary(progress, manifest, dir);
             return 0;
         });

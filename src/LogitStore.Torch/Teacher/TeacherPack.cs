@@ -25,6 +25,9 @@ public sealed record TeacherPackOptions
     public bool Overwrite { get; init; }
     public int Workers { get; init; }
 
+    /// <summary>Derives the store's ids from this seed (<see cref="StoreWriterOptions.IdentitySeed"/>); null draws them.</summary>
+    public ulong? IdentitySeed { get; init; }
+
     public CorpusSplit Split { get; init; } = CorpusSplit.All;
 }
 
@@ -57,7 +60,8 @@ public static class TeacherPack
         TeacherPackOptions o, PackProgress? progress = null, CancellationToken ct = default)
     {
         var source = TeacherPackSource.Open(o);
-        var manifest = await Pack.RunAsync(o.Output, source, o.Processing, o.Codecs, o.Overwrite, o.Workers, progress, ct);
+        var manifest = await Pack.RunAsync(
+            o.Output, source, o.Processing, o.Codecs, o.Overwrite, o.Workers, o.IdentitySeed, progress, ct);
         return (manifest, source.Timing!);
     }
 

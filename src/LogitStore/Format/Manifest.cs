@@ -41,10 +41,12 @@ public sealed class Manifest
     /// <summary>One past the last committed sequence id.</summary>
     [JsonIgnore] public ulong EndSequence => Shards.Count == 0 ? FirstSequence : Shards[^1].FirstSequence + Shards[^1].Sequences;
 
+    /// <summary>How the manifest is (de)serialised; the newline is fixed so that every platform writes the same bytes.</summary>
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
+        NewLine = "\n",
     };
 
     public void RecomputeTotals()

@@ -13,18 +13,20 @@ namespace LogitStore.Ingest;
 public static class StreamPack
 {
     public static async Task<Manifest> RunAsync(string directory, TeacherStream input, ProcessingOptions processing, CodecOptions codecs,
-        bool overwrite = false, int workers = 0, PackProgress? progress = null, CancellationToken ct = default) =>
+        bool overwrite = false, int workers = 0, ulong? identitySeed = null, PackProgress? progress = null,
+        CancellationToken ct = default) =>
         await Pack.RunAsync(
-            directory, await StreamPackSource.OpenAsync(input, ct), processing, codecs, overwrite, workers, progress, ct);
+            directory, await StreamPackSource.OpenAsync(input, ct), processing, codecs, overwrite, workers, identitySeed, progress, ct);
 
     /// <summary>Finishes a partial stream store: the producer sends the whole stream again, committed sequences are skipped.</summary>
     public static async Task<Manifest> ResumeAsync(
-        string directory, TeacherStream input, int workers = 0, PackProgress? progress = null, CancellationToken ct = default)
+        string directory, TeacherStream input, int workers = 0, ulong? identitySeed = null, PackProgress? progress = null,
+        CancellationToken ct = default)
     {
         var manifest = new StoreDirectory(directory).LoadManifest();
         if (manifest.IsComplete) return manifest;
         await using var source = await StreamPackSource.OpenAsync(input, ct, manifest);
-        await using var writer = StoreWriter.Resume(directory, workers);
+        await using var writer = StoreWriter.Resume(directory, workers, identitySeed);
         await source.FillAsync(writer, ManifestSections.FromSection(writer.Manifest.Processing), progress, ct);
         return writer.Manifest;
     }

@@ -7,13 +7,18 @@ namespace LogitStore.Synthetic;
 /// <summary>Packs the synthetic teacher's output into a store (<c>logitstore pack --synthetic</c>), resumably and by parts.</summary>
 public static class SyntheticPack
 {
+    /// <summary>
+    /// Packs <paramref name="source"/> (or one part of it); <paramref name="identitySeed"/> derives the store's ids
+    /// (<see cref="StoreWriterOptions.IdentitySeed"/>), so that the same arguments give a byte-identical store.
+    /// </summary>
     public static Task<Manifest> RunAsync(string directory, SyntheticSource source, ProcessingOptions processing, CodecOptions codecs,
-        PartSpec? part = null, bool overwrite = false, int workers = 0, PackProgress? progress = null, CancellationToken ct = default) =>
-        Pack.RunAsync(directory, new SyntheticPackSource(source, part), processing, codecs, overwrite, workers, progress, ct);
+        PartSpec? part = null, bool overwrite = false, int workers = 0, ulong? identitySeed = null, PackProgress? progress = null,
+        CancellationToken ct = default) =>
+        Pack.RunAsync(directory, new SyntheticPackSource(source, part), processing, codecs, overwrite, workers, identitySeed, progress, ct);
 
     public static async Task<Manifest> ResumeAsync(
-        string directory, int workers = 0, PackProgress? progress = null, CancellationToken ct = default) =>
-        (await Pack.ResumeAsync(directory, new PackResumeInputs(), workers, progress, ct)).Manifest;
+        string directory, int workers = 0, ulong? identitySeed = null, PackProgress? progress = null, CancellationToken ct = default) =>
+        (await Pack.ResumeAsync(directory, new PackResumeInputs { IdentitySeed = identitySeed }, workers, progress, ct)).Manifest;
 }
 
 /// <summary>The synthetic teacher as a pack source: a pure function of its seed, so a resume regenerates the same data.</summary>

@@ -29,6 +29,12 @@ public sealed record PackResumeInputs
 
     /// <summary>A teacher pack's device (auto, cpu, cuda).</summary>
     public string Device { get; init; } = "auto";
+
+    /// <summary>
+    /// Derives the <c>pack_id</c> of the shards the resume writes from this seed (<see cref="StoreWriterOptions.IdentitySeed"/>);
+    /// null draws it.
+    /// </summary>
+    public ulong? IdentitySeed { get; init; }
 }
 
 /// <summary>
@@ -64,15 +70,20 @@ public static class PackSources
 /// <summary>Runs a pack from a source, and finishes an interrupted one.</summary>
 public static class Pack
 {
+    /// <summary>
+    /// Packs <paramref name="source"/> into a new store; <paramref name="identitySeed"/> derives the store's ids
+    /// (<see cref="StoreWriterOptions.IdentitySeed"/>), so that the same inputs give a byte-identical store.
+    /// </summary>
     public static async Task<Manifest> RunAsync(
         string directory, IPackSource source, ProcessingOptions processing, CodecOptions codecs, bool overwrite = false,
-        int workers = 0, PackProgress? progress = null, CancellationToken ct = default)
+        int workers = 0, ulong? identitySeed = null, PackProgress? progress = null, CancellationToken ct = default)
     {
         await using var _ = source;
         var options = source.Describe(processing, codecs) with
         {
             Overwrite = overwrite,
             Workers = workers > 0 ? workers : Environment.ProcessorCount,
+            IdentitySeed = identitySeed,
         };
         await using var writer = StoreWriter.Create(directory, options);
         await source.FillAsync(writer, processing, progress, ct);
@@ -89,7 +100,7 @@ public static class Pack
         var manifest = new StoreDirectory(directory).LoadManifest();
         if (manifest.IsComplete) return (manifest, true);
         await using var source = await PackSources.ResumeAsync(directory, manifest, inputs, ct);
-        await using var writer = StoreWriter.Resume(directory, workers);
+        await using var writer = StoreWriter.Resume(directory, workers, inputs.IdentitySeed);
         await source.FillAsync(writer, ManifestSections.FromSection(writer.Manifest.Processing), progress, ct);
         return (writer.Manifest, false);
     }

@@ -21,7 +21,7 @@ public sealed class StoreWriter : IAsyncDisposable
     private DictionaryBootstrap? _bootstrap;
     private readonly int _sequencesPerBlock;
     private readonly long _shardTarget;
-    private readonly Guid _packId = Guid.NewGuid();
+    private readonly Guid _packId;
     private readonly Channel<Task<EncodedBlock>> _blocks;
     private readonly Task _consumer;
     private readonly List<SparseSequence> _pending = new();
@@ -32,7 +32,7 @@ public sealed class StoreWriter : IAsyncDisposable
     private long _writtenSequences;
     private bool _completed;
 
-    private StoreWriter(StoreDirectory store, Manifest manifest, int workers, CodecOptions codecOptions)
+    private StoreWriter(StoreDirectory store, Manifest manifest, int workers, CodecOptions codecOptions, ulong? identitySeed)
     {
         _store = store;
         _manifest = manifest;
@@ -49,6 +49,7 @@ public sealed class StoreWriter : IAsyncDisposable
         _sequencesPerBlock = codecOptions.SequencesPerBlock;
         _shardTarget = codecOptions.ShardTargetBytes;
         _nextSequence = manifest.EndSequence;
+        _packId = StoreIdentity.PackId(identitySeed, _nextSequence);
         _blocks = Channel.CreateBounded<Task<EncodedBlock>>(
             new BoundedChannelOptions(Math.Max(2, 2 * workers)) { SingleReader = true, SingleWriter = true });
         _consumer = Task.Run(ConsumeAsync);
@@ -68,7 +69,7 @@ public sealed class StoreWriter : IAsyncDisposable
         store.Create(options.Overwrite);
         var manifest = new Manifest
         {
-            StoreId = Manifest.NewId(),
+            StoreId = StoreIdentity.StoreId(options.IdentitySeed),
             Status = Manifest.StatusPartial,
             VocabSize = options.VocabSize,
             Tokenizer = options.Tokenizer,
@@ -79,11 +80,14 @@ public sealed class StoreWriter : IAsyncDisposable
             Partition = options.Partition,
         };
         store.Commit(manifest);
-        return new StoreWriter(store, manifest, options.Workers, options.Codecs);
+        return new StoreWriter(store, manifest, options.Workers, options.Codecs, options.IdentitySeed);
     }
 
-    /// <summary>Reopens a partial store to finish it: removes uncommitted files and continues after the last committed shard.</summary>
-    public static StoreWriter Resume(string directory, int workers = 0)
+    /// <summary>
+    /// Reopens a partial store to finish it: removes uncommitted files and continues after the last committed shard. The new
+    /// shards get a new <c>pack_id</c>, derived from <paramref name="identitySeed"/> when it is given (random otherwise).
+    /// </summary>
+    public static StoreWriter Resume(string directory, int workers = 0, ulong? identitySeed = null)
     {
         var store = new StoreDirectory(directory);
         var manifest = store.LoadManifest();
@@ -91,7 +95,11 @@ public sealed class StoreWriter : IAsyncDisposable
         using (LogitStore.Reading.StoreReader.Open(directory)) { } // validates every committed shard
         store.RemoveUncommitted(manifest);
         return new StoreWriter(
-            store, manifest, workers > 0 ? workers : Environment.ProcessorCount, ManifestSections.FromSection(manifest.Codecs));
+            store,
+            manifest,
+            workers > 0 ? workers : Environment.ProcessorCount,
+            ManifestSections.FromSection(manifest.Codecs),
+            identitySeed);
     }
 
     public Manifest Manifest => _manifest;

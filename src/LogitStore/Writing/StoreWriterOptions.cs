@@ -20,4 +20,10 @@ public sealed record StoreWriterOptions
 
     /// <summary>Replace an existing store at the path instead of refusing.</summary>
     public bool Overwrite { get; init; }
+
+    /// <summary>
+    /// Derives <c>store_id</c> and <c>pack_id</c> from this seed (<see cref="StoreIdentity"/>), so that the same inputs give a
+    /// byte-identical store; null draws them at random.
+    /// </summary>
+    public ulong? IdentitySeed { get; init; }
 }

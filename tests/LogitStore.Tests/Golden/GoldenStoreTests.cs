@@ -1,0 +1,122 @@
+using System.Text.Json;
+using LogitStore.Reading;
+using LogitStore.Synthetic;
+
+namespace LogitStore.Tests.Golden;
+
+/// <summary>
+/// The golden stores (format-spec section 9): today's reader decodes every version's stores to their committed JSON bit
+/// for bit, and today's writer, given the same options and identity seed, writes every file of the current version's
+/// stores again byte for byte.
+/// A change to the golden bytes is a format change and needs a format version bump (format-spec section 8); after one,
+/// tools/golden/regenerate.sh writes a new version directory and the older ones stay, for the reader. Regenerating an
+/// existing version is right only when the writer emits other but equally valid bytes for the same data (say, a zstd
+/// update that compresses a column differently), and only once the reader test passes on the old files.
+/// </summary>
+public class GoldenStoreTests
+{
+    public static TheoryData<string, string> EveryVersionsStores
+    {
+        get
+        {
+            var data = new TheoryData<string, string>();
+            foreach (string version in GoldenStores.Versions)
+                foreach (string name in GoldenStores.IdsCodecs.Keys) data.Add(version, name);
+            return data;
+        }
+    }
+
+    public static TheoryData<string> Names => new(GoldenStores.IdsCodecs.Keys);
+
+    [Fact]
+    public void TheCurrentVersion_HasGoldenStores() =>
+        Assert.True(
+            GoldenStores.Versions.Contains(GoldenStores.CurrentVersion),
+            $"no golden stores for format {GoldenStores.CurrentVersion}: a version bump needs tools/golden/regenerate.sh");
+
+    [Theory]
+    [MemberData(nameof(EveryVersionsStores))]
+    public void Reader_DecodesEachGoldenStoreToItsJsonExactly(string version, string name)
+    {
+        string store = GoldenStores.StoreDirectory(version, name);
+        string label = $"{version}/{name}";
+        var report = StoreVerifier.Verify(store);
+        Assert.True(report.Ok, $"{label}: {string.Join("; ", report.Faults.Select(f => f.Message))}");
+        using var reader = StoreReader.Open(store);
+        using var json = JsonDocument.Parse(File.ReadAllBytes(GoldenStores.DecodedJson(version, name)));
+        var sequences = json.RootElement;
+        Assert.Equal((ulong)sequences.GetArrayLength(), reader.SequenceCount);
+        var scratch = new DecodedBlock();
+        foreach (var expected in sequences.EnumerateArray())
+        {
+            ulong id = expected.GetProperty("sequence").GetUInt64();
+            var view = reader.ReadSequence(id, scratch);
+            Assert.True(Ints(expected.GetProperty("tokens")).SequenceEqual(view.Tokens.ToArray()), $"{label} sequence {id}: tokens");
+            var positions = expected.GetProperty("positions");
+            Assert.Equal(positions.GetArrayLength(), view.Length);
+            int t = 0;
+            foreach (var position in positions.EnumerateArray())
+            {
+                string where = $"{label} sequence {id} position {t}";
+                Assert.True(Ints(position.GetProperty("ids")).SequenceEqual(view.IdsAt(t).ToArray()), $"{where}: ids");
+                float[] probs = position.GetProperty("probs").EnumerateArray().Select(p => p.GetSingle()).ToArray();
+                var decoded = view.ProbsAt(t);
+                Assert.Equal(probs.Length, decoded.Length);
+                for (int j = 0; j < probs.Length; j++)
+                    AssertSameBits(probs[j], decoded[j], $"{where} entry {j}: probability");
+                AssertSameBits(position.GetProperty("residual").GetSingle(), view.Residual[t], $"{where}: residual");
+                t++;
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public async Task Writer_ReproducesEveryFileOfEachGoldenStoreByteForByte(string name)
+    {
+        string root = TestData.TempDir();
+        try
+        {
+            string written = Path.Combine(root, name);
+            await SyntheticPack.RunAsync(
+                written,
+                GoldenStores.Source,
+                GoldenStores.Processing,
+                GoldenStores.Codecs(name),
+                identitySeed: GoldenStores.IdentitySeed);
+            string golden = GoldenStores.StoreDirectory(GoldenStores.CurrentVersion, name);
+            string[] files = RelativeFiles(golden);
+            Assert.Equal(files, RelativeFiles(written));
+            foreach (string file in files)
+                AssertSameBytes(
+                    File.ReadAllBytes(Path.Combine(golden, file)), File.ReadAllBytes(Path.Combine(written, file)), $"{name}/{file}");
+        }
+        finally { Directory.Delete(root, true); }
+    }
+
+    private static int[] Ints(JsonElement array) => array.EnumerateArray().Select(e => e.GetInt32()).ToArray();
+
+    private static void AssertSameBits(float expected, float actual, string what)
+    {
+        if (BitConverter.SingleToInt32Bits(expected) != BitConverter.SingleToInt32Bits(actual))
+            Assert.Fail($"{what}: the golden JSON has {expected:R}, the reader decoded {actual:R}");
+    }
+
+    private static string[] RelativeFiles(string directory) =>
+        Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(directory, f).Replace('\\', '/'))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+
+    /// <summary>Names the file and the first differing offset, the way a corruption error would.</summary>
+    private static void AssertSameBytes(byte[] golden, byte[] written, string file)
+    {
+        int common = Math.Min(golden.Length, written.Length);
+        int at = golden.AsSpan(0, common).CommonPrefixLength(written.AsSpan(0, common));
+        if (at < common)
+            Assert.Fail($"{file}: the writer's bytes differ from the golden file at offset {at} " +
+                $"(golden 0x{golden[at]:x2}, written 0x{written[at]:x2})");
+        if (golden.Length != written.Length)
+            Assert.Fail($"{file}: the golden file has {golden.Length} bytes, the writer wrote {written.Length} (equal up to {common})");
+    }
+}

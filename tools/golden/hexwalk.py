@@ -1,0 +1,649 @@
+#!/usr/bin/env python3
+"""Checks the golden stores against the spec and prints the hex walk-through of format-spec section 9 (Markdown).
+
+Usage: hexwalk.py GOLDEN_DIR    (tests/LogitStore.Tests/Golden: a directory MAJOR.MINOR per format version, each with
+                                 the stores packed-q8 and ranked-q8 beside their JSON)
+
+It is a second reader, independent of LogitStore: it checks every field of every version's stores against the rules
+of the spec (magic, versions, reserved zeros, alignment, lengths, the counts the headers repeat, every XXH3-64
+checksum, the manifest checksum, the zstd frames, the dictionary file) and decodes every block by the steps of
+section 5, comparing the result bit for bit with the JSON the LogitStore reader produced. Any disagreement stops it
+with the structure, the offset and what differs. The walk-through follows the newest version's stores.
+Needs the `zstd` and `xxhsum` command-line tools (xxHash 0.8 or later, for `xxhsum -H3`).
+"""
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+import textwrap
+
+SHARD_HEADER_SIZE, BLOCK_INDEX_ENTRY_SIZE, SHARD_FOOTER_SIZE = 64, 32, 64
+BLOCK_HEADER_SIZE, COLUMN_ENTRY_SIZE, DICTIONARY_HEADER_SIZE = 32, 24, 64
+KIND_NAMES = {1: "sequence_lengths", 2: "tokens", 3: "kept_counts", 4: "ids", 5: "values", 6: "residual_mass"}
+CODEC_NAMES = {0: "u32", 1: "packed", 2: "delta", 3: "u16", 4: "ranked", 16: "f32", 17: "f16", 18: "q8", 19: "q4",
+               20: "counts", 21: "mvq", 32: "unorm16"}
+ALLOWED_CODECS = {1: {0}, 2: {0, 1}, 3: {3}, 4: {0, 1, 2, 4}, 5: {16, 17, 18, 19, 20, 21}, 6: {32}}
+WRAP = 118
+
+
+class SpecMismatch(Exception):
+    pass
+
+
+def check(condition, what):
+    if not condition:
+        raise SpecMismatch(what)
+
+
+def xxh3(data):
+    """XXH3-64 with seed 0 (spec 1.1), through xxhsum."""
+    out = subprocess.run(["xxhsum", "-H3", "-"], input=data, capture_output=True, check=True).stdout.decode()
+    return int(out.split("=")[-1].strip(), 16)
+
+
+def zstd_decompress(frame):
+    return subprocess.run(["zstd", "-d", "-c", "-q"], input=frame, capture_output=True, check=True).stdout
+
+
+def fl32(x):
+    """x rounded to the nearest binary32, ties to even (spec 5, "Arithmetic")."""
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def same_float(a, b):
+    return struct.pack("<f", a) == struct.pack("<f", b)
+
+
+def short32(x):
+    """The shortest decimal that reads back as the binary32 x (the form the golden JSON uses)."""
+    for digits in range(1, 10):
+        text = f"{x:.{digits}g}"
+        if same_float(float(text), x):
+            return text
+    raise AssertionError(x)
+
+
+def u(data, offset, size):
+    return int.from_bytes(data[offset:offset + size], "little")
+
+
+def align8(n):
+    return (n + 7) & ~7
+
+
+def hexbytes(data):
+    return " ".join(f"{b:02X}" for b in data)
+
+
+def dump_lines(data, file_offset=None, block_start=None):
+    """16 bytes a line, after the decimal file offset and, inside a block, the block-relative offset."""
+    lines = []
+    for i in range(0, len(data), 16):
+        at = (file_offset or 0) + i
+        where = f"{at:6d}" if file_offset is not None else f"{i:6d}"
+        rel = f"  +{at - block_start:<4d}" if block_start is not None else ""
+        lines.append(f"{where}{rel}  {hexbytes(data[i:i + 16])}")
+    return "```\n" + "\n".join(lines) + "\n```\n"
+
+
+def table(rows, header=("offset", "bytes", "field", "value", "meaning")):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out) + "\n"
+
+
+def para(text):
+    """A wrapped paragraph; spaces inside `code` stay unbroken."""
+    parts = text.split("`")
+    protected = "`".join(p.replace(" ", "\0") if i % 2 else p for i, p in enumerate(parts))
+    return textwrap.fill(protected, WRAP, break_long_words=False, break_on_hyphens=False).replace("\0", " ") + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Reading, by the spec alone
+
+
+def bits_of(data):
+    return int.from_bytes(data, "little")
+
+
+def unpack_bits(data, count, width, what):
+    """Spec 5.1: element j is bits [j*w, (j+1)*w) of the little-endian bit stream."""
+    check(len(data) == (count * width + 7) // 8, f"{what}: decoded_length {len(data)}, expected ceil({count}*{width}/8)")
+    bits = bits_of(data)
+    check(bits >> (count * width) == 0, f"{what}: unused high bits of the last byte are not zero")
+    mask = (1 << width) - 1
+    return [(bits >> (j * width)) & mask for j in range(count)]
+
+
+def unpack_ranked(data, count, table_ids, what):
+    """Spec 5.8: E exponent bytes, then the mantissas bit-packed in entry order; id = table[2^e + mant - 1]."""
+    exponents = list(data[:count])
+    check(all(e <= 31 for e in exponents), f"{what}: an exponent above 31")
+    total = sum(exponents)
+    check(len(data) == count + (total + 7) // 8, f"{what}: decoded_length {len(data)}, expected E + ceil({total}/8)")
+    bits, at, ids, steps = bits_of(data[count:]), 0, [], []
+    check(bits >> total == 0, f"{what}: padding bits of the last mantissa byte are not zero")
+    for e in exponents:
+        mant = (bits >> at) & ((1 << e) - 1)
+        at += e
+        v = (1 << e) + mant
+        check(v - 1 < len(table_ids), f"{what}: rank {v - 1} is not below V")
+        ids.append(table_ids[v - 1])
+        steps.append((e, mant, v))
+    return ids, steps
+
+
+def q8_weights(param):
+    """Spec 5.4, step 1: W[c] = fl32(exp(-(c * delta))) with R and delta in binary64."""
+    r = param / 256
+    delta = r / 255
+    return r, delta, [fl32(math.exp(-(c * delta))) for c in range(256)]
+
+
+def q8_decode(codes, weights):
+    """Spec 5.4, steps 2 and 3, for one position: returns p-hat, the sum s and inv."""
+    s = 0.0
+    for c in codes:
+        s = fl32(s + weights[c])
+    inv = fl32(1 / s)
+    return [fl32(weights[c] * inv) for c in codes], s, inv
+
+
+def read_dictionary(store, entry, vocab):
+    """Spec 2.4: a dictionary file and its manifest entry; returns the header bytes, fields and the rank table."""
+    data = open(os.path.join(store, entry["file"]), "rb").read()
+    name = entry["file"]
+    check(len(data) == entry["bytes"] and f"{xxh3(data):016x}" == entry["xxh3"], f"{name}: bytes / xxh3 vs manifest")
+    h = data[:DICTIONARY_HEADER_SIZE]
+    check(h[:8] == b"LGSTDICT" and u(h, 8, 2) == 1 and u(h, 10, 2) == 0, f"{name}: magic / version")
+    check(h[12] == 2 and entry["kind"] == "idrank" and h[13:16] == b"\0\0\0", f"{name}: kind 2, reserved")
+    body_length, body_sum, v, header_sum = u(h, 16, 8), u(h, 24, 8), u(h, 32, 4), u(h, 56, 8)
+    body = data[DICTIONARY_HEADER_SIZE:]
+    check(len(body) == body_length == 4 * vocab and v == vocab, f"{name}: body_length = 4 V, V = vocab_size")
+    check(all(x == 0 for x in h[36:56]), f"{name}: reserved kind fields")
+    check(body_sum == xxh3(body) and header_sum == xxh3(h[:56]), f"{name}: body_xxh3 / header_xxh3")
+    ref = header_sum & 0xFFFFFFFF
+    check(ref == u(h, 56, 4) and f"{ref:08x}" == entry["ref"], f"{name}: ref = low 32 bits of header_xxh3")
+    check(name == f"dictionaries/idrank-{entry['ref']}.lsd", f"{name}: file name")
+    ids = [u(body, 4 * r, 4) for r in range(vocab)]
+    check(sorted(ids) == list(range(vocab)), f"{name}: the table is not a permutation of [0, V)")
+    return dict(bytes=data, header=h, body_length=body_length, body_sum=body_sum, header_sum=header_sum, ref=ref, ids=ids)
+
+
+def read_shard(store, entry, vocab, version):
+    """Spec 3: header, index and footer of one shard, checked against each other and the manifest entry."""
+    f = open(os.path.join(store, entry["file"]), "rb").read()
+    name = entry["file"]
+    check(len(f) == entry["bytes"], f"{name}: {len(f)} bytes, manifest says {entry['bytes']}")
+    check(f"{xxh3(f):016x}" == entry["xxh3"], f"{name}: XXH3-64 of the file differs from the manifest's xxh3")
+    h = f[:SHARD_HEADER_SIZE]
+    check(h[:8] == b"LGSTSHRD", f"{name}: shard magic")
+    check((u(h, 8, 2), u(h, 10, 2), u(h, 12, 4)) == version + (64,),
+          f"{name}: shard header version {u(h, 8, 2)}.{u(h, 10, 2)}, manifest {version[0]}.{version[1]}; header_size 64")
+    check(u(h, 16, 4) == vocab and u(h, 20, 4) == 0 and u(h, 48, 8) == 0, f"{name}: vocab_size, flags, reserved")
+    check(u(h, 24, 8) == entry["first_sequence"], f"{name}: header first_sequence vs manifest")
+    check(h[32:48].hex() == entry["pack_id"], f"{name}: pack_id vs manifest (2.0: bytes in file order)")
+    check(u(h, 56, 8) == xxh3(h[:56]), f"{name}: header_checksum")
+    foot_at = len(f) - SHARD_FOOTER_SIZE
+    foot = f[foot_at:]
+    index_offset, block_count = u(foot, 8, 8), u(foot, 16, 4)
+    check(foot[:8] == b"LGSTFOOT" and u(foot, 20, 4) == 0, f"{name}: footer magic, reserved")
+    check(len(f) == index_offset + BLOCK_INDEX_ENTRY_SIZE * block_count + SHARD_FOOTER_SIZE, f"{name}: file_length (3)")
+    index = f[index_offset:foot_at]
+    check(u(foot, 48, 8) == xxh3(index) and u(foot, 56, 8) == xxh3(foot[:56]), f"{name}: index / footer checksum")
+    entries, next_offset, next_sequence = [], SHARD_HEADER_SIZE, u(h, 24, 8)
+    for b in range(block_count):
+        e = index[BLOCK_INDEX_ENTRY_SIZE * b:]
+        fields = dict(offset=u(e, 0, 8), length=u(e, 8, 4), sequences=u(e, 12, 4), first=u(e, 16, 8),
+                      positions=u(e, 24, 4), entries=u(e, 28, 4))
+        check(fields["offset"] == next_offset, f"{name}: index entry {b}: block_offset, expected {next_offset}")
+        check(fields["length"] % 8 == 0 and fields["length"] >= 40, f"{name}: index entry {b}: block_length")
+        check(fields["first"] == next_sequence and fields["sequences"] >= 1, f"{name}: index entry {b}: first_sequence")
+        next_offset, next_sequence = fields["offset"] + fields["length"], fields["first"] + fields["sequences"]
+        entries.append(fields)
+    check(next_offset == index_offset, f"{name}: the last block ends at index_offset")
+    totals = tuple(sum(e[k] for e in entries) for k in ("sequences", "positions", "entries"))
+    check(totals == (u(foot, 24, 8), u(foot, 32, 8), u(foot, 40, 8)), f"{name}: footer counts vs the index")
+    check(totals + (block_count,) == (entry["sequences"], entry["positions"], entry["entries"], entry["blocks"]),
+          f"{name}: footer counts vs manifest")
+    return dict(bytes=f, header=h, foot=foot, foot_at=foot_at, index=index, index_offset=index_offset, entries=entries)
+
+
+def read_block(shard, b, name):
+    """Spec 4: one block's header, column directory, payloads (decompressed) and checksum."""
+    e = shard["entries"][b]
+    blk = shard["bytes"][e["offset"]:e["offset"] + e["length"]]
+    where = f"{name} block {b}"
+    check(blk[:4] == b"LGBK" and u(blk, 4, 4) == e["length"], f"{where}: magic, block_length vs index")
+    check(u(blk, e["length"] - 8, 8) == xxh3(blk[:-8]), f"{where}: block checksum")
+    header = (u(blk, 8, 8), u(blk, 16, 4), u(blk, 20, 4), u(blk, 24, 4))
+    check(header == (e["first"], e["sequences"], e["positions"], e["entries"]), f"{where}: header counts vs index")
+    check(u(blk, 28, 2) == 6 and u(blk, 30, 2) == 0, f"{where}: column_count 6 (4.3), reserved")
+    columns, expected = [], BLOCK_HEADER_SIZE + 6 * COLUMN_ENTRY_SIZE
+    for c in range(6):
+        d = blk[BLOCK_HEADER_SIZE + COLUMN_ENTRY_SIZE * c:BLOCK_HEADER_SIZE + COLUMN_ENTRY_SIZE * (c + 1)]
+        col = dict(kind=d[0], codec=d[1], comp=d[2], offset=u(d, 4, 4), stored=u(d, 8, 4), dlen=u(d, 12, 4),
+                   param=u(d, 16, 4), raw=d)
+        check(col["kind"] == c + 1, f"{where}: column {c} has kind {col['kind']} (kinds 1-6 in order)")
+        check(col["codec"] in ALLOWED_CODECS[col["kind"]], f"{where}: codec {col['codec']} for kind {col['kind']}")
+        check(col["comp"] in (0, 1) and d[3] == 0 and u(d, 20, 4) == 0, f"{where}: column {c} compression / flags")
+        check(col["offset"] == expected, f"{where}: column {c} at +{col['offset']}, expected +{expected} (4.3)")
+        check(col["comp"] == 1 or col["stored"] == col["dlen"], f"{where}: column {c} lengths")
+        end = col["offset"] + col["stored"]
+        col["payload"] = blk[col["offset"]:end]
+        col["padding"] = align8(end) - end
+        check(all(x == 0 for x in blk[end:align8(end)]), f"{where}: column {c} padding is not zero")
+        col["data"] = zstd_decompress(col["payload"]) if col["comp"] else col["payload"]
+        check(len(col["data"]) == col["dlen"], f"{where}: column {c} decompresses to {len(col['data'])} bytes")
+        expected = align8(end)
+        columns.append(col)
+    check(expected == e["length"] - 8, f"{where}: the checksum follows the last payload, rounded up to 8 (4.3)")
+    return dict(bytes=blk, start=e["offset"], entry=e, columns=columns)
+
+
+def decode_block(block, vocab, rank_tables, name):
+    """Spec 4.3 and 5: the block's sequences, as the golden JSON spells them."""
+    e = block["entry"]
+    lengths_col, tokens_col, counts_col, ids_col, values_col, residual_col = block["columns"]
+    where = f"{name} block starting at sequence {e['first']}"
+    lengths = [u(lengths_col["data"], 4 * i, 4) for i in range(e["sequences"])]
+    check(len(lengths_col["data"]) == 4 * e["sequences"], f"{where}: sequence_lengths length")
+    check(sum(lengths) == e["positions"] and min(lengths) >= 1, f"{where}: lengths sum to P, none is 0")
+    width = max(1, math.ceil(math.log2(vocab)))
+    check(tokens_col["codec"] == 1 and tokens_col["param"] == width, f"{where}: packed tokens, w = ceil(log2 V)")
+    tokens = unpack_bits(tokens_col["data"], e["positions"], width, f"{where}: tokens")
+    counts = [u(counts_col["data"], 2 * i, 2) for i in range(e["positions"])]
+    check(len(counts_col["data"]) == 2 * e["positions"], f"{where}: kept_counts length")
+    check(sum(counts) == e["entries"] and max(counts) <= vocab, f"{where}: kept counts sum to E")
+    if ids_col["codec"] == 1:
+        check(ids_col["param"] == width, f"{where}: packed ids, w = ceil(log2 V)")
+        ids = unpack_bits(ids_col["data"], e["entries"], width, f"{where}: ids")
+    else:
+        check(ids_col["codec"] == 4 and ids_col["param"] in rank_tables, f"{where}: ranked ids name a listed table")
+        ids, _ = unpack_ranked(ids_col["data"], e["entries"], rank_tables[ids_col["param"]]["ids"], f"{where}: ids")
+    check(max(tokens + ids) < vocab, f"{where}: a token or id is not below V")
+    check(values_col["codec"] == 18, f"{where}: q8 values")
+    check(len(values_col["data"]) == e["entries"], f"{where}: q8 decoded_length = E")
+    _, _, weights = q8_weights(values_col["param"])
+    check(len(residual_col["data"]) == 2 * e["positions"], f"{where}: residual_mass length")
+    inv65535 = fl32(1 / 65535)
+    sequences, position, entry = [], 0, 0
+    for s, length in enumerate(lengths):
+        positions = []
+        for _ in range(length):
+            n = counts[position]
+            probs, _, _ = q8_decode(list(values_col["data"][entry:entry + n]), weights)
+            residual = fl32(u(residual_col["data"], 2 * position, 2) * inv65535)
+            positions.append(dict(ids=ids[entry:entry + n], probs=probs, residual=residual))
+            position, entry = position + 1, entry + n
+        sequences.append(dict(sequence=e["first"] + s, tokens=tokens[position - length:position], positions=positions))
+    return sequences
+
+
+def compare(decoded, golden, name):
+    """Bit for bit: tokens and ids equal, every probability and residual the same binary32."""
+    check(len(decoded) == len(golden), f"{name}: {len(decoded)} sequences, the JSON has {len(golden)}")
+    for mine, theirs in zip(decoded, golden):
+        where = f"{name} sequence {theirs['sequence']}"
+        check(mine["sequence"] == theirs["sequence"] and mine["tokens"] == theirs["tokens"], f"{where}: id / tokens")
+        check(len(mine["positions"]) == len(theirs["positions"]), f"{where}: length")
+        for t, (p, q) in enumerate(zip(mine["positions"], theirs["positions"])):
+            check(p["ids"] == q["ids"], f"{where} position {t}: ids {p['ids']} vs {q['ids']}")
+            check(len(p["probs"]) == len(q["probs"]), f"{where} position {t}: kept count")
+            for j, (a, b) in enumerate(zip(p["probs"], q["probs"])):
+                check(same_float(a, b), f"{where} position {t} entry {j}: decoded {short32(a)}, the JSON has {b!r}")
+            check(same_float(p["residual"], q["residual"]), f"{where} position {t}: residual")
+
+
+def check_manifest_checksum(raw, version, name):
+    """Spec 2.7: XXH3-64 of the file with the 16 digits of manifest_xxh3 replaced by ASCII zeros; from 1.2 on, required."""
+    key = b'"manifest_xxh3": "'
+    if key not in raw:
+        check(version < (1, 2), f"{name}: a {version[0]}.{version[1]} manifest lacks manifest_xxh3")
+        return None
+    at = raw.index(key) + len(key)
+    check(raw.count(key) == 1 and raw[at + 16:at + 17] == b'"', f"{name}: manifest_xxh3 is not one string of 16 digits")
+    digits = raw[at:at + 16].decode()
+    zeroed = raw[:at] + b"0" * 16 + raw[at + 16:]
+    check(f"{xxh3(zeroed):016x}" == digits, f"{name}: manifest_xxh3 {digits} is not the checksum of the manifest")
+    check(raw.rstrip(b" \n")[-1:] == b"}" and raw[at + 17:].strip() == b"}", f"{name}: manifest_xxh3 is not the last member")
+    return dict(offset=at, digits=digits, tail=raw[-1:])
+
+
+def read_store(store, golden_json):
+    """Everything a reader checks when it opens a store and decodes all of it (7), compared with the golden JSON."""
+    raw = open(os.path.join(store, "manifest.json"), "rb").read()
+    manifest = json.loads(raw)
+    name = os.path.relpath(store, os.path.dirname(os.path.dirname(store)))
+    version = (manifest["format_version"]["major"], manifest["format_version"]["minor"])
+    check(manifest["format"] == "logitstore" and version[0] == 1, f"{name}: format / major version")
+    check(f"{version[0]}.{version[1]}" == os.path.basename(os.path.dirname(store)), f"{name}: version vs its directory")
+    manifest_checksum = check_manifest_checksum(raw, version, name)
+    vocab = manifest["vocab_size"]
+    tables = {}
+    for d in manifest["dictionaries"]:
+        table_ = read_dictionary(store, d, vocab)
+        check(table_["ref"] not in tables, f"{name}: two dictionaries share a ref")
+        tables[table_["ref"]] = table_
+    shards, decoded, first = [], [], 0
+    for entry in manifest["shards"]:
+        check(entry["first_sequence"] == first, f"{name}: shards are not contiguous")
+        shard = read_shard(store, entry, vocab, version)
+        shard["blocks"] = [read_block(shard, b, entry["file"]) for b in range(len(shard["entries"]))]
+        for block in shard["blocks"]:
+            names = [CODEC_NAMES[c["codec"]] for c in block["columns"]]
+            codecs = manifest["codecs"]
+            check([codecs["tokens"], codecs["ids"], codecs["values"]] == names[1:2] + names[3:5],
+                  f"{name}: the manifest's codecs (2.2) are not those of the column directory")
+            ids_ref = f"{block['columns'][3]['param']:08x}" if names[3] == "ranked" else ""
+            check(codecs["ids_dictionary"] == ids_ref, f"{name}: ids_dictionary is not the ids column's ref")
+            decoded += decode_block(block, vocab, tables, f"{name}/{entry['file']}")
+        first += entry["sequences"]
+        shards.append(shard)
+    totals = {k: sum(s[k] for s in manifest["shards"]) for k in ("sequences", "positions", "entries", "bytes")}
+    check(totals == manifest["totals"], f"{name}: totals")
+    compare(decoded, json.load(open(golden_json, encoding="utf-8")), name)
+    return dict(manifest=manifest, shards=shards, tables=tables, decoded=decoded, vocab=vocab, name=name, version=version,
+                raw_manifest=raw, manifest_checksum=manifest_checksum)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The walk-through
+
+
+def walk_packed(store):
+    out = []
+    emit = out.append
+    entry = store["manifest"]["shards"][0]
+    shard = store["shards"][0]
+    f, h, foot, foot_at = shard["bytes"], shard["header"], shard["foot"], shard["foot_at"]
+    index_offset, entries = shard["index_offset"], shard["entries"]
+    block = shard["blocks"][0]
+    blk, b_off, b_len = block["bytes"], block["start"], block["entry"]["length"]
+    seq = store["decoded"][0]
+
+    emit(f"### 9.1 The shard file of `{store['name']}`\n")
+    emit(para(f"`{store['name']}/{entry['file']}` is {len(f)} bytes: the shard header (0–63), {len(entries)} blocks "
+              f"from offset 64, the block index at {index_offset} ({len(entries)} × 32 bytes) and the footer at "
+              f"{foot_at} (3). Its manifest entry (2.3):"))
+    emit("```json\n" + json.dumps(entry, indent=2) + "\n```\n")
+    emit(para(f"`bytes` is the file's length and `xxh3` the XXH3-64 of all {len(f)} bytes, spelled as a number (2.0). "
+              "Offsets are in decimal: file offsets, and inside a block also `+n`, the block-relative offset (1.1). "
+              "Bytes are in file order, so a little-endian integer reads right to left."))
+    if store["manifest_checksum"] is not None:
+        c = store["manifest_checksum"]
+        last = "no newline" if c["tail"] == b"}" else "a newline"
+        emit(para(f"The manifest ({len(store['raw_manifest'])} bytes) ends with `\"manifest_xxh3\": \"{c['digits']}\"` (2.7): "
+                  f"the XXH3-64 of the whole file with these 16 digits, at byte {c['offset']}, replaced by 16 ASCII `0` "
+                  f"bytes. After its closing `}}` the writer puts {last}."))
+
+    emit("### 9.2 Shard header (3.1), bytes 0–63\n")
+    emit(dump_lines(h, 0))
+    emit(table([
+        (0, hexbytes(h[0:8]), "magic", '`"LGSTSHRD"`', "ASCII"),
+        (8, hexbytes(h[8:10]), "major_version", u(h, 8, 2), "1"),
+        (10, hexbytes(h[10:12]), "minor_version", u(h, 10, 2), "= the manifest's `format_version.minor`"),
+        (12, hexbytes(h[12:16]), "header_size", u(h, 12, 4), "64"),
+        (16, hexbytes(h[16:20]), "vocab_size", u(h, 16, 4), "= manifest `vocab_size`"),
+        (20, hexbytes(h[20:24]), "flags", u(h, 20, 4), "0 (reserved)"),
+        (24, hexbytes(h[24:32]), "first_sequence", u(h, 24, 8), "= manifest `first_sequence`"),
+        (32, hexbytes(h[32:48]), "pack_id", f"`{h[32:48].hex()}`",
+         "= manifest `pack_id`, bytes in file order (2.0); derived from identity seed 1 (2.8)"),
+        (48, hexbytes(h[48:56]), "reserved", 0, "0"),
+        (56, hexbytes(h[56:64]), "header_checksum", f"`0x{u(h, 56, 8):016x}`", "XXH3-64 of bytes 0–55"),
+    ]))
+
+    e0 = shard["index"][:BLOCK_INDEX_ENTRY_SIZE]
+    emit(f"### 9.3 Block index entry 0 (3.2), bytes {index_offset}–{index_offset + 31}\n")
+    emit(para(f"A reader finds the index through the footer (9.9): `index_offset` = {index_offset}. Entry 0 describes "
+              "the block this walk-through follows:"))
+    emit(dump_lines(e0, index_offset))
+    emit(table([
+        (index_offset, hexbytes(e0[0:8]), "block_offset", u(e0, 0, 8), "64 for block 0"),
+        (index_offset + 8, hexbytes(e0[8:12]), "block_length", u(e0, 8, 4), "multiple of 8, ≥ 40, checksum included"),
+        (index_offset + 12, hexbytes(e0[12:16]), "sequence_count", u(e0, 12, 4), "`sequences_per_block` = 1"),
+        (index_offset + 16, hexbytes(e0[16:24]), "first_sequence", u(e0, 16, 8), "= the header's `first_sequence`"),
+        (index_offset + 24, hexbytes(e0[24:28]), "position_count", u(e0, 24, 4), "P"),
+        (index_offset + 28, hexbytes(e0[28:32]), "entry_count", u(e0, 28, 4), "E"),
+    ]))
+    later = "; ".join(f"block {b}: offset {e['offset']}, length {e['length']}, P {e['positions']}, E {e['entries']}"
+                      for b, e in enumerate(entries[1:], 1))
+    emit(para(f"The other entries ({later}) follow the same rules: each block starts where the previous one ends, and "
+              f"the last ends at `index_offset` = {index_offset}."))
+
+    bh = blk[:BLOCK_HEADER_SIZE]
+    emit(f"### 9.4 Block header (4.1), bytes {b_off}–{b_off + 31}\n")
+    emit(dump_lines(bh, b_off, b_off))
+    emit(table([
+        (f"{b_off} (+0)", hexbytes(bh[0:4]), "magic", '`"LGBK"`', "ASCII"),
+        (f"{b_off + 4} (+4)", hexbytes(bh[4:8]), "block_length", u(bh, 4, 4), "= index entry"),
+        (f"{b_off + 8} (+8)", hexbytes(bh[8:16]), "first_sequence", u(bh, 8, 8), "= index entry"),
+        (f"{b_off + 16} (+16)", hexbytes(bh[16:20]), "sequence_count", u(bh, 16, 4), "= index entry"),
+        (f"{b_off + 20} (+20)", hexbytes(bh[20:24]), "position_count", u(bh, 20, 4), "P = sum of sequence lengths"),
+        (f"{b_off + 24} (+24)", hexbytes(bh[24:28]), "entry_count", u(bh, 24, 4), "E = sum of kept counts"),
+        (f"{b_off + 28} (+28)", hexbytes(bh[28:30]), "column_count", u(bh, 28, 2), "the six required columns (4.3)"),
+        (f"{b_off + 30} (+30)", hexbytes(bh[30:32]), "reserved", 0, "0"),
+    ]))
+
+    cols = block["columns"]
+    dir_at = b_off + BLOCK_HEADER_SIZE
+    emit(f"### 9.5 Column directory (4.2), bytes {dir_at}–{dir_at + 6 * COLUMN_ENTRY_SIZE - 1}\n")
+    emit(para("Six entries of 24 bytes (kind, codec, compression, flags: one byte each; then offset, stored_length, "
+              "decoded_length, codec_param and reserved: a u32 each), kinds 1 to 6 in order (4.3); `flags` and "
+              "`reserved` are 0 in all of them:"))
+    emit(dump_lines(blk[BLOCK_HEADER_SIZE:BLOCK_HEADER_SIZE + 6 * COLUMN_ENTRY_SIZE], dir_at, b_off))
+    rows = []
+    for c in cols:
+        meaning = {1: f"w = {c['param']} bits", 18: f"256 · R: R = {c['param'] / 256:g} nats"}.get(c["codec"], "unused")
+        rows.append((f"{KIND_NAMES[c['kind']]} ({c['kind']})", f"`{CODEC_NAMES[c['codec']]}` ({c['codec']})",
+                     f"{c['comp']} ({['none', 'zstd'][c['comp']]})", f"+{c['offset']}", c["stored"], c["dlen"],
+                     f"{c['param']} ({meaning})"))
+    emit(table(rows, ("kind", "codec", "compression", "offset", "stored_length", "decoded_length", "codec_param")))
+    emit(para("Each payload starts at the end of the previous one rounded up to a multiple of 8, the first at +176 "
+              f"(`32 + 6 × 24`), and the block checksum at the end of the last one, rounded up: +{b_len - 8} (4.3). "
+              "The ids column is stored uncompressed because zstd would not make it smaller (4.2)."))
+
+    lengths_col, tokens_col, counts_col, ids_col, values_col, residual_col = cols
+    e = block["entry"]
+    width = tokens_col["param"]
+    tokens = seq["tokens"]
+    counts = [len(p["ids"]) for p in seq["positions"]]
+    ids = [i for p in seq["positions"] for i in p["ids"]]
+
+    def heading(c, title):
+        start = b_off + c["offset"]
+        text = (f"**{title}**: bytes {start}–{start + c['stored'] - 1} (+{c['offset']}), {c['stored']} bytes"
+                + (f", one zstd frame of {c['dlen']} decoded bytes" if c["comp"] else ", stored as they are"))
+        if c["padding"]:
+            text += f"; then {c['padding']} zero byte{'s' if c['padding'] > 1 else ''} of padding"
+        return para(text + ".")
+
+    emit("### 9.6 Column payloads (4.3, 5)\n")
+    emit(heading(lengths_col, "sequence_lengths, `u32` (5.6)"))
+    emit(dump_lines(lengths_col["payload"], b_off + lengths_col["offset"], b_off))
+    emit(para(f"One u32 per sequence: {[u(lengths_col['data'], 4 * i, 4) for i in range(e['sequences'])]}; "
+              f"the sum is P = {e['positions']}."))
+
+    emit(heading(tokens_col, f"tokens, `packed` with w = {width} (5.1)"))
+    emit(dump_lines(tokens_col["payload"], b_off + tokens_col["offset"], b_off))
+    bits = bits_of(tokens_col["data"])
+    mask = (1 << width) - 1
+    emit(para(f"P = {e['positions']} tokens of w = ⌈log2 50⌉ = {width} bits: {e['positions'] * width} bits, "
+              f"{len(tokens_col['data'])} bytes. Bit b of the stream is bit b mod 8 of byte ⌊b/8⌋, and each token "
+              f"comes least significant bit first: token 0 is bits 0–{width - 1}, `{bits & mask:0{width}b}` = "
+              f"{tokens[0]}; token 1 is bits {width}–{2 * width - 1}, `{(bits >> width) & mask:0{width}b}` = "
+              f"{tokens[1]}. All {e['positions']}: {tokens}."))
+
+    emit(heading(counts_col, "kept_counts, `u16` (5.6)"))
+    emit(dump_lines(counts_col["payload"], b_off + counts_col["offset"], b_off))
+    emit(para(f"One u16 per position: {counts}; the sum is E = {e['entries']}."))
+
+    emit(heading(ids_col, f"ids, `packed` with w = {ids_col['param']} (5.1)"))
+    emit(dump_lines(ids_col["payload"], b_off + ids_col["offset"], b_off))
+    spare = 8 * len(ids_col["data"]) - e["entries"] * width
+    emit(para(f"E = {e['entries']} ids of {width} bits: {e['entries'] * width} bits in {len(ids_col['data'])} bytes "
+              f"(the top {spare} bits of the last byte are 0), in rank order. Position 0 holds the first "
+              f"{counts[0]}: {ids[:counts[0]]}."))
+
+    r_range, delta, weights = q8_weights(values_col["param"])
+    codes = list(values_col["data"])
+    emit(heading(values_col, f"values, `q8` with R = {r_range:g} (5.4)"))
+    emit(dump_lines(values_col["payload"], b_off + values_col["offset"], b_off))
+    if values_col["comp"]:
+        emit(para("Compression 1: the payload is one zstd frame (RFC 8878; its first four bytes are the frame magic "
+                  f"0xFD2FB528, `{hexbytes(values_col['payload'][:4])}` little-endian). What a reader decodes is its "
+                  f"content, the {values_col['dlen']} code bytes, one per entry (offsets from 0):"))
+        emit(dump_lines(values_col["data"]))
+    n0 = counts[0]
+    probs0, s0, inv0 = q8_decode(codes[:n0], weights)
+    emit(para(f"Δ = R / 255 = {delta!r} (binary64). Position 0 has {n0} entries; decoding it by 5.4 (the weight table "
+              f"W[c] = fl32(exp(−c·Δ)); s, the binary32 sum of the position's weights in entry order; "
+              f"inv = fl32(1 / s); p̂ = fl32(W[code] · inv)) gives s = {short32(s0)}, inv = {short32(inv0)} and:"))
+    shown = min(n0, 6)
+    emit(table([(j, ids[j], codes[j], short32(weights[codes[j]]), short32(probs0[j])) for j in range(shown)],
+               ("entry", "id", "code", "W[code]", "p̂")))
+    emit(para(f"… and so on for the other {n0 - shown} entries (binary32 values in their shortest round-trip form). "
+              "These are the `probs` of the golden JSON, bit for bit; the script that writes this section decodes "
+              "every position of both golden stores this way and compares them all."))
+
+    res_codes = [u(residual_col["data"], 2 * i, 2) for i in range(e["positions"])]
+    emit(heading(residual_col, "residual_mass, `unorm16` (5.7)"))
+    emit(dump_lines(residual_col["payload"], b_off + residual_col["offset"], b_off))
+    emit(para(f"One u16 per position: {res_codes}; r̂ = fl32(code · fl32(1 / 65535)), e.g. position 0: "
+              f"{res_codes[0]} → {short32(seq['positions'][0]['residual'])}."))
+
+    tail = residual_col["offset"] + residual_col["stored"]
+    emit(f"### 9.7 Block checksum (4), bytes {b_off + tail}–{b_off + b_len - 1}\n")
+    emit(dump_lines(blk[tail:], b_off + tail, b_off))
+    padding = (f"{b_len - 8 - tail} zero bytes of padding up to +{b_len - 8}, then" if b_len - 8 > tail
+               else f"The residual column ends at +{tail}, a multiple of 8, so no padding follows; then comes")
+    emit(para(f"{padding} the block checksum `0x{u(blk, b_len - 8, 8):016x}`: XXH3-64 of the block's bytes +0 to "
+              f"+{b_len - 9}. The block ends at {b_off + b_len}, where block 1 begins with `LGBK`."))
+
+    emit("### 9.8 The block index\n")
+    emit(para(f"Block 1 (sequence 1) has the same layout. After it, at {index_offset}, the block index:"))
+    emit(dump_lines(shard["index"], index_offset))
+
+    emit(f"### 9.9 Shard footer (3.3), bytes {foot_at}–{len(f) - 1}\n")
+    emit(dump_lines(foot, foot_at))
+    emit(table([
+        (foot_at, hexbytes(foot[0:8]), "magic", '`"LGSTFOOT"`', "ASCII"),
+        (foot_at + 8, hexbytes(foot[8:16]), "index_offset", index_offset,
+         f"file_length {len(f)} = {index_offset} + 32 × {len(entries)} + 64"),
+        (foot_at + 16, hexbytes(foot[16:20]), "block_count", len(entries), "= manifest `blocks`"),
+        (foot_at + 20, hexbytes(foot[20:24]), "reserved", 0, "0"),
+        (foot_at + 24, hexbytes(foot[24:32]), "sequence_count", u(foot, 24, 8), "sum over the index = manifest `sequences`"),
+        (foot_at + 32, hexbytes(foot[32:40]), "position_count", u(foot, 32, 8), "sum over the index = manifest `positions`"),
+        (foot_at + 40, hexbytes(foot[40:48]), "entry_count", u(foot, 40, 8), "sum over the index = manifest `entries`"),
+        (foot_at + 48, hexbytes(foot[48:56]), "index_checksum", f"`0x{u(foot, 48, 8):016x}`",
+         f"XXH3-64 of the {len(shard['index'])} index bytes"),
+        (foot_at + 56, hexbytes(foot[56:64]), "footer_checksum", f"`0x{u(foot, 56, 8):016x}`",
+         "XXH3-64 of footer bytes 0–55"),
+    ]))
+    return out
+
+
+def walk_ranked(store):
+    out = []
+    emit = out.append
+    manifest = store["manifest"]
+    d_entry = manifest["dictionaries"][0]
+    t = store["tables"][int(d_entry["ref"], 16)]
+    h = t["header"]
+    vocab = store["vocab"]
+    emit(f"### 9.10 The id rank table of `{store['name']}` (2.4) and its `ranked` ids (5.8)\n")
+    emit(para(f"`{store['name']}` holds the same sequences with `ranked` ids, so it has one dictionary file. Its "
+              "manifest lists it, and names it as the table new blocks are encoded with:"))
+    emit("```json\n\"dictionaries\": " + json.dumps(manifest["dictionaries"], indent=2) + ",\n"
+         + f"\"codecs\": {{ \"ids\": \"ranked\", \"ids_dictionary\": \"{manifest['codecs']['ids_dictionary']}\", … }}"
+         + "\n```\n")
+    emit(para(f"`{d_entry['file']}` is a 64-byte header and a body of V = {vocab} u32:"))
+    emit(dump_lines(h, 0))
+    emit(table([
+        (0, hexbytes(h[0:8]), "magic", '`"LGSTDICT"`', "ASCII"),
+        (8, hexbytes(h[8:10]), "major", 1, "1"),
+        (10, hexbytes(h[10:12]), "minor", 0, "0"),
+        (12, hexbytes(h[12:13]), "kind", 2, "id rank table"),
+        (13, hexbytes(h[13:16]), "reserved", 0, "0"),
+        (16, hexbytes(h[16:24]), "body_length", t["body_length"], f"4 · V = 4 · {vocab}"),
+        (24, hexbytes(h[24:32]), "body_xxh3", f"`0x{t['body_sum']:016x}`", "XXH3-64 of the body"),
+        (32, hexbytes(h[32:36]), "V", vocab, "= manifest `vocab_size`"),
+        (36, hexbytes(h[36:56]), "reserved", 0, "0"),
+        (56, hexbytes(h[56:64]), "header_xxh3", f"`0x{t['header_sum']:016x}`",
+         f"XXH3-64 of bytes 0–55; its low 32 bits, the u32 at offset 56, are the ref `{d_entry['ref']}`"),
+    ]))
+    body = t["bytes"][DICTIONARY_HEADER_SIZE:]
+    emit(para(f"The body, entry r the id of rank r: {t['ids'][:12]} … (its first 12 of {vocab}). The writer ranks ids "
+              "by how often they are kept over the positions it samples (here all 16), most frequent first, ties "
+              "by ascending id (5.8); the script recounts the golden JSON and finds the same order. The first 48 "
+              "body bytes:"))
+    emit(dump_lines(body[:48], DICTIONARY_HEADER_SIZE))
+
+    shard = store["shards"][0]
+    block = shard["blocks"][0]
+    ids_col = block["columns"][3]
+    e = block["entry"]
+    seq = store["decoded"][0]
+    n0 = len(seq["positions"][0]["ids"])
+    _, steps = unpack_ranked(ids_col["data"], e["entries"], t["ids"], "ids")
+    start = block["start"] + ids_col["offset"]
+    emit(para(f"In block 0 of `{store['name']}/{manifest['shards'][0]['file']}`, the ids column's directory entry has "
+              f"codec 4 (`ranked`), compression {ids_col['comp']} and codec_param `{hexbytes(ids_col['raw'][16:20])}`, "
+              f"the u32 0x{ids_col['param']:08x}: the ref of this table. Its payload, bytes {start}–"
+              f"{start + ids_col['stored'] - 1} (+{ids_col['offset']}), is "
+              + (f"a zstd frame of {ids_col['stored']} bytes; decompressed, it is" if ids_col["comp"]
+                 else f"stored as it is, {ids_col['stored']} bytes:")
+              + f" E = {e['entries']} exponent bytes and then the mantissa bits:"))
+    emit(dump_lines(ids_col["data"]))
+    total = sum(s[0] for s in steps)
+    rows, at = [], 0
+    for j in range(min(n0, 6)):
+        ex, mant, v = steps[j]
+        rows.append((j, ex, f"bits {at}–{at + ex - 1}: `{mant:0{ex}b}`" if ex else "none", v, v - 1, t["ids"][v - 1]))
+        at += ex
+    emit(para(f"The mantissas take Σ e = {total} bits, {(total + 7) // 8} bytes, so decoded_length = {e['entries']} + "
+              f"{(total + 7) // 8} = {ids_col['dlen']}. Bit b of the mantissa stream is bit b mod 8 of byte "
+              f"{e['entries']} + ⌊b/8⌋; each entry takes e bits, least significant first (5.1), and "
+              "v = 2^e + mantissa, id = table[v − 1]. Position 0's first entries:"))
+    emit(table(rows, ("entry", "e", "mantissa", "v", "rank", "id")))
+    emit(para(f"Position 0's ids, {seq['positions'][0]['ids'][:6]} …, are those of `packed-q8`: the two stores differ "
+              "only in how the ids are coded."))
+    return out
+
+
+def check_rank_order(store):
+    """The writer's rule of 5.8 for the table (counts over the sampled positions, ties by ascending id)."""
+    counts = [0] * store["vocab"]
+    for s in store["decoded"]:
+        for p in s["positions"]:
+            for i in p["ids"]:
+                counts[i] += 1
+    expected = sorted(range(store["vocab"]), key=lambda i: (-counts[i], i))
+    for t in store["tables"].values():
+        check(t["ids"] == expected, f"{store['name']}: the rank table is not by count, ties by ascending id (5.8)")
+
+
+def main(golden):
+    versions = sorted((tuple(int(x) for x in d.split(".")), d) for d in os.listdir(golden)
+                      if os.path.isdir(os.path.join(golden, d)) and d.replace(".", "").isdigit() and d.count(".") == 1)
+    check(versions, f"{golden}: no version directories")
+    newest = None
+    for _, directory in versions:
+        packed = read_store(os.path.join(golden, directory, "packed-q8"), os.path.join(golden, directory, "packed-q8.json"))
+        ranked = read_store(os.path.join(golden, directory, "ranked-q8"), os.path.join(golden, directory, "ranked-q8.json"))
+        check_rank_order(ranked)
+        check(packed["decoded"] == ranked["decoded"], f"{directory}: packed-q8 and ranked-q8 decode to different sequences")
+        newest = (packed, ranked)
+    sys.stdout.write("\n".join(walk_packed(newest[0]) + walk_ranked(newest[1])))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    try:
+        main(sys.argv[1])
+    except SpecMismatch as e:
+        sys.exit(f"hexwalk: the bytes disagree with the spec: {e}")

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Regenerates the golden stores of the current format version, tests/LogitStore.Tests/Golden/MAJOR.MINOR/ (each store
+# beside the JSON a reader must decode from it), and the annotated hex walk-through of format-spec/README.md section 9.
+#
+# A change to the golden bytes is a format change: it needs a format version bump (format-spec section 8) and a note
+# there of what changed. After a bump this script writes a new version directory; the older ones stay as they are,
+# for the reader tests (a reader must go on decoding every older minor version of its major). Regenerate an existing
+# version's stores only when the writer emits different but equally valid bytes for the same data (say, a zstd update
+# compressing a column differently): then first check that the reader still decodes the old files (GoldenStoreTests),
+# and say so in the commit.
+#
+# The options below are written out in full, defaults included, so that a changed default does not silently change
+# the golden bytes; tests/LogitStore.Tests/Golden/GoldenStores.cs repeats them for the writer test.
+# Needs: dotnet, python3, zstd and xxhsum (the walk-through checks the zstd frames and every checksum with them).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+golden="$root/tests/LogitStore.Tests/Golden"
+cli="$root/logitstore"
+python="${PYTHON:-python3}"
+
+source_options=(--synthetic --tokens 16 --seq-len 8 --vocab 50 --seed 1)
+processing_options=(--method top-p-k --temperature 1 --top-p 0.95 --top-k 50)
+layout_options=(--seqs-per-block 1 --zstd-level 3 --shard-mib 256 --dictionary-sample 32768 --value-range 0 --beam 4)
+identity_seed=1
+scratch_root="$(mktemp -d)"
+trap 'rm -rf "$scratch_root"' EXIT
+
+pack() {
+  local name="$1"; shift
+  local scratch="$scratch_root/$name"
+  "$cli" pack "${source_options[@]}" "${processing_options[@]}" "${layout_options[@]}" "$@" \
+    --id-seed "$identity_seed" --out "$scratch" >/dev/null
+  "$cli" verify "$scratch" >/dev/null
+  local version
+  version=$("$python" -c 'import json, sys; v = json.load(open(sys.argv[1]))["format_version"]; print("%d.%d" % (v["major"], v["minor"]))' \
+    "$scratch/manifest.json")
+  mkdir -p "$golden/$version"
+  rm -rf "${golden:?}/$version/$name"
+  mv "$scratch" "$golden/$version/$name"
+  "$cli" dump "$golden/$version/$name" >"$golden/$version/$name.json"
+  echo "$version/$name: $(find "$golden/$version/$name" -type f | wc -l) files," \
+    "$(find "$golden/$version/$name" -type f -printf '%s\n' | paste -sd+ | bc) bytes"
+}
+
+pack packed-q8 --tokens-codec packed --ids packed --values q8
+pack ranked-q8 --tokens-codec packed --ids ranked --values q8
+
+# Section 9 of the spec lies between these two markers. The walk-through follows the newest version's stores, and
+# checks every version's against the spec.
+"$python" "$root/tools/golden/hexwalk.py" "$golden" >"$scratch_root/walkthrough.md"
+"$python" - "$root/format-spec/README.md" "$scratch_root/walkthrough.md" <<'PY'
+import sys
+spec_path, walk_path = sys.argv[1], sys.argv[2]
+begin, end = "<!-- walk-through: begin (tools/golden/regenerate.sh) -->", "<!-- walk-through: end -->"
+spec = open(spec_path, encoding="utf-8").read()
+head, rest = spec.split(begin)
+_, tail = rest.split(end)
+open(spec_path, "w", encoding="utf-8").write(head + begin + "\n" + open(walk_path, encoding="utf-8").read() + end + tail)
+PY
+echo "format-spec/README.md section 9 rewritten"
