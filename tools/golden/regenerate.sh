@@ -16,7 +16,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 golden="$root/tests/LogitStore.Tests/Golden"
 cli="$root/logitstore"
-python="${PYTHON:-python3}"
+python="${PYTHON:-/usr/bin/python3}"
+for tool in zstd xxhsum; do
+  command -v "$tool" >/dev/null || { echo "regenerate: $tool is missing (apt install zstd xxhash)" >&2; exit 1; }
+done
 
 source_options=(--synthetic --tokens 16 --seq-len 8 --vocab 50 --seed 1)
 processing_options=(--method top-p-k --temperature 1 --top-p 0.95 --top-k 50)
