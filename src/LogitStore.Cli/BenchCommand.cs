@@ -60,6 +60,25 @@ internal static class BenchCommand
             Console.WriteLine($"wrote {r.GetValue(readOut)}/read.md, read.json, read.png ({rows.Count} paths)");
             return 0;
         });
-        return new Command("bench", "measure storage, fidelity and throughput side by side") { frontier, read };
+        var entropyStore = new Option<string>("--store") { Description = "store directory", Required = true };
+        var entropyOut = new Option<string>("--out") { Description = "report directory", DefaultValueFactory = _ => "reports/frontier" };
+        var positions = new Option<long>("--positions") { Description = "positions measured from the start (0: all)" };
+        var idEntropy = new Command(
+            "id-entropy",
+            "bits per kept id under adaptive context models (order-0, input token, label, previous set, bigrams, mixture)")
+        {
+            entropyStore, entropyOut, positions,
+        };
+        idEntropy.SetAction(async (r, ct) =>
+        {
+            string dir = r.GetValue(entropyOut)!;
+            var result = await IdContextEntropy.RunAsync(
+                r.GetValue(entropyStore)!, dir, new IdContextEntropy.Options { Positions = r.GetValue(positions) }, Console.WriteLine);
+            foreach (var row in result.Rows)
+                Console.WriteLine($"{row.Model,-28} {row.BitsPerId,8:F3} bits/id {row.BitsPerPosition,8:F1} bits/position");
+            Console.WriteLine($"wrote {dir}/id-entropy.md, id-entropy.json ({result.Positions:N0} positions)");
+            return 0;
+        });
+        return new Command("bench", "measure storage, fidelity and throughput side by side") { frontier, read, idEntropy };
     }
 }
