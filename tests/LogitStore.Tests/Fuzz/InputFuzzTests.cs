@@ -91,7 +91,9 @@ public class InputFuzzTests : IDisposable
             {
                 case 0: Set(parent, key, replacements[rng.Next(replacements.Length)]?.DeepClone()); break;
                 case 1: Remove(parent, key); break;
-                default: if (parent is JsonObject o) o["extra_" + rng.Next(100)] = replacements[rng.Next(replacements.Length)]?.DeepClone(); break;
+                default:
+                    if (parent is JsonObject o) o["extra_" + rng.Next(100)] = replacements[rng.Next(replacements.Length)]?.DeepClone();
+                    break;
             }
             File.WriteAllBytes(path, WithChecksum(root));
             try { return EndsClearly(ReadEverything); }
