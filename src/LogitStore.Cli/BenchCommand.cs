@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LogitStore.Reports;
+using LogitStore.Torch.Distillation;
 
 namespace LogitStore.Cli;
 
@@ -79,6 +80,39 @@ internal static class BenchCommand
             Console.WriteLine($"wrote {dir}/id-entropy.md, id-entropy.json ({result.Positions:N0} positions)");
             return 0;
         });
-        return new Command("bench", "measure storage, fidelity and throughput side by side") { frontier, read, idEntropy };
+        return new Command("bench", "measure storage, fidelity and throughput side by side")
+        {
+            frontier, read, idEntropy, DeviceFeed(),
+        };
+    }
+
+    private static Command DeviceFeed()
+    {
+        var d = new DeviceFeedBenchmark.Options();
+        var store = new Argument<string>("store") { Description = "store directory" };
+        var outOpt = new Option<string>("--out") { Description = "report directory", DefaultValueFactory = _ => "reports/device" };
+        var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => d.Device };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => d.BatchSize };
+        var seq = new Option<int>("--seq") { Description = "positions per row (0: the store's sequence length)" };
+        var k = new Option<int>("--k") { Description = "entries per position in the dense batch (0: the store's most)" };
+        var batches = new Option<int>("--batches") { Description = "batches timed per path", DefaultValueFactory = _ => d.Batches };
+        var command = new Command(
+            "device",
+            "host→device copy rates (page-locked and pageable) and the batch loader's positions/s into torch tensors on the device")
+        {
+            store, outOpt, device, batch, seq, k, batches,
+        };
+        command.SetAction(r =>
+        {
+            string dir = r.GetValue(outOpt)!;
+            DeviceFeedBenchmark.Run(r.GetValue(store)!, dir, d with
+            {
+                Device = r.GetValue(device)!, BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seq), Width = r.GetValue(k),
+                Batches = r.GetValue(batches),
+            }, Console.WriteLine);
+            Console.WriteLine($"wrote {dir}/device-feed.md, device-feed.json, device-feed.png");
+            return 0;
+        });
+        return command;
     }
 }

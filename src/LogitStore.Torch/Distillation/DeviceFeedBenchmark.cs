@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using LogitStore.Loading;
+using LogitStore.Reading;
+using ScottPlot;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LogitStore.Torch.Distillation;
+
+/// <summary>
+/// How fast bytes reach the training device: raw host→device copies (page-locked against pageable host memory, at
+/// several sizes) and the batch loader's path (host decode alone, then decode + <see cref="TorchBatchFeed"/> to the
+/// device), measured in one process so the figures are ratios on one machine. On the CPU device the copies are
+/// host→host and there is no page-locked row.
+/// </summary>
+public static class DeviceFeedBenchmark
+{
+    public sealed record Options
+    {
+        public string Device { get; init; } = "auto";
+        public int BatchSize { get; init; } = 16;
+        /// <summary>0: the store's sequence length.</summary>
+        public int SequenceLength { get; init; }
+        /// <summary>0: the store's most entries per position.</summary>
+        public int Width { get; init; }
+        public int Batches { get; init; } = 40;
+        public int Workers { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
+        public IReadOnlyList<int> CopyMebibytes { get; init; } = [4, 64, 256];
+        public int CopyRepeats { get; init; } = 10;
+    }
+
+    public sealed record CopyRow(string Memory, long Bytes, double GigabytesPerSecond);
+
+    /// <param name="BytesPerPosition">bytes per position that reach torch: tokens, ids and counts as int64, probabilities
+    /// and residual as float32.</param>
+    public sealed record FeedRow(string Path, long Positions, double Seconds, double PositionsPerSecond, int BytesPerPosition);
+
+    public sealed record Result(string Device, string Store, int BatchSize, int SequenceLength, int Width,
+        IReadOnlyList<CopyRow> Copies, IReadOnlyList<FeedRow> Feed);
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static Result Run(string storePath, string outDirectory, Options o, Action<string> log)
+    {
+        var device = TorchRuntime.Device(o.Device);
+        TorchRuntime.PrepareThread();
+        var copies = new List<CopyRow>();
+        foreach (int mib in o.CopyMebibytes)
+        {
+            long bytes = (long)mib << 20;
+            foreach (bool pinned in device.type == DeviceType.CUDA ? new[] { false, true } : [false])
+            {
+                double gbps = CopyRate(bytes, pinned, device, o.CopyRepeats);
+                var row = new CopyRow(pinned ? "page-locked" : "pageable", bytes, gbps);
+                copies.Add(row);
+                log($"copy {row.Memory,-12} {mib,5} MiB → {device.type}: {gbps:F1} GB/s");
+            }
+        }
+
+        using var store = StoreReader.Open(storePath);
+        int seq = o.SequenceLength > 0 ? o.SequenceLength : store.SequenceLength;
+        int k = o.Width > 0 ? o.Width : store.MaxEntriesPerPosition
+            ?? throw new ArgumentException($"{storePath}: the store sets no bound on entries per position; give --k");
+        int bytesPerPosition = 8 + 8 * k + 4 * k + 8 + 4;
+        var feed = new List<FeedRow>
+        {
+            Measure("host decode (batch loader)", store, o, seq, k, bytesPerPosition, loader =>
+            {
+                var b = loader.Next();
+                loader.Release(b);
+            }, log),
+            Measure($"host decode + feed to {device.type}", store, o, seq, k, bytesPerPosition, loader =>
+            {
+                var f = new TorchBatchFeed(loader, device);
+                using var batch = f.Next();
+                if (device.type == DeviceType.CUDA) cuda.synchronize();
+            }, log),
+        };
+        var result = new Result(device.type.ToString(), Path.GetFullPath(storePath), o.BatchSize, seq, k, copies, feed);
+        Directory.CreateDirectory(outDirectory);
+        File.WriteAllBytes(Path.Combine(outDirectory, "device-feed.json"), JsonSerializer.SerializeToUtf8Bytes(result, Json));
+        File.WriteAllText(Path.Combine(outDirectory, "device-feed.md"), Markdown(result));
+        SavePlot(Path.Combine(outDirectory, "device-feed.png"), result);
+        return result;
+    }
+
+    private static double CopyRate(long bytes, bool pinned, Device device, int repeats)
+    {
+        using var scope = NewDisposeScope();
+        var source = zeros(bytes, ScalarType.Byte);
+        if (pinned) source = source.pin_memory();
+        var target = empty(bytes, ScalarType.Byte, device);
+        void Sync() { if (device.type == DeviceType.CUDA) cuda.synchronize(); }
+        target.copy_(source, pinned);
+        Sync();
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < repeats; i++) target.copy_(source, pinned);
+        Sync();
+        return (double)bytes * repeats / clock.Elapsed.TotalSeconds / 1e9;
+    }
+
+    private static FeedRow Measure(string name, StoreReader store, Options o, int seq, int k, int bytesPerPosition,
+        Action<BatchLoader> step, Action<string> log)
+    {
+        using var loader = new BatchLoader(store, new BatchLoaderOptions
+        {
+            BatchSize = o.BatchSize, SequenceLength = seq, Width = k, Seed = 1, Workers = o.Workers, RingSize = 4,
+        });
+        step(loader); // warm-up: first blocks mapped, first tensors allocated
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < o.Batches; i++) step(loader);
+        double seconds = clock.Elapsed.TotalSeconds;
+        long positions = (long)o.Batches * o.BatchSize * seq;
+        var row = new FeedRow(name, positions, seconds, positions / seconds, bytesPerPosition);
+        log($"{name}: {row.PositionsPerSecond:N0} positions/s ({bytesPerPosition} B/position reach torch)");
+        return row;
+    }
+
+    private static string Markdown(Result r)
+    {
+        var md = new StringBuilder();
+        md.AppendLine($"# Feeding the {r.Device} device");
+        md.AppendLine();
+        md.AppendLine($"Store `{Path.GetFileName(r.Store)}`, batch {r.BatchSize} × {r.SequenceLength}, K = {r.Width}.");
+        md.AppendLine();
+        md.AppendLine("| host memory | bytes per copy | GB/s |");
+        md.AppendLine("|---|---:|---:|");
+        foreach (var c in r.Copies) md.AppendLine($"| {c.Memory} | {c.Bytes >> 20} MiB | {c.GigabytesPerSecond:F1} |");
+        md.AppendLine();
+        md.AppendLine("| path | positions | seconds | positions/s | bytes/position to torch |");
+        md.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var f in r.Feed)
+            md.AppendLine($"| {f.Path} | {f.Positions:N0} | {f.Seconds:F3} | {f.PositionsPerSecond:N0} | {f.BytesPerPosition} |");
+        return md.ToString();
+    }
+
+    private static void SavePlot(string path, Result r)
+    {
+        var plot = new Plot();
+        var ticks = new List<Tick>();
+        int i = 0;
+        foreach (var c in r.Copies)
+        {
+            plot.Add.Bar(new Bar { Position = i, Value = c.GigabytesPerSecond, Orientation = Orientation.Horizontal });
+            ticks.Add(new Tick(i++, $"copy, {c.Memory}, {c.Bytes >> 20} MiB"));
+        }
+        foreach (var f in r.Feed)
+        {
+            var bar = plot.Add.Bar(new Bar
+            {
+                Position = i, Value = f.PositionsPerSecond * f.BytesPerPosition / 1e9, Orientation = Orientation.Horizontal,
+            });
+            bar.Color = Colors.SteelBlue;
+            ticks.Add(new Tick(i++, $"{f.Path} ({f.PositionsPerSecond / 1e6:F2} M positions/s)"));
+        }
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
+        plot.Axes.Left.MajorTickStyle.Length = 0;
+        plot.Axes.Margins(left: 0);
+        plot.Title($"bytes reaching the {r.Device} device");
+        plot.XLabel("GB/s");
+        plot.SavePng(path, 1100, 80 + 48 * i);
+    }
+}
