@@ -5,7 +5,8 @@ namespace LogitStore.Cli;
 
 /// <summary>
 /// Turns library exceptions into one line and an exit code: 2 for a corrupt store or stream, 1 for bad input, 130 when
-/// the command was interrupted (Ctrl-C or SIGTERM) before it finished.
+/// the command was interrupted (Ctrl-C or SIGTERM) before it finished. <c>LOGITSTORE_TRACE=1</c> also prints the
+/// exception with its stack trace.
 /// </summary>
 internal static class CliErrors
 {
@@ -21,6 +22,7 @@ internal static class CliErrors
         }
         catch (StoreCorruptException ex)
         {
+            if (Environment.GetEnvironmentVariable("LOGITSTORE_TRACE") == "1") Console.Error.WriteLine(ex);
             Fail($"corrupt: {ex.Message}");
             return Corrupt;
         }
@@ -32,6 +34,7 @@ internal static class CliErrors
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException
             or UnauthorizedAccessException)
         {
+            if (Environment.GetEnvironmentVariable("LOGITSTORE_TRACE") == "1") Console.Error.WriteLine(ex);
             // The library's ArgumentExceptions name the .NET parameter; the user gave an option, which the message names.
             Fail($"error: {(ex is ArgumentException { ParamName: { } p } ? ex.Message.Replace($" (Parameter '{p}')", "") : ex.Message)}");
             return BadInput;

@@ -7,14 +7,16 @@ namespace LogitStore.Torch.Model;
 /// <summary>Root-mean-square layer norm with a learned gain (Llama's RMSNorm).</summary>
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
-    private readonly Parameter _weight;
+    // The field's name is the parameter's: Module.to(device or dtype) replaces a Parameter field and registers the
+    // new tensor under the field's name, so any other name leaves a stale copy behind (two parameters, one trained).
+    private Parameter weight;
     private readonly double _eps;
 
     public RmsNorm(int size, double eps) : base(nameof(RmsNorm))
     {
         _eps = eps;
-        _weight = nn.Parameter(ones(size));
-        register_parameter("weight", _weight);
+        weight = nn.Parameter(ones(size));
+        register_parameter(nameof(weight), weight);
     }
 
     public override Tensor forward(Tensor x)
@@ -22,7 +24,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var xf = x.to_type(ScalarType.Float32);
         var normed = xf * rsqrt(xf.pow(2).mean([-1L], keepdim: true) + _eps);
-        return (normed.to_type(x.dtype) * _weight).MoveToOuterDisposeScope();
+        return (normed.to_type(x.dtype) * weight).MoveToOuterDisposeScope();
     }
 }
 

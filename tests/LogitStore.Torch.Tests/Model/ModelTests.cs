@@ -34,6 +34,25 @@ public class ModelTests
     }
 
     [Fact]
+    public void MovingTheModel_KeepsOneParameterPerWeight_AndTrainsTheMovedOnes()
+    {
+        // Module.to(device) and Module.to(dtype) share one epilogue, which rebinds Parameter fields by field name; a
+        // conversion on the CPU exercises what a move to CUDA does.
+        random.manual_seed(4);
+        using var model = new DecoderLM(Tiny(tied: false));
+        var before = model.named_parameters().Select(p => p.name).ToArray();
+        model.to(ScalarType.Float64);
+        Assert.Equal(before, model.named_parameters().Select(p => p.name).ToArray());
+        Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float64, p.dtype));
+        using var tokens = randint(0, 97, [2, 9], dtype: ScalarType.Int64);
+        using var logits = model.forward(tokens);
+        using var loss = nn.functional.cross_entropy(logits[.., ..^1].reshape(-1, 97), tokens[.., 1..].reshape(-1));
+        loss.backward();
+        foreach (var (name, p) in model.named_parameters())
+            Assert.True(p.grad is not null && p.grad.abs().sum().item<double>() > 0, $"{name} got no gradient after the move");
+    }
+
+    [Fact]
     public void Attention_IsCausal_FutureTokensDoNotChangeEarlierLogits()
     {
         random.manual_seed(2);
