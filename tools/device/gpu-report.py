@@ -83,7 +83,7 @@ def fmt(value, digits=0):
 
 def markdown(s):
     md = ["# GPU suite", "", "Machine: " + "; ".join(s["machine"]), "", "| step | exit | seconds |", "|---|---:|---:|"]
-    md += [f"| {k} | {v['rc']} | {v['seconds']} |" for k, v in s["steps"].items()]
+    md += [f"| {k} | {v['rc']} | {v['seconds']} |" for k, v in s["steps"].items() if v["rc"] is not None]
     if t := s.get("teacher"):
         md += ["", "## Teacher (`small` preset, Brown)", "",
                f"{fmt(t.get('parameters'))} parameters, {fmt(t.get('steps'))} steps, {fmt(t.get('tokens'))} tokens at "

@@ -4,7 +4,9 @@
 #   2. `teacher train` of the small preset on Brown for a fixed step budget;
 #   3. `pack --teacher` tokens/s against the bare forward's tokens/s (the pack's own phase timings), bound side named;
 #   4. student step time: LM-only, offline KD and online KD (the teacher inside every step), same student and batch;
-#   5. a summary (gpu-suite.md, gpu-suite.json) with the feed's positions/s over the student's tokens/s.
+#   5. a summary (gpu-suite.md, gpu-suite.json) with the feed's positions/s over the student's tokens/s;
+#   6. with LOGITSTORE_SUITE_STUDY_SECONDS=N, the offline-versus-online study's core arms (one seed) for at most N
+#      seconds, its report and finished runs packed into study.tgz (the study resumes from those runs).
 # Each step has its own time limit and the suite goes on past a failed step, so one run always leaves a report.
 #
 # On the GPU machine, from the repository root, with the bundle from tools/device/build-bundle.sh
@@ -21,11 +23,14 @@ log="$out/suite.log"
 if [[ "${LOGITSTORE_SUITE_DRY:-0}" == 1 ]]; then
     cli=(./logitstore) device=cpu
     teacher_steps=20 teacher_batch=4 teacher_seq=64 pack_tokens=8192 pack_batch=8 student_steps=3 student_batch=2 feed_batches=10
+    study_scale=(--corpus-tokens 60000 --teacher-epochs 1 --student-steps 4 --eval-every 4 --seq-len 64 --batch 4)
 else
     # shellcheck disable=SC1091
     source .device/env.sh
+    export LOGITSTORE_TRACE=1
     cli=(dotnet .device/app/LogitStore.Cli.dll) device=cuda
     teacher_steps=600 teacher_batch=32 teacher_seq=256 pack_tokens=524288 pack_batch=64 student_steps=200 student_batch=16 feed_batches=200
+    study_scale=()
 fi
 
 # step NAME LIMIT_SECONDS COMMAND...: runs one step under its limit, appends its output to the log, records rc and seconds.
@@ -57,4 +62,11 @@ for mode in lm offline online; do
 done
 step device-feed 50 "${cli[@]}" bench device "$store" --device "$device" --out "$out" --batch "$student_batch" \
     --batches "$feed_batches"
+
+study_seconds="${LOGITSTORE_SUITE_STUDY_SECONDS:-0}"
+if (( study_seconds > 0 )); then
+    step study "$study_seconds" "${cli[@]}" experiment offline-vs-online --device "$device" --arms core --seeds 1 \
+        --out "$work/study-report" --work "$work/study" "${study_scale[@]}"
+    tar -czf "$out/study.tgz" -C "$work" study-report
+fi
 step report 20 python3 tools/device/gpu-report.py "$out"

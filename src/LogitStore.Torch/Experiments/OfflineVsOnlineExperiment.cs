@@ -49,7 +49,7 @@ public sealed record ExperimentArm(
             Phase: RecordingPhase.Early),
         new(
             "recorded-late-a0.9", StudentMode.RecordedOnline,
-            "logits the teacher recorded during its second (last) epoch, α = 0.9", Phase: RecordingPhase.Late),
+            "logits the teacher recorded during its last epoch of training, α = 0.9", Phase: RecordingPhase.Late),
         new("recorded-late-a0.1", StudentMode.RecordedOnline, "the same late recording, α = 0.1", Alpha: 0.1, Phase: RecordingPhase.Late),
         new("offline-a0.1", StudentMode.Offline, "offline, α = 0.1", Alpha: 0.1),
         new("offline-tau0.5", StudentMode.Offline, "offline, τ = 0.5", Temperature: 0.5),
