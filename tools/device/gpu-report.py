@@ -69,7 +69,7 @@ def main(directory):
     feed = json.loads(feed_file.read_text()) if feed_file.exists() else None
     if feed:
         summary["device_feed"] = feed
-        device_rows = [r for r in feed["feed"] if "feed to" in r["path"]]
+        device_rows = [r for r in feed["feed"] if "torch tensors" in r["path"] or "feed to" in r["path"]]
         if device_rows and "offline" in students:
             summary["feed_over_offline_student"] = device_rows[0]["positions_per_second"] / students["offline"]["tokens_per_second"]
 

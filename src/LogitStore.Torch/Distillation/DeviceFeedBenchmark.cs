@@ -33,8 +33,8 @@ public static class DeviceFeedBenchmark
 
     public sealed record CopyRow(string Memory, long Bytes, double GigabytesPerSecond);
 
-    /// <param name="BytesPerPosition">bytes per position that reach torch: tokens, ids and counts as int64, probabilities
-    /// and residual as float32.</param>
+    /// <param name="BytesPerPosition">bytes per position the path writes: int32 (the loader's own arrays) or int64
+    /// (torch tensors) tokens, ids and counts; float32 probabilities and residual.</param>
     public sealed record FeedRow(string Path, long Positions, double Seconds, double PositionsPerSecond, int BytesPerPosition);
 
     public sealed record Result(string Device, string Store, int BatchSize, int SequenceLength, int Width,
@@ -63,20 +63,15 @@ public static class DeviceFeedBenchmark
         int seq = o.SequenceLength > 0 ? o.SequenceLength : store.SequenceLength;
         int k = o.Width > 0 ? o.Width : store.MaxEntriesPerPosition
             ?? throw new ArgumentException($"{storePath}: the store sets no bound on entries per position; give --k");
-        int bytesPerPosition = 8 + 8 * k + 4 * k + 8 + 4;
+        int bytesPerPosition = new BatchLayout(o.BatchSize, seq, k).BytesPerPosition;
         var feed = new List<FeedRow>
         {
-            Measure("host decode (batch loader)", store, o, seq, k, bytesPerPosition, loader =>
+            Measure("host decode (batch loader, int32 arrays)", store, o, seq, k, bytesPerPosition, loader =>
             {
                 var b = loader.Next();
                 loader.Release(b);
             }, log),
-            Measure($"host decode + feed to {device.type}", store, o, seq, k, bytesPerPosition, loader =>
-            {
-                var f = new TorchBatchFeed(loader, device);
-                using var batch = f.Next();
-                if (device.type == DeviceType.CUDA) cuda.synchronize();
-            }, log),
+            MeasureFeed(store, o, seq, k, device, log),
         };
         var result = new Result(device.type.ToString(), Path.GetFullPath(storePath), o.BatchSize, seq, k, copies, feed);
         Directory.CreateDirectory(outDirectory);
@@ -114,7 +109,29 @@ public static class DeviceFeedBenchmark
         double seconds = clock.Elapsed.TotalSeconds;
         long positions = (long)o.Batches * o.BatchSize * seq;
         var row = new FeedRow(name, positions, seconds, positions / seconds, bytesPerPosition);
-        log($"{name}: {row.PositionsPerSecond:N0} positions/s ({bytesPerPosition} B/position reach torch)");
+        log($"{name}: {row.PositionsPerSecond:N0} positions/s ({bytesPerPosition} B/position)");
+        return row;
+    }
+
+    private static FeedRow MeasureFeed(StoreReader store, Options o, int seq, int k, Device device, Action<string> log)
+    {
+        using var feed = new TorchBatchFeed(store, new BatchLoaderOptions
+        {
+            BatchSize = o.BatchSize, SequenceLength = seq, Width = k, Seed = 1, Workers = o.Workers, RingSize = 4,
+        }, device);
+        void Step()
+        {
+            using var batch = feed.Next();
+            if (device.type == DeviceType.CUDA) cuda.synchronize();
+        }
+        Step(); // warm-up
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < o.Batches; i++) Step();
+        double seconds = clock.Elapsed.TotalSeconds;
+        long positions = (long)o.Batches * o.BatchSize * seq;
+        string name = $"decode into torch tensors, {(device.type == DeviceType.CUDA ? "page-locked, copied to CUDA" : "CPU (no copy)")}";
+        var row = new FeedRow(name, positions, seconds, positions / seconds, feed.Layout.BytesPerPosition);
+        log($"{name}: {row.PositionsPerSecond:N0} positions/s ({row.BytesPerPosition} B/position)");
         return row;
     }
 

@@ -88,13 +88,12 @@ public static class StudentTrainer
         int k = o.Width > 0 ? o.Width : store.MaxEntriesPerPosition
             ?? throw new ArgumentException($"{dataStore}: a {ProcessingOptions.MethodName(processing.Method)} store sets no bound on " +
                 "entries per position; give the batch width K (--width)");
-        using var loader = new BatchLoader(store, new BatchLoaderOptions
+        using var feed = new TorchBatchFeed(store, new BatchLoaderOptions
         {
             BatchSize = o.BatchSize, SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : store.SequenceLength, Width = k,
             Seed = o.Seed,
             Workers = o.LoaderWorkers, RingSize = 4,
-        });
-        var feed = new TorchBatchFeed(loader, device);
+        }, device);
 
         DecoderLM? teacher = null;
         if (o.Mode == StudentMode.Online)

@@ -1,39 +1,36 @@
 namespace LogitStore.Loading;
 
 /// <summary>
-/// One batch in dense, row-major layout, in buffers owned by the loader's ring (pinned, so a device copy can read
-/// them directly): tokens [B, T], ids and probabilities [B, T, K] (entries past a position's kept count are id 0,
-/// probability 0), kept counts [B, T], residual mass [B, T]. Valid until handed back with <see cref="BatchLoader.Release"/>.
+/// One batch in dense, row-major layout, in a ring slot's <see cref="BatchMemory"/>: tokens [B, T], ids and
+/// probabilities [B, T, K] (entries past a position's kept count are id 0, probability 0), kept counts [B, T], residual
+/// mass [B, T]. Valid until handed back with <see cref="BatchLoader.Release"/>.
 /// </summary>
 public sealed class Batch
 {
-    internal Batch(int b, int t, int k)
+    internal Batch(BatchMemory memory)
     {
-        Rows = b;
-        Length = t;
-        K = k;
-        Tokens = GC.AllocateArray<int>(b * t, pinned: true);
-        KeptCounts = GC.AllocateArray<int>(b * t, pinned: true);
-        Residual = GC.AllocateArray<float>(b * t, pinned: true);
-        Ids = GC.AllocateArray<int>(b * t * k, pinned: true);
-        Probs = GC.AllocateArray<float>(b * t * k, pinned: true);
-        RowSequence = new ulong[b];
-        RowOffset = new int[b];
+        Memory = memory;
+        RowSequence = new ulong[memory.Layout.Rows];
+        RowOffset = new int[memory.Layout.Rows];
     }
 
-    public int Rows { get; }
-    public int Length { get; }
-    public int K { get; }
+    public BatchMemory Memory { get; }
+    public int Rows => Memory.Layout.Rows;
+    public int Length => Memory.Layout.Length;
+    public int K => Memory.Layout.K;
 
     /// <summary>Global step of this batch (resume from <c>Step + 1</c>).</summary>
     public long Step { get; internal set; }
     public int Epoch { get; internal set; }
 
-    public int[] Tokens { get; }
-    public int[] KeptCounts { get; }
-    public float[] Residual { get; }
-    public int[] Ids { get; }
-    public float[] Probs { get; }
+    /// <summary>Tokens [B, T] of an <see cref="BatchIndexType.Int32"/> layout.</summary>
+    public Span<int> Tokens => Memory.Column<int>(BatchColumn.Tokens);
+    /// <summary>Kept counts [B, T] of an <see cref="BatchIndexType.Int32"/> layout.</summary>
+    public Span<int> KeptCounts => Memory.Column<int>(BatchColumn.KeptCounts);
+    /// <summary>Ids [B, T, K] of an <see cref="BatchIndexType.Int32"/> layout.</summary>
+    public Span<int> Ids => Memory.Column<int>(BatchColumn.Ids);
+    public Span<float> Probs => Memory.Column<float>(BatchColumn.Probs);
+    public Span<float> Residual => Memory.Column<float>(BatchColumn.Residual);
 
     /// <summary>Where each row came from: the sequence id and the first position inside it.</summary>
     public ulong[] RowSequence { get; }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using LogitStore.Format;
 using LogitStore.Processing;
 using LogitStore.Reading;
@@ -64,7 +65,17 @@ public sealed class BatchLoader : IDisposable
         for (int i = 0; i < _plans.Length; i++) _plans[i] = new EpochPlan(blocksOfRank);
         _blockOrder = new int[store.BlockCount];
         _freeCount = new SemaphoreSlim(options.RingSize, options.RingSize);
-        for (int i = 0; i < options.RingSize; i++) _free.Enqueue(new Batch(options.BatchSize, options.SequenceLength, options.Width));
+        var layout = options.Layout;
+        for (int i = 0; i < options.RingSize; i++)
+        {
+            var memory = options.Memory?.Invoke(layout) ?? new PinnedArrayBatchMemory(layout);
+            if (memory.Layout != layout)
+                throw new ArgumentException($"the batch memory has layout {memory.Layout}, the loader needs {layout}");
+            foreach (var c in BatchLayout.Columns)
+                if (memory.Column(c).Length != layout.Bytes(c))
+                    throw new ArgumentException($"the batch memory's {c} column has {memory.Column(c).Length} bytes, not {layout.Bytes(c)}");
+            _free.Enqueue(new Batch(memory));
+        }
         _ready = new Batch?[options.RingSize];
         _nextToClaim = _nextToHand = options.StartStep;
         _workers = new Thread[options.Workers];
@@ -196,28 +207,37 @@ public sealed class BatchLoader : IDisposable
             }
             int q = rowOrder[rowInBlock];
             int seqInBlock = q / _windowsPerSequence, window = q % _windowsPerSequence;
-            CopyRow(scratch, seqInBlock, window * _o.SequenceLength, batch, r);
+            if (_o.IndexType == BatchIndexType.Int64) CopyRow<long>(scratch, seqInBlock, window * _o.SequenceLength, batch, r);
+            else CopyRow<int>(scratch, seqInBlock, window * _o.SequenceLength, batch, r);
         }
     }
 
     /// <summary>
-    /// Row r of the batch ← positions [offset, offset + T) of the block's sequence; entries beyond K folded into the residual.
+    /// Row r of the batch ← positions [offset, offset + T) of the block's sequence, index columns written as
+    /// <typeparamref name="TIndex"/>; entries beyond K folded into the residual.
     /// </summary>
-    private void CopyRow(DecodedBlock block, int seqInBlock, int offset, Batch batch, int r)
+    private void CopyRow<TIndex>(DecodedBlock block, int seqInBlock, int offset, Batch batch, int r)
+        where TIndex : unmanaged, IBinaryInteger<TIndex>
     {
         var view = block.Sequence(seqInBlock);
         batch.RowSequence[r] = view.Id;
         batch.RowOffset[r] = offset;
         int t0 = r * _o.SequenceLength, k = _o.Width;
-        view.Tokens.Slice(offset, _o.SequenceLength).CopyTo(batch.Tokens.AsSpan(t0));
+        var memory = batch.Memory;
+        var tokens = memory.Column<TIndex>(BatchColumn.Tokens);
+        var allIds = memory.Column<TIndex>(BatchColumn.Ids);
+        var counts = memory.Column<TIndex>(BatchColumn.KeptCounts);
+        var allProbs = memory.Column<float>(BatchColumn.Probs);
+        var residuals = memory.Column<float>(BatchColumn.Residual);
+        Widen(view.Tokens.Slice(offset, _o.SequenceLength), tokens.Slice(t0, _o.SequenceLength));
         for (int t = 0; t < _o.SequenceLength; t++)
         {
             var ids = view.IdsAt(offset + t);
             var probs = view.ProbsAt(offset + t);
             int n = Math.Min(ids.Length, k);
-            var dIds = batch.Ids.AsSpan((t0 + t) * k, k);
-            var dProbs = batch.Probs.AsSpan((t0 + t) * k, k);
-            ids[..n].CopyTo(dIds);
+            var dIds = allIds.Slice((t0 + t) * k, k);
+            var dProbs = allProbs.Slice((t0 + t) * k, k);
+            Widen(ids[..n], dIds);
             probs[..n].CopyTo(dProbs);
             dIds[n..].Clear();
             dProbs[n..].Clear();
@@ -234,9 +254,19 @@ public sealed class BatchLoader : IDisposable
                 }
                 residual = 1f - (1f - residual) * kept;
             }
-            batch.KeptCounts[t0 + t] = n;
-            batch.Residual[t0 + t] = residual;
+            counts[t0 + t] = TIndex.CreateTruncating(n);
+            residuals[t0 + t] = residual;
         }
+    }
+
+    private static void Widen<TIndex>(ReadOnlySpan<int> source, Span<TIndex> destination) where TIndex : unmanaged, IBinaryInteger<TIndex>
+    {
+        if (typeof(TIndex) == typeof(int))
+        {
+            source.CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<TIndex, int>(destination));
+            return;
+        }
+        for (int i = 0; i < source.Length; i++) destination[i] = TIndex.CreateTruncating(source[i]);
     }
 
     /// <summary>This rank's blocks for an epoch (seeded order, every world-size-th) and where each block's rows start.</summary>

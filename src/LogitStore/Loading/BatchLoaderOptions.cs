@@ -44,6 +44,16 @@ public sealed record BatchLoaderOptions
     /// <summary>Buffers in the ring: how far the workers may run ahead of the trainer.</summary>
     public int RingSize { get; init; } = 4;
 
+    /// <summary>Element type of the tokens, ids and kept-count columns.</summary>
+    public BatchIndexType IndexType { get; init; } = BatchIndexType.Int32;
+
+    /// <summary>
+    /// Makes the memory of one ring slot (called <see cref="RingSize"/> times, up front); null: pinned managed arrays.
+    /// </summary>
+    public Func<BatchLayout, BatchMemory>? Memory { get; init; }
+
+    public BatchLayout Layout => new(BatchSize, SequenceLength, Width, IndexType);
+
     public void Validate()
     {
         if (BatchSize < 1 || SequenceLength < 1 || Width < 1)

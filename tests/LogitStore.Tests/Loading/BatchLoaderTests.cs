@@ -131,4 +131,54 @@ public class BatchLoaderTests : IDisposable
         Assert.Equal(1, next.Step);
         loader.Release(next);
     }
+
+    private sealed class ArrayBatchMemory(BatchLayout layout, int shortBy = 0) : BatchMemory(layout)
+    {
+        private readonly byte[][] _columns = BatchLayout.Columns.Select(c => new byte[layout.Bytes(c) - shortBy]).ToArray();
+
+        public override Span<byte> Column(BatchColumn column) => _columns[(int)column];
+    }
+
+    [Theory]
+    [InlineData(false, 12)]
+    [InlineData(true, 5)]
+    public void Int64Columns_InCallerMemory_HoldTheSameBatches(bool shuffle, int k)
+    {
+        using var store = StoreReader.Open(_dir);
+        var options = new BatchLoaderOptions { BatchSize = 3, SequenceLength = 16, Width = k, Shuffle = shuffle, Workers = 2, RingSize = 3 };
+        var made = new List<BatchMemory>();
+        using var plain = new BatchLoader(store, options);
+        using var wide = new BatchLoader(store, options with
+        {
+            IndexType = BatchIndexType.Int64,
+            Memory = layout => { var m = new ArrayBatchMemory(layout); lock (made) made.Add(m); return m; },
+        });
+        Assert.Equal(3, made.Count);
+        for (int step = 0; step < plain.StepsPerEpoch; step++)
+        {
+            var a = plain.Next();
+            var b = wide.Next();
+            Assert.Contains(b.Memory, made);
+            Assert.Equal(a.RowSequence, b.RowSequence);
+            Assert.Equal(a.Tokens.ToArray().Select(x => (long)x), b.Memory.Column<long>(BatchColumn.Tokens).ToArray());
+            Assert.Equal(a.Ids.ToArray().Select(x => (long)x), b.Memory.Column<long>(BatchColumn.Ids).ToArray());
+            Assert.Equal(a.KeptCounts.ToArray().Select(x => (long)x), b.Memory.Column<long>(BatchColumn.KeptCounts).ToArray());
+            Assert.Equal(a.Probs.ToArray(), b.Probs.ToArray());
+            Assert.Equal(a.Residual.ToArray(), b.Residual.ToArray());
+            Assert.Throws<InvalidOperationException>(() => b.Tokens.Length);
+            plain.Release(a);
+            wide.Release(b);
+        }
+    }
+
+    [Fact]
+    public void CallerMemory_OfTheWrongSize_IsRefused()
+    {
+        using var store = StoreReader.Open(_dir);
+        var ex = Assert.Throws<ArgumentException>(() => new BatchLoader(store, new BatchLoaderOptions
+        {
+            BatchSize = 3, SequenceLength = 16, Width = 4, Workers = 1, Memory = layout => new ArrayBatchMemory(layout, shortBy: 4),
+        }));
+        Assert.Contains("Tokens column has 188 bytes, not 192", ex.Message);
+    }
 }

@@ -68,8 +68,7 @@ public class StudentTests(TinyTeacherFixture f) : IClassFixture<TinyTeacherFixtu
     public void OfflineAndOnlineTargets_GiveTheSameKdLoss_OnTheSameBatch()
     {
         using var store = StoreReader.Open(f.Store);
-        using var loader = new BatchLoader(store, new BatchLoaderOptions { BatchSize = 3, SequenceLength = 16, Width = 16, Workers = 1 });
-        var feed = new TorchBatchFeed(loader, CPU);
+        using var feed = new TorchBatchFeed(store, new BatchLoaderOptions { BatchSize = 3, SequenceLength = 16, Width = 16, Workers = 1 }, CPU);
         using var batch = feed.Next();
         using var teacher = Checkpoint.Load(f.Checkpoint);
         teacher.eval();

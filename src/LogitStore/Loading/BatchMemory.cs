@@ -1,0 +1,70 @@
+using System.Runtime.InteropServices;
+
+namespace LogitStore.Loading;
+
+/// <summary>The columns of a dense batch.</summary>
+public enum BatchColumn { Tokens, Ids, KeptCounts, Probs, Residual }
+
+/// <summary>
+/// Element type of the index columns (tokens, ids, kept counts): 32-bit, or 64-bit where the trainer indexes with
+/// them (torch's gather and embedding lookups take int64), so the decoder writes the trainer's type and nothing
+/// converts afterwards. Probabilities and residual mass are always float32.
+/// </summary>
+public enum BatchIndexType { Int32, Int64 }
+
+/// <summary>The shape of every batch a loader fills: B rows × T positions × K entries per position.</summary>
+public sealed record BatchLayout(int Rows, int Length, int K, BatchIndexType IndexType = BatchIndexType.Int32)
+{
+    public static readonly BatchColumn[] Columns = Enum.GetValues<BatchColumn>();
+
+    public long Elements(BatchColumn column) =>
+        column is BatchColumn.Ids or BatchColumn.Probs ? (long)Rows * Length * K : (long)Rows * Length;
+
+    public int ElementSize(BatchColumn column) =>
+        column is BatchColumn.Probs or BatchColumn.Residual || IndexType == BatchIndexType.Int32 ? 4 : 8;
+
+    public long Bytes(BatchColumn column) => Elements(column) * ElementSize(column);
+
+    /// <summary>Bytes one position occupies across all columns.</summary>
+    public int BytesPerPosition => (int)(Columns.Sum(Bytes) / ((long)Rows * Length));
+
+    public long[] Shape(BatchColumn column) =>
+        column is BatchColumn.Ids or BatchColumn.Probs ? [Rows, Length, K] : [Rows, Length];
+}
+
+/// <summary>
+/// The memory one ring slot's batch lives in. By default the loader's own pinned arrays; a training framework passes
+/// its own (<see cref="BatchLoaderOptions.Memory"/>: torch tensors, numpy arrays) so that the decoder writes where
+/// the trainer reads and no copy follows. The memory must not move while the loader lives: the loader's workers
+/// write each column through <see cref="Column"/>, one slot per worker at a time.
+/// </summary>
+public abstract class BatchMemory
+{
+    protected BatchMemory(BatchLayout layout) => Layout = layout;
+
+    public BatchLayout Layout { get; }
+
+    /// <summary>The column's bytes, row-major, exactly <see cref="BatchLayout.Bytes"/> long.</summary>
+    public abstract Span<byte> Column(BatchColumn column);
+
+    /// <summary>The column as elements of <typeparamref name="T"/>, which must have the column's element size.</summary>
+    public Span<T> Column<T>(BatchColumn column) where T : unmanaged
+    {
+        int size = Layout.ElementSize(column);
+        if (Marshal.SizeOf<T>() != size)
+            throw new InvalidOperationException(
+                $"the {column} column holds {size}-byte elements ({Layout.IndexType} index columns), not {typeof(T).Name}");
+        return MemoryMarshal.Cast<byte, T>(Column(column));
+    }
+}
+
+/// <summary>The loader's default memory: one pinned managed array per column (a device copy can read it directly).</summary>
+internal sealed class PinnedArrayBatchMemory : BatchMemory
+{
+    private readonly byte[][] _columns;
+
+    public PinnedArrayBatchMemory(BatchLayout layout) : base(layout) =>
+        _columns = BatchLayout.Columns.Select(c => GC.AllocateArray<byte>(checked((int)layout.Bytes(c)), pinned: true)).ToArray();
+
+    public override Span<byte> Column(BatchColumn column) => _columns[(int)column];
+}
