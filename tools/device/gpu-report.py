@@ -73,12 +73,23 @@ def main(directory):
         if device_rows and "offline" in students:
             summary["feed_over_offline_student"] = device_rows[0]["positions_per_second"] / students["offline"]["tokens_per_second"]
 
-    (out / "gpu-suite.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "gpu-suite.json").write_text(json.dumps(finite(summary), indent=2, allow_nan=False) + "\n")
     (out / "gpu-suite.md").write_text(markdown(summary))
 
 
+def finite(value):
+    """JSON has no NaN: a measurement that is not a number is written as null."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
+
+
 def fmt(value, digits=0):
-    return "–" if value is None else f"{value:,.{digits}f}"
+    return "–" if value is None or value != value else f"{value:,.{digits}f}"
 
 
 def markdown(s):

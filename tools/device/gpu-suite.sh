@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything that needs a GPU, in one command of at most ten minutes, writing a report directory (md + json + png):
 #   1. host→device GB/s, page-locked against pageable, and the batch loader's positions/s into device tensors;
-#   2. `teacher train` of the small preset on Brown for a fixed step budget;
+#   2. `teacher train` of the small preset on Brown for a fixed step budget (tiny presets in the smoke run);
 #   3. `pack --teacher` tokens/s against the bare forward's tokens/s (the pack's own phase timings), bound side named;
 #   4. student step time: LM-only, offline KD and online KD (the teacher inside every step), same student and batch;
 #   5. a summary (gpu-suite.md, gpu-suite.json) with the feed's positions/s over the student's tokens/s;
@@ -11,24 +11,31 @@
 #
 # On the GPU machine, from the repository root, with the bundle from tools/device/build-bundle.sh
 # (carry .device and data/brown):   bash tools/device/gpu-suite.sh "$OUT"
-# Dry run on any machine (CPU, small sizes, the same steps):   LOGITSTORE_SUITE_DRY=1 bash tools/device/gpu-suite.sh /tmp/gpu
+# Rehearsal on any machine (CPU, tiny sizes, every step but the study; the test suite runs it):
+#   bash tools/device/gpu-suite.sh --cpu-smoke DIR
+# LOGITSTORE_CLI overrides the command that runs the CLI, LOGITSTORE_SUITE_CORPUS the corpus (default data/brown).
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+smoke=0
+if [[ "${1:-}" == "--cpu-smoke" ]]; then smoke=1; shift; fi
 out="$(mkdir -p "${1:-reports/gpu}" && cd "${1:-reports/gpu}" && pwd)"
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+corpus="${LOGITSTORE_SUITE_CORPUS:-data/brown}"
 work="${LOGITSTORE_SUITE_WORK:-/tmp/logitstore-gpu-suite}"
 rm -rf "$work" && mkdir -p "$work"
 log="$out/suite.log"
 : > "$log"
 
-if [[ "${LOGITSTORE_SUITE_DRY:-0}" == 1 ]]; then
-    cli=(./logitstore) device=cpu
-    teacher_steps=20 teacher_batch=4 teacher_seq=64 pack_tokens=8192 pack_batch=8 student_steps=3 student_batch=2 feed_batches=10
+if (( smoke )); then
+    read -r -a cli <<< "${LOGITSTORE_CLI:-./logitstore}"
+    device=cpu teacher_preset=tiny student_preset=tiny
+    teacher_steps=6 teacher_batch=2 teacher_seq=32 pack_tokens=2048 pack_batch=8 student_steps=2 student_batch=2 feed_batches=3
     study_scale=(--corpus-tokens 60000 --teacher-epochs 1 --student-steps 4 --eval-every 4 --seq-len 64 --batch 4)
 else
     # shellcheck disable=SC1091
     source .device/env.sh
     export LOGITSTORE_TRACE=1
-    cli=(dotnet .device/app/LogitStore.Cli.dll) device=cuda
+    read -r -a cli <<< "${LOGITSTORE_CLI:-dotnet .device/app/LogitStore.Cli.dll}"
+    device=cuda teacher_preset=small student_preset=small
     teacher_steps=600 teacher_batch=32 teacher_seq=256 pack_tokens=524288 pack_batch=64 student_steps=200 student_batch=16 feed_batches=200
     study_scale=()
 fi
@@ -50,14 +57,16 @@ step() {
 } 2>&1 | tee -a "$log"
 
 teacher="$work/teacher" store="$work/store"
-step teacher-train 180 "${cli[@]}" teacher train --device "$device" --preset small --corpus data/brown --out "$teacher" \
+step teacher-train 180 "${cli[@]}" teacher train --device "$device" --preset "$teacher_preset" --corpus "$corpus" \
+    --out "$teacher" \
     --max-steps "$teacher_steps" --batch "$teacher_batch" --seq-len "$teacher_seq" --warmup 50 --lr 0.002 \
     --eval-every 200
-step teacher-pack 75 "${cli[@]}" pack --teacher "$teacher" --device "$device" --out "$store" --method top-k --top-k 50 \
+step teacher-pack 75 "${cli[@]}" pack --teacher "$teacher" --corpus "$corpus" --device "$device" --out "$store" \
+    --method top-k --top-k 50 \
     --tokens "$pack_tokens" --batch "$pack_batch" --seq-len "$teacher_seq" --force
 for mode in lm offline online; do
     step "student-$mode" 70 "${cli[@]}" train --device "$device" --store "$store" --mode "$mode" --teacher "$teacher" \
-        --vocab-from "$teacher" --preset small --max-steps "$student_steps" --batch "$student_batch" --seq-len 0 \
+        --vocab-from "$teacher" --preset "$student_preset" --max-steps "$student_steps" --batch "$student_batch" --seq-len 0 \
         --out "$work/student-$mode"
 done
 step device-feed 50 "${cli[@]}" bench device "$store" --device "$device" --out "$out" --batch "$student_batch" \

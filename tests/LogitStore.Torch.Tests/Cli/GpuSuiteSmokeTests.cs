@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using System.Text.Json;
+using LogitStore.Torch.Corpus;
+
+namespace LogitStore.Tests.Cli;
+
+/// <summary>
+/// <c>tools/device/gpu-suite.sh --cpu-smoke</c>: every step of the GPU suite at tiny sizes on the CPU, so the script a
+/// lent GPU runs has already run end to end, report included.
+/// </summary>
+public class GpuSuiteSmokeTests
+{
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "tools", "device", "gpu-suite.sh"))) return dir.FullName;
+        throw new InvalidOperationException("tools/device/gpu-suite.sh not found above the test's directory");
+    }
+
+    [Fact]
+    public async Task CpuSmoke_RunsEveryStep_AndWritesTheReport()
+    {
+        string work = TestData.TempDir(), out_ = TestData.TempDir(), corpus = Path.Combine(TestData.TempDir(), "lines.jsonl");
+        var sample = Path.Combine(AppContext.BaseDirectory, "Data", "brown-sample");
+        var lines = TextDocuments.Read(sample).SelectMany(d => d.Text.Split('\n')).Where(l => l.Length > 80).Take(240);
+        File.WriteAllLines(corpus, lines.Select(l => JsonSerializer.Serialize(new { text = l })));
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(RepositoryRoot(), "tools", "device", "gpu-suite.sh"), "--cpu-smoke", out_ })
+            psi.ArgumentList.Add(a);
+        psi.Environment["LOGITSTORE_CLI"] = "dotnet " + Path.Combine(AppContext.BaseDirectory, "LogitStore.Cli.dll");
+        psi.Environment["LOGITSTORE_SUITE_CORPUS"] = corpus;
+        psi.Environment["LOGITSTORE_SUITE_WORK"] = work;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        await p.WaitForExitAsync(limit.Token);
+        string log = await stdout + await stderr;
+        Assert.True(p.ExitCode == 0, log);
+
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(out_, "gpu-suite.json")));
+        var root = summary.RootElement;
+        foreach (var step in new[] { "teacher-train", "teacher-pack", "student-lm", "student-offline", "student-online", "device-feed" })
+            Assert.True(root.GetProperty("steps").GetProperty(step).GetProperty("rc").GetInt32() == 0, $"{step} failed:\n{log}");
+        Assert.True(root.GetProperty("pack").GetProperty("tokens_per_second").GetDouble() > 0);
+        foreach (var mode in new[] { "lm", "offline", "online" })
+            Assert.True(root.GetProperty("students").GetProperty(mode).GetProperty("ms_per_step").GetDouble() > 0, mode);
+        Assert.Equal(2, root.GetProperty("device_feed").GetProperty("feed").GetArrayLength());
+        Assert.True(root.GetProperty("feed_over_offline_student").GetDouble() > 0);
+        foreach (var file in new[] { "gpu-suite.md", "device-feed.md", "device-feed.png", "suite.log" })
+            Assert.True(File.Exists(Path.Combine(out_, file)), file);
+        foreach (var d in new[] { work, out_, Path.GetDirectoryName(corpus)! }) Directory.Delete(d, true);
+    }
+}
