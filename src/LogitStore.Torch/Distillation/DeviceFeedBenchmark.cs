@@ -63,7 +63,7 @@ public static class DeviceFeedBenchmark
         int seq = o.SequenceLength > 0 ? o.SequenceLength : store.SequenceLength;
         int k = o.Width > 0 ? o.Width : store.MaxEntriesPerPosition
             ?? throw new ArgumentException($"{storePath}: the store sets no bound on entries per position; give --k");
-        int bytesPerPosition = new BatchLayout(o.BatchSize, seq, k).BytesPerPosition;
+        int bytesPerPosition = (int)new BatchLayout(o.BatchSize, seq, k).BytesPerPosition();
         var feed = new List<FeedRow>
         {
             Measure("host decode (batch loader, int32 arrays)", store, o, seq, k, bytesPerPosition, loader =>
@@ -71,8 +71,10 @@ public static class DeviceFeedBenchmark
                 var b = loader.Next();
                 loader.Release(b);
             }, log),
-            MeasureFeed(store, o, seq, k, device, log),
+            MeasureFeed(store, o, seq, k, device, BlockValues.Probabilities, log),
         };
+        if (store.Dictionaries.AllCodebooks.Count() == 1 && store.MaxEntriesPerPosition <= k)
+            feed.Add(MeasureFeed(store, o, seq, k, device, BlockValues.MvqCodes, log));
         var result = new Result(device.type.ToString(), Path.GetFullPath(storePath), o.BatchSize, seq, k, copies, feed);
         Directory.CreateDirectory(outDirectory);
         File.WriteAllBytes(Path.Combine(outDirectory, "device-feed.json"), JsonSerializer.SerializeToUtf8Bytes(result, Json));
@@ -113,11 +115,12 @@ public static class DeviceFeedBenchmark
         return row;
     }
 
-    private static FeedRow MeasureFeed(StoreReader store, Options o, int seq, int k, Device device, Action<string> log)
+    private static FeedRow MeasureFeed(
+        StoreReader store, Options o, int seq, int k, Device device, BlockValues values, Action<string> log)
     {
         using var feed = new TorchBatchFeed(store, new BatchLoaderOptions
         {
-            BatchSize = o.BatchSize, SequenceLength = seq, Width = k, Seed = 1, Workers = o.Workers, RingSize = 4,
+            BatchSize = o.BatchSize, SequenceLength = seq, Width = k, Seed = 1, Workers = o.Workers, RingSize = 4, Values = values,
         }, device);
         void Step()
         {
@@ -129,8 +132,9 @@ public static class DeviceFeedBenchmark
         for (int i = 0; i < o.Batches; i++) Step();
         double seconds = clock.Elapsed.TotalSeconds;
         long positions = (long)o.Batches * o.BatchSize * seq;
-        string name = $"decode into torch tensors, {(device.type == DeviceType.CUDA ? "page-locked, copied to CUDA" : "CPU (no copy)")}";
-        var row = new FeedRow(name, positions, seconds, positions / seconds, feed.Layout.BytesPerPosition);
+        string name = (values == BlockValues.MvqCodes ? "mvq codes into torch tensors, decoded on " : "decode into torch tensors, ")
+            + (device.type == DeviceType.CUDA ? "CUDA (page-locked, copied)" : "the CPU (no copy)");
+        var row = new FeedRow(name, positions, seconds, positions / seconds, (int)Math.Round(feed.BytesPerPosition));
         log($"{name}: {row.PositionsPerSecond:N0} positions/s ({row.BytesPerPosition} B/position)");
         return row;
     }

@@ -20,8 +20,7 @@ public sealed class TensorBatchMemory : BatchMemory, IDisposable
         _addresses = new IntPtr[_tensors.Length];
         foreach (var c in BatchLayout.Columns)
         {
-            var type = c is BatchColumn.Probs or BatchColumn.Residual ? ScalarType.Float32
-                : layout.IndexType == BatchIndexType.Int64 ? ScalarType.Int64 : ScalarType.Int32;
+            var type = TypeOf(layout, c);
             var t = zeros(layout.Shape(c), type).DetachFromDisposeScope();
             if (pageLocked)
             {
@@ -30,10 +29,19 @@ public sealed class TensorBatchMemory : BatchMemory, IDisposable
                 t = locked;
             }
             _tensors[(int)c] = t;
-            _addresses[(int)c] = DataAddress(t);
+            if (layout.Bytes(c) > 0) _addresses[(int)c] = DataAddress(t);
             checked { _ = (int)layout.Bytes(c); }
         }
     }
+
+    /// <summary>The torch dtype of a batch column.</summary>
+    public static ScalarType TypeOf(BatchLayout layout, BatchColumn column) => layout.ElementSize(column) switch
+    {
+        1 => ScalarType.Byte,
+        _ when column is BatchColumn.Probs or BatchColumn.Residual => ScalarType.Float32,
+        8 => ScalarType.Int64,
+        _ => ScalarType.Int32,
+    };
 
     /// <summary>Address of a contiguous host tensor's first element.</summary>
     public static IntPtr DataAddress(Tensor t)
@@ -44,6 +52,7 @@ public sealed class TensorBatchMemory : BatchMemory, IDisposable
             ScalarType.Int64 => t.storage<long>().data_ptr(),
             ScalarType.Int32 => t.storage<int>().data_ptr(),
             ScalarType.Float32 => t.storage<float>().data_ptr(),
+            ScalarType.Byte => t.storage<byte>().data_ptr(),
             _ => throw new ArgumentException($"no batch column has dtype {t.dtype}"),
         } + (nint)(t.storage_offset() * t.ElementSize);
     }
@@ -51,7 +60,7 @@ public sealed class TensorBatchMemory : BatchMemory, IDisposable
     public Tensor this[BatchColumn column] => _tensors[(int)column];
 
     public override unsafe Span<byte> Column(BatchColumn column) =>
-        new((void*)_addresses[(int)column], (int)Layout.Bytes(column));
+        Layout.Bytes(column) == 0 ? default : new((void*)_addresses[(int)column], (int)Layout.Bytes(column));
 
     public void Dispose()
     {

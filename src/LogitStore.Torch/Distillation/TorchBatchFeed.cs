@@ -9,7 +9,8 @@ namespace LogitStore.Torch.Distillation;
 /// A loader batch as tensors on the training device. Borrowed: the tensors belong to the feed and stay valid until
 /// the batch is disposed, which hands its ring slot back to the loader.
 /// </summary>
-public sealed class DeviceBatch(Batch source, Tensor tokens, TeacherTargets targets, Action? release) : IDisposable
+public sealed class DeviceBatch(Batch source, Tensor tokens, TeacherTargets targets, Action? release, List<Tensor>? owned = null)
+    : IDisposable
 {
     public Tensor Tokens { get; } = tokens;
     public TeacherTargets Targets { get; } = targets;
@@ -18,18 +19,26 @@ public sealed class DeviceBatch(Batch source, Tensor tokens, TeacherTargets targ
     /// <summary>The loader batch these tensors hold (rows' sequence ids and offsets); valid while this batch is.</summary>
     public Batch Source { get; } = source;
 
-    public void Dispose() => release?.Invoke();
+    public void Dispose()
+    {
+        if (owned is not null) foreach (var t in owned) t.Dispose();
+        release?.Invoke();
+    }
 }
 
 /// <summary>
 /// Feeds <see cref="BatchLoader"/> batches to a device with no host copy after decoding. The loader's ring slots are
-/// torch tensors (<see cref="TensorBatchMemory"/>) in the types the trainer consumes (int64 tokens, ids and counts,
-/// float32 probabilities and residual), so the workers decode straight into torch's memory:
-/// - on the CPU the slot's tensors are the batch (no copy at all); the slot goes back when the batch is disposed;
-/// - on CUDA the slots are page-locked and each batch is copied, non-blocking, into one of two device buffers in
+/// torch tensors (<see cref="TensorBatchMemory"/>), so the workers decode straight into torch's memory:
+/// - on the CPU the slots hold the types the trainer consumes (int64 tokens, ids and counts, float32 probabilities and
+///   residual) and are the batch (no copy at all); the slot goes back when the batch is disposed;
+/// - on CUDA the slots are page-locked, with int32 index columns (half the bytes over the bus; widened to int64 on the
+///   device), and each batch is copied, non-blocking, into one of two device buffers in
 ///   turn (double-buffered: batch n+1 is copied while the trainer may still hold batch n). A host slot returns to
 ///   the loader only once the device has finished with everything queued before the next batch is asked for, so
 ///   no worker overwrites memory a copy is still reading.
+/// From an mvq store with <see cref="BlockValues.MvqCodes"/>, the batch carries M code bytes per position instead of K
+/// probabilities (and escaped positions as a list); <see cref="MvqDeviceDecoder"/> rebuilds the probabilities where the
+/// trainer runs.
 /// </summary>
 public sealed class TorchBatchFeed : IDisposable
 {
@@ -37,6 +46,8 @@ public sealed class TorchBatchFeed : IDisposable
     private readonly Device _device;
     private readonly List<TensorBatchMemory> _slots = [];
     private readonly DeviceBuffers[] _deviceBuffers = [];
+    private readonly MvqDeviceDecoder? _decoder;
+    private long _positions, _bytesMoved;
     private Batch? _inFlight;
     private int _next;
 
@@ -46,7 +57,7 @@ public sealed class TorchBatchFeed : IDisposable
         bool cuda = device.type == DeviceType.CUDA;
         _loader = new BatchLoader(store, options with
         {
-            IndexType = BatchIndexType.Int64,
+            IndexType = cuda ? BatchIndexType.Int32 : BatchIndexType.Int64,
             Memory = layout =>
             {
                 var slot = new TensorBatchMemory(layout, pageLocked: cuda);
@@ -54,7 +65,8 @@ public sealed class TorchBatchFeed : IDisposable
                 return slot;
             },
         });
-        Layout = options.Layout with { IndexType = BatchIndexType.Int64 };
+        Layout = _loader.Layout;
+        if (Layout.MvqCodebooks > 0) _decoder = new MvqDeviceDecoder(store.Dictionaries.AllCodebooks.Single(), device);
         if (cuda) _deviceBuffers = [new DeviceBuffers(Layout, device), new DeviceBuffers(Layout, device)];
     }
 
@@ -63,29 +75,68 @@ public sealed class TorchBatchFeed : IDisposable
     /// <summary>Batches per epoch for this rank.</summary>
     public long StepsPerEpoch => _loader.StepsPerEpoch;
 
-    /// <summary>Bytes moved to the device per position (0 on the CPU).</summary>
-    public int DeviceBytesPerPosition => _device.type == DeviceType.CUDA ? Layout.BytesPerPosition : 0;
+    /// <summary>
+    /// Bytes per position the batches so far moved to the device: every column, escape lists as far as filled (on the
+    /// CPU nothing moves, and this is what would).
+    /// </summary>
+    public double BytesPerPosition => _positions == 0 ? Layout.BytesPerPosition() : _bytesMoved / (double)_positions;
 
     public DeviceBatch Next()
     {
         if (_device.type != DeviceType.CUDA)
         {
             var b = _loader.Next();
+            Count(b);
             var slot = (TensorBatchMemory)b.Memory;
-            return new DeviceBatch(b, slot[BatchColumn.Tokens], Targets(i => slot[i]), () => _loader.Release(b));
+            return Assemble(b, c => slot[c], () => _loader.Release(b));
         }
         ReturnInFlightSlot();
         var batch = _loader.Next();
+        Count(batch);
         var host = (TensorBatchMemory)batch.Memory;
         var d = _deviceBuffers[_next];
         _next ^= 1;
-        foreach (var c in BatchLayout.Columns) d[c].copy_(host[c], true);
+        foreach (var c in BatchLayout.Columns)
+        {
+            if (Layout.Bytes(c) == 0) continue;
+            if (c is BatchColumn.EscapePositions or BatchColumn.EscapeCodes)
+            {
+                if (batch.EscapeCount > 0) d[c][..batch.EscapeCount].copy_(host[c][..batch.EscapeCount], true);
+            }
+            else d[c].copy_(host[c], true);
+        }
         _inFlight = batch;
-        return new DeviceBatch(batch, d[BatchColumn.Tokens], Targets(i => d[i]), null);
+        return Assemble(batch, c => d[c], null);
     }
 
-    private static TeacherTargets Targets(Func<BatchColumn, Tensor> column) =>
-        new(column(BatchColumn.Ids), column(BatchColumn.Probs), column(BatchColumn.KeptCounts), column(BatchColumn.Residual));
+    private void Count(Batch b)
+    {
+        _positions += Layout.Positions;
+        _bytesMoved += (long)Math.Round(Layout.BytesPerPosition(b.EscapeCount) * Layout.Positions);
+    }
+
+    private DeviceBatch Assemble(Batch b, Func<BatchColumn, Tensor> column, Action? release)
+    {
+        var owned = new List<Tensor>();
+        Tensor Index(BatchColumn c)
+        {
+            if (Layout.IndexType == BatchIndexType.Int64) return column(c);
+            var wide = column(c).to_type(ScalarType.Int64).DetachFromDisposeScope();
+            owned.Add(wide);
+            return wide;
+        }
+        var counts = Index(BatchColumn.KeptCounts);
+        var probs = column(BatchColumn.Probs);
+        if (_decoder is not null)
+            using (no_grad())
+            {
+                probs = _decoder.Decode(column(BatchColumn.MvqCodes), counts, column(BatchColumn.EscapePositions)[..b.EscapeCount],
+                    column(BatchColumn.EscapeCodes)[..b.EscapeCount], Layout.K).DetachFromDisposeScope();
+                owned.Add(probs);
+            }
+        var targets = new TeacherTargets(Index(BatchColumn.Ids), probs, counts, column(BatchColumn.Residual));
+        return new DeviceBatch(b, Index(BatchColumn.Tokens), targets, release, owned);
+    }
 
     private void ReturnInFlightSlot()
     {
@@ -103,6 +154,7 @@ public sealed class TorchBatchFeed : IDisposable
         _loader.Dispose();
         foreach (var s in _slots) s.Dispose();
         foreach (var d in _deviceBuffers) d.Dispose();
+        _decoder?.Dispose();
     }
 
     private sealed class DeviceBuffers : IDisposable
@@ -110,9 +162,8 @@ public sealed class TorchBatchFeed : IDisposable
         private readonly Tensor[] _tensors;
 
         public DeviceBuffers(BatchLayout layout, Device device) =>
-            _tensors = BatchLayout.Columns.Select(c => empty(layout.Shape(c),
-                c is BatchColumn.Probs or BatchColumn.Residual ? ScalarType.Float32 : ScalarType.Int64,
-                device).DetachFromDisposeScope()).ToArray();
+            _tensors = BatchLayout.Columns.Select(c =>
+                empty(layout.Shape(c), TensorBatchMemory.TypeOf(layout, c), device).DetachFromDisposeScope()).ToArray();
 
         public Tensor this[BatchColumn column] => _tensors[(int)column];
 

@@ -34,6 +34,9 @@ public sealed class LogRatioValueCodec : IValueCodec
     public int Bits { get; }
     public double Range { get; }
     public double Step => _step;
+
+    /// <summary>The unnormalised weight exp(−code · step) a code decodes to, before its position is renormalised.</summary>
+    public float Weight(int code) => _weights[code];
     public CodecId Id => Bits == 8 ? CodecId.Q8 : CodecId.Q4;
     public uint Param { get; }
 

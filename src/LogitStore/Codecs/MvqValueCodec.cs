@@ -14,7 +14,7 @@ public sealed class MvqValueCodec : IValueCodec
     private readonly MvqCodebooks _books;
     private readonly int _beam;
 
-    [ThreadStatic] private static float[]? t_decode;
+    [ThreadStatic] private static Parts? t_parts;
 
     public MvqValueCodec(MvqCodebooks codebooks, int beam = DefaultBeam)
     {
@@ -66,36 +66,76 @@ public sealed class MvqValueCodec : IValueCodec
 
     public void Decode(ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, Span<float> dest, ColumnLocation where)
     {
-        int coded = 0, maxKept = 0;
+        int positions = keptCounts.Length, m = _books.M, maxKept = 0;
+        foreach (int n in keptCounts) maxKept = Math.Max(maxKept, n);
+        var t = t_parts ??= new Parts();
+        t.Ensure(positions * m, positions, dest.Length, maxKept + 2 * VectorKernels.Lanes);
+        var codes = t.Codes.AsSpan(0, positions * m);
+        var escaped = t.Escaped.AsSpan(0, positions);
+        var escapeCodes = t.EscapeCodes.AsSpan(0, dest.Length);
+        ReadCodes(src, keptCounts, codes, escaped, escapeCodes, where);
+        Span<int> one = stackalloc int[1];
+        int e = 0;
+        for (int i = 0; i < positions; i++)
+        {
+            int n = keptCounts[i];
+            var d = dest.Slice(e, n);
+            if (n == 1) d[0] = 1f;
+            else if (n >= 2 && escaped[i] != 0)
+            {
+                one[0] = n;
+                _books.EscapeCodec.Decode(escapeCodes.Slice(e, n), one, d, where);
+            }
+            else if (n >= 2)
+            {
+                _books.DecodePosition(codes.Slice(i * m, m), n, t.Decoded);
+                t.Decoded.AsSpan(0, n).CopyTo(d);
+            }
+            e += n;
+        }
+    }
+
+    /// <summary>
+    /// Splits the column (spec 5.9) into its parts per position without decoding any value, for decoders elsewhere
+    /// (a GPU): <paramref name="codes"/>[i·M, (i+1)·M) holds position i's codebook indexes (zero where it is not coded:
+    /// fewer than two entries, or escaped), <paramref name="escaped"/>[i] is 1 for an escaped position, whose q8 codes
+    /// sit in <paramref name="escapeCodes"/> at its entries' place (one byte per entry; zero elsewhere).
+    /// </summary>
+    public void ReadCodes(
+        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, Span<byte> codes, Span<byte> escaped, Span<byte> escapeCodes,
+        ColumnLocation where)
+    {
+        int coded = 0, entries = 0;
         foreach (int n in keptCounts)
-            if (n >= 2) { coded++; maxKept = Math.Max(maxKept, n); }
+        {
+            if (n >= 2) coded++;
+            entries += n;
+        }
         int m = _books.M;
+        if (codes.Length < keptCounts.Length * m || escaped.Length < keptCounts.Length || escapeCodes.Length < entries)
+            throw new ArgumentException("code spans too short for the positions and entries");
         int bitmap = (coded + 7) / 8, planes = bitmap + m * coded;
         if (src.Length < planes)
             throw where.Corrupt($"{src.Length} bytes, shorter than the escape bitmap and {m} index planes ({planes} bytes)");
         if ((coded & 7) != 0 && src[bitmap - 1] >> (coded & 7) != 0) throw where.Corrupt("unused bits of the escape bitmap are not zero");
-        var scratch = t_decode is { } t && t.Length >= maxKept + 2 * VectorKernels.Lanes
-            ? t
-            : t_decode = new float[maxKept + 2 * VectorKernels.Lanes];
-        Span<byte> codes = stackalloc byte[MvqCodebooks.MaxCodebooks];
-        Span<int> one = stackalloc int[1];
+        codes[..(keptCounts.Length * m)].Clear();
+        escaped[..keptCounts.Length].Clear();
+        escapeCodes[..entries].Clear();
         int e = 0, i = 0, escapeAt = planes;
-        foreach (int n in keptCounts)
+        for (int position = 0; position < keptCounts.Length; position++)
         {
-            var d = dest.Slice(e, n);
-            if (n == 1) d[0] = 1f;
-            else if (n >= 2)
+            int n = keptCounts[position];
+            if (n >= 2)
             {
-                bool escaped = (src[i >> 3] >> (i & 7) & 1) != 0;
-                if (escaped)
+                if ((src[i >> 3] >> (i & 7) & 1) != 0)
                 {
                     for (int c = 0; c < m; c++)
                         if (src[bitmap + c * coded + i] != 0)
                             throw where.Corrupt($"escaped position {i} has a non-zero index in plane {c}");
                     if (escapeAt + n > src.Length)
                         throw where.Corrupt($"escaped position {i} needs {n} q8 codes past the end of the column");
-                    one[0] = n;
-                    _books.EscapeCodec.Decode(src.Slice(escapeAt, n), one, d, where);
+                    escaped[position] = 1;
+                    src.Slice(escapeAt, n).CopyTo(escapeCodes.Slice(e, n));
                     escapeAt += n;
                 }
                 else
@@ -103,14 +143,27 @@ public sealed class MvqValueCodec : IValueCodec
                     if (n - 1 > _books.D)
                         throw where.Corrupt(
                             $"position {i} has {n} kept entries, more than the codebooks' {_books.D + 1}, but is not escaped");
-                    for (int c = 0; c < m; c++) codes[c] = src[bitmap + c * coded + i];
-                    _books.DecodePosition(codes[..m], n, scratch);
-                    scratch.AsSpan(0, n).CopyTo(d);
+                    for (int c = 0; c < m; c++) codes[position * m + c] = src[bitmap + c * coded + i];
                 }
                 i++;
             }
             e += n;
         }
         if (escapeAt != src.Length) throw where.Corrupt($"{src.Length - escapeAt} bytes left over after the last escaped position");
+    }
+
+    /// <summary>Per-thread buffers of <see cref="Decode"/>: the column's parts, and one decoded position.</summary>
+    private sealed class Parts
+    {
+        public byte[] Codes = [], Escaped = [], EscapeCodes = [];
+        public float[] Decoded = [];
+
+        public void Ensure(int codes, int positions, int entries, int decoded)
+        {
+            if (Codes.Length < codes) Codes = new byte[Math.Max(codes, 2 * Codes.Length)];
+            if (Escaped.Length < positions) Escaped = new byte[Math.Max(positions, 2 * Escaped.Length)];
+            if (EscapeCodes.Length < entries) EscapeCodes = new byte[Math.Max(entries, 2 * EscapeCodes.Length)];
+            if (Decoded.Length < decoded) Decoded = new float[decoded];
+        }
     }
 }

@@ -36,5 +36,8 @@ public sealed class Batch
     public ulong[] RowSequence { get; }
     public int[] RowOffset { get; }
 
+    /// <summary>Escaped positions listed in <see cref="BatchColumn.EscapePositions"/> (mvq codes only).</summary>
+    public int EscapeCount { get; internal set; }
+
     internal Exception? Fault { get; set; }
 }

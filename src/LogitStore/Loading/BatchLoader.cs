@@ -2,6 +2,7 @@ using System.Numerics;
 using LogitStore.Format;
 using LogitStore.Processing;
 using LogitStore.Reading;
+using LogitStore.Codecs;
 
 namespace LogitStore.Loading;
 
@@ -33,6 +34,7 @@ public sealed class BatchLoader : IDisposable
     private readonly int[] _blockOrder;
     private long _nextToClaim;
     private long _nextToHand;
+    private readonly Codecs.Mvq.MvqCodebooks? _codebooks;
 
     public BatchLoader(StoreReader store, BatchLoaderOptions options)
     {
@@ -65,7 +67,18 @@ public sealed class BatchLoader : IDisposable
         for (int i = 0; i < _plans.Length; i++) _plans[i] = new EpochPlan(blocksOfRank);
         _blockOrder = new int[store.BlockCount];
         _freeCount = new SemaphoreSlim(options.RingSize, options.RingSize);
-        var layout = options.Layout;
+        Layout = new BatchLayout(options.BatchSize, options.SequenceLength, options.Width, options.IndexType);
+        if (options.Values == BlockValues.MvqCodes)
+        {
+            _codebooks = store.Dictionaries.AllCodebooks.ToList() is [var books] ? books
+                : throw new ArgumentException($"{store.Directory}: mvq codes travel from a store with one codebook set " +
+                    $"(this one has {store.Dictionaries.AllCodebooks.Count()})");
+            if (store.MaxEntriesPerPosition is not int most || most > options.Width)
+                throw new ArgumentException($"mvq codes need K >= the store's most entries per position " +
+                    $"({store.MaxEntriesPerPosition?.ToString() ?? "unbounded"}), not {options.Width}");
+            Layout = Layout with { MvqCodebooks = _codebooks.M };
+        }
+        var layout = Layout;
         for (int i = 0; i < options.RingSize; i++)
         {
             var memory = options.Memory?.Invoke(layout) ?? new PinnedArrayBatchMemory(layout);
@@ -88,6 +101,9 @@ public sealed class BatchLoader : IDisposable
     }
 
     public int SequenceLengthInStore { get; }
+
+    /// <summary>The shape and column types of every batch.</summary>
+    public BatchLayout Layout { get; }
 
     /// <summary>Batches per epoch for this rank (the same for every rank: the smallest any rank can fill).</summary>
     public long StepsPerEpoch { get; }
@@ -185,6 +201,7 @@ public sealed class BatchLoader : IDisposable
     private void Fill(Batch batch, DecodedBlock scratch, ref int cachedBlock, int[] rowOrder)
     {
         var plan = Plan(batch.Epoch);
+        batch.EscapeCount = 0;
         long first = (batch.Step % StepsPerEpoch) * _o.BatchSize;
         int planBlockOfRowOrder = -1;
         for (int r = 0; r < _o.BatchSize; r++)
@@ -197,7 +214,10 @@ public sealed class BatchLoader : IDisposable
             int rowInBlock = (int)(row - plan.RowStart[i]);
             if (block != cachedBlock)
             {
-                _store.ReadBlock(block, scratch);
+                cachedBlock = -1;
+                _store.ReadBlock(block, scratch, _o.Values);
+                if (_codebooks is not null && scratch.MvqCodebooks?.Ref != _codebooks.Ref)
+                    throw new InvalidOperationException($"block {block} is coded with another codebook set");
                 cachedBlock = block;
             }
             if (planBlockOfRowOrder != i)
@@ -207,8 +227,14 @@ public sealed class BatchLoader : IDisposable
             }
             int q = rowOrder[rowInBlock];
             int seqInBlock = q / _windowsPerSequence, window = q % _windowsPerSequence;
-            if (_o.IndexType == BatchIndexType.Int64) CopyRow<long>(scratch, seqInBlock, window * _o.SequenceLength, batch, r);
-            else CopyRow<int>(scratch, seqInBlock, window * _o.SequenceLength, batch, r);
+            int offset = window * _o.SequenceLength;
+            if (_o.IndexType == BatchIndexType.Int64) CopyRow<long>(scratch, seqInBlock, offset, batch, r);
+            else CopyRow<int>(scratch, seqInBlock, offset, batch, r);
+            if (_codebooks is not null)
+            {
+                if (_o.IndexType == BatchIndexType.Int64) CopyCodes<long>(scratch, seqInBlock, offset, batch, r);
+                else CopyCodes<int>(scratch, seqInBlock, offset, batch, r);
+            }
         }
     }
 
@@ -236,12 +262,18 @@ public sealed class BatchLoader : IDisposable
             var probs = view.ProbsAt(offset + t);
             int n = Math.Min(ids.Length, k);
             var dIds = allIds.Slice((t0 + t) * k, k);
-            var dProbs = allProbs.Slice((t0 + t) * k, k);
+            var dProbs = _codebooks is null ? allProbs.Slice((t0 + t) * k, k) : default;
             Widen(ids[..n], dIds);
-            probs[..n].CopyTo(dProbs);
             dIds[n..].Clear();
-            dProbs[n..].Clear();
             float residual = view.Residual[offset + t];
+            counts[t0 + t] = TIndex.CreateTruncating(n);
+            if (_codebooks is not null)
+            {
+                residuals[t0 + t] = residual;
+                continue;
+            }
+            probs[..n].CopyTo(dProbs);
+            dProbs[n..].Clear();
             if (ids.Length > k)
             {
                 // Spec 6.1 mass bookkeeping: the dropped entries' share moves to the residual, the kept K renormalise.
@@ -254,8 +286,28 @@ public sealed class BatchLoader : IDisposable
                 }
                 residual = 1f - (1f - residual) * kept;
             }
-            counts[t0 + t] = TIndex.CreateTruncating(n);
             residuals[t0 + t] = residual;
+        }
+    }
+
+    /// <summary>Row r's mvq codes [T, M], and its escaped positions appended to the batch's escape list.</summary>
+    private void CopyCodes<TIndex>(DecodedBlock block, int seqInBlock, int offset, Batch batch, int r)
+        where TIndex : unmanaged, IBinaryInteger<TIndex>
+    {
+        int m = _codebooks!.M, k = _o.Width, length = _o.SequenceLength, first = block.SequenceStart[seqInBlock] + offset;
+        var memory = batch.Memory;
+        block.MvqCodes.AsSpan(first * m, length * m).CopyTo(memory.Column(BatchColumn.MvqCodes).Slice(r * length * m, length * m));
+        var escapePositions = memory.Column<TIndex>(BatchColumn.EscapePositions);
+        var escapeCodes = memory.Column(BatchColumn.EscapeCodes);
+        for (int t = 0; t < length; t++)
+        {
+            int p = first + t;
+            if (block.MvqEscaped[p] == 0) continue;
+            int row = batch.EscapeCount++, n = block.KeptCounts[p];
+            escapePositions[row] = TIndex.CreateTruncating(r * length + t);
+            var dest = escapeCodes.Slice(row * k, k);
+            block.EscapeCodes.AsSpan(block.EntryStart[p], n).CopyTo(dest);
+            dest[n..].Clear();
         }
     }
 

@@ -52,7 +52,11 @@ public sealed record BatchLoaderOptions
     /// </summary>
     public Func<BatchLayout, BatchMemory>? Memory { get; init; }
 
-    public BatchLayout Layout => new(BatchSize, SequenceLength, Width, IndexType);
+    /// <summary>
+    /// What the values travel as: probabilities, or (an mvq store, K at least its most kept entries) the codes a device
+    /// decodes (<see cref="BatchLayout.MvqCodebooks"/>).
+    /// </summary>
+    public Reading.BlockValues Values { get; init; } = Reading.BlockValues.Probabilities;
 
     public void Validate()
     {

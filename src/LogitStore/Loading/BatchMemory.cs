@@ -2,8 +2,11 @@ using System.Runtime.InteropServices;
 
 namespace LogitStore.Loading;
 
-/// <summary>The columns of a dense batch.</summary>
-public enum BatchColumn { Tokens, Ids, KeptCounts, Probs, Residual }
+/// <summary>
+/// The columns of a dense batch. Probabilities travel either decoded (<see cref="Probs"/>) or, from an mvq store, as
+/// their codes (<see cref="MvqCodes"/>, and the escaped positions' flat indexes and q8 codes) for a decoder on the device.
+/// </summary>
+public enum BatchColumn { Tokens, Ids, KeptCounts, Probs, Residual, MvqCodes, EscapePositions, EscapeCodes }
 
 /// <summary>
 /// Element type of the index columns (tokens, ids, kept counts): 32-bit, or 64-bit where the trainer indexes with
@@ -12,24 +15,53 @@ public enum BatchColumn { Tokens, Ids, KeptCounts, Probs, Residual }
 /// </summary>
 public enum BatchIndexType { Int32, Int64 }
 
-/// <summary>The shape of every batch a loader fills: B rows × T positions × K entries per position.</summary>
-public sealed record BatchLayout(int Rows, int Length, int K, BatchIndexType IndexType = BatchIndexType.Int32)
+/// <summary>
+/// The shape of every batch a loader fills: B rows × T positions × K entries per position; with
+/// <paramref name="MvqCodebooks"/> = M > 0 the values travel as M one-byte codebook indexes per position instead of K
+/// probabilities, and escaped positions as a list (flat position index, K q8 codes) of up to B·T rows.
+/// </summary>
+public sealed record BatchLayout(int Rows, int Length, int K, BatchIndexType IndexType = BatchIndexType.Int32, int MvqCodebooks = 0)
 {
     public static readonly BatchColumn[] Columns = Enum.GetValues<BatchColumn>();
 
-    public long Elements(BatchColumn column) =>
-        column is BatchColumn.Ids or BatchColumn.Probs ? (long)Rows * Length * K : (long)Rows * Length;
+    public long Positions => (long)Rows * Length;
 
-    public int ElementSize(BatchColumn column) =>
-        column is BatchColumn.Probs or BatchColumn.Residual || IndexType == BatchIndexType.Int32 ? 4 : 8;
+    public long Elements(BatchColumn column) => column switch
+    {
+        BatchColumn.Ids => Positions * K,
+        BatchColumn.Probs => MvqCodebooks > 0 ? 0 : Positions * K,
+        BatchColumn.MvqCodes => Positions * MvqCodebooks,
+        BatchColumn.EscapePositions => MvqCodebooks > 0 ? Positions : 0,
+        BatchColumn.EscapeCodes => MvqCodebooks > 0 ? Positions * K : 0,
+        _ => Positions,
+    };
+
+    public int ElementSize(BatchColumn column) => column switch
+    {
+        BatchColumn.Probs or BatchColumn.Residual => 4,
+        BatchColumn.MvqCodes or BatchColumn.EscapeCodes => 1,
+        _ => IndexType == BatchIndexType.Int32 ? 4 : 8,
+    };
 
     public long Bytes(BatchColumn column) => Elements(column) * ElementSize(column);
 
-    /// <summary>Bytes one position occupies across all columns.</summary>
-    public int BytesPerPosition => (int)(Columns.Sum(Bytes) / ((long)Rows * Length));
+    /// <summary>
+    /// Bytes a batch with <paramref name="escapes"/> escaped positions moves, per position: every column, the escape list
+    /// only as far as it is filled.
+    /// </summary>
+    public double BytesPerPosition(int escapes = 0) =>
+        (Columns.Where(c => c is not BatchColumn.EscapePositions and not BatchColumn.EscapeCodes).Sum(Bytes)
+            + (MvqCodebooks > 0 ? escapes * (ElementSize(BatchColumn.EscapePositions) + (long)K) : 0)) / (double)Positions;
 
-    public long[] Shape(BatchColumn column) =>
-        column is BatchColumn.Ids or BatchColumn.Probs ? [Rows, Length, K] : [Rows, Length];
+    public long[] Shape(BatchColumn column) => column switch
+    {
+        BatchColumn.Ids or BatchColumn.Probs when Elements(column) > 0 => [Rows, Length, K],
+        BatchColumn.MvqCodes => [Rows, Length, MvqCodebooks],
+        BatchColumn.EscapePositions => [Elements(column)],
+        BatchColumn.EscapeCodes => [Elements(column) / Math.Max(1, K), K],
+        BatchColumn.Probs => [0],
+        _ => [Rows, Length],
+    };
 }
 
 /// <summary>

@@ -4,12 +4,22 @@ using LogitStore.Format;
 
 namespace LogitStore.Reading;
 
+/// <summary>What a block's values column decodes into.</summary>
+public enum BlockValues
+{
+    /// <summary>Probabilities (every value codec).</summary>
+    Probabilities,
+
+    /// <summary>An mvq column's codebook indexes, escape flags and escape q8 codes, for a decoder elsewhere (a GPU).</summary>
+    MvqCodes,
+}
+
 /// <summary>Checks and decodes one block (spec section 4) into a <see cref="DecodedBlock"/>.</summary>
 public static class BlockDecoder
 {
     public static void Decode(
         ReadOnlySpan<byte> block, BlockIndexEntry entry, uint vocabSize, string file, DecodedBlock dest, bool verifyChecksum = true,
-        StoreDictionaries? dictionaries = null)
+        StoreDictionaries? dictionaries = null, BlockValues values = BlockValues.Probabilities)
     {
         dest.Source = null;   // whatever the buffers held is being overwritten
         long at = (long)entry.BlockOffset;
@@ -110,7 +120,10 @@ public static class BlockDecoder
                 case ColumnKind.Values:
                     var valueCodec = dest.Codecs.ValueCodec(d.Codec, d.CodecParam, dictionaries)
                         ?? throw descriptorAt.Corrupt(ColumnDescriptor.Offsets.CodecParam, CodecParamProblem(d, dictionaries));
-                    valueCodec.Decode(bytes, dest.KeptCounts.AsSpan(0, p), dest.Probs.AsSpan(0, e), where);
+                    if (values == BlockValues.Probabilities)
+                        valueCodec.Decode(bytes, dest.KeptCounts.AsSpan(0, p), dest.Probs.AsSpan(0, e), where);
+                    else if (valueCodec is MvqValueCodec mvq) ReadMvqCodes(mvq, bytes, dest, p, e, where);
+                    else throw new InvalidOperationException($"{file}: block values are {CodecRegistry.Name(d.Codec)}, not mvq codes");
                     break;
                 case ColumnKind.ResidualMass:
                     ExpectDecodedLength(d, 2L * p, descriptorAt);
@@ -123,6 +136,8 @@ public static class BlockDecoder
         if (ColumnTable.FirstRequired(next) is { } missing)
             throw new StoreCorruptException(file, at + BlockHeader.Offsets.ColumnCount, $"block lacks the {missing.Name} column");
 
+        if (idsAscending && values == BlockValues.MvqCodes)
+            throw new InvalidOperationException($"{file}: ids stored in ascending order are paired with values only after decoding");
         if (idsAscending)
         {
             var ids = dest.Ids.AsSpan(0, e);
@@ -133,6 +148,16 @@ public static class BlockDecoder
                 if (n > 1) EntryOrder.SortByRank(ids.Slice(dest.EntryStart[i], n), probs.Slice(dest.EntryStart[i], n));
             }
         }
+    }
+
+    private static void ReadMvqCodes(MvqValueCodec mvq, ReadOnlySpan<byte> bytes, DecodedBlock dest, int p, int e, ColumnLocation where)
+    {
+        int m = mvq.Codebooks.M;
+        if (dest.MvqCodes.Length < p * m) dest.MvqCodes = new byte[p * m];
+        if (dest.MvqEscaped.Length < p) dest.MvqEscaped = new byte[p];
+        if (dest.EscapeCodes.Length < e) dest.EscapeCodes = new byte[e];
+        mvq.ReadCodes(bytes, dest.KeptCounts.AsSpan(0, p), dest.MvqCodes, dest.MvqEscaped, dest.EscapeCodes, where);
+        dest.MvqCodebooks = mvq.Codebooks;
     }
 
     /// <summary>Where a column directory entry sits in the file, for errors that name one of its fields.</summary>

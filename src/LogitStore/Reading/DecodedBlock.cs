@@ -17,6 +17,12 @@ public sealed class DecodedBlock
     internal float[] Probs = [];
     internal float[] Residual = [];
     internal byte[] Scratch = [];
+
+    // Filled instead of Probs when a block is read with BlockValues.MvqCodes (spec 5.9's parts per position).
+    internal byte[] MvqCodes = [];
+    internal byte[] MvqEscaped = [];
+    internal byte[] EscapeCodes = [];
+    internal Codecs.Mvq.MvqCodebooks? MvqCodebooks;
     internal ZstdSharp.Decompressor Decompressor { get; } = new();
     internal BlockCodecCache Codecs { get; } = new();
 

@@ -171,14 +171,17 @@ public sealed class StoreReader : IDisposable
 
     /// <summary>
     /// Decodes global block <paramref name="block"/> into <paramref name="dest"/>, which then names this reader and the
-    /// block as its contents (a failed decode names nothing, so no cache trusts half-written buffers).
+    /// block as its contents (a failed decode names nothing, so no cache trusts half-written buffers). With
+    /// <see cref="BlockValues.MvqCodes"/> the values stay codes and the block is never taken for a decoded one.
     /// </summary>
-    public void ReadBlock(int block, DecodedBlock dest)
+    public void ReadBlock(int block, DecodedBlock dest, BlockValues values = BlockValues.Probabilities)
     {
         var shard = ShardOfBlock(block);
         int b = _blockInShard[block];
         dest.Source = null;
-        BlockDecoder.Decode(shard.BlockBytes(b), shard.Index[b], VocabSize, shard.Path, dest, _options.VerifyBlockChecksums, Dictionaries);
+        BlockDecoder.Decode(
+            shard.BlockBytes(b), shard.Index[b], VocabSize, shard.Path, dest, _options.VerifyBlockChecksums, Dictionaries, values);
+        if (values != BlockValues.Probabilities) return;
         dest.Source = this;
         dest.SourceBlock = block;
     }

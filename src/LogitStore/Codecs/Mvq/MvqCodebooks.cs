@@ -73,7 +73,8 @@ public sealed class MvqCodebooks
     /// <summary>The dictionary file (spec 2.4, kind 1) that holds this set.</summary>
     public byte[] FileBytes { get; }
 
-    internal LogRatioValueCodec EscapeCodec { get; }
+    /// <summary>The q8 codec of escaped positions.</summary>
+    public LogRatioValueCodec EscapeCodec { get; }
 
     /// <summary>Largest kept count a coded (not escaped) position can have.</summary>
     public int MaxKept => D + 1;
