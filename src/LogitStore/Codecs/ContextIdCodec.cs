@@ -119,7 +119,10 @@ public sealed class ContextIdCodec(IdContextModel model) : IIdCodec
         var candidates = Model.Candidates;
         var byRank = Model.IdsByRank;
         int wordAt = 0, step = 0, e = 0, bitAt = 0, bitCount = 0;
+        bool overrun = false;
         ulong bitBuffer = 0;
+        var extraBits = ValueClass.ExtraBitsTable;
+        var bases = ValueClass.BaseTable;
         for (int p = 0; p < keptCounts.Length; p++)
         {
             int n = keptCounts[p];
@@ -131,71 +134,42 @@ public sealed class ContextIdCodec(IdContextModel model) : IIdCodec
             for (int j = 0; j < n; j++, e++)
             {
                 int group = j == 0 ? 0 : j < 8 ? 1 : 2;
-                int table = firstTable + group;
-                // One rANS step (spec 5.10, decoding steps 1–4).
-                ref uint state = ref x[step & (States - 1)];
-                uint s = state, slot = s & (IdContextModel.Total - 1);
-                int symbol = slots[(table << IdContextModel.PrecisionBits) + (int)slot];
-                int at = table * IdContextModel.Symbols + symbol;
-                s = freq[at] * (s >> IdContextModel.PrecisionBits) + slot - cum[at];
-                if (s < StateLow)
-                {
-                    if (wordAt >= words.Length) throw where.Corrupt($"the rANS stream ends before entry {e}");
-                    s = (s << 16) | BinaryPrimitives.ReadUInt16LittleEndian(words[wordAt..]);
-                    wordAt += 2;
-                }
-                state = s;
+                int symbol = Step(ref x[step & (States - 1)], firstTable + group, slots, freq, cum, words, ref wordAt, ref overrun);
                 step++;
                 bool global = context < 0;
                 if (symbol == IdContextModel.Escape)
                 {
-                    table = group;   // the global table of the same group
-                    global = true;
-                    ref uint next = ref x[step & (States - 1)];
-                    s = next;
-                    slot = s & (IdContextModel.Total - 1);
-                    symbol = slots[(table << IdContextModel.PrecisionBits) + (int)slot];
-                    at = table * IdContextModel.Symbols + symbol;
-                    s = freq[at] * (s >> IdContextModel.PrecisionBits) + slot - cum[at];
-                    if (s < StateLow)
-                    {
-                        if (wordAt >= words.Length) throw where.Corrupt($"the rANS stream ends before entry {e}");
-                        s = (s << 16) | BinaryPrimitives.ReadUInt16LittleEndian(words[wordAt..]);
-                        wordAt += 2;
-                    }
-                    next = s;
+                    global = true;   // then a symbol of the global table of the same group
+                    symbol = Step(ref x[step & (States - 1)], group, slots, freq, cum, words, ref wordAt, ref overrun);
                     step++;
                 }
-                uint v;
-                if (symbol < ValueClass.Direct) v = (uint)symbol + 1;
-                else
+                int width = extraBits[symbol];
+                if (bitCount < width)
                 {
-                    int width = ValueClass.ExtraBits(symbol);
-                    if (bitCount < width)
+                    while (bitCount <= 56 && bitAt < extra.Length)
                     {
-                        while (bitCount <= 56 && bitAt < extra.Length)
-                        {
-                            bitBuffer |= (ulong)extra[bitAt++] << bitCount;
-                            bitCount += 8;
-                        }
-                        if (bitCount < width) throw where.Corrupt($"the extra bits end before entry {e}");
+                        bitBuffer |= (ulong)extra[bitAt++] << bitCount;
+                        bitCount += 8;
                     }
-                    v = ValueClass.Base(symbol) + (uint)(bitBuffer & ((1UL << width) - 1));
-                    bitBuffer >>= width;
-                    bitCount -= width;
+                    if (bitCount < width) throw where.Corrupt($"the extra bits end before entry {e}");
                 }
+                uint v = bases[symbol] + (uint)(bitBuffer & ((1UL << width) - 1));
+                bitBuffer >>= width;
+                bitCount -= width;
                 if (global)
                 {
-                    if (v > (uint)byRank.Length) throw where.Corrupt($"rank {v - 1} of entry {e} is not below the vocabulary size {byRank.Length}");
+                    if (v - 1 >= (uint)byRank.Length)
+                        throw where.Corrupt($"rank {v - 1} of entry {e} is not below the vocabulary size {byRank.Length}");
                     dest[e] = byRank[(int)v - 1];
                 }
                 else
                 {
-                    if (v > (uint)listLength)
+                    if (v - 1 >= (uint)listLength)
                         throw where.Corrupt($"candidate {v - 1} of entry {e} is past the {listLength} of token {tokens[p]}'s list");
                     dest[e] = candidates[listStart + (int)v - 1];
                 }
             }
+            if (overrun) throw where.Corrupt($"the rANS stream ends before entry {e}");
         }
         if (wordAt != words.Length) throw where.Corrupt($"{(words.Length - wordAt) / 2} rANS words are left after the last entry");
         for (int k = 0; k < States; k++)
@@ -203,6 +177,29 @@ public sealed class ContextIdCodec(IdContextModel model) : IIdCodec
         if (bitAt != extra.Length) throw where.Corrupt($"{extra.Length - bitAt} bytes are left after the extra bits");
         if (bitCount >= 8 || (bitBuffer & ((1UL << bitCount) - 1)) != 0)
             throw where.Corrupt("unused bits of the last extra-bits byte are not zero");
+    }
+
+    /// <summary>
+    /// One decoding step of spec 5.10 (steps 1–4) on <paramref name="state"/> with table <paramref name="table"/>; returns
+    /// the symbol. The renormalisation is branch-free (the word is read whether or not it is needed); running out of
+    /// words sets <paramref name="overrun"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Step(
+        ref uint state, int table, ReadOnlySpan<byte> slots, ReadOnlySpan<ushort> freq, ReadOnlySpan<ushort> cum,
+        ReadOnlySpan<byte> words, ref int wordAt, ref bool overrun)
+    {
+        uint s = state, slot = s & (IdContextModel.Total - 1);
+        int symbol = slots[(table << IdContextModel.PrecisionBits) + (int)slot];
+        int at = table * IdContextModel.Symbols + symbol;
+        s = freq[at] * (s >> IdContextModel.PrecisionBits) + slot - cum[at];
+        int renormalise = s < StateLow ? 1 : 0;
+        bool available = wordAt + 2 <= words.Length;
+        uint word = available ? BinaryPrimitives.ReadUInt16LittleEndian(words[wordAt..]) : 0u;
+        overrun |= renormalise != 0 && !available;
+        state = (s << (16 * renormalise)) | (word & (0u - (uint)renormalise));
+        wordAt += 2 * renormalise;
+        return symbol;
     }
 
     /// <summary>Little-endian bit writer of spec 5.1 over a span.</summary>
@@ -244,6 +241,13 @@ public static class ValueClass
     public const int Count = 123;
 
     private static readonly uint[] s_base = BuildBases();
+    private static readonly byte[] s_extraBits = [.. Enumerable.Range(0, Count + 1).Select(c => (byte)(c >= Count ? 0 : ExtraBits(c)))];
+
+    /// <summary>Extra bits of each symbol of a table (the escape has none).</summary>
+    internal static ReadOnlySpan<byte> ExtraBitsTable => s_extraBits;
+
+    /// <summary>The smallest value of each class (0 for the escape).</summary>
+    internal static ReadOnlySpan<uint> BaseTable => s_base;
 
     public static int Of(uint v, out int extraBits, out uint extra)
     {
