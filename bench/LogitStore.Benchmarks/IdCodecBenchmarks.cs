@@ -35,7 +35,8 @@ public class IdCodecBenchmarks
         var rankTable = DictionaryTraining.RankTable(sequences, _vocab);
         var idModel = IdContextTraining.Train(sequences, _vocab);
         _dictionaries = StoreDictionaries.Empty.With(rankTable: rankTable, idModel: idModel);
-        var codecs = new CodecOptions { Ids = IdCodecSpec.Parse(Ids), Values = ValueCodecSpec.Q8 }.Resolve(_vocab, 0, rankTable, idModel: idModel);
+        var codecs = new CodecOptions { Ids = IdCodecSpec.Parse(Ids), Values = ValueCodecSpec.Q8 }.Resolve(
+            _vocab, 0, rankTable, idModel: idModel);
         _codec = codecs.Ids;
         for (int i = 0; i < sequences.Count; i += SequencesPerBlock)
         {
@@ -88,7 +89,8 @@ public class IdCodecBenchmarks
     {
         foreach (var b in _blocks)
         {
-            var entry = new BlockIndexEntry(64, (uint)b.Bytes.Length, (uint)b.SequenceCount, b.FirstSequence, (uint)b.PositionCount, (uint)b.EntryCount);
+            var entry = new BlockIndexEntry(
+                64, (uint)b.Bytes.Length, (uint)b.SequenceCount, b.FirstSequence, (uint)b.PositionCount, (uint)b.EntryCount);
             BlockDecoder.Decode(b.Bytes, entry, _vocab, "bench", _decoded, verifyChecksum: true, _dictionaries);
         }
         return _decoded.EntryCount;

@@ -91,12 +91,18 @@ internal static class BenchCommand
         var d = new IdCodecStudy.Options();
         var store = new Option<string>("--store") { Description = "store directory", Required = true };
         var outOpt = new Option<string>("--out") { Description = "report directory", DefaultValueFactory = _ => "reports/frontier" };
-        var positions = new Option<long>("--positions") { Description = "positions re-encoded from the start", DefaultValueFactory = _ => d.Positions };
+        var positions = new Option<long>("--positions")
+        {
+            Description = "positions re-encoded from the start", DefaultValueFactory = _ => d.Positions,
+        };
         var sample = new Option<int>("--dictionary-sample")
         {
             Description = "positions the dictionaries are trained on", DefaultValueFactory = _ => d.DictionarySample,
         };
-        var values = new Option<string>("--values") { Description = "value codec of the re-encoded blocks", DefaultValueFactory = _ => d.Values };
+        var values = new Option<string>("--values")
+        {
+            Description = "value codec of the re-encoded blocks", DefaultValueFactory = _ => d.Values,
+        };
         var command = new Command(
             "id-codecs",
             "re-encode a store's first positions with every ids codec: ids bytes/token, bits/id, decode positions/s on one thread")

@@ -14,7 +14,8 @@ public sealed record IdCodecRow(
     double BlockDecodePositionsPerSecond, double IdsDecodePositionsPerSecond);
 
 /// <summary>What <see cref="IdCodecStudy"/> measured.</summary>
-public sealed record IdCodecStudyResult(string Store, long Positions, long Ids, int DictionarySample, string Values, IReadOnlyList<IdCodecRow> Rows);
+public sealed record IdCodecStudyResult(
+    string Store, long Positions, long Ids, int DictionarySample, string Values, IReadOnlyList<IdCodecRow> Rows);
 
 /// <summary>
 /// Re-encodes the first positions of a store with every ids codec (values as the store holds them, re-coded with one value
@@ -85,9 +86,12 @@ public static class IdCodecStudy
             double dictionaryKiB = spec == IdCodecSpec.Ranked ? rankTable.FileBytes.Length / 1024.0
                 : spec == IdCodecSpec.Context ? idModel.FileBytes.Length / 1024.0 : 0;
             var row = new IdCodecRow(
-                idsName, (double)idBytes / positions, (double)recordBytes / positions, 8.0 * idBytes / ids, dictionaryKiB, blockRate, idsRate);
+                idsName, (double)idBytes / positions, (double)recordBytes / positions, 8.0 * idBytes / ids,
+                dictionaryKiB, blockRate, idsRate);
             rows.Add(row);
-            log?.Invoke($"{idsName,-8} ids {row.IdBytesPerToken,7:F2} B/token ({row.BitsPerId:F2} bits/id), record {row.RecordBytesPerToken,7:F2} " +
+            log?.Invoke(
+                $"{idsName,-8} ids {row.IdBytesPerToken,7:F2} B/token ({row.BitsPerId:F2} bits/id), " +
+                $"record {row.RecordBytesPerToken,7:F2} " +
                 $"B/token; decode {row.BlockDecodePositionsPerSecond / 1e6:F2} M positions/s (blocks), " +
                 $"{row.IdsDecodePositionsPerSecond / 1e6:F2} M positions/s (ids column)");
         }
@@ -114,7 +118,8 @@ public static class IdCodecStudy
             var clock = Stopwatch.StartNew();
             foreach (var b in blocks)
             {
-                var entry = new BlockIndexEntry(0, (uint)b.Bytes.Length, (uint)b.SequenceCount, b.FirstSequence, (uint)b.PositionCount, (uint)b.EntryCount);
+                var entry = new BlockIndexEntry(
+                    0, (uint)b.Bytes.Length, (uint)b.SequenceCount, b.FirstSequence, (uint)b.PositionCount, (uint)b.EntryCount);
                 BlockDecoder.Decode(b.Bytes, entry, vocab, "study", dest, verifyChecksum: true, dictionaries);
                 positions += b.PositionCount;
             }
@@ -124,7 +129,8 @@ public static class IdCodecStudy
     }
 
     /// <summary>The ids codec alone on its decoded column bytes (after zstd, where the column has it).</summary>
-    private static double IdsDecodeRate(List<EncodedBlock> blocks, IIdCodec codec, List<SparseSequence> sequences, int perBlock, uint vocab, int repeats)
+    private static double IdsDecodeRate(
+        List<EncodedBlock> blocks, IIdCodec codec, List<SparseSequence> sequences, int perBlock, uint vocab, int repeats)
     {
         var columns = new List<(byte[] Raw, int[] Counts, int[] Tokens, int Entries)>();
         using var decompressor = new ZstdSharp.Decompressor();
@@ -134,7 +140,9 @@ public static class IdCodecStudy
             var d = ColumnOf(blocks[b].Bytes, ColumnKind.Ids);
             var stored = blocks[b].Bytes.AsSpan((int)d.Offset, (int)d.StoredLength);
             var raw = d.Compression == CompressionId.Zstd ? decompressor.Unwrap(stored).ToArray() : stored.ToArray();
-            columns.Add((raw, group.SelectMany(s => s.KeptCounts).ToArray(), group.SelectMany(s => s.Tokens).ToArray(), group.Sum(s => s.EntryCount)));
+            columns.Add(
+                (raw, group.SelectMany(s => s.KeptCounts).ToArray(), group.SelectMany(s => s.Tokens).ToArray(),
+                    group.Sum(s => s.EntryCount)));
         }
         var dest = new int[columns.Max(c => c.Entries)];
         var where = new ColumnLocation("study", 0, ColumnKind.Ids);
@@ -160,10 +168,14 @@ public static class IdCodecStudy
         var md = new StringBuilder();
         md.AppendLine("# Ids codecs on a real teacher's store").AppendLine();
         md.AppendLine($"`{command}`").AppendLine();
-        md.AppendLine($"Positions: {result.Positions:N0} (the store's first); kept ids: {result.Ids:N0}; dictionaries trained on the first " +
-            $"{result.DictionarySample:N0} positions, as a pack trains them; values re-coded as `{result.Values}`. Decode rates are one thread, " +
+        md.AppendLine(
+            $"Positions: {result.Positions:N0} (the store's first); kept ids: {result.Ids:N0}; dictionaries trained on the first " +
+            $"{result.DictionarySample:N0} positions, as a pack trains them; values re-coded as `{result.Values}`. " +
+            "Decode rates are one thread, " +
             "best of 3 passes over the blocks in memory: a single-machine reading, not a property of the format.").AppendLine();
-        md.AppendLine("| ids | ids B/token | bits/id | record B/token | dictionary KiB | decode M positions/s (blocks) | decode M positions/s (ids column) |");
+        md.AppendLine(
+            "| ids | ids B/token | bits/id | record B/token | dictionary KiB | decode M positions/s (blocks) | " +
+            "decode M positions/s (ids column) |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
         foreach (var r in result.Rows)
             md.AppendLine($"| {r.Ids} | {r.IdBytesPerToken:F2} | {r.BitsPerId:F2} | {r.RecordBytesPerToken:F2} | {r.DictionaryKiB:F0} | " +

@@ -27,7 +27,8 @@ public interface IIdCodec
     int Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<byte> dest);
 
     void Decode(
-        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize, ColumnLocation where);
+        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize,
+        ColumnLocation where);
 }
 
 /// <summary>Encodes a column of kept probabilities; spec 5.3–5.5.</summary>

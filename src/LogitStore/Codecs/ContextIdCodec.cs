@@ -68,7 +68,8 @@ public sealed class ContextIdCodec(IdContextModel model) : IIdCodec
             {
                 int at = tables[i] * IdContextModel.Symbols + symbols[i];
                 uint f = freq[at];
-                if (f == 0) throw new InvalidOperationException($"the id context model cannot code symbol {symbols[i]} in table {tables[i]}");
+                if (f == 0) throw new InvalidOperationException(
+                    $"the id context model cannot code symbol {symbols[i]} in table {tables[i]}");
                 uint s = x[i & (States - 1)];
                 if (s >= (ulong)f << (32 - IdContextModel.PrecisionBits))
                 {
@@ -96,9 +97,11 @@ public sealed class ContextIdCodec(IdContextModel model) : IIdCodec
     }
 
     public void Decode(
-        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize, ColumnLocation where)
+        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize,
+        ColumnLocation where)
     {
-        if (src.Length < HeaderBytes + StateBytes) throw where.Corrupt($"{src.Length} bytes, fewer than the {HeaderBytes + StateBytes} of an empty stream");
+        if (src.Length < HeaderBytes + StateBytes) throw where.Corrupt(
+            $"{src.Length} bytes, fewer than the {HeaderBytes + StateBytes} of an empty stream");
         uint ransBytes = BinaryPrimitives.ReadUInt32LittleEndian(src);
         if (ransBytes < StateBytes || ransBytes % 2 != 0 || ransBytes > src.Length - HeaderBytes)
             throw where.Corrupt($"rANS stream length {ransBytes} is odd, below {StateBytes} or past the column's {src.Length} bytes");
@@ -173,7 +176,8 @@ public sealed class ContextIdCodec(IdContextModel model) : IIdCodec
         }
         if (wordAt != words.Length) throw where.Corrupt($"{(words.Length - wordAt) / 2} rANS words are left after the last entry");
         for (int k = 0; k < States; k++)
-            if (x[k] != StateLow) throw where.Corrupt($"rANS state {k} ends at {x[k]}, not 2^16: the stream or the model is not the encoder's");
+            if (x[k] != StateLow) throw where.Corrupt(
+                $"rANS state {k} ends at {x[k]}, not 2^16: the stream or the model is not the encoder's");
         if (bitAt != extra.Length) throw where.Corrupt($"{extra.Length - bitAt} bytes are left after the extra bits");
         if (bitCount >= 8 || (bitBuffer & ((1UL << bitCount) - 1)) != 0)
             throw where.Corrupt("unused bits of the last extra-bits byte are not zero");

@@ -33,7 +33,8 @@ public sealed class DeltaIdCodec : IIdCodec
     }
 
     public void Decode(
-        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize, ColumnLocation where)
+        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize,
+        ColumnLocation where)
     {
         int o = 0, e = 0;
         foreach (int n in keptCounts)

@@ -131,7 +131,8 @@ public sealed class IdContextModel
     {
         var index = new Dictionary<long, int>(_candidates.Length);
         for (int k = 0; k < _contextTokens.Length; k++)
-            for (int i = _candidateStart[k]; i < _candidateStart[k + 1]; i++) index[((long)k << 32) | (uint)_candidates[i]] = i - _candidateStart[k];
+            for (int i = _candidateStart[k]; i < _candidateStart[k + 1]; i++)
+                index[((long)k << 32) | (uint)_candidates[i]] = i - _candidateStart[k];
         return index;
     }
 
@@ -153,7 +154,11 @@ public sealed class IdContextModel
             BinaryPrimitives.WriteInt32LittleEndian(w[4..], _candidateStart[k + 1] - _candidateStart[k]);
             w = w[8..];
         }
-        for (int i = Groups * Symbols; i < _frequencies.Length; i++) { BinaryPrimitives.WriteUInt16LittleEndian(w, _frequencies[i]); w = w[2..]; }
+        for (int i = Groups * Symbols; i < _frequencies.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(w, _frequencies[i]);
+            w = w[2..];
+        }
         foreach (int id in _candidates) { BinaryPrimitives.WriteInt32LittleEndian(w, id); w = w[4..]; }
         var (bytes, parsed) = DictionaryFile.Build(DictionaryKind.IdContextModel, fields, body);
         return (bytes, parsed.Ref);
@@ -174,16 +179,19 @@ public sealed class IdContextModel
         uint c = BinaryPrimitives.ReadUInt32LittleEndian(f[Fields.ContextCount..]);
         uint n = BinaryPrimitives.ReadUInt32LittleEndian(f[Fields.CandidateCount..]);
         if (v != vocabSize)
-            throw new StoreCorruptException(file, at + Fields.VocabSize, $"id context model is for V = {v}, the store's vocabulary is {vocabSize}");
+            throw new StoreCorruptException(
+                file, at + Fields.VocabSize, $"id context model is for V = {v}, the store's vocabulary is {vocabSize}");
         if (c > v) throw new StoreCorruptException(file, at + Fields.ContextCount, $"{c} contexts, more than V = {v}");
         if ((ulong)n > (ulong)c * v || n > int.MaxValue / 8)
             throw new StoreCorruptException(file, at + Fields.CandidateCount, $"{n} candidates, more than C·V = {(ulong)c * v}");
         int nonZero = f[Fields.Reserved..].IndexOfAnyExcept((byte)0);
-        if (nonZero >= 0) throw new StoreCorruptException(file, at + Fields.Reserved + nonZero, "reserved id context model fields are not zero");
+        if (nonZero >= 0) throw new StoreCorruptException(
+            file, at + Fields.Reserved + nonZero, "reserved id context model fields are not zero");
         var body = dict.Body.Span;
         long expected = BodyLength(v, c, n);
         if (body.Length != expected)
-            throw new StoreCorruptException(file, DictionaryFile.Offsets.BodyLength, $"body is {body.Length} bytes, spec 2.4 gives {expected}");
+            throw new StoreCorruptException(
+                file, DictionaryFile.Offsets.BodyLength, $"body is {body.Length} bytes, spec 2.4 gives {expected}");
 
         var idOfRank = new int[v];
         var seen = new bool[v];
@@ -191,7 +199,8 @@ public sealed class IdContextModel
         {
             uint id = BinaryPrimitives.ReadUInt32LittleEndian(body[(4 * r)..]);
             if (id >= v || seen[id])
-                throw new StoreCorruptException(file, bodyAt + 4L * r, $"rank table entry {r} ({id}) makes it not a permutation of [0, {v})");
+                throw new StoreCorruptException(
+                    file, bodyAt + 4L * r, $"rank table entry {r} ({id}) makes it not a permutation of [0, {v})");
             seen[id] = true;
             idOfRank[r] = (int)id;
         }
@@ -224,7 +233,8 @@ public sealed class IdContextModel
             uint token = BinaryPrimitives.ReadUInt32LittleEndian(body[entryAt..]);
             uint count = BinaryPrimitives.ReadUInt32LittleEndian(body[(entryAt + 4)..]);
             if (token >= v || (k > 0 && token <= (uint)tokens[k - 1]))
-                throw new StoreCorruptException(file, bodyAt + entryAt, $"context {k}: token {token} is not ascending or not below V = {v}");
+                throw new StoreCorruptException(
+                    file, bodyAt + entryAt, $"context {k}: token {token} is not ascending or not below V = {v}");
             if (count == 0 || count > v || listed + count > n)
                 throw new StoreCorruptException(
                     file, bodyAt + entryAt + 4, $"context {k}: {count} candidates, not in [1, V] or past the N = {n} listed");
@@ -236,7 +246,8 @@ public sealed class IdContextModel
                 long candidateAt = candidatesAt + 4 * (listed + i);
                 uint id = BinaryPrimitives.ReadUInt32LittleEndian(body[(int)candidateAt..]);
                 if (id >= v || !inList.Add(id))
-                    throw new StoreCorruptException(file, bodyAt + candidateAt, $"context {k}: candidate {id} is a repeat or not below V = {v}");
+                    throw new StoreCorruptException(
+                        file, bodyAt + candidateAt, $"context {k}: candidate {id} is a repeat or not below V = {v}");
                 lists[k][i] = (int)id;
             }
             listed += count;

@@ -42,7 +42,8 @@ public sealed class RankedIdCodec(IdRankTable table) : IIdCodec
     }
 
     public void Decode(
-        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize, ColumnLocation where)
+        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize,
+        ColumnLocation where)
     {
         int n = dest.Length;
         if (src.Length < n) throw where.Corrupt($"{src.Length} bytes, fewer than the {n} exponent bytes");

@@ -23,7 +23,8 @@ public sealed class U32IdCodec : IIdCodec
     }
 
     public void Decode(
-        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize, ColumnLocation where)
+        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize,
+        ColumnLocation where)
     {
         if (src.Length != 4 * dest.Length) throw where.Corrupt($"{src.Length} bytes for {dest.Length} u32 values");
         for (int i = 0; i < dest.Length; i++)

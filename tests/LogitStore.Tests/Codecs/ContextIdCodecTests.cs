@@ -136,7 +136,8 @@ public class ContextIdCodecTests
         Assert.True(model.ContextCount > 0);
         int v = 400, body = FormatConstants.DictionaryHeaderSize;
         // A global frequency (sum no longer 4096), a directory token out of order, a repeated candidate.
-        int globalAt = body + 4 * v, directoryAt = globalAt + 744, candidatesAt = directoryAt + 8 * model.ContextCount + 744 * model.ContextCount;
+        int globalAt = body + 4 * v, directoryAt = globalAt + 744;
+        int candidatesAt = directoryAt + 8 * model.ContextCount + 744 * model.ContextCount;
         foreach (var (at, value, expectedOffset) in new (int, uint, long)[]
         {
             (globalAt, 0u, globalAt),
@@ -145,7 +146,8 @@ public class ContextIdCodecTests
         })
         {
             var bytes = (byte[])model.FileBytes.Clone();
-            if (at == globalAt) BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(at), (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(at)) + 1));
+            if (at == globalAt) BinaryPrimitives.WriteUInt16LittleEndian(
+                bytes.AsSpan(at), (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(at)) + 1));
             else BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at), value);
             Reseal(bytes);
             var ex = Assert.Throws<StoreCorruptException>(
@@ -167,7 +169,8 @@ public class ContextIdCodecTests
         try
         {
             var data = TokenDependent(new Random(5), 1000, 6, 64, 30);
-            StoreRoundTripTests.Write(dir, 1000, new CodecOptions { Ids = IdCodecSpec.Context, Values = ValueCodecSpec.Q8, SequencesPerBlock = 2 }, data);
+            StoreRoundTripTests.Write(
+                dir, 1000, new CodecOptions { Ids = IdCodecSpec.Context, Values = ValueCodecSpec.Q8, SequencesPerBlock = 2 }, data);
             using (var reader = StoreReader.Open(dir))
                 for (int i = 0; i < data.Count; i++) Assert.Equal(data[i].Ids, reader.ReadSequence((ulong)i).Ids);
             var entry = Manifest.Load(dir).Dictionaries.Single();

@@ -148,9 +148,11 @@ public class MvqPropertyTests
         var back = new int[2];
         var bad = buf.AsSpan(0, len).ToArray();
         bad[0] = 40;
-        Assert.Contains("above 31", Assert.Throws<StoreCorruptException>(() => codec.Decode(bad, default, default, back, 3, Where)).Message);
         Assert.Contains(
-            "bytes", Assert.Throws<StoreCorruptException>(() => codec.Decode(buf.AsSpan(0, len + 1), default, default, back, 3, Where)).Message);
+            "above 31", Assert.Throws<StoreCorruptException>(() => codec.Decode(bad, default, default, back, 3, Where)).Message);
+        Assert.Contains(
+            "bytes",
+            Assert.Throws<StoreCorruptException>(() => codec.Decode(buf.AsSpan(0, len + 1), default, default, back, 3, Where)).Message);
         bad = [2, 0b11]; // one entry: exponent 2, mantissa 3, so v = 7 > V
         Assert.Contains(
             "not below the vocabulary",
