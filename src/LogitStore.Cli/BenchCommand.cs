@@ -82,8 +82,45 @@ internal static class BenchCommand
         });
         return new Command("bench", "measure storage, fidelity and throughput side by side")
         {
-            frontier, read, idEntropy, DeviceFeed(),
+            frontier, read, idEntropy, IdCodecs(), DeviceFeed(),
         };
+    }
+
+    private static Command IdCodecs()
+    {
+        var d = new IdCodecStudy.Options();
+        var store = new Option<string>("--store") { Description = "store directory", Required = true };
+        var outOpt = new Option<string>("--out") { Description = "report directory", DefaultValueFactory = _ => "reports/frontier" };
+        var positions = new Option<long>("--positions")
+        {
+            Description = "positions re-encoded from the start", DefaultValueFactory = _ => d.Positions,
+        };
+        var sample = new Option<int>("--dictionary-sample")
+        {
+            Description = "positions the dictionaries are trained on", DefaultValueFactory = _ => d.DictionarySample,
+        };
+        var values = new Option<string>("--values")
+        {
+            Description = "value codec of the re-encoded blocks", DefaultValueFactory = _ => d.Values,
+        };
+        var command = new Command(
+            "id-codecs",
+            "re-encode a store's first positions with every ids codec: ids bytes/token, bits/id, decode positions/s on one thread")
+        {
+            store, outOpt, positions, sample, values,
+        };
+        command.SetAction((r, ct) =>
+        {
+            string dir = r.GetValue(outOpt)!;
+            var o = d with { Positions = r.GetValue(positions), DictionarySample = r.GetValue(sample), Values = r.GetValue(values)! };
+            var result = IdCodecStudy.Run(r.GetValue(store)!, o, Console.WriteLine);
+            string line = $"logitstore bench id-codecs --store {r.GetValue(store)} --positions {o.Positions} " +
+                $"--dictionary-sample {o.DictionarySample} --values {o.Values} --out {dir}";
+            IdCodecStudy.Write(dir, result, line);
+            Console.WriteLine($"wrote {dir}/id-codecs.md, id-codecs.json");
+            return Task.FromResult(0);
+        });
+        return command;
     }
 
     private static Command DeviceFeed()

@@ -8,7 +8,7 @@ public readonly record struct ColumnLocation(string File, long Offset, ColumnKin
     public StoreCorruptException Corrupt(string problem) => new(File, Offset, $"{ColumnTable.NameOf(Kind)} column: {problem}");
 }
 
-/// <summary>Encodes a column of token ids (tokens or kept ids); spec 5.1, 5.2.</summary>
+/// <summary>Encodes a column of token ids (tokens or kept ids); spec 5.1, 5.2, 5.8, 5.10.</summary>
 public interface IIdCodec
 {
     CodecId Id { get; }
@@ -20,11 +20,15 @@ public interface IIdCodec
     int MaxEncodedLength(int count);
 
     /// <summary>
-    /// Encodes <paramref name="ids"/>; <paramref name="keptCounts"/> splits them into positions (only the delta codec needs it).
+    /// Encodes <paramref name="ids"/>; <paramref name="keptCounts"/> splits them into positions (the delta and context codecs
+    /// need it) and <paramref name="tokens"/> holds each position's input token (the context codec's context; empty for
+    /// the tokens column itself).
     /// </summary>
-    int Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> keptCounts, Span<byte> dest);
+    int Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<byte> dest);
 
-    void Decode(ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, Span<int> dest, uint vocabSize, ColumnLocation where);
+    void Decode(
+        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize,
+        ColumnLocation where);
 }
 
 /// <summary>Encodes a column of kept probabilities; spec 5.3–5.5.</summary>

@@ -5,12 +5,14 @@ namespace LogitStore.Codecs;
 /// <summary>Makes codec instances from parsed specs (writer) and from a column's codec id and parameter (reader).</summary>
 public static class CodecRegistry
 {
-    public static IIdCodec IdCodec(IdCodecSpec spec, uint vocabSize, IdRankTable? rankTable = null) => spec.Id switch
+    public static IIdCodec IdCodec(IdCodecSpec spec, uint vocabSize, IdRankTable? rankTable = null, IdContextModel? idModel = null)
+        => spec.Id switch
     {
         CodecId.U32 => U32IdCodec.Instance,
         CodecId.Packed => PackedIdCodec.ForVocabulary(vocabSize),
         CodecId.Delta => DeltaIdCodec.Instance,
         CodecId.Ranked => new RankedIdCodec(rankTable ?? throw new ArgumentException("the 'ranked' id codec needs an id rank table")),
+        CodecId.Context => new ContextIdCodec(idModel ?? throw new ArgumentException("the 'context' id codec needs an id context model")),
         _ => throw new ArgumentException($"'{spec.Name}' is not an id codec ({string.Join(", ", IdCodecSpec.Names)})"),
     };
 
@@ -32,6 +34,7 @@ public static class CodecRegistry
     public static IIdCodec? IdCodec(CodecId id, uint param, StoreDictionaries? dictionaries = null) => id switch
     {
         CodecId.Ranked => dictionaries?.RankTable(param) is { } table ? new RankedIdCodec(table) : null,
+        CodecId.Context => dictionaries?.IdModel(param) is { } model ? new ContextIdCodec(model) : null,
         CodecId.U32 when param == 0 => U32IdCodec.Instance,
         CodecId.Packed when param is >= 1 and <= 32 => new PackedIdCodec((int)param),
         CodecId.Delta when param == 0 => DeltaIdCodec.Instance,

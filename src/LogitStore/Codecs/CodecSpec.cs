@@ -18,6 +18,7 @@ public static class CodecTable
         new(CodecId.Delta, "delta", NeedsDictionary: false),
         new(CodecId.U16, "u16", NeedsDictionary: false),
         new(CodecId.Ranked, "ranked", NeedsDictionary: true),
+        new(CodecId.Context, "context", NeedsDictionary: true),
         new(CodecId.F32, "f32", NeedsDictionary: false),
         new(CodecId.F16, "f16", NeedsDictionary: false),
         new(CodecId.Q8, "q8", NeedsDictionary: false),
@@ -39,6 +40,7 @@ public readonly record struct IdCodecSpec(CodecId Id)
     public static readonly IdCodecSpec Packed = new(CodecId.Packed);
     public static readonly IdCodecSpec Delta = new(CodecId.Delta);
     public static readonly IdCodecSpec Ranked = new(CodecId.Ranked);
+    public static readonly IdCodecSpec Context = new(CodecId.Context);
 
     public static IEnumerable<string> Names => NamesFor(ColumnKind.Ids);
 
@@ -47,7 +49,7 @@ public readonly record struct IdCodecSpec(CodecId Id)
 
     public string Name => CodecTable.Name(Id);
 
-    /// <summary>True for the ranked codec, which needs the store's id rank table.</summary>
+    /// <summary>True for the ranked and context codecs, which need the store's id rank table or id context model.</summary>
     public bool NeedsDictionary => CodecTable.Of(Id).NeedsDictionary;
 
     public static IdCodecSpec Parse(string name) =>

@@ -13,7 +13,7 @@ public sealed class DeltaIdCodec : IIdCodec
 
     public int MaxEncodedLength(int count) => 5 * count;
 
-    public int Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> keptCounts, Span<byte> dest)
+    public int Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<byte> dest)
     {
         int o = 0, e = 0;
         foreach (int n in keptCounts)
@@ -32,7 +32,9 @@ public sealed class DeltaIdCodec : IIdCodec
         return o;
     }
 
-    public void Decode(ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, Span<int> dest, uint vocabSize, ColumnLocation where)
+    public void Decode(
+        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize,
+        ColumnLocation where)
     {
         int o = 0, e = 0;
         foreach (int n in keptCounts)

@@ -21,9 +21,12 @@ public sealed class PackedIdCodec : IIdCodec
 
     public int MaxEncodedLength(int count) => BitPacking.PackedLength(count, _width);
 
-    public int Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> keptCounts, Span<byte> dest) => BitPacking.Pack(ids, _width, dest);
+    public int Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<byte> dest) =>
+        BitPacking.Pack(ids, _width, dest);
 
-    public void Decode(ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, Span<int> dest, uint vocabSize, ColumnLocation where)
+    public void Decode(
+        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize,
+        ColumnLocation where)
     {
         int expected = BitPacking.PackedLength(dest.Length, _width);
         if (src.Length != expected)

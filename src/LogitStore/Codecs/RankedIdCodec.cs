@@ -18,7 +18,7 @@ public sealed class RankedIdCodec(IdRankTable table) : IIdCodec
     // Exponents ≤ 31, so at most 31 mantissa bits per entry (≤ 4 bytes) on top of its exponent byte.
     public int MaxEncodedLength(int count) => count + BitPacking.PackedLength(count, 31) + 8;
 
-    public int Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> keptCounts, Span<byte> dest)
+    public int Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<byte> dest)
     {
         int n = ids.Length;
         ulong acc = 0;
@@ -41,7 +41,9 @@ public sealed class RankedIdCodec(IdRankTable table) : IIdCodec
         return o;
     }
 
-    public void Decode(ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, Span<int> dest, uint vocabSize, ColumnLocation where)
+    public void Decode(
+        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize,
+        ColumnLocation where)
     {
         int n = dest.Length;
         if (src.Length < n) throw where.Corrupt($"{src.Length} bytes, fewer than the {n} exponent bytes");

@@ -5,18 +5,20 @@ namespace LogitStore.Codecs;
 
 /// <summary>
 /// The dictionaries a store lists (spec 2.4), by ref: what a block's <c>codec_param</c> names for the
-/// <c>ranked</c> and <c>mvq</c> codecs. Immutable once loaded.
+/// <c>ranked</c>, <c>context</c> and <c>mvq</c> codecs. Immutable once loaded.
 /// </summary>
 public sealed class StoreDictionaries
 {
     private readonly Dictionary<uint, MvqCodebooks> _codebooks = new();
     private readonly Dictionary<uint, IdRankTable> _rankTables = new();
+    private readonly Dictionary<uint, IdContextModel> _idModels = new();
     private readonly Dictionary<uint, string> _damaged = new();
 
     public static readonly StoreDictionaries Empty = new();
 
     public IEnumerable<MvqCodebooks> AllCodebooks => _codebooks.Values;
     public IEnumerable<IdRankTable> AllRankTables => _rankTables.Values;
+    public IEnumerable<IdContextModel> AllIdModels => _idModels.Values;
 
     /// <summary>The file of a listed dictionary that could not be loaded (<see cref="LoadIntact"/>), or null.</summary>
     public string? Damaged(uint reference) => _damaged.GetValueOrDefault(reference);
@@ -25,13 +27,17 @@ public sealed class StoreDictionaries
 
     public IdRankTable? RankTable(uint reference) => _rankTables.GetValueOrDefault(reference);
 
-    public StoreDictionaries With(MvqCodebooks? codebooks = null, IdRankTable? rankTable = null)
+    public IdContextModel? IdModel(uint reference) => _idModels.GetValueOrDefault(reference);
+
+    public StoreDictionaries With(MvqCodebooks? codebooks = null, IdRankTable? rankTable = null, IdContextModel? idModel = null)
     {
         var d = new StoreDictionaries();
         foreach (var (k, v) in _codebooks) d._codebooks[k] = v;
         foreach (var (k, v) in _rankTables) d._rankTables[k] = v;
+        foreach (var (k, v) in _idModels) d._idModels[k] = v;
         if (codebooks is not null) d._codebooks[codebooks.Ref] = codebooks;
         if (rankTable is not null) d._rankTables[rankTable.Ref] = rankTable;
+        if (idModel is not null) d._idModels[idModel.Ref] = idModel;
         return d;
     }
 
@@ -87,6 +93,7 @@ public sealed class StoreDictionaries
         {
             case DictionaryKind.MvqCodebooks: _codebooks[dict.Ref] = MvqCodebooks.FromDictionary(dict, path); break;
             case DictionaryKind.IdRankTable: _rankTables[dict.Ref] = IdRankTable.FromDictionary(dict, path, vocabSize); break;
+            case DictionaryKind.IdContextModel: _idModels[dict.Ref] = IdContextModel.FromDictionary(dict, path, vocabSize); break;
         }
     }
 }

@@ -15,14 +15,16 @@ public sealed class U32IdCodec : IIdCodec
 
     public int MaxEncodedLength(int count) => 4 * count;
 
-    public int Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> keptCounts, Span<byte> dest)
+    public int Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<byte> dest)
     {
         if (BitConverter.IsLittleEndian) MemoryMarshal.AsBytes(ids).CopyTo(dest);
         else for (int i = 0; i < ids.Length; i++) BinaryPrimitives.WriteInt32LittleEndian(dest[(4 * i)..], ids[i]);
         return 4 * ids.Length;
     }
 
-    public void Decode(ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, Span<int> dest, uint vocabSize, ColumnLocation where)
+    public void Decode(
+        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize,
+        ColumnLocation where)
     {
         if (src.Length != 4 * dest.Length) throw where.Corrupt($"{src.Length} bytes for {dest.Length} u32 values");
         for (int i = 0; i < dest.Length; i++)

@@ -21,6 +21,7 @@ public enum CodecId : byte
     Delta = 2,
     U16 = 3,
     Ranked = 4,
+    Context = 5,
     F32 = 16,
     F16 = 17,
     Q8 = 18,

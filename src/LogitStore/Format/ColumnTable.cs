@@ -24,7 +24,7 @@ public static class ColumnTable
         new(ColumnKind.SequenceLengths, "sequence_lengths", Required: true, [CodecId.U32]),
         new(ColumnKind.Tokens, "tokens", Required: true, [CodecId.U32, CodecId.Packed]),
         new(ColumnKind.KeptCounts, "kept_counts", Required: true, [CodecId.U16]),
-        new(ColumnKind.Ids, "ids", Required: true, [CodecId.U32, CodecId.Packed, CodecId.Delta, CodecId.Ranked]),
+        new(ColumnKind.Ids, "ids", Required: true, [CodecId.U32, CodecId.Packed, CodecId.Delta, CodecId.Ranked, CodecId.Context]),
         new(ColumnKind.Values, "values", Required: true, [CodecId.F32, CodecId.F16, CodecId.Q8, CodecId.Q4, CodecId.Counts, CodecId.Mvq]),
         new(ColumnKind.ResidualMass, "residual_mass", Required: true, [CodecId.Unorm16]),
     ];

@@ -7,6 +7,7 @@ public enum DictionaryKind : byte
 {
     MvqCodebooks = 1,
     IdRankTable = 2,
+    IdContextModel = 3,
 }
 
 /// <summary>
@@ -49,6 +50,15 @@ public sealed class DictionaryFile
         public const int Reserved = 4;
     }
 
+    /// <summary>Kind 3 (id context model) field offsets of spec 2.4, from the start of the kind fields.</summary>
+    public static class IdContextFieldOffsets
+    {
+        public const int VocabSize = 0;
+        public const int ContextCount = 4;
+        public const int CandidateCount = 8;
+        public const int Reserved = 12;
+    }
+
     public const int KindFieldsSize = 24;
     private const int ReservedSize = 3;
 
@@ -71,6 +81,7 @@ public sealed class DictionaryFile
     {
         DictionaryKind.MvqCodebooks => "mvq",
         DictionaryKind.IdRankTable => "idrank",
+        DictionaryKind.IdContextModel => "idctx",
         _ => $"kind-{(byte)kind}",
     };
 
@@ -123,7 +134,7 @@ public sealed class DictionaryFile
         if (bytes.Slice(Offsets.Reserved, ReservedSize).ContainsAnyExcept((byte)0))
             throw new StoreCorruptException(file, Offsets.Reserved, "reserved dictionary header bytes are not zero");
         var kind = (DictionaryKind)bytes[Offsets.Kind];
-        if (kind is not (DictionaryKind.MvqCodebooks or DictionaryKind.IdRankTable))
+        if (kind is not (DictionaryKind.MvqCodebooks or DictionaryKind.IdRankTable or DictionaryKind.IdContextModel))
             throw new StoreCorruptException(file, Offsets.Kind, $"unknown dictionary kind {(byte)kind}");
         ulong bodyLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes[Offsets.BodyLength..]);
         if (bodyLength != (ulong)(bytes.Length - FormatConstants.DictionaryHeaderSize))

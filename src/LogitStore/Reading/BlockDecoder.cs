@@ -103,7 +103,7 @@ public static class BlockDecoder
                 case ColumnKind.Tokens:
                     var tokCodec = dest.Codecs.IdCodec(d.Codec, d.CodecParam, null)
                         ?? throw descriptorAt.Corrupt(ColumnDescriptor.Offsets.CodecParam, CodecParamProblem(d, dictionaries));
-                    tokCodec.Decode(bytes, default, dest.Tokens.AsSpan(0, p), vocabSize, where);
+                    tokCodec.Decode(bytes, default, default, dest.Tokens.AsSpan(0, p), vocabSize, where);
                     break;
                 case ColumnKind.KeptCounts:
                     ExpectDecodedLength(d, 2L * p, descriptorAt);
@@ -114,7 +114,7 @@ public static class BlockDecoder
                 case ColumnKind.Ids:
                     var idCodec = dest.Codecs.IdCodec(d.Codec, d.CodecParam, dictionaries)
                         ?? throw descriptorAt.Corrupt(ColumnDescriptor.Offsets.CodecParam, CodecParamProblem(d, dictionaries));
-                    idCodec.Decode(bytes, dest.KeptCounts.AsSpan(0, p), dest.Ids.AsSpan(0, e), vocabSize, where);
+                    idCodec.Decode(bytes, dest.KeptCounts.AsSpan(0, p), dest.Tokens.AsSpan(0, p), dest.Ids.AsSpan(0, e), vocabSize, where);
                     idsAscending = idCodec.StoresAscendingIds;
                     break;
                 case ColumnKind.Values:
@@ -170,11 +170,12 @@ public static class BlockDecoder
     /// <summary>Why a codec the column accepts gave no decoder: its <c>codec_param</c>, or the dictionary that names.</summary>
     private static string CodecParamProblem(ColumnDescriptor d, StoreDictionaries? dictionaries) => d.Codec switch
     {
-        CodecId.Mvq or CodecId.Ranked when dictionaries?.Damaged(d.CodecParam) is { } file =>
+        CodecId.Mvq or CodecId.Ranked or CodecId.Context when dictionaries?.Damaged(d.CodecParam) is { } file =>
             $"the dictionary with ref {DictionaryFile.RefHex(d.CodecParam)} it needs is damaged ({file})",
         CodecId.Mvq => $"the manifest lists no mvq codebooks with ref {DictionaryFile.RefHex(d.CodecParam)}: " +
             $"this block cannot be decoded with any other codebook",
         CodecId.Ranked => $"the manifest lists no id rank table with ref {DictionaryFile.RefHex(d.CodecParam)}",
+        CodecId.Context => $"the manifest lists no id context model with ref {DictionaryFile.RefHex(d.CodecParam)}",
         _ => $"codec {CodecRegistry.Name(d.Codec)} does not accept codec_param {d.CodecParam}",
     };
 

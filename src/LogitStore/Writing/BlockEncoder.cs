@@ -80,13 +80,16 @@ public static class BlockEncoder
                 return (CodecId.U32, 0, raw, FixedWidthColumns.WriteU32(s.Lengths.AsSpan(0, sequences), raw));
             case ColumnKind.Tokens:
                 raw = s.Col(column, codecs.Tokens.MaxEncodedLength(positions));
-                return (codecs.Tokens.Id, codecs.Tokens.Param, raw, codecs.Tokens.Encode(s.Tokens.AsSpan(0, positions), counts, raw));
+                return (
+                    codecs.Tokens.Id, codecs.Tokens.Param, raw, codecs.Tokens.Encode(s.Tokens.AsSpan(0, positions), counts, default, raw));
             case ColumnKind.KeptCounts:
                 raw = s.Col(column, 2 * positions);
                 return (CodecId.U16, 0, raw, FixedWidthColumns.WriteU16(counts, raw));
             case ColumnKind.Ids:
                 raw = s.Col(column, codecs.Ids.MaxEncodedLength(entries));
-                return (codecs.Ids.Id, codecs.Ids.Param, raw, codecs.Ids.Encode(s.Ids.AsSpan(0, entries), counts, raw));
+                return (
+                    codecs.Ids.Id, codecs.Ids.Param, raw,
+                    codecs.Ids.Encode(s.Ids.AsSpan(0, entries), counts, s.Tokens.AsSpan(0, positions), raw));
             case ColumnKind.Values:
                 raw = s.Col(column, codecs.Values.MaxEncodedLength(entries));
                 return (codecs.Values.Id, codecs.Values.Param, raw, codecs.Values.Encode(s.Probs.AsSpan(0, entries), counts, raw));

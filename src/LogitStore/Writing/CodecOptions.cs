@@ -30,6 +30,9 @@ public sealed record CodecOptions
     /// <summary>Id rank table for the ranked id codec; when null the writer builds it from the first positions.</summary>
     public IdRankTable? RankTable { get; init; }
 
+    /// <summary>Id context model for the context id codec; when null the writer trains it from the first positions.</summary>
+    public IdContextModel? IdModel { get; init; }
+
     public int ZstdLevel { get; init; } = 3;
     public int SequencesPerBlock { get; init; } = 16;
     public long ShardTargetBytes { get; init; } = 256L << 20;
@@ -53,6 +56,11 @@ public sealed record CodecOptions
         if (Codebooks is { } given && given.M != Values.Codebooks)
             throw new ArgumentException($"the given codebook set has {given.M} codebooks, the value codec is '{Values}'");
         if (DictionarySample < 1) throw new ArgumentException("the dictionary sample must be >= 1 position");
+        if (Ids == IdCodecSpec.Delta && Values.IsMvq)
+            throw new ArgumentException(
+                $"'delta' ids with '{Values}' values: delta stores each position's values in ascending id order, where the " +
+                "mvq codebooks fit almost no position (they escape to q8); use 'ranked' or 'context' ids with mvq, or " +
+                "'delta' ids with q8");
     }
 
     /// <summary>Checks these options together with the truncation they store.</summary>
@@ -64,14 +72,16 @@ public sealed record CodecOptions
     }
 
     /// <summary>True when a codec needs a dictionary the writer trains from the first positions (none was given).</summary>
-    public bool TrainsDictionaries => (Ids.NeedsDictionary && RankTable is null) || (Values.NeedsDictionary && Codebooks is null);
+    public bool TrainsDictionaries => (Ids == IdCodecSpec.Ranked && RankTable is null) || (Ids == IdCodecSpec.Context && IdModel is null)
+        || (Values.NeedsDictionary && Codebooks is null);
 
-    public BlockCodecs Resolve(uint vocabSize, int draws, IdRankTable? rankTable = null, Codecs.Mvq.MvqCodebooks? codebooks = null)
+    public BlockCodecs Resolve(
+        uint vocabSize, int draws, IdRankTable? rankTable = null, Codecs.Mvq.MvqCodebooks? codebooks = null, IdContextModel? idModel = null)
     {
         Validate();
         return new BlockCodecs(
             CodecRegistry.IdCodec(Tokens, vocabSize),
-            CodecRegistry.IdCodec(Ids, vocabSize, rankTable),
+            CodecRegistry.IdCodec(Ids, vocabSize, rankTable, idModel),
             CodecRegistry.ValueCodec(Values, ValueLogRange, draws, codebooks, MvqBeam),
             ZstdLevel);
     }

@@ -26,22 +26,31 @@ internal sealed class DictionaryBootstrap(CodecOptions codecs, uint vocabSize)
     }
 
     /// <summary>Trains what the codecs need and was not given (the given one is returned as it is).</summary>
-    public (IdRankTable? RankTable, MvqCodebooks? Codebooks) Train(Action<string>? log)
+    public (IdRankTable? RankTable, IdContextModel? IdModel, MvqCodebooks? Codebooks) Train(Action<string>? log)
     {
         var sample = _heldBack.SelectMany(b => b.Sequences).ToList();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var table = codecs.RankTable;
-        if (table is null && codecs.Ids.NeedsDictionary)
+        if (table is null && codecs.Ids == IdCodecSpec.Ranked)
         {
             table = DictionaryTraining.RankTable(sample, vocabSize);
             log?.Invoke(
                 $"built the id rank table from {sample.Sum(s => (long)s.EntryCount)} kept ids in {clock.Elapsed.TotalSeconds:F1} s");
+        }
+        var idModel = codecs.IdModel;
+        if (idModel is null && codecs.Ids == IdCodecSpec.Context)
+        {
+            clock.Restart();
+            idModel = IdContextTraining.Train(sample, vocabSize);
+            log?.Invoke(
+                $"trained the id context model ({idModel.ContextCount} token contexts, {idModel.CandidateCount} candidates) " +
+                $"in {clock.Elapsed.TotalSeconds:F1} s");
         }
         var books = codecs.Codebooks;
         if (books is null && codecs.Values.NeedsDictionary)
             books = DictionaryTraining.Codebooks(sample, codecs.Values.Codebooks, codecs.DictionarySample, r => log?.Invoke(
                 $"trained {codecs.Values.Codebooks} mvq codebooks on {r.Vectors} positions (D = {r.Dimensions}) " +
                 $"in {r.Elapsed.TotalSeconds:F1} s"));
-        return (table, books);
+        return (table, idModel, books);
     }
 }

@@ -40,12 +40,14 @@ public sealed class StoreWriter : IAsyncDisposable
         _draws = ManifestSections.FromSection(manifest.Processing).Draws;
         var listed = StoreDictionaries.Load(store.Path, manifest);
         var rankTable = codecOptions.RankTable
-            ?? (codecOptions.Ids.NeedsDictionary ? listed.RankTable(DictionaryFile.ParseRef(manifest.Codecs.IdsDictionary)) : null);
+            ?? (codecOptions.Ids == IdCodecSpec.Ranked ? listed.RankTable(DictionaryFile.ParseRef(manifest.Codecs.IdsDictionary)) : null);
+        var idModel = codecOptions.IdModel
+            ?? (codecOptions.Ids == IdCodecSpec.Context ? listed.IdModel(DictionaryFile.ParseRef(manifest.Codecs.IdsDictionary)) : null);
         var codebooks = codecOptions.Codebooks
             ?? (codecOptions.Values.NeedsDictionary ? listed.Codebooks(DictionaryFile.ParseRef(manifest.Codecs.ValuesDictionary)) : null);
-        var known = codecOptions with { RankTable = rankTable, Codebooks = codebooks };
+        var known = codecOptions with { RankTable = rankTable, IdModel = idModel, Codebooks = codebooks };
         if (known.TrainsDictionaries) _bootstrap = new DictionaryBootstrap(known, manifest.VocabSize);
-        else InstallDictionaries(rankTable, codebooks);
+        else InstallDictionaries(rankTable, idModel, codebooks);
         _sequencesPerBlock = codecOptions.SequencesPerBlock;
         _shardTarget = codecOptions.ShardTargetBytes;
         _nextSequence = manifest.EndSequence;
@@ -64,7 +66,8 @@ public sealed class StoreWriter : IAsyncDisposable
         options.Processing.Validate();
         options.Codecs.Validate(options.Processing);
         if (!options.Codecs.TrainsDictionaries)
-            options.Codecs.Resolve(options.VocabSize, options.Processing.Draws, options.Codecs.RankTable, options.Codecs.Codebooks);
+            options.Codecs.Resolve(
+                options.VocabSize, options.Processing.Draws, options.Codecs.RankTable, options.Codecs.Codebooks, options.Codecs.IdModel);
         var store = new StoreDirectory(directory);
         store.Create(options.Overwrite);
         var manifest = new Manifest
@@ -181,8 +184,8 @@ public sealed class StoreWriter : IAsyncDisposable
     private async Task TrainDictionariesAsync(CancellationToken ct)
     {
         var bootstrap = _bootstrap!;
-        var (table, books) = await Task.Run(() => bootstrap.Train(Log), ct);
-        InstallDictionaries(table, books);
+        var (table, idModel, books) = await Task.Run(() => bootstrap.Train(Log), ct);
+        InstallDictionaries(table, idModel, books);
         _bootstrap = null;
         foreach (var (first, sequences) in bootstrap.HeldBack) await SubmitAsync(first, () => sequences, ct);
     }
@@ -190,15 +193,17 @@ public sealed class StoreWriter : IAsyncDisposable
     /// <summary>
     /// Writes the dictionaries the codecs use into the store (before any shard that refers to them) and resolves the codecs.
     /// </summary>
-    private void InstallDictionaries(IdRankTable? rankTable, MvqCodebooks? codebooks)
+    private void InstallDictionaries(IdRankTable? rankTable, IdContextModel? idModel, MvqCodebooks? codebooks)
     {
         bool changed = false;
         if (rankTable is not null)
             changed |= Install(DictionaryKind.IdRankTable, rankTable.FileBytes, rankTable.Ref, r => _manifest.Codecs.IdsDictionary = r);
+        if (idModel is not null)
+            changed |= Install(DictionaryKind.IdContextModel, idModel.FileBytes, idModel.Ref, r => _manifest.Codecs.IdsDictionary = r);
         if (codebooks is not null)
             changed |= Install(DictionaryKind.MvqCodebooks, codebooks.FileBytes, codebooks.Ref, r => _manifest.Codecs.ValuesDictionary = r);
         if (changed) _store.Commit(_manifest);
-        _codecs = _codecOptions.Resolve(_manifest.VocabSize, _draws, rankTable, codebooks);
+        _codecs = _codecOptions.Resolve(_manifest.VocabSize, _draws, rankTable, codebooks, idModel);
     }
 
     private bool Install(DictionaryKind kind, byte[] bytes, uint reference, Action<string> setRef)

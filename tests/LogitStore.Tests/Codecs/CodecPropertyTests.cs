@@ -18,9 +18,9 @@ public class CodecPropertyTests
         var ids = Enumerable.Range(0, count.Get % 2000).Select(_ => (int)(rng.NextInt64(Math.Min(vocab, int.MaxValue)))).ToArray();
         var codec = new PackedIdCodec(width);
         var buf = new byte[codec.MaxEncodedLength(ids.Length)];
-        int len = codec.Encode(ids, default, buf);
+        int len = codec.Encode(ids, default, default, buf);
         var back = new int[ids.Length];
-        codec.Decode(buf.AsSpan(0, len), default, back, vocab, Where);
+        codec.Decode(buf.AsSpan(0, len), default, default, back, vocab, Where);
         return len == BitPacking.PackedLength(ids.Length, width) && back.SequenceEqual(ids);
     }
 
@@ -34,9 +34,9 @@ public class CodecPropertyTests
         int e = 0;
         foreach (int n in seq.KeptCounts) { EntryOrder.SortById(ids.AsSpan(e, n), probs.AsSpan(e, n)); e += n; }
         var buf = new byte[DeltaIdCodec.Instance.MaxEncodedLength(ids.Length)];
-        int len = DeltaIdCodec.Instance.Encode(ids, seq.KeptCounts, buf);
+        int len = DeltaIdCodec.Instance.Encode(ids, seq.KeptCounts, default, buf);
         var back = new int[ids.Length];
-        DeltaIdCodec.Instance.Decode(buf.AsSpan(0, len), seq.KeptCounts, back, 100_000, Where);
+        DeltaIdCodec.Instance.Decode(buf.AsSpan(0, len), seq.KeptCounts, default, back, 100_000, Where);
         return back.SequenceEqual(ids);
     }
 
@@ -118,9 +118,9 @@ public class CodecPropertyTests
     {
         var codec = new PackedIdCodec(4);
         var buf = new byte[codec.MaxEncodedLength(3)];
-        codec.Encode([1, 2, 12], default, buf);
+        codec.Encode([1, 2, 12], default, default, buf);
         var ex = Assert.Throws<StoreCorruptException>(
-            () => codec.Decode(buf, default, new int[3], 10, new ColumnLocation("f.lss", 1234, ColumnKind.Ids)));
+            () => codec.Decode(buf, default, default, new int[3], 10, new ColumnLocation("f.lss", 1234, ColumnKind.Ids)));
         Assert.Equal("f.lss", ex.File);
         Assert.Equal(1234, ex.Offset);
         Assert.Contains("element 2", ex.Message);

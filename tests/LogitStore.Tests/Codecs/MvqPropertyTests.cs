@@ -133,9 +133,9 @@ public class MvqPropertyTests
         var codec = new RankedIdCodec(new IdRankTable(perm));
         var ids = Enumerable.Range(0, count.Get % 3000).Select(_ => rng.Next(v)).ToArray();
         var buf = new byte[codec.MaxEncodedLength(ids.Length)];
-        int len = codec.Encode(ids, default, buf);
+        int len = codec.Encode(ids, default, default, buf);
         var back = new int[ids.Length];
-        codec.Decode(buf.AsSpan(0, len), default, back, (uint)v, Where);
+        codec.Decode(buf.AsSpan(0, len), default, default, back, (uint)v, Where);
         return back.SequenceEqual(ids);
     }
 
@@ -144,16 +144,18 @@ public class MvqPropertyTests
     {
         var codec = new RankedIdCodec(new IdRankTable([2, 0, 1]));
         var buf = new byte[codec.MaxEncodedLength(2)];
-        int len = codec.Encode([1, 2], default, buf);
+        int len = codec.Encode([1, 2], default, default, buf);
         var back = new int[2];
         var bad = buf.AsSpan(0, len).ToArray();
         bad[0] = 40;
-        Assert.Contains("above 31", Assert.Throws<StoreCorruptException>(() => codec.Decode(bad, default, back, 3, Where)).Message);
         Assert.Contains(
-            "bytes", Assert.Throws<StoreCorruptException>(() => codec.Decode(buf.AsSpan(0, len + 1), default, back, 3, Where)).Message);
+            "above 31", Assert.Throws<StoreCorruptException>(() => codec.Decode(bad, default, default, back, 3, Where)).Message);
+        Assert.Contains(
+            "bytes",
+            Assert.Throws<StoreCorruptException>(() => codec.Decode(buf.AsSpan(0, len + 1), default, default, back, 3, Where)).Message);
         bad = [2, 0b11]; // one entry: exponent 2, mantissa 3, so v = 7 > V
         Assert.Contains(
             "not below the vocabulary",
-            Assert.Throws<StoreCorruptException>(() => codec.Decode(bad, default, back.AsSpan(0, 1), 3, Where)).Message);
+            Assert.Throws<StoreCorruptException>(() => codec.Decode(bad, default, default, back.AsSpan(0, 1), 3, Where)).Message);
     }
 }

@@ -74,7 +74,7 @@ public class DamageLocalityTests : IDisposable
         int member = text.IndexOf(",\n  \"manifest_xxh3\"", StringComparison.Ordinal);
         Assert.True(member > 0);
         string withoutChecksum = text[..member] + "\n}";
-        File.WriteAllText(ManifestPath, withoutChecksum.Replace("\"minor\": 2", "\"minor\": 1"));
+        File.WriteAllText(ManifestPath, withoutChecksum.Replace($"\"minor\": {FormatConstants.MinorVersion}", "\"minor\": 1"));
         Assert.True(StoreVerifier.Verify(_dir).Ok);
         File.WriteAllText(ManifestPath, withoutChecksum);
         Assert.Contains("manifest_xxh3", Assert.Throws<StoreCorruptException>(() => Manifest.Load(_dir)).Message);

@@ -16,6 +16,7 @@ public class RefusedOptionsTests
         { "beam 0", new CodecOptions { MvqBeam = 0 } },
         { "negative value range", new CodecOptions { Ids = IdCodecSpec.Packed, Values = ValueCodecSpec.Q8, ValueLogRange = -3 } },
         { "dictionary sample 0", new CodecOptions { DictionarySample = 0 } },
+        { "delta ids with mvq values", new CodecOptions { Ids = IdCodecSpec.Delta, Values = ValueCodecSpec.Mvq(4) } },
     };
 
     [Theory]

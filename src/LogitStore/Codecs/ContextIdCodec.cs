@@ -1,0 +1,284 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using LogitStore.Format;
+
+namespace LogitStore.Codecs;
+
+/// <summary>
+/// Codec 5: each kept id as a value class coded by interleaved rANS under the store's id context model (the position's
+/// input token picks a candidate list and tables), plus raw extra bits (spec 5.10). Lossless; entries stay in rank order.
+/// </summary>
+public sealed class ContextIdCodec(IdContextModel model) : IIdCodec
+{
+    private const int States = 4;
+    private const uint StateLow = 1u << 16;
+    private const int HeaderBytes = 4;
+    private const int StateBytes = 4 * States;
+
+    public IdContextModel Model { get; } = model;
+    public CodecId Id => CodecId.Context;
+    public uint Param => Model.Ref;
+    public bool StoresAscendingIds => false;
+
+    // At most two symbols per entry, each at most one 16-bit word, and at most 29 extra bits (4 bytes) per entry.
+    public int MaxEncodedLength(int count) => HeaderBytes + StateBytes + 8 * count + 8;
+
+    public int Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<byte> dest)
+    {
+        int entries = ids.Length;
+        var tables = ArrayPool<int>.Shared.Rent(2 * entries + 1);
+        var symbols = ArrayPool<byte>.Shared.Rent(2 * entries + 1);
+        var words = ArrayPool<ushort>.Shared.Rent(2 * entries + 1);
+        try
+        {
+            // Forward pass: the symbols in decoding order, and the extra bits after the rANS stream's worst-case room.
+            int steps = 0, e = 0;
+            var bits = new BitWriter(dest[(HeaderBytes + StateBytes + 4 * entries)..]);
+            for (int p = 0; p < keptCounts.Length; p++)
+            {
+                int context = Model.ContextOf(tokens[p]);
+                for (int j = 0; j < keptCounts[p]; j++, e++)
+                {
+                    int group = IdContextModel.GroupOf(j);
+                    int index = context < 0 ? -1 : Model.CandidateIndex(context, ids[e]);
+                    if (context >= 0 && index < 0)
+                    {
+                        tables[steps] = IdContextModel.TableOf(context, group);
+                        symbols[steps++] = IdContextModel.Escape;
+                    }
+                    bool inList = index >= 0;
+                    uint v = (uint)(inList ? index : Model.RankOf(ids[e])) + 1;
+                    int cls = ValueClass.Of(v, out int extraBits, out uint extra);
+                    tables[steps] = IdContextModel.TableOf(inList ? context : -1, group);
+                    symbols[steps++] = (byte)cls;
+                    bits.Write(extra, extraBits);
+                }
+            }
+            int bitBytes = bits.Finish();
+
+            // Reverse pass: rANS-encode the symbols last to first; the words come out in the reverse of decoding order.
+            Span<uint> x = stackalloc uint[States];
+            x.Fill(StateLow);
+            var freq = Model.Frequencies;
+            var cum = Model.Cumulative;
+            int wordCount = 0;
+            for (int i = steps - 1; i >= 0; i--)
+            {
+                int at = tables[i] * IdContextModel.Symbols + symbols[i];
+                uint f = freq[at];
+                if (f == 0) throw new InvalidOperationException(
+                    $"the id context model cannot code symbol {symbols[i]} in table {tables[i]}");
+                uint s = x[i & (States - 1)];
+                if (s >= (ulong)f << (32 - IdContextModel.PrecisionBits))
+                {
+                    words[wordCount++] = (ushort)s;
+                    s >>= 16;
+                }
+                x[i & (States - 1)] = ((s / f) << IdContextModel.PrecisionBits) + s % f + cum[at];
+            }
+            int ransBytes = StateBytes + 2 * wordCount;
+            BinaryPrimitives.WriteUInt32LittleEndian(dest, (uint)ransBytes);
+            for (int k = 0; k < States; k++) BinaryPrimitives.WriteUInt32LittleEndian(dest[(HeaderBytes + 4 * k)..], x[k]);
+            // Move the extra bits right behind the stream (they were written further on; the words fit in between).
+            int bitsFrom = HeaderBytes + StateBytes + 4 * entries, bitsTo = HeaderBytes + ransBytes;
+            dest.Slice(bitsFrom, bitBytes).CopyTo(dest[bitsTo..]);
+            var w = dest[(HeaderBytes + StateBytes)..];
+            for (int k = 0; k < wordCount; k++) BinaryPrimitives.WriteUInt16LittleEndian(w[(2 * k)..], words[wordCount - 1 - k]);
+            return bitsTo + bitBytes;
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(tables);
+            ArrayPool<byte>.Shared.Return(symbols);
+            ArrayPool<ushort>.Shared.Return(words);
+        }
+    }
+
+    public void Decode(
+        ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize,
+        ColumnLocation where)
+    {
+        if (src.Length < HeaderBytes + StateBytes) throw where.Corrupt(
+            $"{src.Length} bytes, fewer than the {HeaderBytes + StateBytes} of an empty stream");
+        uint ransBytes = BinaryPrimitives.ReadUInt32LittleEndian(src);
+        if (ransBytes < StateBytes || ransBytes % 2 != 0 || ransBytes > src.Length - HeaderBytes)
+            throw where.Corrupt($"rANS stream length {ransBytes} is odd, below {StateBytes} or past the column's {src.Length} bytes");
+        if (tokens.Length != keptCounts.Length) throw new ArgumentException("one input token per position");
+        Span<uint> x = stackalloc uint[States];
+        for (int k = 0; k < States; k++)
+        {
+            x[k] = BinaryPrimitives.ReadUInt32LittleEndian(src[(HeaderBytes + 4 * k)..]);
+            if (x[k] < StateLow) throw where.Corrupt($"initial rANS state {k} ({x[k]}) is below 2^16");
+        }
+        var words = src.Slice(HeaderBytes + StateBytes, (int)ransBytes - StateBytes);
+        var extra = src[(HeaderBytes + (int)ransBytes)..];
+        var freq = Model.Frequencies;
+        var cum = Model.Cumulative;
+        var slots = Model.SlotSymbols;
+        var contextOf = Model.ContextOfToken;
+        var starts = Model.CandidateStart;
+        var candidates = Model.Candidates;
+        var byRank = Model.IdsByRank;
+        int wordAt = 0, step = 0, e = 0, bitAt = 0, bitCount = 0;
+        bool overrun = false;
+        ulong bitBuffer = 0;
+        var extraBits = ValueClass.ExtraBitsTable;
+        var bases = ValueClass.BaseTable;
+        for (int p = 0; p < keptCounts.Length; p++)
+        {
+            int n = keptCounts[p];
+            if (n == 0) continue;
+            int context = contextOf[tokens[p]];
+            int firstTable = IdContextModel.TableOf(context, 0);
+            int listStart = context < 0 ? 0 : starts[context];
+            int listLength = context < 0 ? 0 : starts[context + 1] - listStart;
+            for (int j = 0; j < n; j++, e++)
+            {
+                int group = j == 0 ? 0 : j < 8 ? 1 : 2;
+                int symbol = Step(ref x[step & (States - 1)], firstTable + group, slots, freq, cum, words, ref wordAt, ref overrun);
+                step++;
+                bool global = context < 0;
+                if (symbol == IdContextModel.Escape)
+                {
+                    global = true;   // then a symbol of the global table of the same group
+                    symbol = Step(ref x[step & (States - 1)], group, slots, freq, cum, words, ref wordAt, ref overrun);
+                    step++;
+                }
+                int width = extraBits[symbol];
+                if (bitCount < width)
+                {
+                    while (bitCount <= 56 && bitAt < extra.Length)
+                    {
+                        bitBuffer |= (ulong)extra[bitAt++] << bitCount;
+                        bitCount += 8;
+                    }
+                    if (bitCount < width) throw where.Corrupt($"the extra bits end before entry {e}");
+                }
+                uint v = bases[symbol] + (uint)(bitBuffer & ((1UL << width) - 1));
+                bitBuffer >>= width;
+                bitCount -= width;
+                if (global)
+                {
+                    if (v - 1 >= (uint)byRank.Length)
+                        throw where.Corrupt($"rank {v - 1} of entry {e} is not below the vocabulary size {byRank.Length}");
+                    dest[e] = byRank[(int)v - 1];
+                }
+                else
+                {
+                    if (v - 1 >= (uint)listLength)
+                        throw where.Corrupt($"candidate {v - 1} of entry {e} is past the {listLength} of token {tokens[p]}'s list");
+                    dest[e] = candidates[listStart + (int)v - 1];
+                }
+            }
+            if (overrun) throw where.Corrupt($"the rANS stream ends before entry {e}");
+        }
+        if (wordAt != words.Length) throw where.Corrupt($"{(words.Length - wordAt) / 2} rANS words are left after the last entry");
+        for (int k = 0; k < States; k++)
+            if (x[k] != StateLow) throw where.Corrupt(
+                $"rANS state {k} ends at {x[k]}, not 2^16: the stream or the model is not the encoder's");
+        if (bitAt != extra.Length) throw where.Corrupt($"{extra.Length - bitAt} bytes are left after the extra bits");
+        if (bitCount >= 8 || (bitBuffer & ((1UL << bitCount) - 1)) != 0)
+            throw where.Corrupt("unused bits of the last extra-bits byte are not zero");
+    }
+
+    /// <summary>
+    /// One decoding step of spec 5.10 (steps 1–4) on <paramref name="state"/> with table <paramref name="table"/>; returns
+    /// the symbol. The renormalisation is branch-free (the word is read whether or not it is needed); running out of
+    /// words sets <paramref name="overrun"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Step(
+        ref uint state, int table, ReadOnlySpan<byte> slots, ReadOnlySpan<ushort> freq, ReadOnlySpan<ushort> cum,
+        ReadOnlySpan<byte> words, ref int wordAt, ref bool overrun)
+    {
+        uint s = state, slot = s & (IdContextModel.Total - 1);
+        int symbol = slots[(table << IdContextModel.PrecisionBits) + (int)slot];
+        int at = table * IdContextModel.Symbols + symbol;
+        s = freq[at] * (s >> IdContextModel.PrecisionBits) + slot - cum[at];
+        int renormalise = s < StateLow ? 1 : 0;
+        bool available = wordAt + 2 <= words.Length;
+        uint word = available ? BinaryPrimitives.ReadUInt16LittleEndian(words[wordAt..]) : 0u;
+        overrun |= renormalise != 0 && !available;
+        state = (s << (16 * renormalise)) | (word & (0u - (uint)renormalise));
+        wordAt += 2 * renormalise;
+        return symbol;
+    }
+
+    /// <summary>Little-endian bit writer of spec 5.1 over a span.</summary>
+    private ref struct BitWriter(Span<byte> dest)
+    {
+        private readonly Span<byte> _dest = dest;
+        private ulong _buffer;
+        private int _count;
+        private int _at;
+
+        public void Write(uint value, int width)
+        {
+            _buffer |= (ulong)value << _count;
+            _count += width;
+            while (_count >= 8)
+            {
+                _dest[_at++] = (byte)_buffer;
+                _buffer >>= 8;
+                _count -= 8;
+            }
+        }
+
+        public int Finish()
+        {
+            if (_count > 0) _dest[_at++] = (byte)_buffer;
+            _buffer = 0;
+            _count = 0;
+            return _at;
+        }
+    }
+}
+
+/// <summary>The value classes of spec 5.10: a 1-based value as a class (0 … 122) and a few extra bits.</summary>
+public static class ValueClass
+{
+    /// <summary>Classes below this code their value directly (v = class + 1), with no extra bits.</summary>
+    public const int Direct = 7;
+
+    public const int Count = 123;
+
+    private static readonly uint[] s_base = BuildBases();
+    private static readonly byte[] s_extraBits = [.. Enumerable.Range(0, Count + 1).Select(c => (byte)(c >= Count ? 0 : ExtraBits(c)))];
+
+    /// <summary>Extra bits of each symbol of a table (the escape has none).</summary>
+    internal static ReadOnlySpan<byte> ExtraBitsTable => s_extraBits;
+
+    /// <summary>The smallest value of each class (0 for the escape).</summary>
+    internal static ReadOnlySpan<uint> BaseTable => s_base;
+
+    public static int Of(uint v, out int extraBits, out uint extra)
+    {
+        if (v < 8)
+        {
+            extraBits = 0;
+            extra = 0;
+            return (int)v - 1;
+        }
+        int e = 31 - BitOperations.LeadingZeroCount(v);
+        uint h = (v >> (e - 2)) - 4;
+        extraBits = e - 2;
+        extra = v - ((4 + h) << (e - 2));
+        return Direct + 4 * (e - 3) + (int)h;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int ExtraBits(int cls) => cls < Direct ? 0 : 1 + (cls - Direct) / 4;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Base(int cls) => s_base[cls];
+
+    private static uint[] BuildBases()
+    {
+        var b = new uint[Count + 1];
+        for (int c = 0; c < Count; c++)
+            b[c] = c < Direct ? (uint)c + 1 : (uint)(4 + (c - Direct) % 4) << (1 + (c - Direct) / 4);
+        return b;
+    }
+}

@@ -1,0 +1,292 @@
+using System.Buffers.Binary;
+using LogitStore.Format;
+using Fields = LogitStore.Format.DictionaryFile.IdContextFieldOffsets;
+
+namespace LogitStore.Codecs;
+
+/// <summary>
+/// The id context model of spec 2.4 (kind 3) that the <see cref="ContextIdCodec"/> codes ids under (spec 5.10): a
+/// global rank table, candidate lists keyed by input token, and one frequency table per context and entry group.
+/// </summary>
+public sealed class IdContextModel
+{
+    /// <summary>Symbols of a table: the value classes 0 … 122 and the escape.</summary>
+    public const int Symbols = 124;
+    public const int Escape = 123;
+    public const int Groups = 3;
+    public const int PrecisionBits = 12;
+    public const int Total = 1 << PrecisionBits;
+    private const int GlobalTablesBytes = 2 * Groups * Symbols;
+
+    private readonly int[] _idOfRank;
+    private readonly int[] _rankOfId;
+    private readonly int[] _contextTokens;
+    private readonly int[] _contextOfToken;
+    private readonly int[] _candidateStart;
+    private readonly int[] _candidates;
+    private readonly ushort[] _frequencies;
+    private readonly ushort[] _cumulative;
+    private readonly byte[] _slotSymbols;
+    private readonly Lazy<Dictionary<long, int>> _candidateIndex;
+
+    /// <summary>
+    /// A model from its arrays (spec 2.4, kind 3): <paramref name="frequencies"/> holds the global tables, then each
+    /// context's, <see cref="Groups"/> × <see cref="Symbols"/> per context. Throws <see cref="ArgumentException"/> on
+    /// any rule of the spec it breaks.
+    /// </summary>
+    public IdContextModel(int[] idOfRank, int[] contextTokens, int[][] candidateLists, ushort[] frequencies)
+    {
+        int v = idOfRank.Length;
+        if (v < 2) throw new ArgumentException("an id context model needs a vocabulary of at least 2 ids");
+        int c = contextTokens.Length;
+        if (candidateLists.Length != c) throw new ArgumentException("one candidate list per context");
+        if (frequencies.Length != Groups * Symbols * (1 + c)) throw new ArgumentException("one frequency table per context and group");
+        _idOfRank = idOfRank;
+        _rankOfId = new int[v];
+        Array.Fill(_rankOfId, -1);
+        for (int r = 0; r < v; r++)
+        {
+            if ((uint)idOfRank[r] >= (uint)v || _rankOfId[idOfRank[r]] >= 0)
+                throw new ArgumentException($"rank table entry {r} ({idOfRank[r]}) makes it not a permutation of [0, {v})");
+            _rankOfId[idOfRank[r]] = r;
+        }
+        _contextTokens = contextTokens;
+        _contextOfToken = new int[v];
+        Array.Fill(_contextOfToken, -1);
+        _candidateStart = new int[c + 1];
+        long n = 0;
+        for (int k = 0; k < c; k++)
+        {
+            if ((uint)contextTokens[k] >= (uint)v || (k > 0 && contextTokens[k] <= contextTokens[k - 1]))
+                throw new ArgumentException($"context {k}: token {contextTokens[k]} is not ascending or not below {v}");
+            _contextOfToken[contextTokens[k]] = k;
+            if (candidateLists[k].Length is 0 || candidateLists[k].Length > v)
+                throw new ArgumentException($"context {k}: {candidateLists[k].Length} candidates, not in [1, {v}]");
+            n += candidateLists[k].Length;
+            if (n > int.MaxValue / 8) throw new ArgumentException("too many candidates");
+            _candidateStart[k + 1] = (int)n;
+        }
+        _candidates = new int[n];
+        var seen = new HashSet<int>();
+        for (int k = 0; k < c; k++)
+        {
+            seen.Clear();
+            foreach (int id in candidateLists[k])
+                if ((uint)id >= (uint)v || !seen.Add(id))
+                    throw new ArgumentException($"context {k}: candidate {id} is a repeat or not below {v}");
+            candidateLists[k].CopyTo(_candidates, _candidateStart[k]);
+        }
+        int tables = Groups * (1 + c);
+        _frequencies = frequencies;
+        _cumulative = new ushort[frequencies.Length];
+        _slotSymbols = new byte[(long)tables * Total];
+        for (int t = 0; t < tables; t++)
+        {
+            int sum = 0;
+            for (int s = 0; s < Symbols; s++)
+            {
+                _cumulative[t * Symbols + s] = (ushort)Math.Min(sum, Total);
+                int f = frequencies[t * Symbols + s];
+                if (sum + f <= Total) _slotSymbols.AsSpan(t * Total + sum, f).Fill((byte)s);
+                sum += f;
+            }
+            if (sum != Total) throw new ArgumentException($"frequency table {t} sums to {sum}, not {Total}");
+            if (t < Groups && frequencies[t * Symbols + Escape] != 0)
+                throw new ArgumentException($"global table {t} gives the escape a frequency");
+        }
+        (FileBytes, Ref) = Serialise();
+        _candidateIndex = new Lazy<Dictionary<long, int>>(BuildCandidateIndex);
+    }
+
+    public int VocabSize => _idOfRank.Length;
+    public int ContextCount => _contextTokens.Length;
+    public int CandidateCount => _candidates.Length;
+    public uint Ref { get; }
+    public byte[] FileBytes { get; }
+
+    internal ReadOnlySpan<int> IdsByRank => _idOfRank;
+    internal ReadOnlySpan<int> ContextOfToken => _contextOfToken;
+    internal ReadOnlySpan<int> CandidateStart => _candidateStart;
+    internal ReadOnlySpan<int> Candidates => _candidates;
+    internal ReadOnlySpan<ushort> Frequencies => _frequencies;
+    internal ReadOnlySpan<ushort> Cumulative => _cumulative;
+    internal ReadOnlySpan<byte> SlotSymbols => _slotSymbols;
+
+    public int RankOf(int id) => _rankOfId[id];
+
+    /// <summary>The context of input token <paramref name="token"/>, or −1 when it has none.</summary>
+    public int ContextOf(int token) => _contextOfToken[token];
+
+    /// <summary>The index of <paramref name="id"/> in context <paramref name="context"/>'s list, or −1.</summary>
+    public int CandidateIndex(int context, int id) =>
+        _candidateIndex.Value.TryGetValue(((long)context << 32) | (uint)id, out int i) ? i : -1;
+
+    /// <summary>The table of group <paramref name="group"/> in context <paramref name="context"/> (−1: the global table).</summary>
+    public static int TableOf(int context, int group) => Groups * (context + 1) + group;
+
+    /// <summary>Entry group of spec 5.10: the first entry of a position, entries 1–7, then the rest.</summary>
+    public static int GroupOf(int entryIndex) => entryIndex == 0 ? 0 : entryIndex < 8 ? 1 : 2;
+
+    private Dictionary<long, int> BuildCandidateIndex()
+    {
+        var index = new Dictionary<long, int>(_candidates.Length);
+        for (int k = 0; k < _contextTokens.Length; k++)
+            for (int i = _candidateStart[k]; i < _candidateStart[k + 1]; i++)
+                index[((long)k << 32) | (uint)_candidates[i]] = i - _candidateStart[k];
+        return index;
+    }
+
+    private (byte[] Bytes, uint Ref) Serialise()
+    {
+        int v = VocabSize, c = ContextCount;
+        Span<byte> fields = stackalloc byte[DictionaryFile.KindFieldsSize];
+        fields.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(fields[Fields.VocabSize..], (uint)v);
+        BinaryPrimitives.WriteUInt32LittleEndian(fields[Fields.ContextCount..], (uint)c);
+        BinaryPrimitives.WriteUInt32LittleEndian(fields[Fields.CandidateCount..], (uint)_candidates.Length);
+        var body = new byte[BodyLength(v, c, _candidates.Length)];
+        var w = body.AsSpan();
+        foreach (int id in _idOfRank) { BinaryPrimitives.WriteInt32LittleEndian(w, id); w = w[4..]; }
+        for (int i = 0; i < Groups * Symbols; i++) { BinaryPrimitives.WriteUInt16LittleEndian(w, _frequencies[i]); w = w[2..]; }
+        for (int k = 0; k < c; k++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(w, _contextTokens[k]);
+            BinaryPrimitives.WriteInt32LittleEndian(w[4..], _candidateStart[k + 1] - _candidateStart[k]);
+            w = w[8..];
+        }
+        for (int i = Groups * Symbols; i < _frequencies.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(w, _frequencies[i]);
+            w = w[2..];
+        }
+        foreach (int id in _candidates) { BinaryPrimitives.WriteInt32LittleEndian(w, id); w = w[4..]; }
+        var (bytes, parsed) = DictionaryFile.Build(DictionaryKind.IdContextModel, fields, body);
+        return (bytes, parsed.Ref);
+    }
+
+    private static long BodyLength(long v, long c, long n) => 4 * v + GlobalTablesBytes + (8 + GlobalTablesBytes) * c + 4 * n;
+
+    /// <summary>Reads a kind 3 dictionary, checking every rule of spec 2.4; errors name the file and the offset at fault.</summary>
+    public static IdContextModel FromDictionary(DictionaryFile dict, string file, uint vocabSize)
+    {
+        if (dict.Kind != DictionaryKind.IdContextModel)
+            throw new StoreCorruptException(
+                file, DictionaryFile.Offsets.Kind, $"dictionary kind {(byte)dict.Kind} is not an id context model (3)");
+        const int at = DictionaryFile.Offsets.KindFields;
+        const int bodyAt = FormatConstants.DictionaryHeaderSize;
+        var f = dict.KindFields.Span;
+        uint v = BinaryPrimitives.ReadUInt32LittleEndian(f[Fields.VocabSize..]);
+        uint c = BinaryPrimitives.ReadUInt32LittleEndian(f[Fields.ContextCount..]);
+        uint n = BinaryPrimitives.ReadUInt32LittleEndian(f[Fields.CandidateCount..]);
+        if (v != vocabSize)
+            throw new StoreCorruptException(
+                file, at + Fields.VocabSize, $"id context model is for V = {v}, the store's vocabulary is {vocabSize}");
+        if (c > v) throw new StoreCorruptException(file, at + Fields.ContextCount, $"{c} contexts, more than V = {v}");
+        if ((ulong)n > (ulong)c * v || n > int.MaxValue / 8)
+            throw new StoreCorruptException(file, at + Fields.CandidateCount, $"{n} candidates, more than C·V = {(ulong)c * v}");
+        int nonZero = f[Fields.Reserved..].IndexOfAnyExcept((byte)0);
+        if (nonZero >= 0) throw new StoreCorruptException(
+            file, at + Fields.Reserved + nonZero, "reserved id context model fields are not zero");
+        var body = dict.Body.Span;
+        long expected = BodyLength(v, c, n);
+        if (body.Length != expected)
+            throw new StoreCorruptException(
+                file, DictionaryFile.Offsets.BodyLength, $"body is {body.Length} bytes, spec 2.4 gives {expected}");
+
+        var idOfRank = new int[v];
+        var seen = new bool[v];
+        for (int r = 0; r < v; r++)
+        {
+            uint id = BinaryPrimitives.ReadUInt32LittleEndian(body[(4 * r)..]);
+            if (id >= v || seen[id])
+                throw new StoreCorruptException(
+                    file, bodyAt + 4L * r, $"rank table entry {r} ({id}) makes it not a permutation of [0, {v})");
+            seen[id] = true;
+            idOfRank[r] = (int)id;
+        }
+        int globalAt = 4 * (int)v, directoryAt = globalAt + GlobalTablesBytes, contextTablesAt = directoryAt + 8 * (int)c;
+        int candidatesAt = contextTablesAt + GlobalTablesBytes * (int)c;
+        var frequencies = new ushort[Groups * Symbols * (1 + c)];
+        for (int t = 0; t < Groups * (1 + c); t++)
+        {
+            int tableAt = t < Groups ? globalAt + 2 * Symbols * t : contextTablesAt + 2 * Symbols * (t - Groups);
+            int sum = 0;
+            for (int s = 0; s < Symbols; s++)
+            {
+                int fs = BinaryPrimitives.ReadUInt16LittleEndian(body[(tableAt + 2 * s)..]);
+                frequencies[t * Symbols + s] = (ushort)fs;
+                sum += fs;
+            }
+            if (sum != Total)
+                throw new StoreCorruptException(file, bodyAt + tableAt, $"frequency table {t} sums to {sum}, not {Total}");
+            if (t < Groups && frequencies[t * Symbols + Escape] != 0)
+                throw new StoreCorruptException(
+                    file, bodyAt + tableAt + 2 * Escape, $"global frequency table {t} gives the escape symbol a frequency");
+        }
+        var tokens = new int[c];
+        var lists = new int[c][];
+        long listed = 0;
+        var inList = new HashSet<uint>();
+        for (int k = 0; k < c; k++)
+        {
+            int entryAt = directoryAt + 8 * k;
+            uint token = BinaryPrimitives.ReadUInt32LittleEndian(body[entryAt..]);
+            uint count = BinaryPrimitives.ReadUInt32LittleEndian(body[(entryAt + 4)..]);
+            if (token >= v || (k > 0 && token <= (uint)tokens[k - 1]))
+                throw new StoreCorruptException(
+                    file, bodyAt + entryAt, $"context {k}: token {token} is not ascending or not below V = {v}");
+            if (count == 0 || count > v || listed + count > n)
+                throw new StoreCorruptException(
+                    file, bodyAt + entryAt + 4, $"context {k}: {count} candidates, not in [1, V] or past the N = {n} listed");
+            tokens[k] = (int)token;
+            lists[k] = new int[count];
+            inList.Clear();
+            for (int i = 0; i < count; i++)
+            {
+                long candidateAt = candidatesAt + 4 * (listed + i);
+                uint id = BinaryPrimitives.ReadUInt32LittleEndian(body[(int)candidateAt..]);
+                if (id >= v || !inList.Add(id))
+                    throw new StoreCorruptException(
+                        file, bodyAt + candidateAt, $"context {k}: candidate {id} is a repeat or not below V = {v}");
+                lists[k][i] = (int)id;
+            }
+            listed += count;
+        }
+        if (listed != n)
+            throw new StoreCorruptException(file, at + Fields.CandidateCount, $"N = {n}, the contexts list {listed} candidates");
+        return new IdContextModel(idOfRank, tokens, lists, frequencies);
+    }
+
+    /// <summary>
+    /// Scales <paramref name="counts"/> to frequencies summing to <see cref="Total"/>: each floored, every symbol in
+    /// <paramref name="required"/> at least 1, the rounding difference on the largest (spec 5.10, the writer's model).
+    /// </summary>
+    public static void Normalise(ReadOnlySpan<long> counts, ReadOnlySpan<bool> required, Span<ushort> frequencies)
+    {
+        long total = 0;
+        for (int s = 0; s < Symbols; s++) total += counts[s];
+        int sum = 0, largest = -1;
+        for (int s = 0; s < Symbols; s++)
+        {
+            long f = total == 0 ? 0 : counts[s] * Total / total;
+            if (f == 0 && (required[s] || counts[s] > 0)) f = 1;
+            if (f == 0 && total == 0 && required[s]) f = 1;
+            frequencies[s] = (ushort)f;
+            sum += (int)f;
+            if (largest < 0 || f > frequencies[largest]) largest = s;
+        }
+        if (sum == 0) throw new ArgumentException("a frequency table needs at least one symbol");
+        int diff = Total - sum;
+        while (diff != 0)
+        {
+            int take = diff > 0 ? diff : Math.Max(diff, 1 - frequencies[largest]);
+            frequencies[largest] = (ushort)(frequencies[largest] + take);
+            diff -= take;
+            if (diff == 0) break;
+            largest = -1;
+            for (int s = 0; s < Symbols; s++)
+                if (frequencies[s] > 1 && (largest < 0 || frequencies[s] > frequencies[largest])) largest = s;
+            if (largest < 0) throw new ArgumentException($"more than {Total} symbols are required");
+        }
+    }
+}
