@@ -132,9 +132,11 @@ public class BatchLoaderTests : IDisposable
         loader.Release(next);
     }
 
-    private sealed class ArrayBatchMemory(BatchLayout layout, int shortBy = 0) : BatchMemory(layout)
+    /// <summary>Caller memory; <paramref name="tokensShortBy"/> makes the tokens column too short.</summary>
+    private sealed class ArrayBatchMemory(BatchLayout layout, int tokensShortBy = 0) : BatchMemory(layout)
     {
-        private readonly byte[][] _columns = BatchLayout.Columns.Select(c => new byte[layout.Bytes(c) - shortBy]).ToArray();
+        private readonly byte[][] _columns =
+            BatchLayout.Columns.Select(c => new byte[layout.Bytes(c) - (c == BatchColumn.Tokens ? tokensShortBy : 0)]).ToArray();
 
         public override Span<byte> Column(BatchColumn column) => _columns[(int)column];
     }
@@ -177,8 +179,19 @@ public class BatchLoaderTests : IDisposable
         using var store = StoreReader.Open(_dir);
         var ex = Assert.Throws<ArgumentException>(() => new BatchLoader(store, new BatchLoaderOptions
         {
-            BatchSize = 3, SequenceLength = 16, Width = 4, Workers = 1, Memory = layout => new ArrayBatchMemory(layout, shortBy: 4),
+            BatchSize = 3, SequenceLength = 16, Width = 4, Workers = 1, Memory = layout => new ArrayBatchMemory(layout, tokensShortBy: 4),
         }));
         Assert.Contains("Tokens column has 188 bytes, not 192", ex.Message);
+    }
+
+    [Fact]
+    public void MvqCodes_FromAStoreWithoutCodebooks_AreRefused()
+    {
+        using var store = StoreReader.Open(_dir);
+        var ex = Assert.Throws<ArgumentException>(() => new BatchLoader(store, new BatchLoaderOptions
+        {
+            BatchSize = 3, SequenceLength = 16, Width = 12, Workers = 1, Values = BlockValues.MvqCodes,
+        }));
+        Assert.Contains("one codebook set (this one has 0)", ex.Message);
     }
 }
