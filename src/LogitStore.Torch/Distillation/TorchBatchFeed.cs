@@ -96,15 +96,13 @@ public sealed class TorchBatchFeed : IDisposable
         var host = (TensorBatchMemory)batch.Memory;
         var d = _deviceBuffers[_next];
         _next ^= 1;
-        foreach (var c in BatchLayout.Columns)
-        {
-            if (Layout.Bytes(c) == 0) continue;
-            if (c is BatchColumn.EscapePositions or BatchColumn.EscapeCodes)
+        using (NewDisposeScope())
+            foreach (var c in BatchLayout.Columns)
             {
-                if (batch.EscapeCount > 0) d[c][..batch.EscapeCount].copy_(host[c][..batch.EscapeCount], true);
+                if (Layout.Bytes(c) == 0) continue;
+                if (c is not (BatchColumn.EscapePositions or BatchColumn.EscapeCodes)) d[c].copy_(host[c], true);
+                else if (batch.EscapeCount > 0) d[c][..batch.EscapeCount].copy_(host[c][..batch.EscapeCount], true);
             }
-            else d[c].copy_(host[c], true);
-        }
         _inFlight = batch;
         return Assemble(batch, c => d[c], null);
     }
@@ -117,6 +115,7 @@ public sealed class TorchBatchFeed : IDisposable
 
     private DeviceBatch Assemble(Batch b, Func<BatchColumn, Tensor> column, Action? release)
     {
+        using var scope = NewDisposeScope(); // views and intermediates; what the batch keeps is detached into owned
         var owned = new List<Tensor>();
         Tensor Index(BatchColumn c)
         {
