@@ -22,7 +22,7 @@ public sealed class TensorBatchMemory : BatchMemory, IDisposable
         {
             var type = TypeOf(layout, c);
             var t = zeros(layout.Shape(c), type).DetachFromDisposeScope();
-            if (pageLocked)
+            if (pageLocked && layout.Bytes(c) > 0)
             {
                 var locked = t.pin_memory().DetachFromDisposeScope();
                 t.Dispose();
