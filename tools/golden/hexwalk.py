@@ -251,10 +251,11 @@ def context_class(v):
     return 7 + 4 * (e - 3) + h, e - 2, v - ((4 + h) << (e - 2))
 
 
-def unpack_context(data, tokens, counts, model, vocab, what):
+def unpack_context(data, tokens, counts, model, vocab, what, trace=None):
     """Spec 5.10: the interleaved rANS symbols and the extra bits of a `context` ids column, entry by entry.
 
-    Returns the ids and, per entry, the steps (position, group, context or None, symbols read, v, extra bits)."""
+    Returns the ids and, per entry, the steps (position, group, context or None, symbols, v, extra bits, from the list);
+    with a list as trace, appends (i, state, x before, r, symbol, f, F, x after, word or None) for every symbol."""
     check(len(data) >= 20, f"{what}: decoded_length {len(data)} is below 20")
     stream_length = u(data, 0, 4)
     check(stream_length % 2 == 0 and stream_length >= 16 and 4 + stream_length <= len(data),
@@ -274,12 +275,16 @@ def unpack_context(data, tokens, counts, model, vocab, what):
         x = states[i]
         r = x % CONTEXT_TOTAL
         s = next(s for s in range(CONTEXT_SYMBOLS) if cumulative[s] <= r < cumulative[s] + f[s])
+        before, word = x, None
         x = f[s] * (x // CONTEXT_TOTAL) + r - cumulative[s]
         if x < 1 << 16:
             check(word_at + 2 <= word_end, f"{what}: symbol {symbols} needs a word past the end of the stream")
-            x = (x << 16) | u(data, word_at, 2)
+            word = u(data, word_at, 2)
+            x = (x << 16) | word
             word_at += 2
         states[i] = x
+        if trace is not None:
+            trace.append((symbols, i, before, r, s, f[s], cumulative[s], x, word))
         symbols += 1
         return s
 
@@ -773,6 +778,135 @@ def walk_ranked(store):
     return out
 
 
+def walk_context(store):
+    out = []
+    emit = out.append
+    manifest = store["manifest"]
+    d_entry = manifest["dictionaries"][0]
+    m = store["tables"][int(d_entry["ref"], 16)]
+    h, vocab, o = m["header"], store["vocab"], m["offsets"]
+    body = m["bytes"][DICTIONARY_HEADER_SIZE:]
+    source = manifest["source"]
+    emit(f"### 9.11 The id context model of `{store['name']}` (2.4, kind 3) and its `context` ids (5.10)\n")
+    emit(para(f"`{store['name']}` holds other data than the two stores above: {source['total_sequences']} sequences of "
+              f"{source['sequence_length']} positions of the same synthetic teacher over V = {vocab}, top-p-k 0.95 "
+              f"with at most {manifest['processing']['top_k']} entries, "
+              f"{manifest['codecs']['sequences_per_block']} sequences per block (`tools/golden/regenerate.sh`), so that "
+              "some input tokens occur at 32 positions or more and get a context, and some ids are kept only once at a "
+              "context and are coded as escapes. Its manifest lists one dictionary:"))
+    emit("```json\n\"dictionaries\": " + json.dumps(manifest["dictionaries"], indent=2) + ",\n"
+         + f"\"codecs\": {{ \"ids\": \"context\", \"ids_dictionary\": \"{manifest['codecs']['ids_dictionary']}\", … }}"
+         + "\n```\n")
+    emit(para(f"`{d_entry['file']}` is a 64-byte header and a body of {m['body_length']} bytes:"))
+    emit(dump_lines(h, 0))
+    emit(table([
+        (0, hexbytes(h[0:8]), "magic", '`"LGSTDICT"`', "ASCII"),
+        (8, hexbytes(h[8:10]), "major", 1, "1"),
+        (10, hexbytes(h[10:12]), "minor", 0, "0 (the dictionary header's own version, for every kind)"),
+        (12, hexbytes(h[12:13]), "kind", 3, "id context model"),
+        (13, hexbytes(h[13:16]), "reserved", 0, "0"),
+        (16, hexbytes(h[16:24]), "body_length", m["body_length"],
+         f"4·V + 744 + 752·C + 4·N = {4 * vocab} + 744 + {752 * m['contexts']} + {4 * m['candidates']}"),
+        (24, hexbytes(h[24:32]), "body_xxh3", f"`0x{m['body_sum']:016x}`", "XXH3-64 of the body"),
+        (32, hexbytes(h[32:36]), "V", vocab, "= manifest `vocab_size`"),
+        (36, hexbytes(h[36:40]), "C", m["contexts"], "token contexts"),
+        (40, hexbytes(h[40:44]), "N", m["candidates"], "candidates over all contexts"),
+        (44, hexbytes(h[44:56]), "reserved", 0, "0"),
+        (56, hexbytes(h[56:64]), "header_xxh3", f"`0x{m['header_sum']:016x}`",
+         f"XXH3-64 of bytes 0–55; its low 32 bits are the ref `{d_entry['ref']}`"),
+    ]))
+    at = lambda x: DICTIONARY_HEADER_SIZE + x
+    directory = ", ".join(f"(token {t}, count {c})" for t, c in zip(m["tokens"], m["counts"]))
+    emit(para("The body's five arrays, at these file offsets: the rank table at "
+              f"{at(0)} ({vocab} u32: {m['ids'][:8]} …); the global frequencies at {at(o['global_at'])} (3 tables of "
+              f"124 u16); the context directory at {at(o['directory_at'])}: {directory}; the context frequencies at "
+              f"{at(o['frequencies_at'])} (3 tables of 124 u16 per context); the candidates at "
+              f"{at(o['candidates_at'])}: context 0's list is {m['lists'][0][:8]} … The file ends at "
+              f"{at(m['body_length'])}. Every table sums to 4096, and the global ones give the escape (symbol 123) 0. "
+              "The first 8 symbols of each global table (f, one per class):"))
+    emit(table([(g, m["global_tables"][g][0][:8], m["global_tables"][g][1][:8]) for g in range(CONTEXT_GROUPS)],
+               ("group", "f[0 … 7]", "F[0 … 7]")))
+    emit(para("The writer's model (5.10) is a function of the data: the script recounts the golden JSON (every "
+              "position is in the sample) and finds the same rank table, contexts, lists and frequency tables."))
+
+    shard = store["shards"][0]
+    block = shard["blocks"][0]
+    ids_col = block["columns"][3]
+    e = block["entry"]
+    lengths_col, tokens_col, counts_col = block["columns"][:3]
+    tokens = unpack_bits(tokens_col["data"], e["positions"], tokens_col["param"], "tokens")
+    counts = [u(counts_col["data"], 2 * i, 2) for i in range(e["positions"])]
+    trace = []
+    ids, info = unpack_context(ids_col["data"], tokens, counts, m, vocab, "ids", trace)
+    data = ids_col["data"]
+    start = block["start"] + ids_col["offset"]
+    emit(para(f"In block 0 of `{store['name']}/{manifest['shards'][0]['file']}` (P = {e['positions']} positions, "
+              f"E = {e['entries']} entries), the ids column's directory entry has codec 5 (`context`), compression "
+              f"{ids_col['comp']} and codec_param `{hexbytes(ids_col['raw'][16:20])}`, the u32 0x{ids_col['param']:08x}: "
+              f"the ref of this model. Its payload, bytes {start}–{start + ids_col['stored'] - 1} "
+              f"(+{ids_col['offset']}), is "
+              + (f"a zstd frame; decompressed, it is {ids_col['dlen']} bytes" if ids_col["comp"]
+                 else f"stored as it is ({ids_col['dlen']} bytes: zstd would not make the rANS stream smaller)")
+              + ". Its first 32 bytes (offsets from 0):"))
+    emit(dump_lines(data[:32]))
+    r_len = info["stream_length"]
+    emit(para(f"R = {r_len}: the four initial states {', '.join(f'0x{x:08x}' for x in info['initial_states'])}, and "
+              f"{(r_len - 16) // 2} u16 words from offset 20; the extra bits start at offset {4 + r_len}, "
+              f"B = {info['extra_bits']} bits in {(info['extra_bits'] + 7) // 8} bytes, so decoded_length = 4 + "
+              f"{r_len} + {(info['extra_bits'] + 7) // 8} = {ids_col['dlen']}. The block's {e['entries']} entries "
+              f"take K = {info['symbols']} symbols. Some of them, symbol i with state X[i mod 4] (x before and after, "
+              "r = x mod 4096, the symbol s with F[s] ≤ r < F[s] + f[s], the word read when x fell below 2^16):"))
+    symbol_of, i = {}, 0
+    for j, step in enumerate(info["steps"]):
+        p, g, k, syms = step[:4]
+        for n, _ in enumerate(syms):
+            symbol_of[i] = (j, p, f"T({k},{g})" if k is not None and n == 0 else f"G({g})")
+            i += 1
+    first_context = next(j for j, step in enumerate(info["steps"]) if step[2] is not None)
+    escape = next((j for j, step in enumerate(info["steps"]) if step[2] is not None and not step[6]), None)
+    shown = list(range(6))
+    for j in (first_context, first_context + 1, escape):
+        if j is not None:
+            shown += [i for i, (jj, _, _) in symbol_of.items() if jj == j and i not in shown]
+    rows = []
+    for i in shown:
+        (_, state, before, r, sym, f, cum, after, word) = trace[i]
+        j, p, where = symbol_of[i]
+        rows.append((i, j, p, tokens[p], where, state, f"0x{before:08x}", r, sym, f, cum, f"0x{after:08x}",
+                     f"0x{word:04x}" if word is not None else "—"))
+    emit(table(rows, ("i", "entry", "position", "token", "table", "X", "x", "r", "s", "f[s]", "F[s]", "x after",
+                      "word")))
+    emit(para(f"(T(k,g) is context k's table of group g, G(g) the global table of group g.) The entries of these "
+              "symbols (position, its input token and context, group, the symbols read: a class, or the escape 123 "
+              f"then a class of the global table; v; the extra bits, counted from bit 0 of byte {4 + r_len}; the id):"))
+    bit_at, at = {}, 0
+    for j, step in enumerate(info["steps"]):
+        bit_at[j] = at
+        at += step[5]
+    extra_bits = bits_of(data[4 + r_len:])
+    rows = []
+    for j in sorted({symbol_of[i][0] for i in shown}):
+        p, g, k, syms, v, width, listed = info["steps"][j]
+        b0 = bit_at[j]
+        extra = (f"bits {b0}–{b0 + width - 1}: `{(extra_bits >> b0) & ((1 << width) - 1):0{width}b}`" if width > 1
+                 else f"bit {b0}: `{(extra_bits >> b0) & 1}`" if width else "none")
+        how = f"cand_{k}[{v - 1}]" if listed else f"table[{v - 1}]"
+        rows.append((j, p, tokens[p], "—" if k is None else k, g, syms, v, extra, how, ids[j]))
+    emit(table(rows, ("entry", "position", "token", "context", "group", "symbols", "v", "extra bits", "id from",
+                      "id")))
+    emit(para(f"Position {info['steps'][first_context][0]} is the block's first context position (its input token "
+              f"{tokens[info['steps'][first_context][0]]} is context {info['steps'][first_context][2]}'s token): "
+              "its ids are coded as their index in the list, plus 1."))
+    if escape is not None:
+        p, g, k, syms, v, width, _ = info["steps"][escape]
+        emit(para(f"The block's first escape is entry {escape} (position {p}, token {tokens[p]}, context {k}, group "
+                  f"{g}): symbol 123 in T({k},{g}), then class {syms[1]} in G({g}): v = {v}, id = table[{v - 1}] = "
+                  f"{ids[escape]}, an id that is not in context {k}'s list."))
+    emit(para(f"After symbol {info['symbols'] - 1} every word has been read and the four states are 0x10000 again (the "
+              f"encoder's start). Position 0's ids, {ids[:counts[0]]}, are those of the golden JSON."))
+    return out
+
+
 def check_rank_order(store):
     """The writer's rule of 5.8 for the table (counts over the sampled positions, ties by ascending id)."""
     counts = [0] * store["vocab"]
@@ -866,7 +1000,10 @@ def main(golden):
                                  os.path.join(golden, directory, "context-q8.json"))
             check_context_model(context)
         newest = (packed, ranked, context)
-    sys.stdout.write("\n".join(walk_packed(newest[0]) + walk_ranked(newest[1])))
+    walk = walk_packed(newest[0]) + walk_ranked(newest[1])
+    if newest[2] is not None:
+        walk += walk_context(newest[2])
+    sys.stdout.write("\n".join(walk))
 
 
 if __name__ == "__main__":
