@@ -2,13 +2,14 @@
 """Checks the golden stores against the spec and prints the hex walk-through of format-spec section 9 (Markdown).
 
 Usage: hexwalk.py GOLDEN_DIR    (tests/LogitStore.Tests/Golden: a directory MAJOR.MINOR per format version, each with
-                                 the stores packed-q8 and ranked-q8 beside their JSON)
+                                 the stores packed-q8 and ranked-q8, and from 1.3 context-q8, beside their JSON)
 
 It is a second reader, independent of LogitStore: it checks every field of every version's stores against the rules
 of the spec (magic, versions, reserved zeros, alignment, lengths, the counts the headers repeat, every XXH3-64
-checksum, the manifest checksum, the zstd frames, the dictionary file) and decodes every block by the steps of
-section 5, comparing the result bit for bit with the JSON the LogitStore reader produced. Any disagreement stops it
-with the structure, the offset and what differs. The walk-through follows the newest version's stores.
+checksum, the manifest checksum, the zstd frames, the dictionary files: id rank table, id context model) and decodes
+every block by the steps of section 5 (the context ids codec by 5.10), comparing the result bit for bit with the JSON
+the LogitStore reader produced. Any disagreement stops it with the structure, the offset and what differs. The
+walk-through follows the newest version's stores.
 Needs the `zstd` and `xxhsum` command-line tools (xxHash 0.8 or later, for `xxhsum -H3`).
 """
 import json
