@@ -2,13 +2,14 @@
 """Checks the golden stores against the spec and prints the hex walk-through of format-spec section 9 (Markdown).
 
 Usage: hexwalk.py GOLDEN_DIR    (tests/LogitStore.Tests/Golden: a directory MAJOR.MINOR per format version, each with
-                                 the stores packed-q8 and ranked-q8 beside their JSON)
+                                 the stores packed-q8 and ranked-q8, and from 1.3 context-q8, beside their JSON)
 
 It is a second reader, independent of LogitStore: it checks every field of every version's stores against the rules
 of the spec (magic, versions, reserved zeros, alignment, lengths, the counts the headers repeat, every XXH3-64
-checksum, the manifest checksum, the zstd frames, the dictionary file) and decodes every block by the steps of
-section 5, comparing the result bit for bit with the JSON the LogitStore reader produced. Any disagreement stops it
-with the structure, the offset and what differs. The walk-through follows the newest version's stores.
+checksum, the manifest checksum, the zstd frames, the dictionary files: id rank table, id context model) and decodes
+every block by the steps of section 5 (the context ids codec by 5.10), comparing the result bit for bit with the JSON
+the LogitStore reader produced. Any disagreement stops it with the structure, the offset and what differs. The
+walk-through follows the newest version's stores.
 Needs the `zstd` and `xxhsum` command-line tools (xxHash 0.8 or later, for `xxhsum -H3`).
 """
 import json
@@ -22,9 +23,9 @@ import textwrap
 SHARD_HEADER_SIZE, BLOCK_INDEX_ENTRY_SIZE, SHARD_FOOTER_SIZE = 64, 32, 64
 BLOCK_HEADER_SIZE, COLUMN_ENTRY_SIZE, DICTIONARY_HEADER_SIZE = 32, 24, 64
 KIND_NAMES = {1: "sequence_lengths", 2: "tokens", 3: "kept_counts", 4: "ids", 5: "values", 6: "residual_mass"}
-CODEC_NAMES = {0: "u32", 1: "packed", 2: "delta", 3: "u16", 4: "ranked", 16: "f32", 17: "f16", 18: "q8", 19: "q4",
+CODEC_NAMES = {0: "u32", 1: "packed", 2: "delta", 3: "u16", 4: "ranked", 5: "context", 16: "f32", 17: "f16", 18: "q8", 19: "q4",
                20: "counts", 21: "mvq", 32: "unorm16"}
-ALLOWED_CODECS = {1: {0}, 2: {0, 1}, 3: {3}, 4: {0, 1, 2, 4}, 5: {16, 17, 18, 19, 20, 21}, 6: {32}}
+ALLOWED_CODECS = {1: {0}, 2: {0, 1}, 3: {3}, 4: {0, 1, 2, 4, 5}, 5: {16, 17, 18, 19, 20, 21}, 6: {32}}
 WRAP = 118
 
 
@@ -152,25 +153,183 @@ def q8_decode(codes, weights):
     return [fl32(weights[c] * inv) for c in codes], s, inv
 
 
+DICTIONARY_KINDS = {1: "mvq", 2: "idrank", 3: "idctx"}
+CONTEXT_SYMBOLS, CONTEXT_GROUPS, CONTEXT_ESCAPE, CONTEXT_TOTAL = 124, 3, 123, 4096
+
+
 def read_dictionary(store, entry, vocab):
-    """Spec 2.4: a dictionary file and its manifest entry; returns the header bytes, fields and the rank table."""
+    """Spec 2.4: a dictionary file and its manifest entry (kind 2, id rank table, or kind 3, id context model)."""
     data = open(os.path.join(store, entry["file"]), "rb").read()
     name = entry["file"]
     check(len(data) == entry["bytes"] and f"{xxh3(data):016x}" == entry["xxh3"], f"{name}: bytes / xxh3 vs manifest")
     h = data[:DICTIONARY_HEADER_SIZE]
-    check(h[:8] == b"LGSTDICT" and u(h, 8, 2) == 1 and u(h, 10, 2) == 0, f"{name}: magic / version")
-    check(h[12] == 2 and entry["kind"] == "idrank" and h[13:16] == b"\0\0\0", f"{name}: kind 2, reserved")
-    body_length, body_sum, v, header_sum = u(h, 16, 8), u(h, 24, 8), u(h, 32, 4), u(h, 56, 8)
+    check(len(h) == DICTIONARY_HEADER_SIZE and h[:8] == b"LGSTDICT" and u(h, 8, 2) == 1 and u(h, 10, 2) == 0,
+          f"{name}: magic / version")
+    kind = h[12]
+    check(kind in (2, 3) and entry["kind"] == DICTIONARY_KINDS[kind] and h[13:16] == b"\0\0\0",
+          f"{name}: kind {kind} (manifest {entry['kind']!r}), reserved")
+    body_length, body_sum, header_sum = u(h, 16, 8), u(h, 24, 8), u(h, 56, 8)
     body = data[DICTIONARY_HEADER_SIZE:]
-    check(len(body) == body_length == 4 * vocab and v == vocab, f"{name}: body_length = 4 V, V = vocab_size")
-    check(all(x == 0 for x in h[36:56]), f"{name}: reserved kind fields")
+    check(len(body) == body_length, f"{name}: body_length {body_length}, the file has {len(body)} body bytes")
     check(body_sum == xxh3(body) and header_sum == xxh3(h[:56]), f"{name}: body_xxh3 / header_xxh3")
     ref = header_sum & 0xFFFFFFFF
     check(ref == u(h, 56, 4) and f"{ref:08x}" == entry["ref"], f"{name}: ref = low 32 bits of header_xxh3")
-    check(name == f"dictionaries/idrank-{entry['ref']}.lsd", f"{name}: file name")
+    check(name == f"dictionaries/{entry['kind']}-{entry['ref']}.lsd", f"{name}: file name")
+    check(u(h, 32, 4) == vocab, f"{name}: offset 32: V {u(h, 32, 4)} is not the store's vocab_size {vocab}")
+    out = dict(bytes=data, header=h, kind=kind, body_length=body_length, body_sum=body_sum, header_sum=header_sum,
+               ref=ref)
+    if kind == 2:
+        check(body_length == 4 * vocab, f"{name}: body_length = 4 V")
+        check(all(x == 0 for x in h[36:56]), f"{name}: reserved kind fields")
+    else:
+        out.update(read_context_model(name, h, body, vocab))
     ids = [u(body, 4 * r, 4) for r in range(vocab)]
-    check(sorted(ids) == list(range(vocab)), f"{name}: the table is not a permutation of [0, V)")
-    return dict(bytes=data, header=h, body_length=body_length, body_sum=body_sum, header_sum=header_sum, ref=ref, ids=ids)
+    check(sorted(ids) == list(range(vocab)), f"{name}: offset 64: the rank table is not a permutation of [0, V)")
+    out["ids"] = ids
+    return out
+
+
+def read_context_model(name, h, body, vocab):
+    """Spec 2.4, kind 3: the id context model's kind fields and its five body arrays, every rule checked."""
+    contexts, candidates = u(h, 36, 4), u(h, 40, 4)
+    check(contexts <= vocab, f"{name}: offset 36: C = {contexts} is above V")
+    check(candidates <= contexts * vocab, f"{name}: offset 40: N = {candidates} is above C·V")
+    check(all(x == 0 for x in h[44:56]), f"{name}: offset 44: reserved kind fields")
+    s, g = CONTEXT_SYMBOLS, CONTEXT_GROUPS
+    global_at = 4 * vocab
+    directory_at = global_at + 2 * g * s
+    frequencies_at = directory_at + 8 * contexts
+    candidates_at = frequencies_at + 2 * g * s * contexts
+    check(2 * g * s == 744 and directory_at + 8 * contexts + 2 * g * s * contexts == 4 * vocab + 744 + 752 * contexts,
+          "the body offsets of 2.4")
+    check(len(body) == candidates_at + 4 * candidates,
+          f"{name}: body_length {len(body)}, 4·V + 744 + 752·C + 4·N = {candidates_at + 4 * candidates}")
+
+    def frequency_table(at, global_table):
+        f = [u(body, at + 2 * i, 2) for i in range(s)]
+        where = f"{name}: offset {DICTIONARY_HEADER_SIZE + at}"
+        check(sum(f) == CONTEXT_TOTAL, f"{where}: a frequency table sums to {sum(f)}, not 4096")
+        check(not global_table or f[CONTEXT_ESCAPE] == 0, f"{where}: a global table gives the escape a frequency")
+        cumulative, total = [], 0
+        for x in f:
+            cumulative.append(total)
+            total += x
+        return f, cumulative
+
+    global_tables = [frequency_table(global_at + 2 * s * t, True) for t in range(g)]
+    tokens, counts = [], []
+    for k in range(contexts):
+        at = directory_at + 8 * k
+        token, count = u(body, at, 4), u(body, at + 4, 4)
+        where = f"{name}: offset {DICTIONARY_HEADER_SIZE + at}: context {k}"
+        check(token < vocab and (not tokens or token > tokens[-1]), f"{where}: token {token} not ascending or not < V")
+        check(1 <= count <= vocab, f"{where}: count {count} is 0 or above V")
+        tokens.append(token)
+        counts.append(count)
+    check(sum(counts) == candidates, f"{name}: the context counts sum to {sum(counts)}, N = {candidates}")
+    context_tables = [[frequency_table(frequencies_at + 2 * s * (g * k + t), False) for t in range(g)]
+                      for k in range(contexts)]
+    lists, at = [], candidates_at
+    for k, count in enumerate(counts):
+        ids = [u(body, at + 4 * i, 4) for i in range(count)]
+        where = f"{name}: offset {DICTIONARY_HEADER_SIZE + at}: context {k}'s list"
+        check(max(ids) < vocab and len(set(ids)) == count, f"{where}: a candidate is not < V, or occurs twice")
+        lists.append(ids)
+        at += 4 * count
+    return dict(contexts=contexts, candidates=candidates, global_tables=global_tables,
+                context_of={t: k for k, t in enumerate(tokens)}, tokens=tokens, counts=counts,
+                context_tables=context_tables, lists=lists,
+                offsets=dict(global_at=global_at, directory_at=directory_at, frequencies_at=frequencies_at,
+                             candidates_at=candidates_at))
+
+
+def context_class(v):
+    """Spec 5.10, Symbols: the class of a 1-based value v and its extra bits (x, the bits' value)."""
+    if v <= 7:
+        return v - 1, 0, 0
+    e = v.bit_length() - 1
+    h = (v >> (e - 2)) - 4
+    return 7 + 4 * (e - 3) + h, e - 2, v - ((4 + h) << (e - 2))
+
+
+def unpack_context(data, tokens, counts, model, vocab, what, trace=None):
+    """Spec 5.10: the interleaved rANS symbols and the extra bits of a `context` ids column, entry by entry.
+
+    Returns the ids and, per entry, the steps (position, group, context or None, symbols, v, extra bits, from the list);
+    with a list as trace, appends (i, state, x before, r, symbol, f, F, x after, word or None) for every symbol."""
+    check(len(data) >= 20, f"{what}: decoded_length {len(data)} is below 20")
+    stream_length = u(data, 0, 4)
+    check(stream_length % 2 == 0 and stream_length >= 16 and 4 + stream_length <= len(data),
+          f"{what}: offset 0: R = {stream_length} is odd, below 16 or past decoded_length {len(data)}")
+    states = [u(data, 4 + 4 * i, 4) for i in range(4)]
+    check(all(1 << 16 <= x < 1 << 32 for x in states), f"{what}: offset 4: an initial state is not in [2^16, 2^32)")
+    word_at, word_end = 20, 4 + stream_length
+    extra_at = word_end
+    extra = bits_of(data[extra_at:])
+    extra_used = 0
+    symbols = 0
+
+    def next_symbol(table):
+        nonlocal symbols, word_at
+        f, cumulative = table
+        i = symbols % 4
+        x = states[i]
+        r = x % CONTEXT_TOTAL
+        s = next(s for s in range(CONTEXT_SYMBOLS) if cumulative[s] <= r < cumulative[s] + f[s])
+        before, word = x, None
+        x = f[s] * (x // CONTEXT_TOTAL) + r - cumulative[s]
+        if x < 1 << 16:
+            check(word_at + 2 <= word_end, f"{what}: symbol {symbols} needs a word past the end of the stream")
+            word = u(data, word_at, 2)
+            x = (x << 16) | word
+            word_at += 2
+        states[i] = x
+        if trace is not None:
+            trace.append((symbols, i, before, r, s, f[s], cumulative[s], x, word))
+        symbols += 1
+        return s
+
+    def value_of(c):
+        nonlocal extra_used
+        if c <= 6:
+            return c + 1, 0
+        e = 3 + (c - 7) // 4
+        width = e - 2
+        check(e <= 31, f"{what}: class {c} has e = {e} > 31")
+        b = (extra >> extra_used) & ((1 << width) - 1)
+        check(extra_at + (extra_used + width + 7) // 8 <= len(data), f"{what}: the extra bits run past the column")
+        extra_used += width
+        return ((4 + (c - 7) % 4) << width) + b, width
+
+    ids, steps, entry = [], [], 0
+    for p, n in enumerate(counts):
+        k = model["context_of"].get(tokens[p])
+        for j in range(n):
+            g = 0 if j == 0 else 1 if j <= 7 else 2
+            first = symbols
+            if k is not None:
+                c = next_symbol(model["context_tables"][k][g])
+                if c != CONTEXT_ESCAPE:
+                    v, width = value_of(c)
+                    check(v <= model["counts"][k], f"{what}: entry {entry}: v = {v} is above count_{k}")
+                    ids.append(model["lists"][k][v - 1])
+                    steps.append((p, g, k, [c], v, width, True))
+                    entry += 1
+                    continue
+            c = next_symbol(model["global_tables"][g])
+            check(c != CONTEXT_ESCAPE, f"{what}: entry {entry}: an escape from a global table")
+            v, width = value_of(c)
+            check(v <= vocab, f"{what}: entry {entry}: v = {v} is above V")
+            ids.append(model["ids"][v - 1])
+            steps.append((p, g, k, ([CONTEXT_ESCAPE] if k is not None else []) + [c], v, width, False))
+            entry += 1
+    check(word_at == word_end, f"{what}: {(word_end - word_at) // 2} words of the rANS stream are left over")
+    check(states == [1 << 16] * 4, f"{what}: the final states are {states}, not 2^16")
+    check(len(data) == extra_at + (extra_used + 7) // 8,
+          f"{what}: decoded_length {len(data)}, 4 + R + ceil(B/8) = {extra_at + (extra_used + 7) // 8}")
+    check(extra >> extra_used == 0, f"{what}: unused high bits of the last extra-bits byte are not zero")
+    return ids, dict(steps=steps, symbols=symbols, extra_bits=extra_used, stream_length=stream_length,
+                     initial_states=[u(data, 4 + 4 * i, 4) for i in range(4)])
 
 
 def read_shard(store, entry, vocab, version):
@@ -244,7 +403,7 @@ def read_block(shard, b, name):
     return dict(bytes=blk, start=e["offset"], entry=e, columns=columns)
 
 
-def decode_block(block, vocab, rank_tables, name):
+def decode_block(block, vocab, dictionaries, name):
     """Spec 4.3 and 5: the block's sequences, as the golden JSON spells them."""
     e = block["entry"]
     lengths_col, tokens_col, counts_col, ids_col, values_col, residual_col = block["columns"]
@@ -261,9 +420,15 @@ def decode_block(block, vocab, rank_tables, name):
     if ids_col["codec"] == 1:
         check(ids_col["param"] == width, f"{where}: packed ids, w = ceil(log2 V)")
         ids = unpack_bits(ids_col["data"], e["entries"], width, f"{where}: ids")
+    elif ids_col["codec"] == 4:
+        table_ = dictionaries.get(ids_col["param"])
+        check(table_ is not None and table_["kind"] == 2, f"{where}: ranked ids name no listed id rank table")
+        ids, _ = unpack_ranked(ids_col["data"], e["entries"], table_["ids"], f"{where}: ids")
     else:
-        check(ids_col["codec"] == 4 and ids_col["param"] in rank_tables, f"{where}: ranked ids name a listed table")
-        ids, _ = unpack_ranked(ids_col["data"], e["entries"], rank_tables[ids_col["param"]]["ids"], f"{where}: ids")
+        model = dictionaries.get(ids_col["param"])
+        check(ids_col["codec"] == 5 and model is not None and model["kind"] == 3,
+              f"{where}: context ids name no listed id context model")
+        ids, _ = unpack_context(ids_col["data"], tokens, counts, model, vocab, f"{where}: ids")
     check(max(tokens + ids) < vocab, f"{where}: a token or id is not below V")
     check(values_col["codec"] == 18, f"{where}: q8 values")
     check(len(values_col["data"]) == e["entries"], f"{where}: q8 decoded_length = E")
@@ -338,7 +503,7 @@ def read_store(store, golden_json):
             codecs = manifest["codecs"]
             check([codecs["tokens"], codecs["ids"], codecs["values"]] == names[1:2] + names[3:5],
                   f"{name}: the manifest's codecs (2.2) are not those of the column directory")
-            ids_ref = f"{block['columns'][3]['param']:08x}" if names[3] == "ranked" else ""
+            ids_ref = f"{block['columns'][3]['param']:08x}" if names[3] in ("ranked", "context") else ""
             check(codecs["ids_dictionary"] == ids_ref, f"{name}: ids_dictionary is not the ids column's ref")
             decoded += decode_block(block, vocab, tables, f"{name}/{entry['file']}")
         first += entry["sequences"]
@@ -614,6 +779,135 @@ def walk_ranked(store):
     return out
 
 
+def walk_context(store):
+    out = []
+    emit = out.append
+    manifest = store["manifest"]
+    d_entry = manifest["dictionaries"][0]
+    m = store["tables"][int(d_entry["ref"], 16)]
+    h, vocab, o = m["header"], store["vocab"], m["offsets"]
+    body = m["bytes"][DICTIONARY_HEADER_SIZE:]
+    source = manifest["source"]
+    emit(f"### 9.11 The id context model of `{store['name']}` (2.4, kind 3) and its `context` ids (5.10)\n")
+    emit(para(f"`{store['name']}` holds other data than the two stores above: {source['total_sequences']} sequences of "
+              f"{source['sequence_length']} positions of the same synthetic teacher over V = {vocab}, top-p-k 0.95 "
+              f"with at most {manifest['processing']['top_k']} entries, "
+              f"{manifest['codecs']['sequences_per_block']} sequences per block (`tools/golden/regenerate.sh`), so that "
+              "some input tokens occur at 32 positions or more and get a context, and some ids are kept only once at a "
+              "context and are coded as escapes. Its manifest lists one dictionary:"))
+    emit("```json\n\"dictionaries\": " + json.dumps(manifest["dictionaries"], indent=2) + ",\n"
+         + f"\"codecs\": {{ \"ids\": \"context\", \"ids_dictionary\": \"{manifest['codecs']['ids_dictionary']}\", … }}"
+         + "\n```\n")
+    emit(para(f"`{d_entry['file']}` is a 64-byte header and a body of {m['body_length']} bytes:"))
+    emit(dump_lines(h, 0))
+    emit(table([
+        (0, hexbytes(h[0:8]), "magic", '`"LGSTDICT"`', "ASCII"),
+        (8, hexbytes(h[8:10]), "major", 1, "1"),
+        (10, hexbytes(h[10:12]), "minor", 0, "0 (the dictionary header's own version, for every kind)"),
+        (12, hexbytes(h[12:13]), "kind", 3, "id context model"),
+        (13, hexbytes(h[13:16]), "reserved", 0, "0"),
+        (16, hexbytes(h[16:24]), "body_length", m["body_length"],
+         f"4·V + 744 + 752·C + 4·N = {4 * vocab} + 744 + {752 * m['contexts']} + {4 * m['candidates']}"),
+        (24, hexbytes(h[24:32]), "body_xxh3", f"`0x{m['body_sum']:016x}`", "XXH3-64 of the body"),
+        (32, hexbytes(h[32:36]), "V", vocab, "= manifest `vocab_size`"),
+        (36, hexbytes(h[36:40]), "C", m["contexts"], "token contexts"),
+        (40, hexbytes(h[40:44]), "N", m["candidates"], "candidates over all contexts"),
+        (44, hexbytes(h[44:56]), "reserved", 0, "0"),
+        (56, hexbytes(h[56:64]), "header_xxh3", f"`0x{m['header_sum']:016x}`",
+         f"XXH3-64 of bytes 0–55; its low 32 bits are the ref `{d_entry['ref']}`"),
+    ]))
+    at = lambda x: DICTIONARY_HEADER_SIZE + x
+    directory = ", ".join(f"(token {t}, count {c})" for t, c in zip(m["tokens"], m["counts"]))
+    emit(para("The body's five arrays, at these file offsets: the rank table at "
+              f"{at(0)} ({vocab} u32: {m['ids'][:8]} …); the global frequencies at {at(o['global_at'])} (3 tables of "
+              f"124 u16); the context directory at {at(o['directory_at'])}: {directory}; the context frequencies at "
+              f"{at(o['frequencies_at'])} (3 tables of 124 u16 per context); the candidates at "
+              f"{at(o['candidates_at'])}: context 0's list is {m['lists'][0][:8]} … The file ends at "
+              f"{at(m['body_length'])}. Every table sums to 4096, and the global ones give the escape (symbol 123) 0. "
+              "The first 8 symbols of each global table (f, one per class):"))
+    emit(table([(g, m["global_tables"][g][0][:8], m["global_tables"][g][1][:8]) for g in range(CONTEXT_GROUPS)],
+               ("group", "f[0 … 7]", "F[0 … 7]")))
+    emit(para("The writer's model (5.10) is a function of the data: the script recounts the golden JSON (every "
+              "position is in the sample) and finds the same rank table, contexts, lists and frequency tables."))
+
+    shard = store["shards"][0]
+    block = shard["blocks"][0]
+    ids_col = block["columns"][3]
+    e = block["entry"]
+    lengths_col, tokens_col, counts_col = block["columns"][:3]
+    tokens = unpack_bits(tokens_col["data"], e["positions"], tokens_col["param"], "tokens")
+    counts = [u(counts_col["data"], 2 * i, 2) for i in range(e["positions"])]
+    trace = []
+    ids, info = unpack_context(ids_col["data"], tokens, counts, m, vocab, "ids", trace)
+    data = ids_col["data"]
+    start = block["start"] + ids_col["offset"]
+    emit(para(f"In block 0 of `{store['name']}/{manifest['shards'][0]['file']}` (P = {e['positions']} positions, "
+              f"E = {e['entries']} entries), the ids column's directory entry has codec 5 (`context`), compression "
+              f"{ids_col['comp']} and codec_param `{hexbytes(ids_col['raw'][16:20])}`, the u32 0x{ids_col['param']:08x}: "
+              f"the ref of this model. Its payload, bytes {start}–{start + ids_col['stored'] - 1} "
+              f"(+{ids_col['offset']}), is "
+              + (f"a zstd frame; decompressed, it is {ids_col['dlen']} bytes" if ids_col["comp"]
+                 else f"stored as it is ({ids_col['dlen']} bytes: zstd would not make the rANS stream smaller)")
+              + ". Its first 32 bytes (offsets from 0):"))
+    emit(dump_lines(data[:32]))
+    r_len = info["stream_length"]
+    emit(para(f"R = {r_len}: the four initial states {', '.join(f'0x{x:08x}' for x in info['initial_states'])}, and "
+              f"{(r_len - 16) // 2} u16 words from offset 20; the extra bits start at offset {4 + r_len}, "
+              f"B = {info['extra_bits']} bits in {(info['extra_bits'] + 7) // 8} bytes, so decoded_length = 4 + "
+              f"{r_len} + {(info['extra_bits'] + 7) // 8} = {ids_col['dlen']}. The block's {e['entries']} entries "
+              f"take K = {info['symbols']} symbols. Some of them, symbol i with state X[i mod 4] (x before and after, "
+              "r = x mod 4096, the symbol s with F[s] ≤ r < F[s] + f[s], the word read when x fell below 2^16):"))
+    symbol_of, i = {}, 0
+    for j, step in enumerate(info["steps"]):
+        p, g, k, syms = step[:4]
+        for n, _ in enumerate(syms):
+            symbol_of[i] = (j, p, f"T({k},{g})" if k is not None and n == 0 else f"G({g})")
+            i += 1
+    first_context = next(j for j, step in enumerate(info["steps"]) if step[2] is not None)
+    escape = next((j for j, step in enumerate(info["steps"]) if step[2] is not None and not step[6]), None)
+    shown = list(range(6))
+    for j in (first_context, first_context + 1, escape):
+        if j is not None:
+            shown += [i for i, (jj, _, _) in symbol_of.items() if jj == j and i not in shown]
+    rows = []
+    for i in shown:
+        (_, state, before, r, sym, f, cum, after, word) = trace[i]
+        j, p, where = symbol_of[i]
+        rows.append((i, j, p, tokens[p], where, state, f"0x{before:08x}", r, sym, f, cum, f"0x{after:08x}",
+                     f"0x{word:04x}" if word is not None else "—"))
+    emit(table(rows, ("i", "entry", "position", "token", "table", "X", "x", "r", "s", "f[s]", "F[s]", "x after",
+                      "word")))
+    emit(para(f"(T(k,g) is context k's table of group g, G(g) the global table of group g.) The entries of these "
+              "symbols (position, its input token and context, group, the symbols read: a class, or the escape 123 "
+              f"then a class of the global table; v; the extra bits, counted from bit 0 of byte {4 + r_len}; the id):"))
+    bit_at, at = {}, 0
+    for j, step in enumerate(info["steps"]):
+        bit_at[j] = at
+        at += step[5]
+    extra_bits = bits_of(data[4 + r_len:])
+    rows = []
+    for j in sorted({symbol_of[i][0] for i in shown}):
+        p, g, k, syms, v, width, listed = info["steps"][j]
+        b0 = bit_at[j]
+        extra = (f"bits {b0}–{b0 + width - 1}: `{(extra_bits >> b0) & ((1 << width) - 1):0{width}b}`" if width > 1
+                 else f"bit {b0}: `{(extra_bits >> b0) & 1}`" if width else "none")
+        how = f"cand_{k}[{v - 1}]" if listed else f"table[{v - 1}]"
+        rows.append((j, p, tokens[p], "—" if k is None else k, g, syms, v, extra, how, ids[j]))
+    emit(table(rows, ("entry", "position", "token", "context", "group", "symbols", "v", "extra bits", "id from",
+                      "id")))
+    emit(para(f"Position {info['steps'][first_context][0]} is the block's first context position (its input token "
+              f"{tokens[info['steps'][first_context][0]]} is context {info['steps'][first_context][2]}'s token): "
+              "its ids are coded as their index in the list, plus 1."))
+    if escape is not None:
+        p, g, k, syms, v, width, _ = info["steps"][escape]
+        emit(para(f"The block's first escape is entry {escape} (position {p}, token {tokens[p]}, context {k}, group "
+                  f"{g}): symbol 123 in T({k},{g}), then class {syms[1]} in G({g}): v = {v}, id = table[{v - 1}] = "
+                  f"{ids[escape]}, an id that is not in context {k}'s list."))
+    emit(para(f"After symbol {info['symbols'] - 1} every word has been read and the four states are 0x10000 again (the "
+              f"encoder's start). Position 0's ids, {ids[:counts[0]]}, are those of the golden JSON."))
+    return out
+
+
 def check_rank_order(store):
     """The writer's rule of 5.8 for the table (counts over the sampled positions, ties by ascending id)."""
     counts = [0] * store["vocab"]
@@ -626,6 +920,71 @@ def check_rank_order(store):
         check(t["ids"] == expected, f"{store['name']}: the rank table is not by count, ties by ascending id (5.8)")
 
 
+def writer_table(counts, codable):
+    """The writer's frequency table of 5.10 (informative): counts scaled to 4096 and floored, every codable symbol at
+    least 1, the rounding difference on the largest frequency."""
+    total = sum(counts)
+    f = [c * CONTEXT_TOTAL // total if total else 0 for c in counts]
+    for sym in codable:
+        f[sym] = max(f[sym], 1)
+    largest = max(range(CONTEXT_SYMBOLS), key=lambda sym: (f[sym], -sym))
+    f[largest] += CONTEXT_TOTAL - sum(f)
+    return f
+
+
+def check_context_model(store):
+    """The writer's model of 5.10 (informative), recomputed from the golden JSON: every position is in the sample."""
+    vocab = store["vocab"]
+    positions = [(tok, p["ids"]) for s in store["decoded"] for tok, p in zip(s["tokens"], s["positions"])]
+    check(len(positions) <= store["manifest"]["codecs"]["dictionary_sample"], f"{store['name']}: sample")
+    kept = [0] * vocab
+    seen = [0] * vocab
+    for tok, ids in positions:
+        seen[tok] += 1
+        for i in ids:
+            kept[i] += 1
+    rank = sorted(range(vocab), key=lambda i: (-kept[i], i))
+    frequent = sorted((t for t in range(vocab) if seen[t] >= 32), key=lambda t: (-seen[t], t))[:1024]
+    tokens = sorted(frequent)
+    lists = {}
+    for t in tokens:
+        at = [0] * vocab
+        for tok, ids in positions:
+            if tok == t:
+                for i in ids:
+                    at[i] += 1
+        lists[t] = sorted((i for i in range(vocab) if at[i] >= 2), key=lambda i: (-at[i], i))[:4096]
+    position_of_rank = {i: r for r, i in enumerate(rank)}
+    global_counts = [[0] * CONTEXT_SYMBOLS for _ in range(CONTEXT_GROUPS)]
+    context_counts = {t: [[0] * CONTEXT_SYMBOLS for _ in range(CONTEXT_GROUPS)] for t in tokens}
+    for tok, ids in positions:
+        for j, i in enumerate(ids):
+            g = 0 if j == 0 else 1 if j <= 7 else 2
+            if tok in lists:
+                if i in lists[tok]:
+                    context_counts[tok][g][context_class(lists[tok].index(i) + 1)[0]] += 1
+                    continue
+                context_counts[tok][g][CONTEXT_ESCAPE] += 1
+            global_counts[g][context_class(position_of_rank[i] + 1)[0]] += 1
+    for model in store["tables"].values():
+        if model["kind"] != 3:
+            continue
+        name = f"{store['name']}: the writer's model (5.10)"
+        check(model["ids"] == rank, f"{name}: rank table")
+        check(model["tokens"] == tokens, f"{name}: context tokens {model['tokens']}, expected {tokens}")
+        check(model["lists"] == [lists[t] for t in tokens], f"{name}: candidate lists")
+        all_classes = sorted({context_class(v)[0] for v in range(1, vocab + 1)})
+        for g in range(CONTEXT_GROUPS):
+            expected = writer_table(global_counts[g], all_classes)
+            check(model["global_tables"][g][0] == expected,
+                  f"{name}: global table {g}: {model['global_tables'][g][0]} vs {expected}")
+            for k, t in enumerate(tokens):
+                codable = sorted({context_class(v)[0] for v in range(1, len(lists[t]) + 1)} | {CONTEXT_ESCAPE})
+                expected = writer_table(context_counts[t][g], codable)
+                check(model["context_tables"][k][g][0] == expected,
+                      f"{name}: context {k} table {g}: {model['context_tables'][k][g][0]} vs {expected}")
+
+
 def main(golden):
     versions = sorted((tuple(int(x) for x in d.split(".")), d) for d in os.listdir(golden)
                       if os.path.isdir(os.path.join(golden, d)) and d.replace(".", "").isdigit() and d.count(".") == 1)
@@ -636,8 +995,16 @@ def main(golden):
         ranked = read_store(os.path.join(golden, directory, "ranked-q8"), os.path.join(golden, directory, "ranked-q8.json"))
         check_rank_order(ranked)
         check(packed["decoded"] == ranked["decoded"], f"{directory}: packed-q8 and ranked-q8 decode to different sequences")
-        newest = (packed, ranked)
-    sys.stdout.write("\n".join(walk_packed(newest[0]) + walk_ranked(newest[1])))
+        context = None
+        if os.path.isdir(os.path.join(golden, directory, "context-q8")):
+            context = read_store(os.path.join(golden, directory, "context-q8"),
+                                 os.path.join(golden, directory, "context-q8.json"))
+            check_context_model(context)
+        newest = (packed, ranked, context)
+    walk = walk_packed(newest[0]) + walk_ranked(newest[1])
+    if newest[2] is not None:
+        walk += walk_context(newest[2])
+    sys.stdout.write("\n".join(walk))
 
 
 if __name__ == "__main__":

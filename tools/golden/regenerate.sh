@@ -24,6 +24,11 @@ done
 source_options=(--synthetic --tokens 16 --seq-len 8 --vocab 50 --seed 1)
 processing_options=(--method top-p-k --temperature 1 --top-p 0.95 --top-k 50)
 layout_options=(--seqs-per-block 1 --zstd-level 3 --shard-mib 256 --dictionary-sample 32768 --value-range 0 --beam 4)
+# context-q8 needs token contexts (input tokens at 32 or more sample positions, format-spec 5.10) and ids kept only once
+# at a context (coded as escapes): 40 sequences of 16 positions, at most 10 entries kept, 8 sequences per block.
+context_source_options=(--synthetic --tokens 640 --seq-len 16 --vocab 50 --seed 1)
+context_processing_options=(--method top-p-k --temperature 1 --top-p 0.95 --top-k 10)
+context_layout_options=(--seqs-per-block 8 --zstd-level 3 --shard-mib 256 --dictionary-sample 32768 --value-range 0 --beam 4)
 identity_seed=1
 scratch_root="$(mktemp -d)"
 trap 'rm -rf "$scratch_root"' EXIT
@@ -31,8 +36,7 @@ trap 'rm -rf "$scratch_root"' EXIT
 pack() {
   local name="$1"; shift
   local scratch="$scratch_root/$name"
-  "$cli" pack "${source_options[@]}" "${processing_options[@]}" "${layout_options[@]}" "$@" \
-    --id-seed "$identity_seed" --out "$scratch" >/dev/null
+  "$cli" pack "$@" --id-seed "$identity_seed" --out "$scratch" >/dev/null
   "$cli" verify "$scratch" >/dev/null
   local version
   version=$("$python" -c 'import json, sys; v = json.load(open(sys.argv[1]))["format_version"]; print("%d.%d" % (v["major"], v["minor"]))' \
@@ -45,8 +49,12 @@ pack() {
     "$(find "$golden/$version/$name" -type f -printf '%s\n' | paste -sd+ | bc) bytes"
 }
 
-pack packed-q8 --tokens-codec packed --ids packed --values q8
-pack ranked-q8 --tokens-codec packed --ids ranked --values q8
+pack packed-q8 "${source_options[@]}" "${processing_options[@]}" "${layout_options[@]}" \
+  --tokens-codec packed --ids packed --values q8
+pack ranked-q8 "${source_options[@]}" "${processing_options[@]}" "${layout_options[@]}" \
+  --tokens-codec packed --ids ranked --values q8
+pack context-q8 "${context_source_options[@]}" "${context_processing_options[@]}" "${context_layout_options[@]}" \
+  --tokens-codec packed --ids context --values q8
 
 # Section 9 of the spec lies between these two markers. The walk-through follows the newest version's stores, and
 # checks every version's against the spec.
