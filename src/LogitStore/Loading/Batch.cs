@@ -40,4 +40,6 @@ public sealed class Batch
     public int[] RowOffset { get; }
 
     internal Exception? Fault { get; set; }
+
+    internal BatchBuffers Buffers => new(Tokens, KeptCounts, Residual, Ids, Probs, RowSequence, RowOffset);
 }

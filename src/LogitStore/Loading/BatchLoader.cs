@@ -30,6 +30,7 @@ public sealed class BatchLoader : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly EpochPlan[] _plans;
     private readonly int[] _blockOrder;
+    private readonly System.Collections.Concurrent.ConcurrentBag<FillScratch> _callerScratch = new();
     private long _nextToClaim;
     private long _nextToHand;
 
@@ -64,7 +65,8 @@ public sealed class BatchLoader : IDisposable
         for (int i = 0; i < _plans.Length; i++) _plans[i] = new EpochPlan(blocksOfRank);
         _blockOrder = new int[store.BlockCount];
         _freeCount = new SemaphoreSlim(options.RingSize, options.RingSize);
-        for (int i = 0; i < options.RingSize; i++) _free.Enqueue(new Batch(options.BatchSize, options.SequenceLength, options.Width));
+        if (options.Workers > 0)
+            for (int i = 0; i < options.RingSize; i++) _free.Enqueue(new Batch(options.BatchSize, options.SequenceLength, options.Width));
         _ready = new Batch?[options.RingSize];
         _nextToClaim = _nextToHand = options.StartStep;
         _workers = new Thread[options.Workers];
@@ -101,6 +103,7 @@ public sealed class BatchLoader : IDisposable
     /// <summary>The next batch in step order; blocks until a worker has it. Throws the worker's error for a batch that failed.</summary>
     public Batch Next(CancellationToken ct = default)
     {
+        if (_workers.Length == 0) throw new InvalidOperationException("a loader without workers assembles through FillInto");
         Batch b;
         lock (_gate)
         {
@@ -137,10 +140,7 @@ public sealed class BatchLoader : IDisposable
     {
         int w = (int)index!;
         long allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
-        var scratch = new DecodedBlock();
-        scratch.Reserve(_largestBlock.Sequences, _largestBlock.Positions, _largestBlock.Entries);
-        int cachedBlock = -1;
-        var rowOrder = new int[_rowsInBlock.Max()];
+        var scratch = NewScratch();
         var token = _stop.Token;
         try
         {
@@ -153,12 +153,12 @@ public sealed class BatchLoader : IDisposable
                 batch.Epoch = (int)(step / StepsPerEpoch);
                 try
                 {
-                    Fill(batch, scratch, ref cachedBlock, rowOrder);
+                    Fill(step, batch.Buffers, scratch);
                 }
                 catch (Exception ex) when (ex is StoreCorruptException or InvalidOperationException or ArgumentException)
                 {
                     batch.Fault = ex;
-                    cachedBlock = -1;
+                    scratch.CachedBlock = -1;
                 }
                 Volatile.Write(ref _workerAllocated[w], GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart);
                 lock (_gate)
@@ -171,10 +171,51 @@ public sealed class BatchLoader : IDisposable
         catch (OperationCanceledException) { }
     }
 
-    private void Fill(Batch batch, DecodedBlock scratch, ref int cachedBlock, int[] rowOrder)
+    /// <summary>
+    /// Assembles step <paramref name="step"/>'s batch on the calling thread, decoding straight into caller-owned buffers:
+    /// the same rows, in the same order, as <see cref="Next"/> hands out for that step. Any number of threads may call it
+    /// at once (each takes its own decode scratch); it throws the <see cref="StoreCorruptException"/> of a damaged block.
+    /// </summary>
+    public void FillInto(long step, BatchBuffers destination)
     {
-        var plan = Plan(batch.Epoch);
-        long first = (batch.Step % StepsPerEpoch) * _o.BatchSize;
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        destination.CheckFits(_o.BatchSize, _o.SequenceLength, _o.Width);
+        if (!_callerScratch.TryTake(out var scratch)) scratch = NewScratch();
+        try
+        {
+            Fill(step, destination, scratch);
+        }
+        catch
+        {
+            scratch.CachedBlock = -1;
+            throw;
+        }
+        finally
+        {
+            _callerScratch.Add(scratch);
+        }
+    }
+
+    /// <summary>One assembling thread's decode buffers, the block they hold, and a block's row order.</summary>
+    private sealed class FillScratch(DecodedBlock decoded, int rowsPerBlock)
+    {
+        public readonly DecodedBlock Decoded = decoded;
+        public readonly int[] RowOrder = new int[rowsPerBlock];
+        public int CachedBlock = -1;
+    }
+
+    private FillScratch NewScratch()
+    {
+        var decoded = new DecodedBlock();
+        decoded.Reserve(_largestBlock.Sequences, _largestBlock.Positions, _largestBlock.Entries);
+        return new FillScratch(decoded, _rowsInBlock.Max());
+    }
+
+    private void Fill(long step, BatchBuffers batch, FillScratch scratch)
+    {
+        int epoch = (int)(step / StepsPerEpoch);
+        var plan = Plan(epoch);
+        long first = (step % StepsPerEpoch) * _o.BatchSize;
         int planBlockOfRowOrder = -1;
         for (int r = 0; r < _o.BatchSize; r++)
         {
@@ -184,39 +225,40 @@ public sealed class BatchLoader : IDisposable
             while (i + 1 < plan.RowStart.Length && plan.RowStart[i + 1] <= row) i++; // past skipped (empty) blocks
             int block = plan.Blocks[i];
             int rowInBlock = (int)(row - plan.RowStart[i]);
-            if (block != cachedBlock)
+            if (block != scratch.CachedBlock)
             {
-                _store.ReadBlock(block, scratch);
-                cachedBlock = block;
+                scratch.CachedBlock = -1;
+                _store.ReadBlock(block, scratch.Decoded);
+                scratch.CachedBlock = block;
             }
             if (planBlockOfRowOrder != i)
             {
-                RowPermutation(rowOrder.AsSpan(0, _rowsInBlock[block]), batch.Epoch, block);
+                RowPermutation(scratch.RowOrder.AsSpan(0, _rowsInBlock[block]), epoch, block);
                 planBlockOfRowOrder = i;
             }
-            int q = rowOrder[rowInBlock];
+            int q = scratch.RowOrder[rowInBlock];
             int seqInBlock = q / _windowsPerSequence, window = q % _windowsPerSequence;
-            CopyRow(scratch, seqInBlock, window * _o.SequenceLength, batch, r);
+            CopyRow(scratch.Decoded, seqInBlock, window * _o.SequenceLength, batch, r);
         }
     }
 
     /// <summary>
     /// Row r of the batch ← positions [offset, offset + T) of the block's sequence; entries beyond K folded into the residual.
     /// </summary>
-    private void CopyRow(DecodedBlock block, int seqInBlock, int offset, Batch batch, int r)
+    private void CopyRow(DecodedBlock block, int seqInBlock, int offset, BatchBuffers batch, int r)
     {
         var view = block.Sequence(seqInBlock);
         batch.RowSequence[r] = view.Id;
         batch.RowOffset[r] = offset;
         int t0 = r * _o.SequenceLength, k = _o.Width;
-        view.Tokens.Slice(offset, _o.SequenceLength).CopyTo(batch.Tokens.AsSpan(t0));
+        view.Tokens.Slice(offset, _o.SequenceLength).CopyTo(batch.Tokens[t0..]);
         for (int t = 0; t < _o.SequenceLength; t++)
         {
             var ids = view.IdsAt(offset + t);
             var probs = view.ProbsAt(offset + t);
             int n = Math.Min(ids.Length, k);
-            var dIds = batch.Ids.AsSpan((t0 + t) * k, k);
-            var dProbs = batch.Probs.AsSpan((t0 + t) * k, k);
+            var dIds = batch.Ids.Slice((t0 + t) * k, k);
+            var dProbs = batch.Probs.Slice((t0 + t) * k, k);
             ids[..n].CopyTo(dIds);
             probs[..n].CopyTo(dProbs);
             dIds[n..].Clear();
