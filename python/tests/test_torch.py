@@ -104,3 +104,27 @@ def test_kd_loss_equals_dense_definition(loader_store, temperature):
         got = kd_loss(logits, *args, temperature=temperature)
         want = dense_forward_kl(logits, *args, temperature)
     assert abs(float(got) - float(want)) < 1e-4 * max(1.0, abs(float(want)))
+
+
+def test_kd_loss_equals_csharp_kd_loss_on_the_same_batch(loader_store):
+    """
+    data/kd_loss_reference.json holds the C# KdLoss (ForwardKl) of step 0 of a loader over this same store (packed
+    from the same seeds, so byte for byte the same), written by tools/kd-loss-reference.
+    """
+    import json
+    from pathlib import Path
+
+    reference = json.loads((Path(__file__).parent / "data/kd_loss_reference.json").read_text())
+    with logitstore.Store(loader_store) as store:
+        batch = next(store.batches(2, 16, 8, seed=4))
+        v = store.vocab_size
+        assert batch.ids.ravel().tolist() == reference["ids"]
+        assert np.array_equal(batch.probs.ravel(), np.array(reference["probs"], np.float32))
+        assert batch.kept_counts.ravel().tolist() == reference["kept_counts"]
+        assert np.array_equal(batch.residual.ravel(), np.array(reference["residual"], np.float32))
+        b, t, i = np.meshgrid(np.arange(2), np.arange(16), np.arange(v), indexing="ij")
+        logits = torch.from_numpy((3 * np.sin(0.37 * i + 1.3 * t + 2.1 * b)).astype(np.float32))
+        args = [torch.from_numpy(a) for a in (batch.ids, batch.probs, batch.kept_counts, batch.residual)]
+        for tau, want in reference["loss_by_temperature"].items():
+            got = float(kd_loss(logits, *args, temperature=float(tau)))
+            assert abs(got - want) <= 1e-5 * abs(want), (tau, got, want)
