@@ -2,5 +2,6 @@
 
 from ._native import LogitStoreError, StoreCorruptError
 from .store import Batch, Loader, Sequence, Store, verify
+from .stream import Writer
 
-__all__ = ["Batch", "Loader", "LogitStoreError", "Sequence", "Store", "StoreCorruptError", "verify"]
+__all__ = ["Batch", "Loader", "LogitStoreError", "Sequence", "Store", "StoreCorruptError", "Writer", "verify"]
