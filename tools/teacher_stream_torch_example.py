@@ -2,7 +2,8 @@
 """A real PyTorch teacher streaming into a store: a small byte-level causal transformer (defined here) trained for a
 few steps on a text file, then run over that file, its top-k log-probabilities sent through logitstore.stream.Writer.
 
-    python3 tools/teacher_stream_torch_example.py README.md | ./logitstore pack --from-stream - --method top-k --top-k 16 --out stores/bytes
+    python3 tools/teacher_stream_torch_example.py README.md \
+        | ./logitstore pack --from-stream - --method top-k --top-k 16 --out stores/bytes
     ./logitstore verify stores/bytes && ./logitstore dump stores/bytes --seq 0 | head
 """
 import argparse

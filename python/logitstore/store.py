@@ -80,7 +80,7 @@ class Loader:
         options = _native.LoaderOptions(
             struct_size=ctypes.sizeof(_native.LoaderOptions), batch_size=batch_size, sequence_length=sequence_length,
             width=width, shuffle=int(bool(shuffle)), skip_damaged_blocks=int(bool(skip_damaged_blocks)), seed=seed,
-            rank=rank, world_size=world_size, start_step=0, workers=0, ring_size=1)
+            rank=rank, world_size=world_size, start_step=0, workers=0, ring_size=8)
         handle = ctypes.c_void_p()
         library = _native.lib()
         _native.check(library.logitstore_loader_create(store._handle, ctypes.byref(options), ctypes.byref(handle)))
