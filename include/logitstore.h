@@ -65,6 +65,8 @@ int32_t logitstore_last_error(char *buffer, int32_t capacity);
 int32_t logitstore_last_error_file(char *buffer, int32_t capacity);
 int64_t logitstore_last_error_offset(void);
 void logitstore_free_bytes(uint8_t *bytes);
+/* Managed bytes the library has allocated since it loaded, over all threads: flat across a loop that allocates nothing. */
+int64_t logitstore_allocated_bytes(void);
 
 logitstore_status logitstore_store_open(const char *path, int32_t flags, logitstore_store **store);
 void logitstore_store_close(logitstore_store *store);
@@ -87,6 +89,8 @@ logitstore_status logitstore_loader_steps_per_epoch(logitstore_loader *loader, i
 logitstore_status logitstore_loader_fill(logitstore_loader *loader, int64_t step, const logitstore_batch_buffers *buffers);
 /* The next batch from the worker threads (workers >= 1), copied into buffers; *step receives its step number. */
 logitstore_status logitstore_loader_next(logitstore_loader *loader, const logitstore_batch_buffers *buffers, int64_t *step);
+/* Takes `count` batches from the worker threads and hands them back unread (skips ahead; measures the loader alone). */
+logitstore_status logitstore_loader_discard(logitstore_loader *loader, int64_t count);
 void logitstore_loader_close(logitstore_loader *loader);
 
 #ifdef __cplusplus

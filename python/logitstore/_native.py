@@ -2,6 +2,8 @@
 
 import ctypes
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 ABI_VERSION = 1
@@ -69,8 +71,8 @@ def _library_path():
         "or point LOGITSTORE_LIBRARY at it")
 
 
-def _load():
-    lib = ctypes.CDLL(_library_path())
+def _load(path):
+    lib = ctypes.CDLL(path)
     p, i32, i64, u64 = ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_uint64
     pp = ctypes.POINTER(ctypes.c_void_p)
     signatures = {
@@ -89,7 +91,9 @@ def _load():
         "logitstore_loader_steps_per_epoch": (i32, [p, ctypes.POINTER(i64)]),
         "logitstore_loader_fill": (i32, [p, i64, ctypes.POINTER(BatchBuffers)]),
         "logitstore_loader_next": (i32, [p, ctypes.POINTER(BatchBuffers), ctypes.POINTER(i64)]),
+        "logitstore_loader_discard": (i32, [p, i64]),
         "logitstore_loader_close": (None, [p]),
+        "logitstore_allocated_bytes": (i64, []),
     }
     for name, (restype, argtypes) in signatures.items():
         fn = getattr(lib, name)
@@ -102,14 +106,41 @@ def _load():
 
 
 _lib = None
+_lib_pid = None
+
+
+def _fresh_copy(path):
+    """
+    A child forked after the parent started the library's .NET runtime inherits that runtime without its threads, and
+    the first collection or lock in it can wait forever. The child loads its own copy instead (another file, so the
+    loader maps a second, independent library); the inherited one is never called again.
+    """
+    directory = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    with tempfile.NamedTemporaryFile(prefix=f"liblogitstore-{os.getpid()}-", suffix=".so", dir=directory,
+                                     delete=False) as copy:
+        with open(path, "rb") as original:
+            shutil.copyfileobj(original, copy)
+    try:
+        return _load(copy.name)
+    finally:
+        os.unlink(copy.name)
 
 
 def lib():
-    """The loaded library (loaded on first use, once per process)."""
-    global _lib
+    """The library of this process: loaded on first use, and again (a fresh copy) in a child forked after that."""
+    global _lib, _lib_pid
+    pid = os.getpid()
     if _lib is None:
-        _lib = _load()
+        _lib = _load(_library_path())
+    elif _lib_pid != pid:
+        _lib = _fresh_copy(_library_path())
+    _lib_pid = pid
     return _lib
+
+
+def owned_here(pid):
+    """Whether a handle made in process `pid` belongs to this process's library (not one inherited through fork)."""
+    return pid == os.getpid()
 
 
 def _text(getter):

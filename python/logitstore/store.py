@@ -2,6 +2,7 @@
 
 import ctypes
 import json
+import os
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
@@ -84,7 +85,7 @@ class Loader:
         handle = ctypes.c_void_p()
         library = _native.lib()
         _native.check(library.logitstore_loader_create(store._handle, ctypes.byref(options), ctypes.byref(handle)))
-        self._handle = handle
+        self._handle, self._pid = handle, os.getpid()
         self._fill = library.logitstore_loader_fill
         steps = ctypes.c_int64()
         _native.check(library.logitstore_loader_steps_per_epoch(handle, ctypes.byref(steps)))
@@ -94,6 +95,8 @@ class Loader:
         return Batch.allocate(self.batch_size, self.sequence_length, self.width)
 
     def fill(self, step, batch):
+        if not _native.owned_here(self._pid):
+            raise RuntimeError("this loader was made before a fork: make loaders in the process that uses them")
         if batch.shape != (self.batch_size, self.sequence_length, self.width):
             raise ValueError(f"batch of shape {batch.shape}; this loader fills {(self.batch_size, self.sequence_length, self.width)}")
         status = self._fill(self._handle, step, batch.pointer)
@@ -104,7 +107,8 @@ class Loader:
 
     def close(self):
         if getattr(self, "_handle", None):
-            _native.lib().logitstore_loader_close(self._handle)
+            if _native.owned_here(self._pid):
+                _native.lib().logitstore_loader_close(self._handle)
             self._handle = None
 
     def __del__(self):
@@ -124,7 +128,7 @@ class Store:
         handle = ctypes.c_void_p()
         flags = _native.OPEN_DAMAGED if open_damaged else 0
         _native.check(_native.lib().logitstore_store_open(str(path).encode(), flags, ctypes.byref(handle)))
-        self._handle = handle
+        self._handle, self._pid = handle, os.getpid()
         self.path = str(path)
         self.facts = json.loads(_native.take_bytes(
             lambda data, length: _native.lib().logitstore_store_facts(self._handle, data, length)))
@@ -147,6 +151,7 @@ class Store:
 
     def read(self, sequence):
         """The sequence with global id `sequence` (ids of a part store start at its first_sequence)."""
+        self._check_process()
         library = _native.lib()
         length, entries = ctypes.c_int32(), ctypes.c_int64()
         _native.check(library.logitstore_store_sequence_shape(self._handle, sequence, ctypes.byref(length), ctypes.byref(entries)))
@@ -166,8 +171,13 @@ class Store:
         probs[rows, cols] = flat_probs
         return Sequence(sequence, tokens, ids, probs, counts, residual)
 
+    def _check_process(self):
+        if not _native.owned_here(self._pid):
+            raise RuntimeError("this store was opened before a fork: open it in the process that reads it")
+
     def loader(self, batch_size, sequence_length=None, width=None, **options):
         """A `Loader` over this store (sequence_length defaults to the store's)."""
+        self._check_process()
         return Loader(self, batch_size, sequence_length or self.sequence_length, width, **options)
 
     def batches(self, batch_size, sequence_length=None, width=None, *, shuffle=True, seed=1, epoch=0, start_step=0,
@@ -198,7 +208,8 @@ class Store:
 
     def close(self):
         if getattr(self, "_handle", None):
-            _native.lib().logitstore_store_close(self._handle)
+            if _native.owned_here(self._pid):
+                _native.lib().logitstore_store_close(self._handle)
             self._handle = None
 
     def __del__(self):

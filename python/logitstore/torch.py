@@ -45,8 +45,8 @@ class TensorBatch(Batch):
 
 class LogitStoreDataset(IterableDataset):
     """
-    One epoch of a store's batches as dicts of tensors: tokens, kept_counts, residual [B, T]; ids, probs [B, T, K];
-    row_sequence, row_offset [B]; step. Batches are already whole: use DataLoader(dataset, batch_size=None).
+    `epochs` epochs (from `epoch`) of a store's batches as dicts of tensors: tokens, kept_counts, residual [B, T];
+    ids, probs [B, T, K]; row_sequence, row_offset [B]; step. Batches are already whole: use DataLoader(dataset, batch_size=None).
 
     The order is a pure function of (seed, epoch, step): blocks split by rank / world size (as given, else
     torch.distributed's, else RANK / WORLD_SIZE), steps split round-robin over DataLoader workers, so a DataLoader hands
@@ -57,11 +57,11 @@ class LogitStoreDataset(IterableDataset):
     """
 
     def __init__(self, path, batch_size, sequence_length=None, width=None, *, shuffle=True, seed=1, epoch=0, start_step=0,
-                 rank=None, world_size=None, ring_size=6, pin_memory=False, skip_damaged_blocks=False):
+                 epochs=1, rank=None, world_size=None, ring_size=6, pin_memory=False, skip_damaged_blocks=False):
         super().__init__()
         self.path = str(path)
         self.batch_size, self.sequence_length, self.width = batch_size, sequence_length, width
-        self.shuffle, self.seed, self.epoch, self.start_step = shuffle, seed, epoch, start_step
+        self.shuffle, self.seed, self.epoch, self.start_step, self.epochs = shuffle, seed, epoch, start_step, epochs
         self.rank, self.world_size = rank_and_world_size(rank, world_size)
         self.ring_size, self.pin_memory, self.skip_damaged_blocks = ring_size, pin_memory, skip_damaged_blocks
         self._steps_per_epoch = None
@@ -82,7 +82,7 @@ class LogitStoreDataset(IterableDataset):
         return self._steps_per_epoch
 
     def __len__(self):
-        return max(0, self.steps_per_epoch - self.start_step)
+        return max(0, self.epochs * self.steps_per_epoch - self.start_step)
 
     def __iter__(self):
         info = get_worker_info()
@@ -91,7 +91,7 @@ class LogitStoreDataset(IterableDataset):
             ring = [TensorBatch(loader.batch_size, loader.sequence_length, loader.width, shared=info is not None,
                                 pin_memory=self.pin_memory and info is None) for _ in range(self.ring_size)]
             first = self.epoch * loader.steps_per_epoch + self.start_step
-            end = (self.epoch + 1) * loader.steps_per_epoch
+            end = (self.epoch + self.epochs) * loader.steps_per_epoch
             for i, step in enumerate(range(first + worker, end, workers)):
                 batch = loader.fill(step, ring[i % len(ring)])
                 yield dict(batch.tensors, step=step)

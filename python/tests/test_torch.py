@@ -128,3 +128,52 @@ def test_kd_loss_equals_csharp_kd_loss_on_the_same_batch(loader_store):
         for tau, want in reference["loss_by_temperature"].items():
             got = float(kd_loss(logits, *args, temperature=float(tau)))
             assert abs(got - want) <= 1e-5 * abs(want), (tau, got, want)
+
+
+FORK_AFTER_RUNTIME = """
+import ctypes, sys
+import logitstore
+from logitstore import _native
+from logitstore.torch import LogitStoreDataset
+from torch.utils.data import DataLoader
+
+path = sys.argv[1]
+store = logitstore.Store(path)
+# Start the runtime's threads in this process: a threaded C# loader, and enough reads to run collections.
+options = _native.LoaderOptions(struct_size=ctypes.sizeof(_native.LoaderOptions), batch_size=4, sequence_length=32,
+                                width=8, shuffle=1, seed=1, world_size=1, workers=2, ring_size=4)
+handle = ctypes.c_void_p()
+_native.check(_native.lib().logitstore_loader_create(store._handle, ctypes.byref(options), ctypes.byref(handle)))
+_native.check(_native.lib().logitstore_loader_discard(handle, 50))
+for _ in range(20):
+    [store[i] for i in range(len(store))]
+
+
+class CollectingDataset(LogitStoreDataset):
+    def __iter__(self):
+        # Enough managed garbage in the worker for the library to run collections there.
+        with logitstore.Store(self.path) as mine:
+            for _ in range(3000):
+                _native.take_bytes(lambda data, length: _native.lib().logitstore_store_facts(mine._handle, data, length))
+        yield from super().__iter__()
+
+
+dataset = CollectingDataset(path, 4, 32, 8, rank=0, world_size=1, epochs=3)
+steps = [b["step"] for b in DataLoader(dataset, batch_size=None, num_workers=2)]
+assert steps == list(range(3 * dataset.steps_per_epoch)), steps
+_native.lib().logitstore_loader_close(handle)
+print("ok")
+"""
+
+
+def test_workers_forked_after_the_runtime_started_do_not_hang(loader_store, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    script = tmp_path / "fork.py"
+    script.write_text(FORK_AFTER_RUNTIME)
+    result = subprocess.run([sys.executable, str(script), str(loader_store)], capture_output=True, text=True, timeout=120,
+                            env={"PYTHONPATH": str(REPO / "python"), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr

@@ -122,6 +122,22 @@ internal static unsafe class LoaderExports
         }
     }
 
+    /// <summary>Takes <paramref name="count"/> batches from the worker threads and hands them back unread (skipping ahead).</summary>
+    [UnmanagedCallersOnly(EntryPoint = "logitstore_loader_discard")]
+    public static int Discard(nint loader, long count)
+    {
+        try
+        {
+            var l = NativeSpans.Target<LoaderHandle>(loader);
+            for (long i = 0; i < count; i++) l.Loader.Release(l.Loader.Next());
+            return NativeStatus.Succeed();
+        }
+        catch (Exception ex)
+        {
+            return NativeStatus.Fail(ex);
+        }
+    }
+
     [UnmanagedCallersOnly(EntryPoint = "logitstore_loader_close")]
     public static void Close(nint loader)
     {

@@ -57,6 +57,10 @@ internal static class NativeStatus
     [UnmanagedCallersOnly(EntryPoint = "logitstore_last_error_offset")]
     public static long LastErrorOffset() => t_message is null ? -1 : t_offset;
 
+    /// <summary>Managed bytes the library has allocated since it loaded, all threads: flat when a loop allocates nothing.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "logitstore_allocated_bytes")]
+    public static long AllocatedBytes() => GC.GetTotalAllocatedBytes(precise: true);
+
     /// <summary>Frees bytes the library returned (a JSON document).</summary>
     [UnmanagedCallersOnly(EntryPoint = "logitstore_free_bytes")]
     public static unsafe void FreeBytes(byte* bytes) => NativeMemory.Free(bytes);
