@@ -48,13 +48,19 @@ def csharp_loader(store, b, t, k, workers, seconds, seed):
 
 def timed(iterable, positions_per_batch, seconds):
     it = iter(iterable)
-    next(it)  # startup (workers forked, first decode) is not steady state
-    batches, start = 0, time.perf_counter()
-    for _ in it:
-        batches += 1
-        if time.perf_counter() - start >= seconds:
-            break
-    return batches * positions_per_batch / (time.perf_counter() - start)
+    try:
+        next(it)  # startup (workers forked, first decode) is not steady state
+        batches, start = 0, time.perf_counter()
+        for _ in it:
+            batches += 1
+            if time.perf_counter() - start >= seconds:
+                break
+        return batches * positions_per_batch / (time.perf_counter() - start)
+    finally:
+        if hasattr(it, "close"):
+            it.close()  # a generator: its loader closes now
+        elif hasattr(it, "_shutdown_workers"):
+            it._shutdown_workers()
 
 
 def python_threads(store, b, t, k, threads, seconds, seed):
