@@ -3,7 +3,8 @@
 Positions/s delivered into the dense [B, T, K] layout, side by side in one process tree:
   - the C# BatchLoader (its worker threads, through liblogitstore; batches taken and handed back unread);
   - logitstore.Store.batches (decode on 1..N Python threads straight into reused numpy buffers);
-  - logitstore.torch.LogitStoreDataset under DataLoader(num_workers=N, batch_size=None);
+  - logitstore.torch.LogitStoreDataset under DataLoader(num_workers=N, batch_size=None), and with N decode threads
+    under DataLoader(num_workers=0);
   - plain int32 ids + fp32 probs (+ int32 tokens) read through np.memmap into the same layout, in-process and under
     DataLoader(num_workers=N) with the same shared-memory ring.
 Rounds interleave the paths so that a busy machine slows them alike; the report gives each path's median.
@@ -67,8 +68,8 @@ def python_threads(store, b, t, k, threads, seconds, seed):
     return timed(store.batches(b, t, k, seed=seed, threads=threads), b * t, seconds)
 
 
-def python_dataset(path, b, t, k, workers, seconds, seed):
-    dataset = LogitStoreDataset(path, b, t, k, seed=seed, epochs=1000, rank=0, world_size=1)
+def python_dataset(path, b, t, k, workers, seconds, seed, threads=1):
+    dataset = LogitStoreDataset(path, b, t, k, seed=seed, epochs=1000, rank=0, world_size=1, threads=threads)
     return timed(DataLoader(dataset, batch_size=None, num_workers=workers), b * t, seconds)
 
 
@@ -156,6 +157,8 @@ def main():
         paths[("Python Store.batches (threads)", workers)] = lambda w=workers: python_threads(store, b, t, k, w, args.seconds, seed)
         paths[("Python LogitStoreDataset + DataLoader (workers)", workers)] = (
             lambda w=workers: python_dataset(args.store, b, t, k, w, args.seconds, seed))
+        paths[("Python LogitStoreDataset(threads) + DataLoader(num_workers=0)", workers)] = (
+            lambda w=workers: python_dataset(args.store, b, t, k, 0, args.seconds, seed, threads=w))
         paths[("np.memmap int32 + fp32 + DataLoader (workers)", workers)] = (
             lambda w=workers: timed(DataLoader(MemmapBatches(plain, b, t, k), batch_size=None, num_workers=w), b * t,
                                     args.seconds))

@@ -121,6 +121,33 @@ class Loader:
         self.close()
 
 
+def fill_in_order(loader, steps, ring, threads=1):
+    """
+    Yields `loader.fill(step, ...)` for each step, in order, into the ring's buffers in turn; with threads > 1 the next
+    `threads` steps are being decoded meanwhile (the ring needs more buffers than threads: a yielded batch stays valid
+    while fewer than len(ring) - threads later ones have been asked for).
+    """
+    if threads <= 1:
+        for i, step in enumerate(steps):
+            yield loader.fill(step, ring[i % len(ring)])
+        return
+    if len(ring) <= threads:
+        raise ValueError(f"a ring of {len(ring)} buffers for {threads} threads: it needs more buffers than threads")
+    steps = list(steps)
+    with ThreadPoolExecutor(threads, thread_name_prefix="logitstore-fill") as pool:
+        pending = [pool.submit(loader.fill, steps[i], ring[i % len(ring)]) for i in range(min(threads, len(steps)))]
+        try:
+            for i in range(len(steps)):
+                batch = pending.pop(0).result()
+                ahead = i + threads
+                if ahead < len(steps):
+                    pending.append(pool.submit(loader.fill, steps[ahead], ring[ahead % len(ring)]))
+                yield batch
+        finally:
+            for future in pending:
+                future.cancel()
+
+
 class Store:
     """An open store (memory-mapped, checked on opening). `store[i]` is the i-th sequence as numpy arrays."""
 
@@ -188,21 +215,10 @@ class Store:
         """
         loader = self.loader(batch_size, sequence_length, width, shuffle=shuffle, seed=seed, rank=rank,
                              world_size=world_size, skip_damaged_blocks=skip_damaged_blocks)
-        first, end = epoch * loader.steps_per_epoch + start_step, (epoch + 1) * loader.steps_per_epoch
-        ring = [loader.allocate() for _ in range(threads + 1)]
         try:
-            if threads <= 1:
-                for step in range(first, end):
-                    yield loader.fill(step, ring[step % len(ring)])
-                return
-            with ThreadPoolExecutor(threads, thread_name_prefix="logitstore-fill") as pool:
-                pending = [pool.submit(loader.fill, s, ring[s % len(ring)]) for s in range(first, min(end, first + threads))]
-                for step in range(first, end):
-                    batch = pending.pop(0).result()
-                    ahead = step + threads
-                    if ahead < end:
-                        pending.append(pool.submit(loader.fill, ahead, ring[ahead % len(ring)]))
-                    yield batch
+            first, end = epoch * loader.steps_per_epoch + start_step, (epoch + 1) * loader.steps_per_epoch
+            ring = [loader.allocate() for _ in range(threads + 1)]
+            yield from fill_in_order(loader, range(first, end), ring, threads)
         finally:
             loader.close()
 

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from .store import Batch, Store
+from .store import Batch, Store, fill_in_order
 
 
 def rank_and_world_size(rank=None, world_size=None):
@@ -53,17 +53,22 @@ class LogitStoreDataset(IterableDataset):
     them out in step order whatever num_workers is; `start_step` resumes inside the epoch. Each batch is decoded
     straight into a ring of `ring_size` reused tensors (shared memory in a worker, so passing it on copies nothing): a
     batch stays valid while fewer than ring_size - prefetch_factor - 1 later batches of its worker have been taken;
-    clone what must live longer.
+    clone what must live longer. `threads` decode threads per process (the decode releases the GIL): with
+    num_workers=0 the batches then come with no process hand-off at all, as from the C# loader.
     """
 
     def __init__(self, path, batch_size, sequence_length=None, width=None, *, shuffle=True, seed=1, epoch=0, start_step=0,
-                 epochs=1, rank=None, world_size=None, ring_size=6, pin_memory=False, skip_damaged_blocks=False):
+                 epochs=1, rank=None, world_size=None, threads=1, ring_size=6, pin_memory=False,
+                 skip_damaged_blocks=False):
         super().__init__()
         self.path = str(path)
         self.batch_size, self.sequence_length, self.width = batch_size, sequence_length, width
         self.shuffle, self.seed, self.epoch, self.start_step, self.epochs = shuffle, seed, epoch, start_step, epochs
         self.rank, self.world_size = rank_and_world_size(rank, world_size)
         self.ring_size, self.pin_memory, self.skip_damaged_blocks = ring_size, pin_memory, skip_damaged_blocks
+        self.threads = threads
+        if ring_size <= threads:
+            raise ValueError(f"ring_size {ring_size} must exceed threads {threads}")
         self._steps_per_epoch = None
 
     def set_epoch(self, epoch, start_step=0):
@@ -92,9 +97,8 @@ class LogitStoreDataset(IterableDataset):
                                 pin_memory=self.pin_memory and info is None) for _ in range(self.ring_size)]
             first = self.epoch * loader.steps_per_epoch + self.start_step
             end = (self.epoch + self.epochs) * loader.steps_per_epoch
-            for i, step in enumerate(range(first + worker, end, workers)):
-                batch = loader.fill(step, ring[i % len(ring)])
-                yield dict(batch.tensors, step=step)
+            for batch in fill_in_order(loader, range(first + worker, end, workers), ring, self.threads):
+                yield dict(batch.tensors, step=batch.step)
 
 
 def kd_loss(student_logits, ids, probs, kept_counts, residual, temperature=1.0):

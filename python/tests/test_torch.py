@@ -177,3 +177,14 @@ def test_workers_forked_after_the_runtime_started_do_not_hang(loader_store, tmp_
     result = subprocess.run([sys.executable, str(script), str(loader_store)], capture_output=True, text=True, timeout=120,
                             env={"PYTHONPATH": str(REPO / "python"), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr
+
+
+def test_decode_threads_in_process_give_the_same_batches(loader_store):
+    def epoch(threads, workers):
+        dataset = LogitStoreDataset(loader_store, 4, 32, 8, seed=11, rank=0, world_size=1, threads=threads)
+        return [(b["step"], b["ids"].clone()) for b in DataLoader(dataset, batch_size=None, num_workers=workers)]
+
+    serial = epoch(1, 0)
+    for got in (epoch(3, 0), epoch(2, 2)):
+        assert [s for s, _ in got] == [s for s, _ in serial]
+        assert all(torch.equal(a, b) for (_, a), (_, b) in zip(got, serial))
