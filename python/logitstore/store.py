@@ -98,7 +98,8 @@ class Loader:
         if not _native.owned_here(self._pid):
             raise RuntimeError("this loader was made before a fork: make loaders in the process that uses them")
         if batch.shape != (self.batch_size, self.sequence_length, self.width):
-            raise ValueError(f"batch of shape {batch.shape}; this loader fills {(self.batch_size, self.sequence_length, self.width)}")
+            wanted = (self.batch_size, self.sequence_length, self.width)
+            raise ValueError(f"batch of shape {batch.shape}; this loader fills {wanted}")
         status = self._fill(self._handle, step, batch.pointer)
         if status != _native.OK:
             _native.check(status)
