@@ -17,6 +17,7 @@ import json
 import os
 import statistics
 import sys
+import textwrap
 import time
 import tracemalloc
 from pathlib import Path
@@ -186,10 +187,11 @@ def main():
     lines = [
         "# Reading from Python: positions/s into [B, T, K]",
         "",
-        f"Single-machine readings ({os.cpu_count()} cores, shared with other jobs: load average "
-        f"{os.getloadavg()[0]:.1f} at the end), medians of {args.rounds} interleaved rounds of {args.seconds:g} s each. "
-        f"Store `{args.store}`: B = {b}, T = {t}, K = {k}; {facts['store_bytes_per_position']:.1f} bytes/position on disk "
-        f"against {plain_bytes:.0f} for the plain arrays.",
+        textwrap.fill(
+            f"Single-machine readings ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end), medians "
+            f"of {args.rounds} interleaved rounds of {args.seconds:g} s each. Store `{args.store}`: B = {b}, T = {t}, "
+            f"K = {k}; {facts['store_bytes_per_position']:.1f} bytes/position on disk against {plain_bytes:.0f} for the "
+            "plain arrays.", 118, break_long_words=False, break_on_hyphens=False),
         "",
         f"Command: `{command}`",
         "",
@@ -203,9 +205,11 @@ def main():
         lines.append(f"| {r['path']} | {r['workers']} | {r['median_positions_per_s'] / 1e6:.2f} | {readings_text} | {ratio} |")
     lines += [
         "",
-        f"Steady-state allocation of `Store.batches` (40 batches after 5 of warm-up): {py_bytes:.0f} Python bytes per batch "
-        f"(tracemalloc; peak {py_peak} bytes over the stretch) and {native_bytes:.0f} managed bytes per batch inside "
-        f"liblogitstore (`logitstore_allocated_bytes`); a batch is {b * t * (8 * k + 12)} bytes.",
+        textwrap.fill(
+            f"Steady-state allocation of `Store.batches` (40 batches after 5 of warm-up): {py_bytes:.0f} Python bytes per "
+            f"batch (tracemalloc; peak {py_peak} bytes over the stretch) and {native_bytes:.0f} managed bytes per batch "
+            f"inside liblogitstore (`logitstore_allocated_bytes`); a batch is {b * t * (8 * k + 12)} bytes.", 118,
+            break_long_words=False, break_on_hyphens=False),
         "",
     ]
     (out / "python.md").write_text("\n".join(lines))
