@@ -63,7 +63,9 @@ class LogitStoreDataset(IterableDataset):
         super().__init__()
         self.path = str(path)
         self.batch_size, self.sequence_length, self.width = batch_size, sequence_length, width
-        self.shuffle, self.seed, self.epoch, self.start_step, self.epochs = shuffle, seed, epoch, start_step, epochs
+        self.shuffle, self.seed, self.epochs = shuffle, seed, epochs
+        # Shared memory, so that set_epoch reaches persistent DataLoader workers too.
+        self._position = torch.multiprocessing.Array("q", [epoch, start_step], lock=False)
         self.rank, self.world_size = rank_and_world_size(rank, world_size)
         self.ring_size, self.pin_memory, self.skip_damaged_blocks = ring_size, pin_memory, skip_damaged_blocks
         self.threads = threads
@@ -71,8 +73,17 @@ class LogitStoreDataset(IterableDataset):
             raise ValueError(f"ring_size {ring_size} must exceed threads {threads}")
         self._steps_per_epoch = None
 
+    @property
+    def epoch(self):
+        return self._position[0]
+
+    @property
+    def start_step(self):
+        return self._position[1]
+
     def set_epoch(self, epoch, start_step=0):
-        self.epoch, self.start_step = epoch, start_step
+        """The epoch (and the step inside it) the next iteration starts at, in this process and its workers."""
+        self._position[0], self._position[1] = epoch, start_step
 
     def _loader(self, store):
         return store.loader(self.batch_size, self.sequence_length, self.width, shuffle=self.shuffle, seed=self.seed,
@@ -95,8 +106,9 @@ class LogitStoreDataset(IterableDataset):
         with Store(self.path, open_damaged=self.skip_damaged_blocks) as store, self._loader(store) as loader:
             ring = [TensorBatch(loader.batch_size, loader.sequence_length, loader.width, shared=info is not None,
                                 pin_memory=self.pin_memory and info is None) for _ in range(self.ring_size)]
-            first = self.epoch * loader.steps_per_epoch + self.start_step
-            end = (self.epoch + self.epochs) * loader.steps_per_epoch
+            epoch, start_step = self.epoch, self.start_step
+            first = epoch * loader.steps_per_epoch + start_step
+            end = (epoch + self.epochs) * loader.steps_per_epoch
             for batch in fill_in_order(loader, range(first + worker, end, workers), ring, self.threads):
                 yield dict(batch.tensors, step=batch.step)
 

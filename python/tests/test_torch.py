@@ -188,3 +188,12 @@ def test_decode_threads_in_process_give_the_same_batches(loader_store):
     for got in (epoch(3, 0), epoch(2, 2)):
         assert [s for s, _ in got] == [s for s, _ in serial]
         assert all(torch.equal(a, b) for (_, a), (_, b) in zip(got, serial))
+
+
+def test_set_epoch_reaches_persistent_workers(loader_store):
+    dataset = LogitStoreDataset(loader_store, 4, 32, 8, rank=0, world_size=1)
+    loader = DataLoader(dataset, batch_size=None, num_workers=2, persistent_workers=True)
+    n = dataset.steps_per_epoch
+    for epoch in range(3):
+        dataset.set_epoch(epoch, start_step=1 if epoch == 2 else 0)
+        assert [b["step"] for b in loader] == list(range(epoch * n + (1 if epoch == 2 else 0), (epoch + 1) * n))
