@@ -41,7 +41,10 @@ public sealed class Manifest
     /// <summary>One past the last committed sequence id.</summary>
     [JsonIgnore] public ulong EndSequence => Shards.Count == 0 ? FirstSequence : Shards[^1].FirstSequence + Shards[^1].Sequences;
 
-    /// <summary>How the manifest is (de)serialised; the newline is fixed so that every platform writes the same bytes.</summary>
+    /// <summary>
+    /// The manifest's JSON settings (the newline fixed so that every platform writes the same bytes), for reports that
+    /// print in the same style; the manifest itself goes through the source-generated <see cref="ManifestJsonContext"/>.
+    /// </summary>
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -64,7 +67,7 @@ public sealed class Manifest
     public byte[] ToUtf8()
     {
         ManifestXxh3 = new string('0', 16);
-        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
+        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(this, ManifestJsonContext.Default.Manifest);
         int at = (int)new ManifestLocator(bytes).ValueOf(ChecksumMember) + 1;
         ManifestXxh3 = Checksum.ToHex(Checksum.Of(bytes));
         Encoding.ASCII.GetBytes(ManifestXxh3, bytes.AsSpan(at, 16));
@@ -112,7 +115,7 @@ public sealed class Manifest
         Manifest? m;
         try
         {
-            m = JsonSerializer.Deserialize<Manifest>(bytes, JsonOptions);
+            m = JsonSerializer.Deserialize(bytes, ManifestJsonContext.Default.Manifest);
         }
         catch (JsonException ex)
         {

@@ -32,6 +32,7 @@ public sealed class BatchLoader : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly EpochPlan[] _plans;
     private readonly int[] _blockOrder;
+    private readonly System.Collections.Concurrent.ConcurrentBag<FillScratch> _callerScratch = new();
     private long _nextToClaim;
     private long _nextToHand;
     private readonly Codecs.Mvq.MvqCodebooks? _codebooks;
@@ -79,14 +80,12 @@ public sealed class BatchLoader : IDisposable
             Layout = Layout with { MvqCodebooks = _codebooks.M };
         }
         var layout = Layout;
-        for (int i = 0; i < options.RingSize; i++)
+        for (int i = 0; i < (options.Workers > 0 ? options.RingSize : 0); i++)
         {
             var memory = options.Memory?.Invoke(layout) ?? new PinnedArrayBatchMemory(layout);
             if (memory.Layout != layout)
                 throw new ArgumentException($"the batch memory has layout {memory.Layout}, the loader needs {layout}");
-            foreach (var c in BatchLayout.Columns)
-                if (memory.Column(c).Length != layout.Bytes(c))
-                    throw new ArgumentException($"the batch memory's {c} column has {memory.Column(c).Length} bytes, not {layout.Bytes(c)}");
+            CheckFits(memory);
             _free.Enqueue(new Batch(memory));
         }
         _ready = new Batch?[options.RingSize];
@@ -128,6 +127,7 @@ public sealed class BatchLoader : IDisposable
     /// <summary>The next batch in step order; blocks until a worker has it. Throws the worker's error for a batch that failed.</summary>
     public Batch Next(CancellationToken ct = default)
     {
+        if (_workers.Length == 0) throw new InvalidOperationException("a loader without workers assembles through FillInto");
         Batch b;
         lock (_gate)
         {
@@ -164,10 +164,7 @@ public sealed class BatchLoader : IDisposable
     {
         int w = (int)index!;
         long allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
-        var scratch = new DecodedBlock();
-        scratch.Reserve(_largestBlock.Sequences, _largestBlock.Positions, _largestBlock.Entries);
-        int cachedBlock = -1;
-        var rowOrder = new int[_rowsInBlock.Max()];
+        var scratch = NewScratch();
         var token = _stop.Token;
         try
         {
@@ -180,12 +177,12 @@ public sealed class BatchLoader : IDisposable
                 batch.Epoch = (int)(step / StepsPerEpoch);
                 try
                 {
-                    Fill(batch, scratch, ref cachedBlock, rowOrder);
+                    batch.EscapeCount = Fill(step, batch.Memory, batch.RowSequence, batch.RowOffset, scratch);
                 }
                 catch (Exception ex) when (ex is StoreCorruptException or InvalidOperationException or ArgumentException)
                 {
                     batch.Fault = ex;
-                    cachedBlock = -1;
+                    scratch.CachedBlock = -1;
                 }
                 Volatile.Write(ref _workerAllocated[w], GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart);
                 lock (_gate)
@@ -198,12 +195,67 @@ public sealed class BatchLoader : IDisposable
         catch (OperationCanceledException) { }
     }
 
-    private void Fill(Batch batch, DecodedBlock scratch, ref int cachedBlock, int[] rowOrder)
+    /// <summary>
+    /// Assembles step <paramref name="step"/>'s batch on the calling thread, decoding straight into caller-owned memory
+    /// of this loader's <see cref="Layout"/>: the same rows, in the same order, as <see cref="Next"/> hands out for that
+    /// step, each row's sequence id and first position written to <paramref name="rowSequence"/> and
+    /// <paramref name="rowOffset"/>. Any number of threads may call it at once (each takes its own decode scratch); it
+    /// throws the <see cref="StoreCorruptException"/> of a damaged block. Returns the escaped positions listed (mvq
+    /// codes; 0 otherwise).
+    /// </summary>
+    public int FillInto(long step, BatchMemory destination, Span<ulong> rowSequence, Span<int> rowOffset)
     {
-        var plan = Plan(batch.Epoch);
-        batch.EscapeCount = 0;
-        long first = (batch.Step % StepsPerEpoch) * _o.BatchSize;
-        int planBlockOfRowOrder = -1;
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        CheckFits(destination);
+        if (rowSequence.Length < _o.BatchSize || rowOffset.Length < _o.BatchSize)
+            throw new ArgumentException($"row spans of {rowSequence.Length} and {rowOffset.Length}, fewer than {_o.BatchSize} rows");
+        if (!_callerScratch.TryTake(out var scratch)) scratch = NewScratch();
+        try
+        {
+            return Fill(step, destination, rowSequence, rowOffset, scratch);
+        }
+        catch
+        {
+            scratch.CachedBlock = -1;
+            throw;
+        }
+        finally
+        {
+            _callerScratch.Add(scratch);
+        }
+    }
+
+    private void CheckFits(BatchMemory memory)
+    {
+        if (memory.Layout != Layout)
+            throw new ArgumentException($"the batch memory has layout {memory.Layout}, the loader needs {Layout}");
+        foreach (var c in BatchLayout.Columns)
+            if (memory.Column(c).Length != Layout.Bytes(c))
+                throw new ArgumentException($"the batch memory's {c} column has {memory.Column(c).Length} bytes, not {Layout.Bytes(c)}");
+    }
+
+    /// <summary>One assembling thread's decode buffers, the block they hold, and a block's row order.</summary>
+    private sealed class FillScratch(DecodedBlock decoded, int rowsPerBlock)
+    {
+        public readonly DecodedBlock Decoded = decoded;
+        public readonly int[] RowOrder = new int[rowsPerBlock];
+        public int CachedBlock = -1;
+    }
+
+    private FillScratch NewScratch()
+    {
+        var decoded = new DecodedBlock();
+        decoded.Reserve(_largestBlock.Sequences, _largestBlock.Positions, _largestBlock.Entries);
+        return new FillScratch(decoded, _rowsInBlock.Max());
+    }
+
+    /// <summary>Step <paramref name="step"/>'s rows into <paramref name="memory"/>; returns the escaped positions listed.</summary>
+    private int Fill(long step, BatchMemory memory, Span<ulong> rowSequence, Span<int> rowOffset, FillScratch scratch)
+    {
+        int epoch = (int)(step / StepsPerEpoch);
+        var plan = Plan(epoch);
+        long first = (step % StepsPerEpoch) * _o.BatchSize;
+        int planBlockOfRowOrder = -1, escapes = 0;
         for (int r = 0; r < _o.BatchSize; r++)
         {
             long row = first + r;
@@ -212,44 +264,43 @@ public sealed class BatchLoader : IDisposable
             while (i + 1 < plan.RowStart.Length && plan.RowStart[i + 1] <= row) i++; // past skipped (empty) blocks
             int block = plan.Blocks[i];
             int rowInBlock = (int)(row - plan.RowStart[i]);
-            if (block != cachedBlock)
+            var decoded = scratch.Decoded;
+            if (block != scratch.CachedBlock)
             {
-                cachedBlock = -1;
-                _store.ReadBlock(block, scratch, _o.Values);
-                if (_codebooks is not null && scratch.MvqCodebooks?.Ref != _codebooks.Ref)
+                scratch.CachedBlock = -1;
+                _store.ReadBlock(block, decoded, _o.Values);
+                if (_codebooks is not null && decoded.MvqCodebooks?.Ref != _codebooks.Ref)
                     throw new InvalidOperationException($"block {block} is coded with another codebook set");
-                cachedBlock = block;
+                scratch.CachedBlock = block;
             }
             if (planBlockOfRowOrder != i)
             {
-                RowPermutation(rowOrder.AsSpan(0, _rowsInBlock[block]), batch.Epoch, block);
+                RowPermutation(scratch.RowOrder.AsSpan(0, _rowsInBlock[block]), epoch, block);
                 planBlockOfRowOrder = i;
             }
-            int q = rowOrder[rowInBlock];
-            int seqInBlock = q / _windowsPerSequence, window = q % _windowsPerSequence;
-            int offset = window * _o.SequenceLength;
-            if (_o.IndexType == BatchIndexType.Int64) CopyRow<long>(scratch, seqInBlock, offset, batch, r);
-            else CopyRow<int>(scratch, seqInBlock, offset, batch, r);
+            int q = scratch.RowOrder[rowInBlock];
+            int seqInBlock = q / _windowsPerSequence, offset = q % _windowsPerSequence * _o.SequenceLength;
+            rowSequence[r] = decoded.Sequence(seqInBlock).Id;
+            rowOffset[r] = offset;
+            if (_o.IndexType == BatchIndexType.Int64) CopyRow<long>(decoded, seqInBlock, offset, memory, r);
+            else CopyRow<int>(decoded, seqInBlock, offset, memory, r);
             if (_codebooks is not null)
-            {
-                if (_o.IndexType == BatchIndexType.Int64) CopyCodes<long>(scratch, seqInBlock, offset, batch, r);
-                else CopyCodes<int>(scratch, seqInBlock, offset, batch, r);
-            }
+                escapes = _o.IndexType == BatchIndexType.Int64
+                    ? CopyCodes<long>(decoded, seqInBlock, offset, memory, r, escapes)
+                    : CopyCodes<int>(decoded, seqInBlock, offset, memory, r, escapes);
         }
+        return escapes;
     }
 
     /// <summary>
     /// Row r of the batch ← positions [offset, offset + T) of the block's sequence, index columns written as
     /// <typeparamref name="TIndex"/>; entries beyond K folded into the residual.
     /// </summary>
-    private void CopyRow<TIndex>(DecodedBlock block, int seqInBlock, int offset, Batch batch, int r)
+    private void CopyRow<TIndex>(DecodedBlock block, int seqInBlock, int offset, BatchMemory memory, int r)
         where TIndex : unmanaged, IBinaryInteger<TIndex>
     {
         var view = block.Sequence(seqInBlock);
-        batch.RowSequence[r] = view.Id;
-        batch.RowOffset[r] = offset;
         int t0 = r * _o.SequenceLength, k = _o.Width;
-        var memory = batch.Memory;
         var tokens = memory.Column<TIndex>(BatchColumn.Tokens);
         var allIds = memory.Column<TIndex>(BatchColumn.Ids);
         var counts = memory.Column<TIndex>(BatchColumn.KeptCounts);
@@ -290,12 +341,14 @@ public sealed class BatchLoader : IDisposable
         }
     }
 
-    /// <summary>Row r's mvq codes [T, M], and its escaped positions appended to the batch's escape list.</summary>
-    private void CopyCodes<TIndex>(DecodedBlock block, int seqInBlock, int offset, Batch batch, int r)
+    /// <summary>
+    /// Row r's mvq codes [T, M], and its escaped positions appended to the batch's escape list after the
+    /// <paramref name="escapes"/> already there; returns the new length of the list.
+    /// </summary>
+    private int CopyCodes<TIndex>(DecodedBlock block, int seqInBlock, int offset, BatchMemory memory, int r, int escapes)
         where TIndex : unmanaged, IBinaryInteger<TIndex>
     {
         int m = _codebooks!.M, k = _o.Width, length = _o.SequenceLength, first = block.SequenceStart[seqInBlock] + offset;
-        var memory = batch.Memory;
         block.MvqCodes.AsSpan(first * m, length * m).CopyTo(memory.Column(BatchColumn.MvqCodes).Slice(r * length * m, length * m));
         var escapePositions = memory.Column<TIndex>(BatchColumn.EscapePositions);
         var escapeCodes = memory.Column(BatchColumn.EscapeCodes);
@@ -303,12 +356,13 @@ public sealed class BatchLoader : IDisposable
         {
             int p = first + t;
             if (block.MvqEscaped[p] == 0) continue;
-            int row = batch.EscapeCount++, n = block.KeptCounts[p];
+            int row = escapes++, n = block.KeptCounts[p];
             escapePositions[row] = TIndex.CreateTruncating(r * length + t);
             var dest = escapeCodes.Slice(row * k, k);
             block.EscapeCodes.AsSpan(block.EntryStart[p], n).CopyTo(dest);
             dest[n..].Clear();
         }
+        return escapes;
     }
 
     private static void Widen<TIndex>(ReadOnlySpan<int> source, Span<TIndex> destination) where TIndex : unmanaged, IBinaryInteger<TIndex>

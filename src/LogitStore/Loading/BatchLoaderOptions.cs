@@ -38,7 +38,10 @@ public sealed record BatchLoaderOptions
     /// <summary>Step to start at (resume): the loader is a pure function of (options, step).</summary>
     public long StartStep { get; init; }
 
-    /// <summary>Worker threads that decode and assemble batches.</summary>
+    /// <summary>
+    /// Worker threads that decode and assemble batches into the ring; 0 starts none and allocates no ring, for callers that
+    /// assemble each step into their own buffers (<see cref="BatchLoader.FillInto"/>).
+    /// </summary>
     public int Workers { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
 
     /// <summary>Buffers in the ring: how far the workers may run ahead of the trainer.</summary>
@@ -63,7 +66,7 @@ public sealed record BatchLoaderOptions
         if (BatchSize < 1 || SequenceLength < 1 || Width < 1)
             throw new ArgumentException("batch size, sequence length and width K must be >= 1");
         if (WorldSize < 1 || Rank < 0 || Rank >= WorldSize) throw new ArgumentException($"rank {Rank} of world size {WorldSize}");
-        if (Workers < 1 || RingSize < 1) throw new ArgumentException("workers and ring size must be >= 1");
+        if (Workers < 0 || RingSize < 1) throw new ArgumentException("workers must be >= 0 and ring size >= 1");
         if (StartStep < 0) throw new ArgumentException("start step must be >= 0");
     }
 }

@@ -88,7 +88,8 @@ public static class StoreMerger
 
     private static IEnumerable<(string, string, string)> Sections(Manifest a, Manifest b)
     {
-        static string J<T>(T v) => System.Text.Json.JsonSerializer.Serialize(v, Manifest.JsonOptions);
+        static string J<T>(T v) => System.Text.Json.JsonSerializer.Serialize(
+            v, (System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>)ManifestJsonContext.Default.GetTypeInfo(typeof(T))!);
         yield return ("vocab_size", J(a.VocabSize), J(b.VocabSize));
         yield return ("tokenizer", J(a.Tokenizer), J(b.Tokenizer));
         yield return ("teacher", J(a.Teacher), J(b.Teacher));

@@ -132,15 +132,6 @@ public class BatchLoaderTests : IDisposable
         loader.Release(next);
     }
 
-    /// <summary>Caller memory; <paramref name="tokensShortBy"/> makes the tokens column too short.</summary>
-    private sealed class ArrayBatchMemory(BatchLayout layout, int tokensShortBy = 0) : BatchMemory(layout)
-    {
-        private readonly byte[][] _columns =
-            BatchLayout.Columns.Select(c => new byte[layout.Bytes(c) - (c == BatchColumn.Tokens ? tokensShortBy : 0)]).ToArray();
-
-        public override Span<byte> Column(BatchColumn column) => _columns[(int)column];
-    }
-
     [Theory]
     [InlineData(false, 12)]
     [InlineData(true, 5)]

@@ -1,0 +1,100 @@
+/*
+ * liblogitstore: the LogitStore core (format, codecs, memory-mapped reader, batch loader) as a C library,
+ * compiled from src/LogitStore.Native with NativeAOT. ABI version 1; docs/native-abi.md describes every call.
+ *
+ * Conventions: every function that can fail returns a logitstore_status (0 = ok, negative = error) and records the
+ * error for the calling thread (logitstore_last_error*); no call aborts the process on a damaged store. Handles are
+ * opaque; a loader keeps its store open until the loader is closed. Buffers are the caller's, little-endian native
+ * types, row-major; a store's JSON documents are library-owned bytes released with logitstore_free_bytes.
+ */
+#ifndef LOGITSTORE_H
+#define LOGITSTORE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LOGITSTORE_ABI_VERSION 1
+
+typedef int32_t logitstore_status;
+#define LOGITSTORE_OK 0
+#define LOGITSTORE_CORRUPT (-1)          /* the store violates the format: the error names file and byte offset */
+#define LOGITSTORE_INVALID_ARGUMENT (-2) /* bad options, sizes, handles or sequence ids */
+#define LOGITSTORE_IO_ERROR (-3)         /* a missing path, a permission, a failed read */
+#define LOGITSTORE_INTERNAL_ERROR (-4)
+
+#define LOGITSTORE_OPEN_DAMAGED 1        /* open a store with damaged shards: only reads that need them fail */
+
+typedef struct logitstore_store logitstore_store;
+typedef struct logitstore_loader logitstore_loader;
+
+/* How a loader cuts, orders and splits batches (BatchLoaderOptions). struct_size = sizeof(logitstore_loader_options). */
+typedef struct logitstore_loader_options {
+    int32_t struct_size;
+    int32_t batch_size;          /* B: rows per batch */
+    int32_t sequence_length;     /* T: positions per row; a stored sequence of length L gives floor(L / T) rows */
+    int32_t width;               /* K: entries per position in the dense layout (extra entries fold into the residual) */
+    int32_t shuffle;             /* nonzero: seeded block and row order per epoch */
+    int32_t skip_damaged_blocks; /* nonzero: leave out blocks of damaged shards (store opened with OPEN_DAMAGED) */
+    uint64_t seed;
+    int32_t rank;                /* data-parallel split by blocks: this rank of world_size */
+    int32_t world_size;
+    int64_t start_step;          /* first step logitstore_loader_next hands out */
+    int32_t workers;             /* decode threads for logitstore_loader_next; 0: none (logitstore_loader_fill only) */
+    int32_t ring_size;           /* batches the workers may run ahead */
+} logitstore_loader_options;
+
+/* Caller-owned memory for one batch: [B*T] tokens, kept counts, residual; [B*T*K] ids, probs; [B] row origins. */
+typedef struct logitstore_batch_buffers {
+    int32_t *tokens;
+    int32_t *kept_counts;
+    float *residual;
+    int32_t *ids;
+    float *probs;
+    uint64_t *row_sequence;      /* the sequence id each row was cut from */
+    int32_t *row_offset;         /* and the position of its first token there */
+} logitstore_batch_buffers;
+
+int32_t logitstore_abi_version(void);
+
+/* The calling thread's last error, UTF-8, NUL-terminated and cut to capacity; returns its full length in bytes. */
+int32_t logitstore_last_error(char *buffer, int32_t capacity);
+/* The file a LOGITSTORE_CORRUPT error names (else ""), and its byte offset (else -1). */
+int32_t logitstore_last_error_file(char *buffer, int32_t capacity);
+int64_t logitstore_last_error_offset(void);
+void logitstore_free_bytes(uint8_t *bytes);
+/* Managed bytes the library has allocated since it loaded, over all threads: flat across a loop that allocates nothing. */
+int64_t logitstore_allocated_bytes(void);
+
+logitstore_status logitstore_store_open(const char *path, int32_t flags, logitstore_store **store);
+void logitstore_store_close(logitstore_store *store);
+/* The store's facts and its manifest as one JSON object (docs/native-abi.md); free with logitstore_free_bytes. */
+logitstore_status logitstore_store_facts(logitstore_store *store, uint8_t **json, int64_t *length);
+/* Random access by global sequence id: first the shape (positions, entries), then the copy into buffers of that size. */
+logitstore_status logitstore_store_sequence_shape(logitstore_store *store, uint64_t sequence, int32_t *length,
+                                                  int64_t *entries);
+logitstore_status logitstore_store_read_sequence(logitstore_store *store, uint64_t sequence, int32_t *tokens,
+                                                 int32_t *kept_counts, float *residual, int32_t length, int32_t *ids,
+                                                 float *probs, int64_t entries);
+/* Full verification of the store at path: a JSON report with every fault's file, offset and problem. */
+logitstore_status logitstore_verify(const char *path, uint8_t **json, int64_t *length);
+
+logitstore_status logitstore_loader_create(logitstore_store *store, const logitstore_loader_options *options,
+                                           logitstore_loader **loader);
+logitstore_status logitstore_loader_steps_per_epoch(logitstore_loader *loader, int64_t *steps);
+/* Assembles step `step` (epoch = step / steps_per_epoch) on the calling thread, decoding straight into buffers.
+   Thread-safe: concurrent callers each decode with their own scratch (keep their steps within ring_size of each other). */
+logitstore_status logitstore_loader_fill(logitstore_loader *loader, int64_t step, const logitstore_batch_buffers *buffers);
+/* The next batch from the worker threads (workers >= 1), copied into buffers; *step receives its step number. */
+logitstore_status logitstore_loader_next(logitstore_loader *loader, const logitstore_batch_buffers *buffers, int64_t *step);
+/* Takes `count` batches from the worker threads and hands them back unread (skips ahead; measures the loader alone). */
+logitstore_status logitstore_loader_discard(logitstore_loader *loader, int64_t count);
+void logitstore_loader_close(logitstore_loader *loader);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,7 @@
+"""LogitStore from Python: stores of a teacher's truncated next-token distributions, read through liblogitstore.so."""
+
+from ._native import LogitStoreError, StoreCorruptError
+from .store import Batch, Loader, Sequence, Store, verify
+from .stream import Writer
+
+__all__ = ["Batch", "Loader", "LogitStoreError", "Sequence", "Store", "StoreCorruptError", "Writer", "verify"]

@@ -1,0 +1,239 @@
+"""A LogitStore store from Python: facts, random access to sequences, and batches decoded into reused buffers."""
+
+import ctypes
+import json
+import os
+from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from . import _native
+
+Sequence = namedtuple("Sequence", "sequence tokens ids probs kept_counts residual")
+Sequence.__doc__ = (
+    "One stored sequence: tokens [T]; ids and probs [T, n] (n = the most entries any of its positions kept; a position's "
+    "entries past its kept count are id 0, probability 0); kept_counts [T]; residual (dropped) mass [T].")
+
+
+def verify(path):
+    """Full verification (spec 7): a dict with `ok` and every fault's file, offset and problem."""
+    return json.loads(_native.take_bytes(lambda data, length: _native.lib().logitstore_verify(
+        str(path).encode(), data, length)))
+
+
+class Batch:
+    """
+    Buffers for one [B, T, K] batch, in the loader's dense layout: tokens, kept_counts, residual [B, T]; ids, probs
+    [B, T, K]; row_sequence, row_offset [B] (where each row was cut from). The arrays may be views of caller memory
+    (torch tensors, pinned or shared); the loader decodes straight into them.
+    """
+
+    def __init__(self, tokens, kept_counts, residual, ids, probs, row_sequence, row_offset):
+        b, t = tokens.shape
+        k = ids.shape[2]
+        expected = {
+            "tokens": (tokens, np.int32, (b, t)), "kept_counts": (kept_counts, np.int32, (b, t)),
+            "residual": (residual, np.float32, (b, t)), "ids": (ids, np.int32, (b, t, k)),
+            "probs": (probs, np.float32, (b, t, k)), "row_sequence": (row_sequence, np.uint64, (b,)),
+            "row_offset": (row_offset, np.int32, (b,)),
+        }
+        for name, (array, dtype, shape) in expected.items():
+            if array.dtype != dtype or array.shape != shape or not array.flags.c_contiguous or not array.flags.writeable:
+                raise ValueError(f"{name}: needs a writeable C-contiguous {np.dtype(dtype).name} array of shape {shape}, "
+                                 f"got {array.dtype} {array.shape}")
+        self.tokens, self.kept_counts, self.residual = tokens, kept_counts, residual
+        self.ids, self.probs = ids, probs
+        self.row_sequence, self.row_offset = row_sequence, row_offset
+        self.step = -1
+        self._buffers = _native.BatchBuffers(*(a.ctypes.data for a in (
+            tokens, kept_counts, residual, ids, probs, row_sequence, row_offset)))
+        self.pointer = ctypes.pointer(self._buffers)
+
+    @classmethod
+    def allocate(cls, batch_size, sequence_length, width):
+        b, t, k = batch_size, sequence_length, width
+        return cls(np.zeros((b, t), np.int32), np.zeros((b, t), np.int32), np.zeros((b, t), np.float32),
+                   np.zeros((b, t, k), np.int32), np.zeros((b, t, k), np.float32),
+                   np.zeros(b, np.uint64), np.zeros(b, np.int32))
+
+    @property
+    def shape(self):
+        return self.ids.shape
+
+
+class Loader:
+    """
+    Cuts a store into [B, T, K] batches: order a pure function of (seed, step), blocks split by rank / world size,
+    epoch = step // steps_per_epoch. `fill(step, batch)` decodes that step straight into the batch's buffers on the
+    calling thread (the GIL is released meanwhile, so threads fill in parallel).
+    """
+
+    def __init__(self, store, batch_size, sequence_length, width=None, *, shuffle=True, seed=1, rank=0, world_size=1,
+                 skip_damaged_blocks=False):
+        if width is None:
+            width = store.max_entries_per_position
+            if width is None:
+                raise ValueError("this store's truncation sets no bound on entries per position: give width")
+        self.store = store
+        self.batch_size, self.sequence_length, self.width = batch_size, sequence_length, width
+        self.rank, self.world_size = rank, world_size
+        options = _native.LoaderOptions(
+            struct_size=ctypes.sizeof(_native.LoaderOptions), batch_size=batch_size, sequence_length=sequence_length,
+            width=width, shuffle=int(bool(shuffle)), skip_damaged_blocks=int(bool(skip_damaged_blocks)), seed=seed,
+            rank=rank, world_size=world_size, start_step=0, workers=0, ring_size=8)
+        handle = ctypes.c_void_p()
+        library = _native.lib()
+        _native.check(library.logitstore_loader_create(store._handle, ctypes.byref(options), ctypes.byref(handle)))
+        self._handle, self._pid = handle, os.getpid()
+        self._fill = library.logitstore_loader_fill
+        steps = ctypes.c_int64()
+        _native.check(library.logitstore_loader_steps_per_epoch(handle, ctypes.byref(steps)))
+        self.steps_per_epoch = steps.value
+
+    def allocate(self):
+        return Batch.allocate(self.batch_size, self.sequence_length, self.width)
+
+    def fill(self, step, batch):
+        if not _native.owned_here(self._pid):
+            raise RuntimeError("this loader was made before a fork: make loaders in the process that uses them")
+        if batch.shape != (self.batch_size, self.sequence_length, self.width):
+            wanted = (self.batch_size, self.sequence_length, self.width)
+            raise ValueError(f"batch of shape {batch.shape}; this loader fills {wanted}")
+        status = self._fill(self._handle, step, batch.pointer)
+        if status != _native.OK:
+            _native.check(status)
+        batch.step = step
+        return batch
+
+    def close(self):
+        if getattr(self, "_handle", None):
+            if _native.owned_here(self._pid):
+                _native.lib().logitstore_loader_close(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def fill_in_order(loader, steps, ring, threads=1):
+    """
+    Yields `loader.fill(step, ...)` for each step, in order, into the ring's buffers in turn; with threads > 1 the next
+    `threads` steps are being decoded meanwhile (the ring needs more buffers than threads: a yielded batch stays valid
+    while fewer than len(ring) - threads later ones have been asked for).
+    """
+    if threads <= 1:
+        for i, step in enumerate(steps):
+            yield loader.fill(step, ring[i % len(ring)])
+        return
+    if len(ring) <= threads:
+        raise ValueError(f"a ring of {len(ring)} buffers for {threads} threads: it needs more buffers than threads")
+    steps = list(steps)
+    with ThreadPoolExecutor(threads, thread_name_prefix="logitstore-fill") as pool:
+        pending = [pool.submit(loader.fill, steps[i], ring[i % len(ring)]) for i in range(min(threads, len(steps)))]
+        try:
+            for i in range(len(steps)):
+                batch = pending.pop(0).result()
+                ahead = i + threads
+                if ahead < len(steps):
+                    pending.append(pool.submit(loader.fill, steps[ahead], ring[ahead % len(ring)]))
+                yield batch
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+class Store:
+    """An open store (memory-mapped, checked on opening). `store[i]` is the i-th sequence as numpy arrays."""
+
+    def __init__(self, path, *, open_damaged=False):
+        handle = ctypes.c_void_p()
+        flags = _native.OPEN_DAMAGED if open_damaged else 0
+        _native.check(_native.lib().logitstore_store_open(str(path).encode(), flags, ctypes.byref(handle)))
+        self._handle, self._pid = handle, os.getpid()
+        self.path = str(path)
+        self.facts = json.loads(_native.take_bytes(
+            lambda data, length: _native.lib().logitstore_store_facts(self._handle, data, length)))
+        self.manifest = self.facts["manifest"]
+        self.vocab_size = self.facts["vocab_size"]
+        self.first_sequence = self.facts["first_sequence"]
+        self.sequence_length = self.facts["sequence_length"]
+        self.max_entries_per_position = self.facts["max_entries_per_position"]
+        self.damage = self.facts["damage"]
+
+    def __len__(self):
+        return self.facts["sequence_count"]
+
+    def __getitem__(self, index):
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"sequence index {index} of a store of {len(self)}")
+        return self.read(self.first_sequence + index)
+
+    def read(self, sequence):
+        """The sequence with global id `sequence` (ids of a part store start at its first_sequence)."""
+        self._check_process()
+        library = _native.lib()
+        length, entries = ctypes.c_int32(), ctypes.c_int64()
+        _native.check(library.logitstore_store_sequence_shape(self._handle, sequence, ctypes.byref(length), ctypes.byref(entries)))
+        t, e = length.value, entries.value
+        tokens, counts = np.empty(t, np.int32), np.empty(t, np.int32)
+        residual = np.empty(t, np.float32)
+        flat_ids, flat_probs = np.empty(e, np.int32), np.empty(e, np.float32)
+        _native.check(library.logitstore_store_read_sequence(
+            self._handle, sequence, tokens.ctypes.data, counts.ctypes.data, residual.ctypes.data, t,
+            flat_ids.ctypes.data, flat_probs.ctypes.data, e))
+        n = int(counts.max()) if t else 0
+        ids, probs = np.zeros((t, n), np.int32), np.zeros((t, n), np.float32)
+        rows = np.repeat(np.arange(t), counts)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1])) if t else np.zeros(0, np.int64)
+        cols = np.arange(e) - np.repeat(starts, counts)
+        ids[rows, cols] = flat_ids
+        probs[rows, cols] = flat_probs
+        return Sequence(sequence, tokens, ids, probs, counts, residual)
+
+    def _check_process(self):
+        if not _native.owned_here(self._pid):
+            raise RuntimeError("this store was opened before a fork: open it in the process that reads it")
+
+    def loader(self, batch_size, sequence_length=None, width=None, **options):
+        """A `Loader` over this store (sequence_length defaults to the store's)."""
+        self._check_process()
+        return Loader(self, batch_size, sequence_length or self.sequence_length, width, **options)
+
+    def batches(self, batch_size, sequence_length=None, width=None, *, shuffle=True, seed=1, epoch=0, start_step=0,
+                rank=0, world_size=1, threads=1, skip_damaged_blocks=False):
+        """
+        Yields one epoch's batches (`Batch`, dense [B, T] / [B, T, K] numpy arrays), from `start_step` within it, decoded
+        into a ring of threads + 1 reused buffers: a yielded batch stays valid until the next one is asked for.
+        """
+        loader = self.loader(batch_size, sequence_length, width, shuffle=shuffle, seed=seed, rank=rank,
+                             world_size=world_size, skip_damaged_blocks=skip_damaged_blocks)
+        try:
+            first, end = epoch * loader.steps_per_epoch + start_step, (epoch + 1) * loader.steps_per_epoch
+            ring = [loader.allocate() for _ in range(threads + 1)]
+            yield from fill_in_order(loader, range(first, end), ring, threads)
+        finally:
+            loader.close()
+
+    def close(self):
+        if getattr(self, "_handle", None):
+            if _native.owned_here(self._pid):
+                _native.lib().logitstore_store_close(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
