@@ -38,6 +38,12 @@ public sealed record BatchLoaderOptions
     /// <summary>Step to start at (resume): the loader is a pure function of (options, step).</summary>
     public long StartStep { get; init; }
 
+    /// <summary>
+    /// A recorded loader state to resume from: the loader starts at its step and refuses a store with another fingerprint
+    /// (<see cref="StartStep"/> must then be 0 or the same step).
+    /// </summary>
+    public LoaderResumeState? ResumeFrom { get; init; }
+
     /// <summary>Worker threads that decode and assemble batches.</summary>
     public int Workers { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
 
@@ -65,5 +71,7 @@ public sealed record BatchLoaderOptions
         if (WorldSize < 1 || Rank < 0 || Rank >= WorldSize) throw new ArgumentException($"rank {Rank} of world size {WorldSize}");
         if (Workers < 1 || RingSize < 1) throw new ArgumentException("workers and ring size must be >= 1");
         if (StartStep < 0) throw new ArgumentException("start step must be >= 0");
+        if (ResumeFrom is { } r && StartStep != 0 && StartStep != r.Step)
+            throw new ArgumentException($"start step {StartStep} differs from the resumed state's step {r.Step}");
     }
 }

@@ -10,11 +10,13 @@ public static class StoreMerger
     {
         if (partDirectories.Count == 0) throw new ArgumentException("merge needs at least one part");
         var parts = partDirectories.Select(d => (Dir: d, M: Manifest.Load(d))).ToList();
+        ulong corpus = 0;
         foreach (var (dir, m) in parts)
         {
             if (!m.IsComplete) throw new InvalidOperationException($"{dir} is not complete: finish it with pack --resume first");
             if (m.Partition is null) throw new InvalidOperationException($"{dir} is not a part of a partitioned pack");
-            using (Reading.StoreReader.Open(dir)) { } // validates every shard against its manifest
+            using var reader = Reading.StoreReader.Open(dir); // validates every shard against its manifest
+            corpus += Reading.CorpusFingerprint.Fingerprint(reader).Corpus;
         }
         parts.Sort((a, b) => a.M.Partition!.Index.CompareTo(b.M.Partition!.Index));
         var first = parts[0].M;
@@ -82,6 +84,7 @@ public static class StoreMerger
                 });
             }
         DurableFile.SyncDirectory(output.ShardsPath);
+        merged.Fingerprint = StoreFingerprint.Of(merged, corpus).ToSection();
         output.Commit(merged);
         return merged;
     }
