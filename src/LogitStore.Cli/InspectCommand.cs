@@ -48,7 +48,8 @@ internal static class InspectCommand
                 $"seqs/block={m.Codecs.SequencesPerBlock}");
             info.AddRow(
                 "fingerprint",
-                CliErrors.Escape(StoreFingerprint.Recorded(m)?.ToString() ?? $"none (format {m.FormatVersion.Major}.{m.FormatVersion.Minor})"));
+                CliErrors.Escape(
+                    StoreFingerprint.Recorded(m)?.ToString() ?? $"none (format {m.FormatVersion.Major}.{m.FormatVersion.Minor})"));
             info.AddRow("sequences", $"{m.Totals.Sequences:N0}");
             info.AddRow("tokens", $"{m.Totals.Positions:N0}");
             info.AddRow("kept entries", $"{m.Totals.Entries:N0} (mean {s.MeanKept:F2} per token)");

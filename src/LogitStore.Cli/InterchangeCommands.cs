@@ -41,7 +41,10 @@ internal static class InterchangeCommands
         var outOpt = new Option<string>("--out") { Description = "store directory to write", Required = true };
         var vocab = new Option<uint>("--vocab") { Description = "vocabulary size (0: the largest id in the files + 1)" };
         var teacher = new Option<string>("--teacher-id") { DefaultValueFactory = _ => new ParquetImportOptions { Files = [] }.TeacherId };
-        var tokenizer = new Option<string>("--tokenizer") { DefaultValueFactory = _ => new ParquetImportOptions { Files = [] }.TokenizerName };
+        var tokenizer = new Option<string>("--tokenizer")
+        {
+            DefaultValueFactory = _ => new ParquetImportOptions { Files = [] }.TokenizerName,
+        };
         var method = new Option<string>("--method")
         {
             Description = "full (keep every entry the files give) | top-k | top-p | top-p-k", DefaultValueFactory = _ => "full",

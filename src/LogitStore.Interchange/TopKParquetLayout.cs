@@ -26,7 +26,7 @@ public sealed record TopKParquetLayout
     /// <summary>Lists: list&lt;list&lt;float|double&gt;&gt;, their log-probabilities under the teacher (τ = 1).</summary>
     public string LogProbs { get; init; } = "top_k_logprobs";
 
-    /// <summary>Stacked: list&lt;list&lt;list&lt;float|double&gt;&gt;&gt;, [T, 2, k]: ids (integral values) then log-probabilities.</summary>
+    /// <summary>Stacked: list&lt;list&lt;list&lt;float|double&gt;&gt;&gt;, [T, 2, k]: ids (whole numbers), then log-probs.</summary>
     public string Targets { get; init; } = "targets";
 
     /// <summary>The columns this shape reads, with the list nesting of each.</summary>

@@ -63,7 +63,8 @@ public static class TopKParquetReader
                 rowLogProbs[t] = logprobs.Floats(positionLogProbs[t]);
                 if (rowIds[t].Length != rowLogProbs[t].Length)
                     throw new InvalidDataException(
-                        $"{path}: row group {group}, row {r}, position {t}: {rowIds[t].Length} ids but {rowLogProbs[t].Length} log-probabilities");
+                        $"{path}: row group {group}, row {r}, position {t}: {rowIds[t].Length} ids but " +
+                        $"{rowLogProbs[t].Length} log-probabilities");
             }
             yield return new TopKRow(input, rowIds, rowLogProbs);
         }
@@ -77,7 +78,8 @@ public static class TopKParquetReader
             var input = tokens.IntsOf(r, path, group);
             var positions = targets.ListsOf(r);
             if (positions.Count != input.Length)
-                throw new InvalidDataException($"{path}: row group {group}, row {r}: {input.Length} input ids but {positions.Count} targets");
+                throw new InvalidDataException(
+                    $"{path}: row group {group}, row {r}: {input.Length} input ids but {positions.Count} targets");
             var rowIds = new int[input.Length][];
             var rowLogProbs = new float[input.Length][];
             for (int t = 0; t < input.Length; t++)

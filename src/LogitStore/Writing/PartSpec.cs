@@ -17,9 +17,13 @@ public readonly record struct PartSpec(int Index, int Count)
         if (text != "auto" && !text.StartsWith("auto/", StringComparison.Ordinal)) return (Parse(text), null);
         int? count = null;
         if (text.Length > 5)
-            count = int.TryParse(text[5..], out int n) && n >= 1 ? n : throw new ArgumentException($"--part auto/N needs N >= 1, got '{text}'");
+            count = int.TryParse(text[5..], out int n) && n >= 1
+                ? n
+                : throw new ArgumentException($"--part auto/N needs N >= 1, got '{text}'");
         int Read(string name) =>
-            int.TryParse(environment(name), out int v) ? v : throw new ArgumentException($"--part auto: {name}='{environment(name)}' is not a number");
+            int.TryParse(environment(name), out int v)
+                ? v
+                : throw new ArgumentException($"--part auto: {name}='{environment(name)}' is not a number");
         (int Index, int Count, string From) found;
         if (environment("SLURM_ARRAY_TASK_ID") is not null)
         {
@@ -31,7 +35,8 @@ public readonly record struct PartSpec(int Index, int Count)
         }
         else if (environment("JOB_COMPLETION_INDEX") is not null)
             found = (Read("JOB_COMPLETION_INDEX"),
-                count ?? throw new ArgumentException("--part auto: JOB_COMPLETION_INDEX gives no count; write --part auto/N (N = completions)"),
+                count ?? throw new ArgumentException(
+                    "--part auto: JOB_COMPLETION_INDEX gives no count; write --part auto/N (N = completions)"),
                 $"JOB_COMPLETION_INDEX={environment("JOB_COMPLETION_INDEX")}, N={count} from --part");
         else if (environment("RANK") is not null)
             found = (Read("RANK"), count ?? Read("WORLD_SIZE"),

@@ -16,7 +16,8 @@ public class FingerprintTests
 
     private static Task<Manifest> PackAsync(
         string dir, SyntheticSource source, ProcessingOptions? processing = null, PartSpec? part = null, CodecOptions? codecs = null) =>
-        SyntheticPack.RunAsync(dir, source, processing ?? new ProcessingOptions(), codecs ?? SmallBlocks, part, overwrite: true, workers: 2);
+        SyntheticPack.RunAsync(
+            dir, source, processing ?? new ProcessingOptions(), codecs ?? SmallBlocks, part, overwrite: true, workers: 2);
 
     [Property(MaxTest = 8)]
     public bool MergedParts_HaveTheFingerprintOfOneWholePack(PositiveInt partsSeed, PositiveInt sequencesSeed)
@@ -78,7 +79,8 @@ public class FingerprintTests
                      })
             {
                 using var other = StoreReader.Open(Path.Combine(root, name));
-                var ex = Assert.Throws<StoreFingerprintMismatchException>(() => new BatchLoader(other, options with { ResumeFrom = state }));
+                var ex = Assert.Throws<StoreFingerprintMismatchException>(
+                    () => new BatchLoader(other, options with { ResumeFrom = state }));
                 Assert.Equal(differing, ex.Components);
                 Assert.Contains(string.Join(", ", differing), ex.Message);
             }

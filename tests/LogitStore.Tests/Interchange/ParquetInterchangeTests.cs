@@ -60,7 +60,10 @@ public class ParquetInterchangeTests
             await ParquetSerializer.SerializeAsync(rows.Select(r => new StackedRow
             {
                 input_ids = [.. r.InputIds.Select(t => (long)t)],
-                targets = [.. r.Ids.Select((ids, t) => new List<List<float>> { ids.Select(i => (float)i).ToList(), r.LogProbs[t].ToList() })],
+                targets =
+                [
+                    .. r.Ids.Select((ids, t) => new List<List<float>> { ids.Select(i => (float)i).ToList(), r.LogProbs[t].ToList() }),
+                ],
             }), path);
     }
 
@@ -74,9 +77,11 @@ public class ParquetInterchangeTests
         string root = TestData.TempDir();
         try
         {
-            string input = Path.Combine(root, "in.parquet"), store = Path.Combine(root, "store"), output = Path.Combine(root, "out.parquet");
+            string input = Path.Combine(root, "in.parquet"), store = Path.Combine(root, "store");
+            string output = Path.Combine(root, "out.parquet");
             WriteWithSerializerAsync(input, rows, layout.Shape).GetAwaiter().GetResult();
-            var source = ParquetPackSource.OpenAsync(new ParquetImportOptions { Files = [input], Layout = layout }).GetAwaiter().GetResult();
+            var source = ParquetPackSource.OpenAsync(new ParquetImportOptions { Files = [input], Layout = layout })
+                .GetAwaiter().GetResult();
             var manifest = Pack.RunAsync(
                 store, source, new ProcessingOptions { Method = TruncationMethod.Full },
                 new CodecOptions { Values = ValueCodecSpec.F32, SequencesPerBlock = 2 }, workers: 2).GetAwaiter().GetResult();

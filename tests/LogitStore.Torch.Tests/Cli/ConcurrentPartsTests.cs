@@ -132,7 +132,8 @@ public class ConcurrentPartsTests
         var clock = Stopwatch.StartNew();
         while (!pack.HasExited && clock.Elapsed < TimeSpan.FromMinutes(3))
         {
-            try { if (Manifest.Load(store).Shards.Count >= 1) return; } catch (Exception e) when (e is StoreCorruptException or IOException) { }
+            try { if (Manifest.Load(store).Shards.Count >= 1) return; }
+            catch (Exception e) when (e is StoreCorruptException or IOException) { }
             await Task.Delay(20);
         }
         Assert.Fail($"the pack of {store} committed no shard before its producer stopped (exited: {pack.HasExited})");
@@ -140,7 +141,10 @@ public class ConcurrentPartsTests
 
     private static Process Start(string[] args, Dictionary<string, string> environment)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
         psi.ArgumentList.Add(Cli);
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var name in new[] { "SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "RANK", "WORLD_SIZE" }) psi.Environment.Remove(name);
