@@ -23,7 +23,7 @@ internal static class InspectCommand
                 var o = new
                 {
                     store_id = m.StoreId, status = m.Status, vocab_size = m.VocabSize, tokenizer = m.Tokenizer, teacher = m.Teacher,
-                    processing = m.Processing, codecs = m.Codecs, totals = m.Totals, shards = m.Shards.Count,
+                    processing = m.Processing, codecs = m.Codecs, fingerprint = m.Fingerprint, totals = m.Totals, shards = m.Shards.Count,
                     file_bytes = s.FileBytes, bytes_per_token = s.BytesPerToken, mean_kept = s.MeanKept, overhead_bytes = s.OverheadBytes,
                     dictionary_bytes = s.DictionaryBytes, dictionaries = m.Dictionaries,
                     columns = s.Columns.Select(c => new
@@ -46,6 +46,10 @@ internal static class InspectCommand
                 "codecs",
                 $"tokens={m.Codecs.Tokens} ids={m.Codecs.Ids} values={m.Codecs.Values} zstd={m.Codecs.ZstdLevel} " +
                 $"seqs/block={m.Codecs.SequencesPerBlock}");
+            info.AddRow(
+                "fingerprint",
+                CliErrors.Escape(
+                    StoreFingerprint.Recorded(m)?.ToString() ?? $"none (format {m.FormatVersion.Major}.{m.FormatVersion.Minor})"));
             info.AddRow("sequences", $"{m.Totals.Sequences:N0}");
             info.AddRow("tokens", $"{m.Totals.Positions:N0}");
             info.AddRow("kept entries", $"{m.Totals.Entries:N0} (mean {s.MeanKept:F2} per token)");

@@ -33,7 +33,10 @@ internal static class PackCommand
         };
         var resume = new Option<bool>("--resume") { Description = "finish an interrupted pack of this store" };
         var force = new Option<bool>("--force") { Description = "replace an existing store" };
-        var part = new Option<string?>("--part") { Description = "pack part i/N of the corpus (merge the parts with 'logitstore merge')" };
+        var part = new Option<string?>("--part")
+        {
+            Description = $"pack part i/N of the corpus (merge the parts with 'logitstore merge'); {PartSpec.AutoHelp}",
+        };
         var tokens = new Option<ulong>("--tokens")
         {
             Description = "synthetic: tokens to generate; teacher: tokens to pack, rounded up to whole sequences (default: all)",
@@ -162,7 +165,13 @@ internal static class PackCommand
             };
             processing.Validate();
             codecs.Validate(processing);
-            PartSpec? partSpec = r.GetValue(part) is { } ps ? PartSpec.Parse(ps) : null;
+            PartSpec? partSpec = null;
+            if (r.GetValue(part) is { } ps)
+            {
+                var (parsed, from) = PartSpec.Parse(ps, Environment.GetEnvironmentVariable);
+                partSpec = parsed;
+                if (from is not null) Console.Error.WriteLine($"logitstore: part {parsed} from {from}");
+            }
             int sources = (r.GetValue(synthetic) ? 1 : 0) + (streamPath is not null ? 1 : 0) + (r.GetValue(teacher) is not null ? 1 : 0);
             if (sources != 1) throw new ArgumentException("choose one source: --synthetic, --teacher CKPT or --from-stream");
             if (r.GetValue(teacher) is { } ckpt)
@@ -189,12 +198,10 @@ internal static class PackCommand
                 PrintSummary(progress, m, dir);
                 return 0;
             }
-            if (streamPath is not null && partSpec is not null)
-                throw new ArgumentException("--part splits synthetic packs; split a stream at its producer");
             IPackSource source = streamPath is null
                 ? new SyntheticPackSource(new SyntheticSource(r.GetValue(tokens), r.GetValue(vocab), r.GetValue(seqLen), r.GetValue(seed)),
                     partSpec)
-                : await StreamPackSource.OpenAsync(await TeacherStream.OpenAsync(streamPath, ct, Listening), ct);
+                : await StreamPackSource.OpenAsync(await TeacherStream.OpenAsync(streamPath, ct, Listening), ct, part: partSpec);
             var manifest = await ProgressDisplay.RunAsync(
                 "pack",
                 () => (progress.DonePositions, progress.TotalPositions),

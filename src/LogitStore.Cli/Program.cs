@@ -2,6 +2,7 @@ using System.CommandLine;
 using LogitStore.Cli;
 
 LogitStore.Torch.Teacher.TeacherPack.RegisterPackSource();
+LogitStore.Interchange.ParquetPackSource.Register();
 
 var root = new RootCommand("logitstore: store a teacher's next-token distributions compressed and sharded, and serve them to training jobs")
 {
@@ -10,6 +11,8 @@ var root = new RootCommand("logitstore: store a teacher's next-token distributio
     VerifyCommand.Create(),
     DumpCommand.Create(),
     MergeCommand.Create(),
+    InterchangeCommands.Import(),
+    InterchangeCommands.Export(),
     CodebookCommand.Create(),
     FidelityCommand.Create(),
     BenchCommand.Create(),

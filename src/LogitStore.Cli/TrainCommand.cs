@@ -56,10 +56,14 @@ internal static class TrainCommand
         {
             Description = "K of the [B, T, K] teacher batches; 0: the store's most entries per position",
         };
+        var resume = new Option<bool>("--resume")
+        {
+            Description = "continue the student checkpoint in --out from its recorded step; refuses a store with another fingerprint",
+        };
         var cmd = new Command("train", "train a student: LM only, or distilled from stored, online or recorded-online teacher logits")
         {
             store, mode, teacher, recorded, heldOut, outOpt, preset, steps, batch, seq, lr, schedule, alpha, alphaShape, loss, tau, seed,
-            device, vocabFrom, width,
+            device, vocabFrom, width, resume,
         };
         cmd.SetAction((r, ct) =>
         {
@@ -74,7 +78,7 @@ internal static class TrainCommand
                 AlphaShape = Choice.Parse<AlphaShape>(r.GetValue(alphaShape)!, "--alpha-schedule"), Loss = KdLoss.Parse(r.GetValue(loss)!),
                 Temperature = r.GetValue(tau),
                 Seed = r.GetValue(seed), Device = r.GetValue(device)!,
-                VocabularyFrom = r.GetValue(vocabFrom), Width = r.GetValue(width),
+                VocabularyFrom = r.GetValue(vocabFrom), Width = r.GetValue(width), Resume = r.GetValue(resume),
             };
             var result = StudentTrainer.Train(o, s =>
             {

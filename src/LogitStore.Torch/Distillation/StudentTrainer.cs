@@ -32,6 +32,12 @@ public sealed record StudentTrainingOptions
     /// <summary>A checkpoint whose output vocabulary the student takes (null: the store's whole vocabulary).</summary>
     public string? VocabularyFrom { get; init; }
     public string? Output { get; init; }
+
+    /// <summary>
+    /// Continue the run whose checkpoint <see cref="Output"/> holds, from the step its training state records; a store whose
+    /// fingerprint differs from the recorded one is refused (the optimiser's moments start afresh).
+    /// </summary>
+    public bool Resume { get; init; }
     public string Preset { get; init; } = "tiny";
     public int MaxSteps { get; init; } = 100;
     public int BatchSize { get; init; } = 8;
@@ -84,6 +90,7 @@ public static class StudentTrainer
             ? o.RecordedStore ?? throw new ArgumentException("recorded-online needs --recorded STORE")
             : o.Store;
         using var store = StoreReader.Open(dataStore);
+        LoaderResumeState? resumeFrom = o.Resume ? ReadTrainingState(o.Output) : null;
         var processing = store.Processing;
         int k = o.Width > 0 ? o.Width : store.MaxEntriesPerPosition
             ?? throw new ArgumentException($"{dataStore}: a {ProcessingOptions.MethodName(processing.Method)} store sets no bound on " +
@@ -92,7 +99,7 @@ public static class StudentTrainer
         {
             BatchSize = o.BatchSize, SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : store.SequenceLength, Width = k,
             Seed = o.Seed,
-            Workers = o.LoaderWorkers, RingSize = 4,
+            Workers = o.LoaderWorkers, RingSize = 4, ResumeFrom = resumeFrom,
         }, device);
 
         DecoderLM? teacher = null;
@@ -106,7 +113,9 @@ public static class StudentTrainer
             : Checkpoint.ReadOutputVocabulary(o.VocabularyFrom);
         if (vocabulary.FullSize != store.VocabSize)
             throw new ArgumentException($"{o.VocabularyFrom}: its vocabulary has {vocabulary.FullSize} ids, the store's {store.VocabSize}");
-        using var student = new DecoderLM(TransformerConfig.Preset(o.Preset, vocabulary), vocabulary);
+        using var student = resumeFrom is null
+            ? new DecoderLM(TransformerConfig.Preset(o.Preset, vocabulary), vocabulary)
+            : Checkpoint.Load(o.Output!, device);
         student.to(device);
         var optimizer = optim.AdamW(student.parameters(), o.LearningRate, 0.9, 0.95, 1e-8, 0.1);
         var lrSchedule = new LearningRateSchedule(o.LearningRate, o.WarmupSteps, o.MaxSteps, o.Schedule);
@@ -131,7 +140,7 @@ public static class StudentTrainer
         long tokens = 0;
         double loss = double.NaN, lm = double.NaN;
         IReadOnlyList<EvaluationResult> evaluations = [];
-        int step = 0;
+        int step = checked((int)(resumeFrom?.Step ?? 0));
         for (; step < o.MaxSteps; step++)
         {
             ct.ThrowIfCancellationRequested();
@@ -184,12 +193,30 @@ public static class StudentTrainer
                 step + 1, loss, lm, kdValue, alpha, tokens / (clock.Elapsed - evalTime).TotalSeconds, eval ? evaluations : null));
         }
         teacher?.Dispose();
-        if (o.Output is not null) Checkpoint.Save(o.Output, student);
+        if (o.Output is not null)
+        {
+            Checkpoint.Save(o.Output, student);
+            var state = new System.Text.Json.Nodes.JsonObject
+            {
+                ["step"] = step, ["loader"] = new LoaderResumeState(step, CorpusFingerprint.Fingerprint(store)).ToJson(),
+            };
+            File.WriteAllText(Path.Combine(o.Output, TrainingStateFile), state.ToJsonString(LogitStore.Format.Manifest.JsonOptions));
+        }
         double trainSeconds = (clock.Elapsed - evalTime).TotalSeconds;
         return new StudentTrainingResult(
             o.Mode, step, tokens, loss, lm, evaluations, tokens / trainSeconds, trainSeconds / Math.Max(1, step));
     }
 
+    /// <summary>Beside the student's weights: the step reached and the loader's state (with the store's fingerprint).</summary>
+    public const string TrainingStateFile = "training-state.json";
+
+    private static LoaderResumeState ReadTrainingState(string? checkpoint)
+    {
+        string path = Path.Combine(
+            checkpoint ?? throw new ArgumentException("resuming a student needs --out, the checkpoint to continue"), TrainingStateFile);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no training state to resume from");
+        return LoaderResumeState.FromJson(System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))?["loader"], path);
+    }
 
     public static StudentMode ParseMode(string name) => name switch
     {

@@ -4,7 +4,7 @@ namespace LogitStore.Format;
 public static class FormatConstants
 {
     public const ushort MajorVersion = 1;
-    public const ushort MinorVersion = 3;
+    public const ushort MinorVersion = 4;
 
     public static ReadOnlySpan<byte> ShardMagic => "LGSTSHRD"u8;
     public static ReadOnlySpan<byte> FooterMagic => "LGSTFOOT"u8;

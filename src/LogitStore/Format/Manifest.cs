@@ -23,6 +23,10 @@ public sealed class Manifest
     public JsonObject Source { get; set; } = new();
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public PartitionInfo? Partition { get; set; }
+
+    /// <summary>What the content is made from (spec 2.9); absent before 1.4.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public FingerprintSection? Fingerprint { get; set; }
     public List<DictionaryEntry> Dictionaries { get; set; } = new();
     public List<ShardEntry> Shards { get; set; } = new();
     public Totals Totals { get; set; } = new();
@@ -158,6 +162,7 @@ public sealed class Manifest
             throw new StoreCorruptException(path, at.Of("codecs"), "codecs.tokens, ids, values and their dictionaries must be strings");
         if (Codecs.SequencesPerBlock < 1)
             throw new StoreCorruptException(path, at.Of("codecs"), "codecs.sequences_per_block must be >= 1");
+        CheckFingerprint(path, at);
         Dictionaries ??= new();
         var refs = new HashSet<string>();
         for (int i = 0; i < Dictionaries.Count; i++)
@@ -193,6 +198,31 @@ public sealed class Manifest
             throw new StoreCorruptException(path, at.Of("totals"),
                 $"totals ({listed.Sequences} sequences, {listed.Positions} positions, {listed.Entries} entries, {listed.Bytes} bytes) " +
                 $"differ from the sums over the shards ({Totals.Sequences}, {Totals.Positions}, {Totals.Entries}, {Totals.Bytes})");
+    }
+
+    /// <summary>
+    /// A 1.4 manifest must carry its fingerprint (spec 2.9), and every component but <c>corpus</c> must be the one its own
+    /// members give.
+    /// </summary>
+    private void CheckFingerprint(string path, ManifestLocator at)
+    {
+        const string member = "fingerprint";
+        if (Fingerprint is null)
+        {
+            if (FormatVersion is { Major: 1, Minor: >= 4 } or { Major: > 1 })
+                throw new StoreCorruptException(
+                    path, 0, $"a {FormatVersion.Major}.{FormatVersion.Minor} manifest must have '{member}'");
+            return;
+        }
+        if (Fingerprint.ToFingerprint() is not { } recorded)
+            throw new StoreCorruptException(
+                path, at.Of(member), $"'{member}' must hold six members of 16 lowercase hex digits, 'content' combining the others");
+        var computed = StoreFingerprint.Of(this, recorded.Corpus);
+        if (computed.DifferingComponents(recorded) is [var first, ..] differing)
+            throw new StoreCorruptException(
+                path, at.Of(member),
+                $"fingerprint {string.Join(", ", differing)} differ from the manifest's own members (the first, '{first}', " +
+                $"is computed as {Checksum.ToHex(computed.Components[Array.IndexOf(StoreFingerprint.ComponentNames, first)])})");
     }
 
     private static long ByteOffset(byte[] bytes, long? line, long? byteInLine)

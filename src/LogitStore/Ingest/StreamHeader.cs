@@ -36,6 +36,12 @@ public sealed record StreamHeader(StreamPayloadKind Kind, uint VocabSize, uint M
     public const uint MaxVocabSize = 1u << 31;
     public static ReadOnlySpan<byte> Magic => "LGSTSTRM"u8;
 
+    /// <summary>The newest protocol version (stream-protocol.md); version 1 streams stay accepted.</summary>
+    public const ushort LatestVersion = 2;
+
+    /// <summary>The version a writer gives a header: 1 while <see cref="FirstSequence"/> is 0, so version 1 readers read it.</summary>
+    public ushort Version => FirstSequence == 0 ? (ushort)1 : LatestVersion;
+
     public int Size => FixedSize + Encoding.UTF8.GetByteCount(TeacherId);
 
     public byte[] ToBytes()
@@ -43,7 +49,7 @@ public sealed record StreamHeader(StreamPayloadKind Kind, uint VocabSize, uint M
         var id = Encoding.UTF8.GetBytes(TeacherId);
         var b = new byte[FixedSize + id.Length];
         Magic.CopyTo(b.AsSpan(Offsets.Magic));
-        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(Offsets.Version), 1);
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(Offsets.Version), Version);
         b[Offsets.PayloadKind] = (byte)Kind;
         BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(Offsets.VocabSize), VocabSize);
         BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(Offsets.MaxEntries), MaxEntries);
@@ -63,9 +69,9 @@ public sealed record StreamHeader(StreamPayloadKind Kind, uint VocabSize, uint M
         if (!fixedPart[Offsets.Magic..].StartsWith(Magic))
             throw new StoreCorruptException(stream, Offsets.Magic, "bad stream magic (expected 'LGSTSTRM')");
         ushort version = BinaryPrimitives.ReadUInt16LittleEndian(fixedPart[Offsets.Version..]);
-        if (version != 1)
+        if (version is < 1 or > LatestVersion)
             throw new StoreCorruptException(
-                stream, Offsets.Version, $"unsupported stream protocol version {version} (this reader knows 1)");
+                stream, Offsets.Version, $"unsupported stream protocol version {version} (this reader knows 1 and {LatestVersion})");
         byte kind = fixedPart[Offsets.PayloadKind];
         if (kind is not (1 or 2)) throw new StoreCorruptException(stream, Offsets.PayloadKind, $"unknown payload kind {kind}");
         if (fixedPart[Offsets.Reserved] != 0) throw new StoreCorruptException(stream, Offsets.Reserved, "reserved byte is not zero");
@@ -79,8 +85,11 @@ public sealed record StreamHeader(StreamPayloadKind Kind, uint VocabSize, uint M
             throw new StoreCorruptException(
                 stream, Offsets.VocabSize, $"full logits of {vocab} ids do not fit a frame of at most {StreamFrame.MaxPayload} bytes");
         ulong first = BinaryPrimitives.ReadUInt64LittleEndian(fixedPart[Offsets.FirstSequence..]);
-        if (first != 0)
-            throw new StoreCorruptException(stream, Offsets.FirstSequence, $"first_sequence {first} must be 0 in protocol version 1");
+        if (version == 1 && first != 0)
+            throw new StoreCorruptException(
+                stream, Offsets.FirstSequence, $"first_sequence {first} must be 0 in protocol version 1 (a part needs version 2)");
+        if (first >= 1UL << 63)
+            throw new StoreCorruptException(stream, Offsets.FirstSequence, $"first_sequence {first} must be below 2^63");
         int idLength = BinaryPrimitives.ReadUInt16LittleEndian(fixedPart[Offsets.TeacherIdLength..]);
         if (buffer.Length < FixedSize + idLength) return false;
         string id;

@@ -43,20 +43,39 @@ public sealed class StreamPackSource : IPackSource
     private readonly TeacherStream _input;
     private readonly StreamHeader _header;
     private readonly long _offset;
+    private readonly PartSpec? _part;
 
-    private StreamPackSource(TeacherStream input, StreamHeader header, long offset)
+    private StreamPackSource(TeacherStream input, StreamHeader header, long offset, PartSpec? part)
     {
         _input = input;
         _header = header;
         _offset = offset;
+        _part = part;
     }
 
-    /// <summary>Reads the stream's header; with <paramref name="resuming"/>, checks that it is the store's teacher.</summary>
-    public static async Task<StreamPackSource> OpenAsync(TeacherStream input, CancellationToken ct, Manifest? resuming = null)
+    /// <summary>
+    /// Reads the stream's header; with <paramref name="resuming"/>, checks that it is the store's teacher and part. A stream
+    /// that starts past sequence 0 is a part and needs <paramref name="part"/> (stream-protocol.md 6).
+    /// </summary>
+    public static async Task<StreamPackSource> OpenAsync(
+        TeacherStream input, CancellationToken ct, Manifest? resuming = null, PartSpec? part = null)
     {
         try
         {
             var (header, _, offset) = await ReadHeaderAsync(input, ct);
+            if (resuming?.Partition is { } p) part = new PartSpec(p.Index, p.Count);
+            if (part is null && header.FirstSequence != 0)
+                throw new StoreCorruptException(
+                    input.Name, StreamHeader.Offsets.FirstSequence,
+                    $"the stream starts at sequence {header.FirstSequence}: it is a part; say which with --part i/N or --part auto");
+            if (part is { Index: > 0 } && header.FirstSequence == 0)
+                throw new StoreCorruptException(
+                    input.Name, StreamHeader.Offsets.FirstSequence,
+                    $"part {part} starts at sequence 0: only part 0 may (the producer sends its first_sequence, protocol version 2)");
+            if (resuming is { } r && header.FirstSequence != r.FirstSequence)
+                throw new StoreCorruptException(
+                    input.Name, StreamHeader.Offsets.FirstSequence,
+                    $"stream first_sequence {header.FirstSequence} differs from the store's {r.FirstSequence}");
             if (resuming is { } m)
             {
                 if (header.VocabSize != m.VocabSize)
@@ -67,7 +86,7 @@ public sealed class StreamPackSource : IPackSource
                     throw new InvalidOperationException(
                         $"stream teacher '{header.TeacherId}' differs from the store's '{m.Teacher["id"]}'");
             }
-            return new StreamPackSource(input, header, offset);
+            return new StreamPackSource(input, header, offset, part);
         }
         catch
         {
@@ -86,6 +105,12 @@ public sealed class StreamPackSource : IPackSource
     public StoreWriterOptions Describe(ProcessingOptions processing, CodecOptions codecs)
     {
         _ = new StreamRecordParser(_header, _input.Name, processing); // validates the combination before any store is created
+        codecs.Validate();
+        if (_header.FirstSequence % (ulong)codecs.SequencesPerBlock != 0)
+            throw new StoreCorruptException(
+                _input.Name, StreamHeader.Offsets.FirstSequence,
+                $"first_sequence {_header.FirstSequence} is not a multiple of sequences_per_block {codecs.SequencesPerBlock}: " +
+                "parts are whole blocks");
         return new StoreWriterOptions
         {
             VocabSize = _header.VocabSize,
@@ -94,6 +119,9 @@ public sealed class StreamPackSource : IPackSource
             Processing = processing,
             Codecs = codecs,
             Source = new JsonObject { ["kind"] = Kind, ["payload_kind"] = (int)_header.Kind, ["max_entries"] = _header.MaxEntries },
+            Partition = _part is { } p
+                ? new PartitionInfo { Index = p.Index, Count = p.Count, FirstSequence = _header.FirstSequence, SequenceCount = 0 }
+                : null,
         };
     }
 
@@ -101,7 +129,8 @@ public sealed class StreamPackSource : IPackSource
     {
         using var parsers = new ThreadLocal<StreamRecordParser>(() => new StreamRecordParser(_header, _input.Name, processing));
         progress?.Start(writer, 0, (long)writer.Manifest.Totals.Positions);
-        await PumpAsync(_input, _header, _offset, writer, parsers, skip: writer.NextSequence - writer.Manifest.FirstSequence, ct);
+        await PumpAsync(
+            _input, _header, _offset, writer, parsers, skip: writer.NextSequence - writer.Manifest.FirstSequence, _part, ct);
     }
 
     public ValueTask DisposeAsync() => _input.DisposeAsync();
@@ -124,7 +153,7 @@ public sealed class StreamPackSource : IPackSource
 
     private static async Task PumpAsync(
         TeacherStream input, StreamHeader header, long offset, StoreWriter writer, ThreadLocal<StreamRecordParser> parsers, ulong skip,
-        CancellationToken ct)
+        PartSpec? part, CancellationToken ct)
     {
         var reader = input.Reader;
         int spb = writer.SequencesPerBlock;
@@ -145,6 +174,7 @@ public sealed class StreamPackSource : IPackSource
                     if (count != received)
                         throw new StoreCorruptException(
                             input.Name, frame.Offset + 8, $"end frame counts {count} sequences, {received} were sent");
+                    CheckPartEnd(input.Name, frame.Offset + 8, header, count, part, writer);
                     ended = true;
                     break;
                 }
@@ -161,6 +191,20 @@ public sealed class StreamPackSource : IPackSource
         }
         if (batch.Count > 0) await SubmitAsync(writer, batch, parsers, ct);
         await writer.CompleteAsync(ct);
+    }
+
+    /// <summary>A part holds whole blocks unless it is the last, and records its length (stream-protocol.md 6).</summary>
+    private static void CheckPartEnd(string stream, long offset, StreamHeader header, ulong count, PartSpec? part, StoreWriter writer)
+    {
+        if (header.FirstSequence + count >= 1UL << 63)
+            throw new StoreCorruptException(stream, offset, $"first_sequence + {count} sequences reach 2^63");
+        if (part is not { } p) return;
+        if (p.Index < p.Count - 1 && count % (ulong)writer.SequencesPerBlock != 0)
+            throw new StoreCorruptException(
+                stream, offset,
+                $"part {p} sends {count} sequences, not a multiple of sequences_per_block {writer.SequencesPerBlock}: only the last " +
+                "part may end with a short block");
+        writer.Manifest.Partition!.SequenceCount = count;
     }
 
     /// <summary>Nothing may follow the end frame (stream-protocol.md 2.2): the producer closes the stream after it.</summary>

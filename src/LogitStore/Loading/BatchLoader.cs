@@ -40,6 +40,11 @@ public sealed class BatchLoader : IDisposable
     public BatchLoader(StoreReader store, BatchLoaderOptions options)
     {
         options.Validate();
+        if (options.ResumeFrom is { } resume)
+        {
+            resume.CheckStore(Reading.CorpusFingerprint.Fingerprint(store), store.Directory);
+            options = options with { StartStep = resume.Step };
+        }
         _store = store;
         _o = options;
         int length = store.SequenceLength;
@@ -103,6 +108,11 @@ public sealed class BatchLoader : IDisposable
 
     /// <summary>The shape and column types of every batch.</summary>
     public BatchLayout Layout { get; }
+
+    /// <summary>What a checkpoint records to resume at <paramref name="nextStep"/> against this same store.</summary>
+    public LoaderResumeState ResumeState(long nextStep) => new(nextStep, _fingerprint ??= Reading.CorpusFingerprint.Fingerprint(_store));
+
+    private StoreFingerprint? _fingerprint;
 
     /// <summary>Batches per epoch for this rank (the same for every rank: the smallest any rank can fill).</summary>
     public long StepsPerEpoch { get; }

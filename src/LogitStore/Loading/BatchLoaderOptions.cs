@@ -39,6 +39,12 @@ public sealed record BatchLoaderOptions
     public long StartStep { get; init; }
 
     /// <summary>
+    /// A recorded loader state to resume from: the loader starts at its step and refuses a store with another fingerprint
+    /// (<see cref="StartStep"/> must then be 0 or the same step).
+    /// </summary>
+    public LoaderResumeState? ResumeFrom { get; init; }
+
+    /// <summary>
     /// Worker threads that decode and assemble batches into the ring; 0 starts none and allocates no ring, for callers that
     /// assemble each step into their own buffers (<see cref="BatchLoader.FillInto"/>).
     /// </summary>
@@ -68,5 +74,7 @@ public sealed record BatchLoaderOptions
         if (WorldSize < 1 || Rank < 0 || Rank >= WorldSize) throw new ArgumentException($"rank {Rank} of world size {WorldSize}");
         if (Workers < 0 || RingSize < 1) throw new ArgumentException("workers must be >= 0 and ring size >= 1");
         if (StartStep < 0) throw new ArgumentException("start step must be >= 0");
+        if (ResumeFrom is { } r && StartStep != 0 && StartStep != r.Step)
+            throw new ArgumentException($"start step {StartStep} differs from the resumed state's step {r.Step}");
     }
 }

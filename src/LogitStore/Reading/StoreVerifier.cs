@@ -37,6 +37,8 @@ public static class StoreVerifier
                 faults.Add(new StoreCorruptException(
                     file, 0, "file not listed by the complete store's manifest (was an older manifest put back over a newer commit?)"));
         var decoded = new DecodedBlock();
+        ulong corpus = 0;
+        bool corpusComplete = true;
         foreach (var entry in manifest.Shards)
         {
             try
@@ -48,6 +50,7 @@ public static class StoreVerifier
                     BlockDecoder.Decode(
                         shard.BlockBytes(b), shard.Index[b], manifest.VocabSize, shard.Path, decoded, verifyChecksum: true, dictionaries);
                     blocks++;
+                    corpus += CorpusFingerprint.Of(decoded);
                     seqs += (ulong)decoded.SequenceCount;
                     positions += (ulong)decoded.PositionCount;
                 }
@@ -71,8 +74,14 @@ public static class StoreVerifier
             catch (StoreCorruptException ex)
             {
                 faults.Add(ex);
+                corpusComplete = false;
             }
         }
+        if (corpusComplete && StoreFingerprint.Recorded(manifest) is { } recorded && recorded.Corpus != corpus)
+            faults.Add(new StoreCorruptException(
+                new StoreDirectory(directory).ManifestPath, new ManifestLocator(File.ReadAllBytes(
+                    new StoreDirectory(directory).ManifestPath)).Of("fingerprint"),
+                $"fingerprint corpus {Checksum.ToHex(recorded.Corpus)} differs from the shards' tokens' {Checksum.ToHex(corpus)}"));
         return new VerifyReport(manifest.IsComplete, manifest.Shards.Count, blocks, seqs, positions, bytes, faults);
     }
 }

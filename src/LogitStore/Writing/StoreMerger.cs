@@ -10,11 +10,13 @@ public static class StoreMerger
     {
         if (partDirectories.Count == 0) throw new ArgumentException("merge needs at least one part");
         var parts = partDirectories.Select(d => (Dir: d, M: Manifest.Load(d))).ToList();
+        ulong corpus = 0;
         foreach (var (dir, m) in parts)
         {
             if (!m.IsComplete) throw new InvalidOperationException($"{dir} is not complete: finish it with pack --resume first");
             if (m.Partition is null) throw new InvalidOperationException($"{dir} is not a part of a partitioned pack");
-            using (Reading.StoreReader.Open(dir)) { } // validates every shard against its manifest
+            using var reader = Reading.StoreReader.Open(dir); // validates every shard against its manifest
+            corpus += Reading.CorpusFingerprint.Fingerprint(reader).Corpus;
         }
         parts.Sort((a, b) => a.M.Partition!.Index.CompareTo(b.M.Partition!.Index));
         var first = parts[0].M;
@@ -26,10 +28,20 @@ public static class StoreMerger
             var (dir, m) = parts[i];
             if (m.Partition!.Index != i || m.Partition.Count != count)
                 throw new InvalidOperationException($"{dir} is part {m.Partition.Index}/{m.Partition.Count}; expected part {i}/{count}");
-            if (m.Partition.FirstSequence != next)
-                throw new InvalidOperationException($"{dir} starts at sequence {m.Partition.FirstSequence}, expected {next}");
+            if (m.Partition.FirstSequence < next)
+                throw new InvalidOperationException(
+                    $"{dir} starts at sequence {m.Partition.FirstSequence}, expected {next}: sequences [{m.Partition.FirstSequence}, " +
+                    $"{next}) are in two parts (an overlap)");
+            if (m.Partition.FirstSequence > next)
+                throw new InvalidOperationException(
+                    $"{dir} starts at sequence {m.Partition.FirstSequence}, expected {next}: sequences [{next}, " +
+                    $"{m.Partition.FirstSequence}) are in no part (a gap)");
             if (m.EndSequence != m.Partition.FirstSequence + m.Partition.SequenceCount)
                 throw new InvalidOperationException($"{dir} does not hold its whole slice");
+            if (i < parts.Count - 1 && m.Partition.SequenceCount % (ulong)first.Codecs.SequencesPerBlock != 0)
+                throw new InvalidOperationException(
+                    $"{dir} (part {i}/{count}) holds {m.Partition.SequenceCount} sequences, not whole blocks of " +
+                    $"{first.Codecs.SequencesPerBlock}: only the last part may end with a short block");
             foreach (var (what, a, b) in Sections(first, m))
                 if (a != b)
                     throw new InvalidOperationException(
@@ -82,6 +94,7 @@ public static class StoreMerger
                 });
             }
         DurableFile.SyncDirectory(output.ShardsPath);
+        merged.Fingerprint = StoreFingerprint.Of(merged, corpus).ToSection();
         output.Commit(merged);
         return merged;
     }

@@ -28,14 +28,18 @@ public sealed class StoreWriter : IAsyncDisposable
     private ShardWriter? _shard;
     private ulong _nextSequence;
     private bool _sawShortBlock;
+    private ulong _committedCorpus;               // the fingerprint's corpus over the committed shards (spec 2.9)
+    private ulong _shardCorpus;                   // ... and over the blocks of the open shard
     private long _writtenPositions;
     private long _writtenSequences;
     private bool _completed;
 
-    private StoreWriter(StoreDirectory store, Manifest manifest, int workers, CodecOptions codecOptions, ulong? identitySeed)
+    private StoreWriter(
+        StoreDirectory store, Manifest manifest, int workers, CodecOptions codecOptions, ulong? identitySeed, ulong committedCorpus)
     {
         _store = store;
         _manifest = manifest;
+        _committedCorpus = committedCorpus;
         _codecOptions = codecOptions;
         _draws = ManifestSections.FromSection(manifest.Processing).Draws;
         var listed = StoreDictionaries.Load(store.Path, manifest);
@@ -82,8 +86,9 @@ public sealed class StoreWriter : IAsyncDisposable
             Source = options.Source,
             Partition = options.Partition,
         };
+        manifest.Fingerprint = StoreFingerprint.Of(manifest, 0).ToSection();
         store.Commit(manifest);
-        return new StoreWriter(store, manifest, options.Workers, options.Codecs, options.IdentitySeed);
+        return new StoreWriter(store, manifest, options.Workers, options.Codecs, options.IdentitySeed, committedCorpus: 0);
     }
 
     /// <summary>
@@ -95,14 +100,17 @@ public sealed class StoreWriter : IAsyncDisposable
         var store = new StoreDirectory(directory);
         var manifest = store.LoadManifest();
         if (manifest.IsComplete) throw new InvalidOperationException($"{directory} is already complete: nothing to resume");
-        using (LogitStore.Reading.StoreReader.Open(directory)) { } // validates every committed shard
+        ulong corpus;
+        using (var committed = LogitStore.Reading.StoreReader.Open(directory)) // validates every committed shard
+            corpus = LogitStore.Reading.CorpusFingerprint.Fingerprint(committed).Corpus;
         store.RemoveUncommitted(manifest);
         return new StoreWriter(
             store,
             manifest,
             workers > 0 ? workers : Environment.ProcessorCount,
             ManifestSections.FromSection(manifest.Codecs),
-            identitySeed);
+            identitySeed,
+            corpus);
     }
 
     public Manifest Manifest => _manifest;
@@ -153,7 +161,7 @@ public sealed class StoreWriter : IAsyncDisposable
         await _consumer;
         if (_shard is { BlockCount: > 0 }) CommitShard();
         _manifest.Status = Manifest.StatusComplete;
-        _store.Commit(_manifest);
+        CommitManifest();
         _completed = true;
     }
 
@@ -177,7 +185,13 @@ public sealed class StoreWriter : IAsyncDisposable
             return;
         }
         var codecs = _codecs!;
-        await EnqueueAsync(Task.Run(() => BlockEncoder.Encode(produce(), first, codecs, _manifest.VocabSize), ct), ct);
+        await EnqueueAsync(Task.Run(() =>
+        {
+            var sequences = produce();
+            ulong corpus = 0;
+            for (int i = 0; i < sequences.Count; i++) corpus += StoreFingerprint.SequenceTerm(first + (ulong)i, sequences[i].Tokens);
+            return BlockEncoder.Encode(sequences, first, codecs, _manifest.VocabSize) with { CorpusTerm = corpus };
+        }, ct), ct);
     }
 
     /// <summary>Trains the dictionaries on the collected sample, installs them, then submits the blocks held back.</summary>
@@ -202,7 +216,7 @@ public sealed class StoreWriter : IAsyncDisposable
             changed |= Install(DictionaryKind.IdContextModel, idModel.FileBytes, idModel.Ref, r => _manifest.Codecs.IdsDictionary = r);
         if (codebooks is not null)
             changed |= Install(DictionaryKind.MvqCodebooks, codebooks.FileBytes, codebooks.Ref, r => _manifest.Codecs.ValuesDictionary = r);
-        if (changed) _store.Commit(_manifest);
+        if (changed) CommitManifest();
         _codecs = _codecOptions.Resolve(_manifest.VocabSize, _draws, rankTable, codebooks, idModel);
     }
 
@@ -249,6 +263,7 @@ public sealed class StoreWriter : IAsyncDisposable
                 _shard ??= new ShardWriter(
                     _store.Path, StoreDirectory.ShardName(_manifest.Shards.Count), _manifest.VocabSize, block.FirstSequence, _packId);
                 _shard.Append(block);
+                _shardCorpus += block.CorpusTerm;
                 Interlocked.Add(ref _writtenPositions, block.PositionCount);
                 Interlocked.Add(ref _writtenSequences, block.SequenceCount);
                 if (_shard.Length >= _shardTarget) CommitShard();
@@ -268,6 +283,16 @@ public sealed class StoreWriter : IAsyncDisposable
         var entry = _shard!.Commit();
         _shard = null;
         _manifest.Shards.Add(entry);
+        _committedCorpus += _shardCorpus;
+        _shardCorpus = 0;
+        CommitManifest();
+    }
+
+    /// <summary>Commits the manifest (spec 2.5) with the fingerprint of what it lists (2.9), in the writer's format version.</summary>
+    private void CommitManifest()
+    {
+        _manifest.FormatVersion = new FormatVersion();
+        _manifest.Fingerprint = StoreFingerprint.Of(_manifest, _committedCorpus).ToSection();
         _store.Commit(_manifest);
     }
 
