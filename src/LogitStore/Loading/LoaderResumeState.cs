@@ -13,7 +13,7 @@ public sealed record LoaderResumeState(long Step, StoreFingerprint Fingerprint)
     public JsonObject ToJson() => new()
     {
         ["step"] = Step,
-        ["store_fingerprint"] = System.Text.Json.JsonSerializer.SerializeToNode(Fingerprint.ToSection(), Manifest.JsonOptions),
+        ["store_fingerprint"] = JsonSerializer.SerializeToNode(Fingerprint.ToSection(), ManifestJsonContext.Default.FingerprintSection),
     };
 
     /// <summary>Reads <see cref="ToJson"/>'s object; <paramref name="source"/> names where it came from in errors.</summary>
@@ -22,7 +22,7 @@ public sealed record LoaderResumeState(long Step, StoreFingerprint Fingerprint)
         long step = json?["step"] is JsonValue v && v.TryGetValue(out long s) && s >= 0
             ? s
             : throw new InvalidDataException($"{source}: the loader state has no step >= 0");
-        var section = json?["store_fingerprint"]?.Deserialize<FingerprintSection>(Manifest.JsonOptions);
+        var section = json?["store_fingerprint"]?.Deserialize(ManifestJsonContext.Default.FingerprintSection);
         var fingerprint = section?.ToFingerprint()
             ?? throw new InvalidDataException($"{source}: the loader state has no valid 'store_fingerprint'");
         return new LoaderResumeState(step, fingerprint);
