@@ -23,7 +23,7 @@ public interface IComparisonLayout
     void Decode(ReadOnlySpan<byte> ids, ReadOnlySpan<byte> values, int positions, int k, Span<int> idsOut, Span<float> probsOut);
 }
 
-/// <summary>What one comparison layout costs on a store's sequences: bytes per token before and after zstd, fidelity, decode rate.</summary>
+/// <summary>What a comparison layout costs on a store's sequences: bytes/token before and after zstd, fidelity, decode rate.</summary>
 public sealed record ComparisonLayoutRow(
     string Layout, string IdsLayout, string ValuesLayout, int K,
     double IdBytesPerToken, double ValueBytesPerToken, double RecordBytesPerToken,

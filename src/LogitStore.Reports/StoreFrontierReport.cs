@@ -106,10 +106,12 @@ public static class StoreFrontierReport
             .ToList();
         FrontierPlot.Write(
             Path.Combine(outDirectory, $"{name}.png"), points, FrontierStudy.KlTarget,
-            $"{topK.Setting}, real teacher: whole record bytes/token vs fidelity", "record bytes / token (comparison layouts: after zstd)");
+            $"{topK.Setting}, real teacher: whole record bytes/token vs fidelity",
+            "record bytes / token (comparison layouts: after zstd)");
     }
 
-    private static string Markdown(IReadOnlyList<StoreFrontier> frontiers, IReadOnlyList<FrontierTarget> targets, string command, string name)
+    private static string Markdown(
+        IReadOnlyList<StoreFrontier> frontiers, IReadOnlyList<FrontierTarget> targets, string command, string name)
     {
         var sb = new StringBuilder();
         sb.AppendLine("# Storage / fidelity frontier (real teacher)").AppendLine();
