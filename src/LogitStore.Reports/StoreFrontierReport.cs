@@ -64,10 +64,12 @@ public static class StoreFrontierReport
                     Floor(f, faithful)));
             if (f.Entropy is { } e)
             {
-                var bestIds = f.Rows.OrderBy(r => r.IdBitsPerId).First();
+                // The entropy models price ids in rank order; delta codes each position's ids as a set, its order left
+                // to the values column (which then costs more), so it is compared with the set saving, not here.
+                var bestIds = f.Rows.Where(r => r.Ids != "delta").OrderBy(r => r.IdBitsPerId).First();
                 double ratio = bestIds.IdBitsPerId / e.BestBitsPerId;
                 targets.Add(new FrontierTarget(
-                    $"{f.Setting}: ids within {EntropyRatioTarget}× of the best conditional entropy measured",
+                    $"{f.Setting}: ids (rank order) within {EntropyRatioTarget}× of the best conditional entropy measured",
                     $"{bestIds.Ids} {bestIds.IdBitsPerId:F2} bits/id against {e.BestBitsPerId:F2} ({e.BestModel}): {ratio:F2}×",
                     ratio <= EntropyRatioTarget,
                     $"{e.BestBitsPerId:F2} bits/id = {e.BestBitsPerId * f.MeanKept / 8:F1} B/token of ids"));
