@@ -21,15 +21,41 @@ internal static class BenchCommand
             Description = "positions compared per configuration",
             DefaultValueFactory = _ => defaults.FidelitySample,
         };
+        var stores = new Option<string[]>("--store")
+        {
+            Description = "stores a real teacher packed losslessly (f32 or counts values), one per setting: re-encode their positions " +
+                "with every codec instead of packing the synthetic teacher",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var storePositions = new Option<long>("--positions") { Description = "with --store: positions re-encoded per store (0: all)" };
+        var name = new Option<string>("--name")
+        {
+            Description = "with --store: report file name (without extension)", DefaultValueFactory = _ => "frontier",
+        };
+        var noEntropy = new Option<bool>("--no-entropy") { Description = "with --store: skip the id entropy models" };
         var frontier = new Command(
             "frontier",
-            "bytes/token against fidelity for every value codec (f32, f16, q8, q4, mvq:2..32) and id codec, on the synthetic teacher")
+            "bytes/token against fidelity for every value codec (f32, f16, q8, q4, mvq:2..32) and id codec, on the synthetic teacher " +
+            "or on real-teacher stores (--store)")
         {
-            outOpt, tokens, sample,
+            outOpt, tokens, sample, stores, storePositions, name, noEntropy,
         };
         frontier.SetAction(async (r, ct) =>
         {
             string dir = r.GetValue(outOpt)!;
+            string file = r.GetValue(name)!;
+            var given = r.GetValue(stores) ?? [];
+            if (given.Length > 0)
+            {
+                var o = new StoreFrontierStudy.Options { Positions = r.GetValue(storePositions), Entropy = !r.GetValue(noEntropy) };
+                var frontiers = StoreFrontierStudy.Run(given, o, Console.WriteLine);
+                string line = $"logitstore bench frontier --store {string.Join(" --store ", given)}" +
+                    (o.Positions > 0 ? $" --positions {o.Positions}" : "") + (o.Entropy ? "" : " --no-entropy") +
+                    $" --name {file} --out {dir}";
+                StoreFrontierReport.Write(dir, file, frontiers, line);
+                Console.WriteLine($"wrote {dir}/{file}.md, {file}.json, {file}.png ({frontiers.Sum(f => f.Rows.Count)} configurations)");
+                return 0;
+            }
             var rows = await FrontierStudy.RunAsync(
                 dir, defaults with { Tokens = r.GetValue(tokens), FidelitySample = r.GetValue(sample) }, Console.WriteLine);
             Console.WriteLine($"wrote {dir}/frontier.md, frontier.json, frontier.png ({rows.Count} configurations)");

@@ -2,20 +2,32 @@ using ScottPlot;
 
 namespace LogitStore.Reports;
 
-/// <summary>The frontier as a PNG: value-column bytes/token against mean KL(truncated ‖ decoded), log scale.</summary>
+/// <summary>The frontier as a PNG: bytes/token against mean KL(truncated ‖ decoded), log scale.</summary>
 internal static class FrontierPlot
 {
-    public static void Write(string path, IReadOnlyList<FrontierRow> rows, double klTarget)
+    /// <summary>One marker: its label, bytes/token and mean KL.</summary>
+    public readonly record struct Point(string Label, double BytesPerToken, double MeanKl);
+
+    /// <summary>The synthetic study's plot: value-column bytes/token of each value codec.</summary>
+    public static void Write(string path, IReadOnlyList<FrontierRow> rows, double klTarget) =>
+        Write(
+            path,
+            rows.Select(r => new Point(r.Values, r.ValueBytesPerToken, r.MeanKlKept)).ToList(),
+            klTarget,
+            "top-k 50, synthetic teacher: value bytes/token vs fidelity",
+            "value column bytes / token");
+
+    public static void Write(string path, IReadOnlyList<Point> points, double klTarget, string title, string xLabel)
     {
         var plot = new Plot();
         // KL of lossless codecs is 0; plot it at a floor so the log axis can show it.
         const double floor = 1e-9;
-        foreach (var r in rows)
+        foreach (var p in points)
         {
-            double y = Math.Log10(Math.Max(r.MeanKlKept, floor));
-            var marker = plot.Add.Marker(r.ValueBytesPerToken, y);
+            double y = Math.Log10(Math.Max(p.MeanKl, floor));
+            var marker = plot.Add.Marker(p.BytesPerToken, y);
             marker.MarkerSize = 10;
-            var label = plot.Add.Text(r.Values, r.ValueBytesPerToken, y);
+            var label = plot.Add.Text(p.Label, p.BytesPerToken, y);
             label.LabelFontSize = 12;
             label.OffsetX = 6;
         }
@@ -28,9 +40,9 @@ internal static class FrontierPlot
             MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
             IntegerTicksOnly = true,
         };
-        plot.Axes.SetLimitsX(0, rows.Max(r => r.ValueBytesPerToken) * 1.12);
-        plot.Title("top-k 50, synthetic teacher: value bytes/token vs fidelity");
-        plot.XLabel("value column bytes / token");
+        plot.Axes.SetLimitsX(0, points.Max(p => p.BytesPerToken) * 1.12);
+        plot.Title(title);
+        plot.XLabel(xLabel);
         plot.YLabel("mean KL(truncated ‖ decoded), nats (log10)");
         plot.ShowLegend();
         plot.SavePng(path, 900, 600);

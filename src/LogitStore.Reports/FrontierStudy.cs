@@ -33,6 +33,12 @@ public sealed record FrontierRow
     public double MeanKlUntruncated { get; init; }
     public double MeanKdLossError { get; init; }
     public double PackSeconds { get; init; }
+
+    /// <summary>Whole blocks decoded on one thread (0 where not measured).</summary>
+    public double BlockDecodePositionsPerSecond { get; init; }
+
+    /// <summary>The ids column alone decoded on one thread (0 where not measured).</summary>
+    public double IdsDecodePositionsPerSecond { get; init; }
 }
 
 /// <summary>

@@ -37,27 +37,11 @@ public static class IdCodecStudy
     {
         using var store = StoreReader.Open(storeDirectory);
         uint vocab = store.VocabSize;
-        var sequences = new List<SparseSequence>();
-        long positions = 0;
-        foreach (var block in store.ScanBlocks())
-        {
-            for (int i = 0; i < block.SequenceCount && positions < o.Positions; i++)
-            {
-                var s = block.Sequence(i).ToSparseSequence();
-                sequences.Add(s);
-                positions += s.Length;
-            }
-            if (positions >= o.Positions) break;
-        }
+        var sequences = StoreReencoding.FirstSequences(store, o.Positions);
+        long positions = sequences.Sum(s => (long)s.Length);
         long ids = sequences.Sum(s => (long)s.EntryCount);
-        var sample = new List<SparseSequence>();
-        long sampled = 0;
-        foreach (var s in sequences)
-        {
-            if (sampled >= o.DictionarySample) break;
-            sample.Add(s);
-            sampled += s.Length;
-        }
+        var sample = StoreReencoding.DictionarySample(sequences, o.DictionarySample);
+        long sampled = sample.Sum(s => (long)s.Length);
         var clock = Stopwatch.StartNew();
         var rankTable = DictionaryTraining.RankTable(sample, vocab);
         var idModel = IdContextTraining.Train(sample, vocab);
@@ -70,19 +54,12 @@ public static class IdCodecStudy
             var spec = IdCodecSpec.Parse(idsName);
             var options = new CodecOptions { Ids = spec, Values = values, SequencesPerBlock = o.SequencesPerBlock };
             var codecs = options.Resolve(vocab, 0, rankTable, idModel: idModel);
-            var blocks = new List<EncodedBlock>();
-            for (int i = 0; i < sequences.Count; i += o.SequencesPerBlock)
-                blocks.Add(BlockEncoder.Encode(
-                    sequences.GetRange(i, Math.Min(o.SequencesPerBlock, sequences.Count - i)), (ulong)i, codecs, vocab));
-            long idBytes = 0, recordBytes = 0;
+            var blocks = StoreReencoding.Encode(sequences, codecs, vocab, o.SequencesPerBlock);
+            long idBytes = StoreReencoding.ColumnBytes(blocks, ColumnKind.Ids);
+            long recordBytes = blocks.Sum(b => (long)b.Bytes.Length);
             var dictionaries = StoreDictionaries.Empty.With(rankTable: rankTable, idModel: idModel);
-            foreach (var b in blocks)
-            {
-                recordBytes += b.Bytes.Length;
-                idBytes += ColumnOf(b.Bytes, ColumnKind.Ids).StoredLength;
-            }
-            double blockRate = BlockDecodeRate(blocks, vocab, dictionaries, o.DecodeRepeats);
-            double idsRate = IdsDecodeRate(blocks, codecs.Ids, sequences, o.SequencesPerBlock, vocab, o.DecodeRepeats);
+            double blockRate = StoreReencoding.BlockDecodeRate(blocks, vocab, dictionaries, o.DecodeRepeats);
+            double idsRate = StoreReencoding.IdsDecodeRate(blocks, codecs.Ids, sequences, o.SequencesPerBlock, vocab, o.DecodeRepeats);
             double dictionaryKiB = spec == IdCodecSpec.Ranked ? rankTable.FileBytes.Length / 1024.0
                 : spec == IdCodecSpec.Context ? idModel.FileBytes.Length / 1024.0 : 0;
             var row = new IdCodecRow(
@@ -96,69 +73,6 @@ public static class IdCodecStudy
                 $"{row.IdsDecodePositionsPerSecond / 1e6:F2} M positions/s (ids column)");
         }
         return new IdCodecStudyResult(storeDirectory, positions, ids, (int)sampled, o.Values, rows);
-    }
-
-    private static ColumnDescriptor ColumnOf(byte[] block, ColumnKind kind)
-    {
-        for (int c = 0; c < ColumnTable.Written.Length; c++)
-        {
-            var d = ColumnDescriptor.Read(block.AsSpan(ColumnDescriptor.OffsetInBlock(c)), "study", 0);
-            if (d.Kind == kind) return d;
-        }
-        throw new InvalidOperationException($"no {kind} column");
-    }
-
-    private static double BlockDecodeRate(List<EncodedBlock> blocks, uint vocab, StoreDictionaries dictionaries, int repeats)
-    {
-        var dest = new DecodedBlock();
-        double best = 0;
-        for (int r = 0; r < repeats; r++)
-        {
-            long positions = 0;
-            var clock = Stopwatch.StartNew();
-            foreach (var b in blocks)
-            {
-                var entry = new BlockIndexEntry(
-                    0, (uint)b.Bytes.Length, (uint)b.SequenceCount, b.FirstSequence, (uint)b.PositionCount, (uint)b.EntryCount);
-                BlockDecoder.Decode(b.Bytes, entry, vocab, "study", dest, verifyChecksum: true, dictionaries);
-                positions += b.PositionCount;
-            }
-            best = Math.Max(best, positions / clock.Elapsed.TotalSeconds);
-        }
-        return best;
-    }
-
-    /// <summary>The ids codec alone on its decoded column bytes (after zstd, where the column has it).</summary>
-    private static double IdsDecodeRate(
-        List<EncodedBlock> blocks, IIdCodec codec, List<SparseSequence> sequences, int perBlock, uint vocab, int repeats)
-    {
-        var columns = new List<(byte[] Raw, int[] Counts, int[] Tokens, int Entries)>();
-        using var decompressor = new ZstdSharp.Decompressor();
-        for (int i = 0, b = 0; i < sequences.Count; i += perBlock, b++)
-        {
-            var group = sequences.GetRange(i, Math.Min(perBlock, sequences.Count - i));
-            var d = ColumnOf(blocks[b].Bytes, ColumnKind.Ids);
-            var stored = blocks[b].Bytes.AsSpan((int)d.Offset, (int)d.StoredLength);
-            var raw = d.Compression == CompressionId.Zstd ? decompressor.Unwrap(stored).ToArray() : stored.ToArray();
-            columns.Add(
-                (raw, group.SelectMany(s => s.KeptCounts).ToArray(), group.SelectMany(s => s.Tokens).ToArray(),
-                    group.Sum(s => s.EntryCount)));
-        }
-        var dest = new int[columns.Max(c => c.Entries)];
-        var where = new ColumnLocation("study", 0, ColumnKind.Ids);
-        double best = 0;
-        for (int r = 0; r < repeats; r++)
-        {
-            long positions = 0;
-            var clock = Stopwatch.StartNew();
-            foreach (var (raw, counts, tokens, entries) in columns)
-            {
-                codec.Decode(raw, counts, tokens, dest.AsSpan(0, entries), vocab, where);
-                positions += counts.Length;
-            }
-            best = Math.Max(best, positions / clock.Elapsed.TotalSeconds);
-        }
-        return best;
     }
 
     public static void Write(string outDirectory, IdCodecStudyResult result, string command)

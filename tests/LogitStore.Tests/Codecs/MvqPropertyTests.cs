@@ -63,6 +63,7 @@ public class MvqPropertyTests
             {
                 if (!(q[j] >= 0) || float.IsInfinity(q[j])) return false;
                 if (j > 0 && q[j] > q[j - 1] * (1 + 1e-6f)) return false; // rank order kept
+                if (q[j] > q[0]) return false; // the first entry is a maximum: top-1 survives, ties included
                 sum += q[j];
             }
             if (Math.Abs(sum - 1) > 1e-4) return false;

@@ -78,7 +78,10 @@ internal static class VectorKernels
         int full = count & ~(Lanes - 1);
         for (int j = 0; j < n; j += Lanes)
         {
-            var v = Vector256.Exp(Vector256.Min(Vector256.Max(Vector256.LoadUnsafe(ref r, (nuint)j), vlo), Vector256<float>.Zero));
+            // The vectorised exp returns 1 + 2^-23 at 0: capped at 1, the first entry of a position stays its maximum.
+            var v = Vector256.Min(
+                Vector256.Exp(Vector256.Min(Vector256.Max(Vector256.LoadUnsafe(ref r, (nuint)j), vlo), Vector256<float>.Zero)),
+                Vector256<float>.One);
             v.StoreUnsafe(ref r, (nuint)j);
             if (j < full) sum += v;
         }
