@@ -40,7 +40,10 @@ public static class DeviceFeedBenchmark
     public sealed record Result(string Device, string Store, int BatchSize, int SequenceLength, int Width,
         IReadOnlyList<CopyRow> Copies, IReadOnlyList<FeedRow> Feed);
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
 
     public static Result Run(string storePath, string outDirectory, Options o, Action<string> log)
     {

@@ -138,7 +138,10 @@ public class BatchLoaderTests : IDisposable
     public void Int64Columns_InCallerMemory_HoldTheSameBatches(bool shuffle, int k)
     {
         using var store = StoreReader.Open(_dir);
-        var options = new BatchLoaderOptions { BatchSize = 3, SequenceLength = 16, Width = k, Shuffle = shuffle, Workers = 2, RingSize = 3 };
+        var options = new BatchLoaderOptions
+        {
+            BatchSize = 3, SequenceLength = 16, Width = k, Shuffle = shuffle, Workers = 2, RingSize = 3,
+        };
         var made = new List<BatchMemory>();
         using var plain = new BatchLoader(store, options);
         using var wide = new BatchLoader(store, options with

@@ -68,7 +68,8 @@ public class StudentTests(TinyTeacherFixture f) : IClassFixture<TinyTeacherFixtu
     public void OfflineAndOnlineTargets_GiveTheSameKdLoss_OnTheSameBatch()
     {
         using var store = StoreReader.Open(f.Store);
-        using var feed = new TorchBatchFeed(store, new BatchLoaderOptions { BatchSize = 3, SequenceLength = 16, Width = 16, Workers = 1 }, CPU);
+        using var feed = new TorchBatchFeed(
+            store, new BatchLoaderOptions { BatchSize = 3, SequenceLength = 16, Width = 16, Workers = 1 }, CPU);
         using var batch = feed.Next();
         using var teacher = Checkpoint.Load(f.Checkpoint);
         teacher.eval();

@@ -170,11 +170,14 @@ public class TorchBatchFeedTests : IDisposable
                 var pa = a.Targets.Probs.data<float>().ToArray();
                 var pb = b.Targets.Probs.data<float>().ToArray();
                 Assert.Equal(pa.Length, pb.Length);
-                for (int i = 0; i < pa.Length; i++) Assert.True(Math.Abs(pa[i] - pb[i]) <= 1e-6f, $"step {step} entry {i}: {pa[i]} vs {pb[i]}");
+                for (int i = 0; i < pa.Length; i++)
+                    Assert.True(Math.Abs(pa[i] - pb[i]) <= 1e-6f, $"step {step} entry {i}: {pa[i]} vs {pb[i]}");
             }
             Assert.True(codes.BytesPerPosition < probabilities.BytesPerPosition,
-                $"codes move {codes.BytesPerPosition:F1} B/position, probabilities {probabilities.BytesPerPosition:F1} ({escapes} escapes)");
-            Assert.Throws<ArgumentException>(() => new TorchBatchFeed(store, options with { Values = BlockValues.MvqCodes, Width = 5 }, CPU));
+                $"codes move {codes.BytesPerPosition:F1} B/position, probabilities {probabilities.BytesPerPosition:F1} " +
+                $"({escapes} escapes)");
+            Assert.Throws<ArgumentException>(
+                () => new TorchBatchFeed(store, options with { Values = BlockValues.MvqCodes, Width = 5 }, CPU));
         }
         Directory.Delete(dir, true);
     }
