@@ -11,7 +11,8 @@ import time
 import numpy as np
 
 MAGIC = b"LGSTSTRM"
-VERSION = 1
+VERSION = 1          # a stream starting at sequence 0
+PART_VERSION = 2     # a part: a stream starting past sequence 0 (stream protocol section 6)
 TOP_K_LOGPROBS = 1
 FULL_LOGITS = 2
 SEQUENCE_FRAME = 1
@@ -45,15 +46,20 @@ class Writer:
     Writes one stream: the header on creation, a sequence frame per `write_top_k` / `write_logits` call, the end frame
     on `close` (a stream without it is truncated and the pack fails, as the protocol wants of a producer that died).
     `kind` is "top-k" (log-probabilities of up to `max_entries` ids per position) or "logits" (all V of them).
+    `first_sequence` > 0 makes the stream a part (protocol version 2): its first frame is that global sequence, and
+    the pack must be told which part it is (`pack --part i/N` or `--part auto`).
     """
 
-    def __init__(self, out, vocab_size, *, kind="top-k", max_entries=None, teacher_id="", owns_output=False):
+    def __init__(self, out, vocab_size, *, kind="top-k", max_entries=None, teacher_id="", owns_output=False,
+                 first_sequence=0):
         if kind not in ("top-k", "logits"):
             raise ValueError(f"kind {kind!r}: 'top-k' or 'logits'")
         if kind == "top-k" and not (max_entries and 1 <= max_entries <= min(vocab_size, 65535)):
             raise ValueError(f"top-k streams need 1 <= max_entries <= min(V, 65535), got {max_entries}")
         if vocab_size < 2:
             raise ValueError("vocab_size must be >= 2")
+        if not 0 <= first_sequence < 2**63:
+            raise ValueError(f"first_sequence must be in [0, 2^63), got {first_sequence}")
         self._out, self._owns = out, owns_output
         self.vocab_size, self.kind = vocab_size, kind
         self.max_entries = max_entries if kind == "top-k" else 0
@@ -61,7 +67,9 @@ class Writer:
         self._closed = False
         tid = teacher_id.encode("utf-8")
         payload_kind = TOP_K_LOGPROBS if kind == "top-k" else FULL_LOGITS
-        self._out.write(MAGIC + struct.pack("<HBBIIQH", VERSION, payload_kind, 0, vocab_size, self.max_entries, 0, len(tid)) + tid)
+        version = PART_VERSION if first_sequence else VERSION
+        header = struct.pack("<HBBIIQH", version, payload_kind, 0, vocab_size, self.max_entries, first_sequence, len(tid))
+        self._out.write(MAGIC + header + tid)
 
     @classmethod
     def to_stdout(cls, vocab_size, **options):

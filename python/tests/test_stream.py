@@ -54,6 +54,25 @@ def test_logits_stream_packs(tmp_path):
         assert len(store) == 2 and store.vocab_size == 300
 
 
+def test_parts_from_two_writers_merge_into_the_whole(tmp_path):
+    rng = np.random.default_rng(3)
+    sequences = [(rng.integers(0, 200, 16), rng.standard_normal((16, 200)).astype(np.float32)) for _ in range(8)]
+    parts = []
+    for index, (first, count) in enumerate([(0, 4), (4, 4)]):
+        out = io.BytesIO()
+        with Writer(out, 200, kind="top-k", max_entries=6, first_sequence=first) as writer:
+            for tokens, logits in sequences[first:first + count]:
+                writer.write_top_k(tokens, *top_k_logprobs(logits, 6))
+        parts.append(pack_stream(out.getvalue(), tmp_path / f"part{index}", "--part", f"{index}/2", "--seqs-per-block", 4,
+                                 "--method", "top-k", "--top-k", 6, "--ids", "u32", "--values", "f32"))
+    run_cli("merge", *parts, "--out", tmp_path / "merged")
+    with logitstore.Store(tmp_path / "merged") as store:
+        assert len(store) == 8
+        for i, (tokens, logits) in enumerate(sequences):
+            assert np.array_equal(store[i].tokens, tokens)
+            assert np.array_equal(store[i].ids, top_k_logprobs(logits, 6)[0])
+
+
 def test_writer_refuses_bad_input():
     writer = Writer(io.BytesIO(), 100, kind="top-k", max_entries=4)
     with pytest.raises(ValueError):
