@@ -91,6 +91,32 @@ public static class StoreFrontierReport
         return $"{floor:F1} B/token with ids at {e.BestBitsPerId:F2} bits/id ({ids:F1} B/token) and the other columns as measured";
     }
 
+    /// <summary>Width the prose of the report is broken at.</summary>
+    public const int LineWidth = 120;
+
+    /// <summary>A paragraph broken at spaces into lines of at most <see cref="LineWidth"/> characters (longer words stay whole).</summary>
+    private static string Wrap(string text)
+    {
+        var sb = new StringBuilder();
+        int line = 0;
+        foreach (string word in text.Split(' '))
+        {
+            if (line > 0 && line + 1 + word.Length > LineWidth)
+            {
+                sb.Append('\n');
+                line = 0;
+            }
+            else if (line > 0)
+            {
+                sb.Append(' ');
+                line++;
+            }
+            sb.Append(word);
+            line += word.Length;
+        }
+        return sb.ToString();
+    }
+
     public static void Write(string outDirectory, string name, IReadOnlyList<StoreFrontier> frontiers, string command)
     {
         Directory.CreateDirectory(outDirectory);
@@ -117,19 +143,19 @@ public static class StoreFrontierReport
     {
         var sb = new StringBuilder();
         sb.AppendLine("# Storage / fidelity frontier (real teacher)").AppendLine();
-        sb.AppendLine($"`{command}`").AppendLine();
-        sb.AppendLine(
+        sb.AppendLine(Wrap($"`{command}`")).AppendLine();
+        sb.AppendLine(Wrap(
             "Each store was packed losslessly from the same tokens (values `f32`, or `counts` when sampled); its positions are " +
             "re-encoded in memory with every ids and value codec, in blocks as a pack writes them, with the dictionaries " +
             $"(rank table, id context model, mvq codebooks) trained on the first {frontiers[0].DictionarySample:N0} positions as a " +
             "pack trains them, then decoded and compared with the store's own values: `KL` is the mean KL(truncated ‖ decoded) " +
             "over the kept set (spec 6.1), `top-1` the share of positions whose most probable kept id survives. " +
-            $"Targets: mean KL ≤ {FrontierStudy.KlTarget}, top-1 ≥ {100 * FrontierStudy.Top1Target}%.").AppendLine();
-        sb.AppendLine(
+            $"Targets: mean KL ≤ {FrontierStudy.KlTarget}, top-1 ≥ {100 * FrontierStudy.Top1Target}%.")).AppendLine();
+        sb.AppendLine(Wrap(
             "`record` counts every block byte (header, column directory, columns, checksum) and one index entry per block; " +
             "dictionaries are a fixed cost per store, in KiB. Decode rates are one thread, best of the passes over the blocks " +
             "in memory, on a shared machine with other jobs running: single-machine readings, to compare side by side, not " +
-            "properties of the format. `encode s` is the in-memory encode of all positions, not a pack.").AppendLine();
+            "properties of the format. `encode s` is the in-memory encode of all positions, not a pack.")).AppendLine();
         sb.AppendLine("## Targets").AppendLine();
         sb.AppendLine("| target | reading | met | floor (ids at the best measured entropy) |");
         sb.AppendLine("|---|---|---|---|");
@@ -143,10 +169,10 @@ public static class StoreFrontierReport
     private static void Section(StringBuilder sb, StoreFrontier f)
     {
         sb.AppendLine($"## {f.Setting}").AppendLine();
-        sb.AppendLine(
+        sb.AppendLine(Wrap(
             $"Store `{f.Store}`: {f.Positions:N0} positions, {f.Ids:N0} kept ids ({f.MeanKept:F2} per position). " +
             $"Plain int32 + fp32: {f.PlainDenseBytesPerToken:F0} B/token dense (K = {f.TopK}), " +
-            $"{f.PlainSparseBytesPerToken:F1} sparse (kept entries only).").AppendLine();
+            $"{f.PlainSparseBytesPerToken:F1} sparse (kept entries only).")).AppendLine();
         sb.AppendLine(
             "| ids | values | record B/token | ids | values | tokens | counts | residual | dict KiB | ids bits/id | " +
             "KL mean | KL max | top-1 | decode M pos/s (blocks) | decode M pos/s (ids) | encode s |");
@@ -160,10 +186,10 @@ public static class StoreFrontierReport
         sb.AppendLine();
         if (f.Layouts.Count > 0)
         {
-            sb.AppendLine(
+            sb.AppendLine(Wrap(
                 $"Other systems' layouts on the same positions (K = {f.TopK}; input tokens live in their datasets, so only ids and " +
                 "values count; zstd level 3 per block of sequences, one frame for the record and one per part for the parts; " +
-                "decoded by this library's reimplementation on one thread, zstd included):").AppendLine();
+                "decoded by this library's reimplementation on one thread, zstd included):")).AppendLine();
             sb.AppendLine(
                 "| layout | ids | values | record B/token | after zstd | ids | after zstd | values | after zstd | ids bits/id (zstd) | " +
                 "KL mean | KL max | top-1 | decode M pos/s |");
@@ -178,9 +204,9 @@ public static class StoreFrontierReport
         }
         if (f.Entropy is { } e)
         {
-            sb.AppendLine(
+            sb.AppendLine(Wrap(
                 $"Ids codecs against this store's id entropies (`bench id-entropy` models on the same positions; order-0 static " +
-                $"{e.Order0BitsPerId:F2} bits/id; best: {e.BestModel.Split(' ')[0]} at {e.BestBitsPerId:F3} bits/id):").AppendLine();
+                $"{e.Order0BitsPerId:F2} bits/id; best: {e.BestModel.Split(' ')[0]} at {e.BestBitsPerId:F3} bits/id):")).AppendLine();
             sb.AppendLine("| ids | bits/id | × order-0 static | × best conditional |");
             sb.AppendLine("|---|---:|---:|---:|");
             foreach (var r in f.Rows.GroupBy(r => r.Ids).Select(g => g.First()))

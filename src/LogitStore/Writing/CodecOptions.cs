@@ -9,7 +9,7 @@ public sealed record CodecOptions
 {
     /// <summary>The tokens column's codec: u32 or packed.</summary>
     public IdCodecSpec Tokens { get; init; } = IdCodecSpec.Packed;
-    public IdCodecSpec Ids { get; init; } = IdCodecSpec.Ranked;
+    public IdCodecSpec Ids { get; init; } = IdCodecSpec.Context;
     public ValueCodecSpec Values { get; init; } = ValueCodecSpec.Mvq(4);
 
     /// <summary>R of the q8/q4 codecs in nats; 0 picks the codec's default.</summary>
