@@ -6,7 +6,7 @@ namespace LogitStore.Tests.Cli;
 
 /// <summary>
 /// <c>tools/device/gpu-suite.sh --cpu-smoke</c>: every step of the GPU suite at tiny sizes on the CPU, so the script a
-/// lent GPU runs has already run end to end, report included.
+/// GPU machine runs has already run end to end, report included.
 /// </summary>
 public class GpuSuiteSmokeTests
 {
