@@ -22,6 +22,30 @@ def verify(path):
         str(path).encode(), data, length)))
 
 
+class _NativeHandle:
+    """A library handle closed once, by the process that opened it (a forked DataLoader worker leaves it alone)."""
+
+    _handle = None
+
+    def _close_native(self, handle):
+        raise NotImplementedError
+
+    def close(self):
+        if getattr(self, "_handle", None):
+            if _native.owned_here(self._pid):
+                self._close_native(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class Batch:
     """
     Buffers for one [B, T, K] batch, in the loader's dense layout: tokens, kept_counts, residual [B, T]; ids, probs
@@ -62,7 +86,7 @@ class Batch:
         return self.ids.shape
 
 
-class Loader:
+class Loader(_NativeHandle):
     """
     Cuts a store into [B, T, K] batches: order a pure function of (seed, step), blocks split by rank / world size,
     epoch = step // steps_per_epoch. `fill(step, batch)` decodes that step straight into the batch's buffers on the
@@ -106,20 +130,8 @@ class Loader:
         batch.step = step
         return batch
 
-    def close(self):
-        if getattr(self, "_handle", None):
-            if _native.owned_here(self._pid):
-                _native.lib().logitstore_loader_close(self._handle)
-            self._handle = None
-
-    def __del__(self):
-        self.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    def _close_native(self, handle):
+        _native.lib().logitstore_loader_close(handle)
 
 
 def fill_in_order(loader, steps, ring, threads=1):
@@ -149,7 +161,7 @@ def fill_in_order(loader, steps, ring, threads=1):
                 future.cancel()
 
 
-class Store:
+class Store(_NativeHandle):
     """An open store (memory-mapped, checked on opening). `store[i]` is the i-th sequence as numpy arrays."""
 
     def __init__(self, path, *, open_damaged=False):
@@ -223,17 +235,5 @@ class Store:
         finally:
             loader.close()
 
-    def close(self):
-        if getattr(self, "_handle", None):
-            if _native.owned_here(self._pid):
-                _native.lib().logitstore_store_close(self._handle)
-            self._handle = None
-
-    def __del__(self):
-        self.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    def _close_native(self, handle):
+        _native.lib().logitstore_store_close(handle)
