@@ -57,7 +57,8 @@ public sealed record BatchLoaderOptions
     public BatchIndexType IndexType { get; init; } = BatchIndexType.Int32;
 
     /// <summary>
-    /// Makes the memory of one ring slot (called <see cref="RingSize"/> times, up front); null: pinned managed arrays.
+    /// Makes the memory of one ring slot (called <see cref="RingSize"/> times, up front, when there are workers); null:
+    /// pinned managed arrays.
     /// </summary>
     public Func<BatchLayout, BatchMemory>? Memory { get; init; }
 
