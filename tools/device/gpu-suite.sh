@@ -5,8 +5,10 @@
 #   3. `pack --teacher` tokens/s against the bare forward's tokens/s (the pack's own phase timings), bound side named;
 #   4. student step time: LM-only, offline KD and online KD (the teacher inside every step), same student and batch;
 #   5. a summary (gpu-suite.md, gpu-suite.json) with the feed's positions/s over the student's tokens/s;
-#   6. with LOGITSTORE_SUITE_STUDY_SECONDS=N, the offline-versus-online study's core arms (one seed) for at most N
-#      seconds, its report and finished runs packed into study.tgz (the study resumes from those runs).
+#   6. with LOGITSTORE_SUITE_STUDY_SECONDS=N, the offline-versus-online study for at most N seconds, its report and
+#      finished runs packed into study.tgz (the study resumes from those runs); LOGITSTORE_SUITE_STUDY_ARMS (default
+#      core), LOGITSTORE_SUITE_STUDY_SEEDS (default 1) and LOGITSTORE_SUITE_STUDY_ARGS (say, --teacher-preset small)
+#      choose what it runs.
 # Each step has its own time limit and the suite goes on past a failed step, so one run always leaves a report.
 #
 # On the GPU machine, from the repository root, with the bundle from tools/device/build-bundle.sh
@@ -74,8 +76,10 @@ step device-feed 50 "${cli[@]}" bench device "$store" --device "$device" --out "
 
 study_seconds="${LOGITSTORE_SUITE_STUDY_SECONDS:-0}"
 if (( study_seconds > 0 )); then
-    step study "$study_seconds" "${cli[@]}" experiment offline-vs-online --device "$device" --arms core --seeds 1 \
-        --out "$work/study-report" --work "$work/study" "${study_scale[@]}"
+    read -r -a study_args <<< "${LOGITSTORE_SUITE_STUDY_ARGS:-}"
+    step study "$study_seconds" "${cli[@]}" experiment offline-vs-online --device "$device" \
+        --arms "${LOGITSTORE_SUITE_STUDY_ARMS:-core}" --seeds "${LOGITSTORE_SUITE_STUDY_SEEDS:-1}" \
+        --out "$work/study-report" --work "$work/study" "${study_scale[@]}" "${study_args[@]}"
     tar -czf "$out/study.tgz" -C "$work" study-report
 fi
 step report 20 python3 tools/device/gpu-report.py "$out"

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace LogitStore.Torch.Teacher;
 
 /// <summary>
-/// Logits processing (spec 6) on the device with torch ops: temperature, softmax, top-k candidates (and multinomial
+/// Logits processing (spec 6) on the device with torch ops: temperature, softmax, top-k candidates (and inverse-CDF
 /// draws for sampled); only the kept ids and probabilities cross to the host, where the nucleus cut and the
 /// renormalisation happen per position.
 /// </summary>
@@ -55,10 +55,8 @@ public sealed class DeviceLogitsProcessor
             var p = vocabulary.CandidateProbabilities(logits, _o.Temperature);
             if (_o.Method == TruncationMethod.Sampled)
             {
-                var g = new torch.Generator((ulong)(_o.Seed ^ sequenceIds[0]), p.device);
                 var weights = p.reshape(-1, v).clamp_min(0);
-                var draws = multinomial(weights, _o.Draws, replacement: true, generator: g); // [B·T, N]
-                var sorted = draws.sort(-1).Values;
+                var sorted = Draw(weights, _o.Draws, (ulong)_o.Seed ^ sequenceIds[0]).sort(-1).Values;
                 var picked = weights.gather(1, sorted);
                 ids = vocabulary.ToFullIds(sorted).cpu().data<long>().ToArray();
                 probs = picked.cpu().data<float>().ToArray();
@@ -93,6 +91,22 @@ public sealed class DeviceLogitsProcessor
             System.Diagnostics.Stopwatch.GetElapsedTime(started, copied).TotalSeconds,
             System.Diagnostics.Stopwatch.GetElapsedTime(copied).TotalSeconds);
         return result;
+    }
+
+    /// <summary>
+    /// <paramref name="draws"/> ids per row of <paramref name="weights"/> [R, V] (≥ 0, unnormalised), with replacement, by
+    /// the inverse CDF: uniforms come from a CPU generator seeded by <paramref name="seed"/> (TorchSharp's generators are
+    /// CPU-only), so a seed gives the same draws on every device up to the rounding of the running sum. A zero weight is
+    /// never drawn: its running sum equals its predecessor's, so the first sum above u is never its.
+    /// </summary>
+    internal static Tensor Draw(Tensor weights, int draws, ulong seed)
+    {
+        using var g = new torch.Generator(seed);
+        var cdf = weights.cumsum(1);
+        var total = cdf.narrow(1, cdf.shape[1] - 1, 1);
+        // The uniforms' top is 1 − 2⁻²⁴; keep u·total below total after rounding as well.
+        var u = rand([weights.shape[0], draws], generator: g).to(weights.device).mul_(total).mul_(1 - 1e-6);
+        return searchsorted(cdf, u, right: true);
     }
 
     private int Truncated(long[] ids, float[] probs, int row, int width, int[] keptIds, float[] keptProbs, out float residual)

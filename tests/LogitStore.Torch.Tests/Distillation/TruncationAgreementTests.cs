@@ -47,6 +47,36 @@ public class TruncationAgreementTests
         }
     }
 
+    [Fact]
+    public void SampledOnTheDevice_DrawsFromTheDistribution_NeverTheOtherOutput_AndRepeatsBySeed()
+    {
+        const int draws = 4000;
+        var o = new ProcessingOptions { Method = TruncationMethod.Sampled, Draws = draws, Seed = 7 };
+        var processor = new DeviceLogitsProcessor(o);
+        // A compact vocabulary of 5 ids + "other": "other" must never be drawn, whatever its share of the mass.
+        var vocabulary = OutputVocabulary.Compact(120, [3, 10, 11, 40, 99]);
+        float[] logits = [2f, 0f, 1f, -1f, 0.5f, 3f];
+        using var z = tensor(logits, [1, 1, 6]);
+        var first = processor.Process(z, vocabulary, [new int[1]], [5])[0];
+        var again = processor.Process(z, vocabulary, [new int[1]], [5])[0];
+        var otherBatch = processor.Process(z, vocabulary, [new int[1]], [6])[0];
+
+        Assert.Equal(first.Ids, again.Ids);
+        Assert.Equal(first.Probs, again.Probs);
+        Assert.NotEqual(first.Probs, otherBatch.Probs);
+        Assert.Subset(new HashSet<int>([3, 10, 11, 40, 99]), first.Ids.ToHashSet());
+        Assert.Equal(1.0, first.Probs.Sum(x => (double)x), 4);
+        // Frequencies follow the candidates' probabilities (renormalised without "other") within 4 standard errors.
+        double candidates = logits.Take(5).Sum(x => Math.Exp(x));
+        var expected = vocabulary.FullIds.ToArray().Select((id, j) => (id, p: Math.Exp(logits[j]) / candidates)).ToArray();
+        foreach (var (id, p) in expected)
+        {
+            int at = Array.IndexOf(first.Ids, id);
+            double seen = at < 0 ? 0 : first.Probs[at];
+            Assert.InRange(seen, p - 4 * Math.Sqrt(p * (1 - p) / draws), p + 4 * Math.Sqrt(p * (1 - p) / draws));
+        }
+    }
+
     /// <summary>True when some rank-ordered prefix of a position's distribution has a mass within 1e-5 of p.</summary>
     private static bool NearTheThreshold(float[] logits, ProcessingOptions o)
     {
