@@ -8,7 +8,8 @@ public sealed record PaperFinding(string Claim, string Ours, string Verdict);
 /// <summary>
 /// Checks the findings of Peng et al., "Pre-training Distillation for Large Language Models: A Design Space
 /// Exploration" (2024), against a student study's arms (lower held-out loss is better). A difference counts when it
-/// exceeds the two arms' seed spreads added; a finding whose arms have not run yet says so.
+/// exceeds the two arms' seed spreads added; a finding whose arms have not run yet says so, and one resting on an arm of
+/// one seed gives only the direction of the raw differences.
 /// </summary>
 public static class PaperFindings
 {
@@ -29,6 +30,9 @@ public static class PaperFindings
                 return;
             }
             var (ours, verdict) = judge(found!);
+            // With one seed there is no spread to judge by: give the direction the raw differences take, marked as such.
+            if (found.Any(a => a!.Seeds < 2))
+                verdict = "one seed, leans: " + judge(found.Select(a => a! with { Seeds = 2, LossStd = 0 }).ToArray()).Verdict;
             rows.Add(new PaperFinding(claim, ours, verdict));
         }
 
@@ -76,7 +80,9 @@ public static class PaperFindings
     private static string Verdict(int better) => better switch { > 0 => "agrees", < 0 => "disagrees", _ => "within the spread" };
 
     private static string Delta(ArmSummary a, ArmSummary b) =>
-        string.Format(C, "{0:+0.000;-0.000} nats (spreads ±{1:F3}, ±{2:F3})", a.Loss - b.Loss, a.LossStd, b.LossStd);
+        string.Format(C, "{0:+0.000;-0.000} nats (spreads {1}, {2})", a.Loss - b.Loss, Spread(a), Spread(b));
+
+    private static string Spread(ArmSummary a) => a.Seeds < 2 ? "1 seed" : string.Format(C, "±{0:F3}", a.LossStd);
 
     private static string Percent(ArmSummary a, ArmSummary b) =>
         string.Format(C, "{0:F1}% {1} loss", Math.Abs(100 * (b.Loss - a.Loss) / b.Loss), a.Loss <= b.Loss ? "lower" : "higher");
