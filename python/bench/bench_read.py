@@ -6,7 +6,7 @@ Positions/s delivered into the dense [B, T, K] layout, side by side in one proce
   - logitstore.torch.LogitStoreDataset under DataLoader(num_workers=N, batch_size=None), and with N decode threads
     under DataLoader(num_workers=0);
   - plain int32 ids + fp32 probs (+ int32 tokens) read through np.memmap into the same layout, in-process and under
-    DataLoader(num_workers=N) with the same shared-memory ring.
+    DataLoader(num_workers=N) with the same ring and hand-off.
 Rounds interleave the paths so that a busy machine slows them alike; the report gives each path's median.
 
     PYTHONPATH=python python3 python/bench/bench_read.py STORE --out reports/read
@@ -27,7 +27,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from logitstore import Store, _native
-from logitstore.torch import LogitStoreDataset, TensorBatch
+from logitstore.torch import BatchRing, LogitStoreDataset
 
 
 def csharp_loader(store, b, t, k, workers, seconds, seed):
@@ -88,15 +88,15 @@ class MemmapBatches(IterableDataset):
         probs = np.load(self.directory / "probs.npy", mmap_mode="r")
         windows = len(tokens) // self.t
         rng = np.random.default_rng(worker)
-        ring = [TensorBatch(self.b, self.t, self.k, shared=info is not None) for _ in range(self.ring_size)]
+        ring = BatchRing(id(self), self.ring_size, self.b, self.t, self.k)
         for i in range(1 << 40):
-            batch = ring[i % len(ring)]
+            batch = ring.batches[i % len(ring.batches)]
             for r, w in enumerate(rng.integers(0, windows, self.b)):
                 at = slice(w * self.t, (w + 1) * self.t)
                 np.copyto(batch.tokens[r], tokens[at])
                 np.copyto(batch.ids[r], ids[at])
                 np.copyto(batch.probs[r], probs[at])
-            yield batch.tensors
+            yield ring.hand_off(i, i)
 
 
 def write_plain(store, directory, k):

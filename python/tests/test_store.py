@@ -121,6 +121,18 @@ def test_threaded_batches_equal_serial(loader_store):
         assert np.array_equal(t1, t2) and np.array_equal(i1, i2)
 
 
+def test_steady_state_fill_allocates_nothing_in_the_library(loader_store):
+    library = logitstore._native.lib()
+    with logitstore.Store(loader_store) as store, store.loader(4, 32, 8, seed=3) as loader:
+        ring = [loader.allocate() for _ in range(3)]
+        for step in range(2 * loader.steps_per_epoch):   # warm-up: epoch plans and decode scratch grow once
+            loader.fill(step, ring[step % 3])
+        before = library.logitstore_allocated_bytes()
+        for step in range(2 * loader.steps_per_epoch, 6 * loader.steps_per_epoch):
+            loader.fill(step, ring[step % 3])
+        assert library.logitstore_allocated_bytes() - before == 0
+
+
 def test_every_damaged_byte_raises_or_reads_and_never_crashes(stores_dir):
     """Flips bytes all over a shard and the manifest; each opening and full read either works or raises naming a file."""
     directory = pack(stores_dir / "flips", "--tokens", 4 * 16, "--seq-len", 16, "--seqs-per-block", 2, "--vocab", 200,

@@ -12,6 +12,9 @@ internal static unsafe class LoaderExports
         public StoreHandle Store { get; } = store;
         public BatchLoader Loader { get; } = loader;
         public BatchLoaderOptions Options { get; } = options;
+
+        /// <summary>The batch memory of the caller's most recently used buffer sets (a ring of them, typically).</summary>
+        public NativeSpans.CallerBatchMemory?[] RecentBuffers { get; } = new NativeSpans.CallerBatchMemory?[16];
     }
 
     [UnmanagedCallersOnly(EntryPoint = "logitstore_loader_create")]
@@ -79,7 +82,7 @@ internal static unsafe class LoaderExports
         try
         {
             var l = NativeSpans.Target<LoaderHandle>(loader);
-            var memory = NativeSpans.Batch(buffers, l.Loader.Layout);
+            var memory = NativeSpans.Batch(buffers, l.Loader.Layout, l.RecentBuffers);
             l.Loader.FillInto(step, memory, memory.RowSequence, memory.RowOffset);
             return NativeStatus.Succeed();
         }
@@ -96,7 +99,7 @@ internal static unsafe class LoaderExports
         try
         {
             var l = NativeSpans.Target<LoaderHandle>(loader);
-            var dest = NativeSpans.Batch(buffers, l.Loader.Layout);
+            var dest = NativeSpans.Batch(buffers, l.Loader.Layout, l.RecentBuffers);
             var batch = l.Loader.Next();
             try
             {

@@ -14,23 +14,44 @@ internal static unsafe class NativeSpans
         return new Span<T>(pointer, (int)length);
     }
 
-    /// <summary>The caller's batch buffers as the loader's batch memory (int32 index columns).</summary>
-    public static CallerBatchMemory Batch(BatchBuffersAbi* b, BatchLayout layout)
+    /// <summary>
+    /// The caller's batch buffers as the loader's batch memory (int32 index columns). A caller fills a ring of the same
+    /// few buffer sets again and again, so the memory of each set is made once and kept in <paramref name="recent"/>
+    /// (the loader handle's): a steady-state fill allocates nothing.
+    /// </summary>
+    public static CallerBatchMemory Batch(BatchBuffersAbi* b, BatchLayout layout, CallerBatchMemory?[] recent)
     {
         if (b is null) throw new ArgumentException("null batch buffers");
+        for (int i = 0; i < recent.Length && recent[i] is { } known; i++)
+        {
+            if (!known.Holds(*b)) continue;
+            if (i > 0) (recent[0], recent[i]) = (known, recent[0]);   // the next fill most likely wants the one after it
+            return known;
+        }
         if (layout.IndexType != BatchIndexType.Int32 || layout.MvqCodebooks != 0)
             throw new ArgumentException("the C ABI's batches have int32 index columns and decoded probabilities");
         long positions = layout.Positions, entries = positions * layout.K;
-        foreach (var (pointer, length) in new[] { ((nint)b->Tokens, positions), ((nint)b->KeptCounts, positions),
-            ((nint)b->Residual, positions), ((nint)b->Ids, entries), ((nint)b->Probs, entries),
-            ((nint)b->RowSequence, layout.Rows), ((nint)b->RowOffset, layout.Rows) })
-            Of((byte*)pointer, length);   // null and size checks
-        return new CallerBatchMemory(layout, *b);
+        Of(b->Tokens, positions);   // null and size checks
+        Of(b->KeptCounts, positions);
+        Of(b->Residual, positions);
+        Of(b->Ids, entries);
+        Of(b->Probs, entries);
+        Of(b->RowSequence, layout.Rows);
+        Of(b->RowOffset, layout.Rows);
+        var made = new CallerBatchMemory(layout, *b);
+        Array.Copy(recent, 0, recent, 1, recent.Length - 1);
+        recent[0] = made;
+        return made;
     }
 
     /// <summary>Batch memory over caller-owned buffers, which must outlive every fill into them.</summary>
     internal sealed class CallerBatchMemory(BatchLayout layout, BatchBuffersAbi buffers) : BatchMemory(layout)
     {
+        public bool Holds(in BatchBuffersAbi b) =>
+            b.Tokens == buffers.Tokens && b.KeptCounts == buffers.KeptCounts && b.Residual == buffers.Residual
+            && b.Ids == buffers.Ids && b.Probs == buffers.Probs && b.RowSequence == buffers.RowSequence
+            && b.RowOffset == buffers.RowOffset;
+
         public Span<ulong> RowSequence => new(buffers.RowSequence, Layout.Rows);
         public Span<int> RowOffset => new(buffers.RowOffset, Layout.Rows);
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace LogitStore.Loading;
@@ -83,7 +84,7 @@ public abstract class BatchMemory
     public Span<T> Column<T>(BatchColumn column) where T : unmanaged
     {
         int size = Layout.ElementSize(column);
-        if (Marshal.SizeOf<T>() != size)
+        if (Unsafe.SizeOf<T>() != size)
             throw new InvalidOperationException(
                 $"the {column} column holds {size}-byte elements ({Layout.IndexType} index columns), not {typeof(T).Name}");
         return MemoryMarshal.Cast<byte, T>(Column(column));

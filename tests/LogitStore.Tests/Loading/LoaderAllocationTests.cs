@@ -43,6 +43,33 @@ public class LoaderAllocationTests
         }
     }
 
+    [Theory]
+    [InlineData(64, 32, 4, 12)]
+    [InlineData(1024, 1024, 16, 50)]
+    public async Task FillIntoCallerMemory_SteadyState_AllocatesNothingPerBatch(int sequenceLength, int rowLength, int perBlock, int k)
+    {
+        string dir = TestData.TempDir();
+        try
+        {
+            await SyntheticPack.RunAsync(dir, new SyntheticSource(40UL * (ulong)sequenceLength, 3000, sequenceLength, 5, 32),
+                new ProcessingOptions { TopK = k },
+                new CodecOptions { Ids = IdCodecSpec.Ranked, Values = ValueCodecSpec.Mvq(4), SequencesPerBlock = perBlock }, overwrite: true);
+            using var store = StoreReader.Open(dir);
+            using var loader = new BatchLoader(
+                store, new BatchLoaderOptions { BatchSize = 4, SequenceLength = rowLength, Width = k, Workers = 0 });
+            var memory = new ArrayBatchMemory(loader.Layout);
+            long steps = 2 * loader.StepsPerEpoch;
+            for (long s = 0; s < steps; s++) loader.FillInto(s, memory, memory.RowSequence, memory.RowOffset);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (long s = steps; s < 10 * steps; s++) loader.FillInto(s, memory, memory.RowSequence, memory.RowOffset);
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     private static long Drain(BatchLoader loader, int steps)
     {
         long positions = 0;
