@@ -77,6 +77,21 @@ def test_tensors_share_the_decode_buffers(loader_store):
     assert a["ids"].data_ptr() == c["ids"].data_ptr() != b["ids"].data_ptr()
 
 
+def test_worker_batches_arrive_as_views_of_the_workers_ring_slots(loader_store):
+    """Through a worker process, batch i and batch i + ring_size are the same mapped slot: nothing copied per batch."""
+    dataset = LogitStoreDataset(loader_store, 4, 32, 8, rank=0, world_size=1, ring_size=3, epochs=2)
+    pointers, tokens = [], []
+    for batch in DataLoader(dataset, batch_size=None, num_workers=1, prefetch_factor=1):
+        pointers.append(batch["ids"].data_ptr())
+        tokens.append(batch["tokens"].clone())
+        if len(pointers) == 9:
+            break
+    assert pointers[:3] == pointers[3:6] == pointers[6:9] and len(set(pointers[:3])) == 3
+    in_process = LogitStoreDataset(loader_store, 4, 32, 8, rank=0, world_size=1, ring_size=3, epochs=2)
+    for expected, batch in zip(tokens, in_process):
+        assert torch.equal(expected, batch["tokens"])
+
+
 def dense_forward_kl(logits, ids, probs, kept_counts, residual, temperature):
     """KL(p || q) built densely over the vocabulary: the reference the closed form must equal."""
     b, t, v = logits.shape
