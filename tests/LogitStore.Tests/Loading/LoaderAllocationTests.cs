@@ -53,7 +53,8 @@ public class LoaderAllocationTests
         {
             await SyntheticPack.RunAsync(dir, new SyntheticSource(40UL * (ulong)sequenceLength, 3000, sequenceLength, 5, 32),
                 new ProcessingOptions { TopK = k },
-                new CodecOptions { Ids = IdCodecSpec.Ranked, Values = ValueCodecSpec.Mvq(4), SequencesPerBlock = perBlock }, overwrite: true);
+                new CodecOptions { Ids = IdCodecSpec.Ranked, Values = ValueCodecSpec.Mvq(4), SequencesPerBlock = perBlock },
+                overwrite: true);
             using var store = StoreReader.Open(dir);
             using var loader = new BatchLoader(
                 store, new BatchLoaderOptions { BatchSize = 4, SequenceLength = rowLength, Width = k, Workers = 0 });
