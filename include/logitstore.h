@@ -85,7 +85,8 @@ logitstore_status logitstore_loader_create(logitstore_store *store, const logits
                                            logitstore_loader **loader);
 logitstore_status logitstore_loader_steps_per_epoch(logitstore_loader *loader, int64_t *steps);
 /* Assembles step `step` (epoch = step / steps_per_epoch) on the calling thread, decoding straight into buffers.
-   Thread-safe: concurrent callers each decode with their own scratch (keep their steps within ring_size of each other). */
+   Thread-safe: concurrent callers each decode with their own scratch (keep their steps within ring_size of each other).
+   A loader remembers the last 16 buffer sets it was given; filling a ring of at most 16 allocates nothing. */
 logitstore_status logitstore_loader_fill(logitstore_loader *loader, int64_t step, const logitstore_batch_buffers *buffers);
 /* The next batch from the worker threads (workers >= 1), copied into buffers; *step receives its step number. */
 logitstore_status logitstore_loader_next(logitstore_loader *loader, const logitstore_batch_buffers *buffers, int64_t *step);

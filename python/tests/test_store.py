@@ -121,15 +121,18 @@ def test_threaded_batches_equal_serial(loader_store):
         assert np.array_equal(t1, t2) and np.array_equal(i1, i2)
 
 
-def test_steady_state_fill_allocates_nothing_in_the_library(loader_store):
+@pytest.mark.parametrize("threads", [1, 3])
+def test_steady_state_fill_allocates_nothing_in_the_library(loader_store, threads):
     library = logitstore._native.lib()
     with logitstore.Store(loader_store) as store, store.loader(4, 32, 8, seed=3) as loader:
-        ring = [loader.allocate() for _ in range(3)]
-        for step in range(2 * loader.steps_per_epoch):   # warm-up: epoch plans and decode scratch grow once
-            loader.fill(step, ring[step % 3])
+        ring = [loader.allocate() for _ in range(threads + 1)]
+        epoch = loader.steps_per_epoch
+        batches = logitstore.store.fill_in_order(loader, range(6 * epoch), ring, threads)   # one set of threads
+        for _ in range(2 * epoch):
+            next(batches)   # warm-up: epoch plans, decode scratch and each thread's own state grow once
         before = library.logitstore_allocated_bytes()
-        for step in range(2 * loader.steps_per_epoch, 6 * loader.steps_per_epoch):
-            loader.fill(step, ring[step % 3])
+        for _ in batches:
+            pass
         assert library.logitstore_allocated_bytes() - before == 0
 
 

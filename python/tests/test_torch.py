@@ -92,6 +92,45 @@ def test_worker_batches_arrive_as_views_of_the_workers_ring_slots(loader_store):
         assert torch.equal(expected, batch["tokens"])
 
 
+def clones(batches):
+    return [{k: (v.clone() if torch.is_tensor(v) else v) for k, v in b.items()} for b in batches]
+
+
+def assert_same_batches(expected, got):
+    assert [b["step"] for b in expected] == [b["step"] for b in got]
+    for a, b in zip(expected, got):
+        for key in ("tokens", "ids", "probs", "kept_counts", "residual", "row_sequence", "row_offset"):
+            assert torch.equal(a[key], b[key]), key
+
+
+def test_a_persistent_workers_next_epoch_leaves_the_last_batch_alone(loader_store):
+    # 24 steps per epoch and a ring of 23: epoch 0's last batch sits in the slot epoch 1 would start in, were the
+    # ring's position not carried over.
+    dataset = LogitStoreDataset(loader_store, 4, 32, 8, rank=0, world_size=1, ring_size=23, seed=2)
+    loader = DataLoader(dataset, batch_size=None, num_workers=1, persistent_workers=True, prefetch_factor=2)
+    *_, last = iter(loader)
+    kept = {k: v.clone() for k, v in last.items() if torch.is_tensor(v)}
+    dataset.set_epoch(1)
+    it = iter(loader)
+    next(it), next(it)
+    for key, value in kept.items():
+        assert torch.equal(last[key], value), key
+
+
+@pytest.mark.parametrize("options", [
+    dict(collate_fn=lambda b: dict(b, ids_sum=b["ids"].sum())),   # code in the worker reads and rebuilds the dict
+    dict(pin_memory=True),
+    dict(multiprocessing_context="spawn"),
+], ids=["collate_fn", "pin_memory", "spawn"])
+def test_worker_batches_equal_in_process_batches(loader_store, options):
+    def dataset(threads=1):
+        return LogitStoreDataset(loader_store, 4, 32, 8, rank=0, world_size=1, seed=4, threads=threads)
+
+    expected = clones(dataset())
+    assert_same_batches(expected, clones(DataLoader(dataset(), batch_size=None, num_workers=2, **options)))
+    assert_same_batches(expected, clones(DataLoader(dataset(threads=2), batch_size=None, num_workers=1)))
+
+
 def dense_forward_kl(logits, ids, probs, kept_counts, residual, temperature):
     """KL(p || q) built densely over the vocabulary: the reference the closed form must equal."""
     b, t, v = logits.shape

@@ -13,8 +13,8 @@ internal static unsafe class LoaderExports
         public BatchLoader Loader { get; } = loader;
         public BatchLoaderOptions Options { get; } = options;
 
-        /// <summary>The batch memory of the caller's most recently used buffer sets (a ring of them, typically).</summary>
-        public NativeSpans.CallerBatchMemory?[] RecentBuffers { get; } = new NativeSpans.CallerBatchMemory?[16];
+        /// <summary>The batch memory of the caller's most recent buffer sets (a ring of them, typically).</summary>
+        public NativeSpans.RecentCallerMemory RecentCallerMemory { get; } = new();
     }
 
     [UnmanagedCallersOnly(EntryPoint = "logitstore_loader_create")]
@@ -82,7 +82,7 @@ internal static unsafe class LoaderExports
         try
         {
             var l = NativeSpans.Target<LoaderHandle>(loader);
-            var memory = NativeSpans.Batch(buffers, l.Loader.Layout, l.RecentBuffers);
+            var memory = NativeSpans.Batch(buffers, l.Loader.Layout, l.RecentCallerMemory);
             l.Loader.FillInto(step, memory, memory.RowSequence, memory.RowOffset);
             return NativeStatus.Succeed();
         }
@@ -99,7 +99,7 @@ internal static unsafe class LoaderExports
         try
         {
             var l = NativeSpans.Target<LoaderHandle>(loader);
-            var dest = NativeSpans.Batch(buffers, l.Loader.Layout, l.RecentBuffers);
+            var dest = NativeSpans.Batch(buffers, l.Loader.Layout, l.RecentCallerMemory);
             var batch = l.Loader.Next();
             try
             {

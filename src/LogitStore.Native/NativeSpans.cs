@@ -16,17 +16,17 @@ internal static unsafe class NativeSpans
 
     /// <summary>
     /// The caller's batch buffers as the loader's batch memory (int32 index columns). A caller fills a ring of the same
-    /// few buffer sets again and again, so the memory of each set is made once and kept in <paramref name="recent"/>
-    /// (the loader handle's): a steady-state fill allocates nothing.
+    /// few buffer sets again and again, so the memory of each set is checked and made once and kept in
+    /// <paramref name="recent"/> (the loader handle's, most recently made first; callers may fill from several threads):
+    /// a steady-state fill from a ring of at most <see cref="RecentCallerMemory.Capacity"/> sets allocates nothing.
     /// </summary>
-    public static CallerBatchMemory Batch(BatchBuffersAbi* b, BatchLayout layout, CallerBatchMemory?[] recent)
+    public static CallerBatchMemory Batch(BatchBuffersAbi* b, BatchLayout layout, RecentCallerMemory recent)
     {
         if (b is null) throw new ArgumentException("null batch buffers");
-        for (int i = 0; i < recent.Length && recent[i] is { } known; i++)
+        lock (recent.Lock)
         {
-            if (!known.Holds(*b)) continue;
-            if (i > 0) (recent[0], recent[i]) = (known, recent[0]);   // the next fill most likely wants the one after it
-            return known;
+            foreach (var known in recent.Memories)
+                if (known is not null && known.Holds(*b)) return known;
         }
         if (layout.IndexType != BatchIndexType.Int32 || layout.MvqCodebooks != 0)
             throw new ArgumentException("the C ABI's batches have int32 index columns and decoded probabilities");
@@ -39,9 +39,21 @@ internal static unsafe class NativeSpans
         Of(b->RowSequence, layout.Rows);
         Of(b->RowOffset, layout.Rows);
         var made = new CallerBatchMemory(layout, *b);
-        Array.Copy(recent, 0, recent, 1, recent.Length - 1);
-        recent[0] = made;
+        lock (recent.Lock)
+        {
+            var m = recent.Memories;
+            Array.Copy(m, 0, m, 1, m.Length - 1);
+            m[0] = made;
+        }
         return made;
+    }
+
+    /// <summary>The batch memories a loader handle made for the caller's most recent buffer sets.</summary>
+    internal sealed class RecentCallerMemory
+    {
+        public const int Capacity = 16;
+        public readonly Lock Lock = new();
+        public readonly CallerBatchMemory?[] Memories = new CallerBatchMemory?[Capacity];
     }
 
     /// <summary>Batch memory over caller-owned buffers, which must outlive every fill into them.</summary>
