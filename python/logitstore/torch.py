@@ -165,7 +165,15 @@ class _SlotHandOff(dict):
 # exited; a mapping itself goes when the last tensor viewing it does. A forked child starts with none.
 _mapped_slots = {}
 _mapped_slots_lock = threading.Lock()
-os.register_at_fork(after_in_child=_mapped_slots.clear)
+
+
+def _forget_mapped_slots_after_fork():
+    global _mapped_slots_lock
+    _mapped_slots.clear()
+    _mapped_slots_lock = threading.Lock()   # another thread may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_forget_mapped_slots_after_fork)
 
 
 def _receive_slot(pid, fd, token, nbytes, shape, step):
