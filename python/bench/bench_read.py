@@ -7,7 +7,8 @@ Positions/s delivered into the dense [B, T, K] layout, side by side in one proce
     under DataLoader(num_workers=0);
   - plain int32 ids + fp32 probs (+ int32 tokens) read through np.memmap into the same layout, in-process and under
     DataLoader(num_workers=N) with the same ring and hand-off.
-Rounds interleave the paths so that a busy machine slows them alike; the report gives each path's median.
+Rounds interleave the paths so that a busy machine slows them alike; the report gives each path's median rate and
+its ratio to the C# loader as the median over rounds of the two measured in the same round.
 
     PYTHONPATH=python python3 python/bench/bench_read.py STORE --out reports/read
 """
@@ -172,9 +173,13 @@ def main():
             print(f"round {round_}: {key[0]:<50} {key[1]}  {readings[key][-1] / 1e6:7.2f} M positions/s", file=sys.stderr)
     py_bytes, py_peak, native_bytes = allocation_per_batch(store, b, t, k, seed)
 
-    rows = [{"path": key[0], "workers": key[1], "median_positions_per_s": statistics.median(v), "readings": v}
-            for key, v in readings.items()]
-    by = {(r["path"], r["workers"]): r["median_positions_per_s"] for r in rows}
+    def ratio_to_csharp(key):
+        """Median over rounds of this path's rate over the C# loader's in the same round (side by side)."""
+        cs = readings.get(("C# BatchLoader (worker threads)", key[1]))
+        return statistics.median(x / c for x, c in zip(readings[key], cs)) if cs else None
+
+    rows = [{"path": key[0], "workers": key[1], "median_positions_per_s": statistics.median(v), "readings": v,
+             "ratio_to_csharp": ratio_to_csharp(key)} for key, v in readings.items()]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = "PYTHONPATH=python python3 python/bench/bench_read.py " + " ".join(sys.argv[1:])
@@ -195,12 +200,11 @@ def main():
         "",
         f"Command: `{command}`",
         "",
-        "| path | workers | M positions/s (median) | readings | vs C# at the same workers |",
+        "| path | workers | M positions/s (median) | readings | vs C# at the same workers (median of per-round ratios) |",
         "|---|---|---|---|---|",
     ]
     for r in rows:
-        cs = by.get(("C# BatchLoader (worker threads)", r["workers"]))
-        ratio = f"{r['median_positions_per_s'] / cs:.2f}×" if cs else ""
+        ratio = f"{r['ratio_to_csharp']:.2f}×" if r["ratio_to_csharp"] is not None else ""
         readings_text = ", ".join(f"{x / 1e6:.2f}" for x in r["readings"])
         lines.append(f"| {r['path']} | {r['workers']} | {r['median_positions_per_s'] / 1e6:.2f} | {readings_text} | {ratio} |")
     lines += [
