@@ -271,7 +271,7 @@ public static class OfflineVsOnlineExperiment
         OfflineVsOnlineOptions o, string teacherDir, string dir, ProcessingOptions processing, CodecOptions codecs,
         Action<string> say, CancellationToken ct)
     {
-        if (new Format.StoreDirectory(dir).HoldsStore) return;
+        if (new Format.StoreDirectory(dir).HoldsCompleteStore) return;   // an interrupted pack is packed again
         say($"packing the trained teacher over the training split ({ProcessingOptions.Describe(processing)}, " +
             $"{codecs.Ids} + {codecs.Values}) -> {dir}");
         var (_, timing) = await TeacherPack.RunAsync(new TeacherPackOptions

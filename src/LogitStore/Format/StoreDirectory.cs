@@ -24,6 +24,26 @@ public sealed class StoreDirectory
     /// <summary>True when a manifest, partial or complete, is there.</summary>
     public bool HoldsStore => File.Exists(ManifestPath);
 
+    /// <summary>
+    /// True when a committed store is there: its manifest reads and says complete. A pack that was interrupted (a
+    /// partial manifest) or a damaged manifest is not one; whoever would reuse the store packs it again or resumes it.
+    /// </summary>
+    public bool HoldsCompleteStore
+    {
+        get
+        {
+            if (!HoldsStore) return false;
+            try
+            {
+                return Manifest.Load(Path).IsComplete;
+            }
+            catch (StoreCorruptException)
+            {
+                return false;
+            }
+        }
+    }
+
     /// <summary>The path of a file the manifest names relative to the store (a shard's or a dictionary's <c>file</c>).</summary>
     public string Of(string relativeFile) => System.IO.Path.Combine(Path, relativeFile);
 

@@ -39,7 +39,10 @@ public class ExactResumeTests
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pack);
         }
         Assert.False(Manifest.Load(resumed).IsComplete);
+        Assert.True(new StoreDirectory(resumed).HoldsStore);
+        Assert.False(new StoreDirectory(resumed).HoldsCompleteStore);
         await SyntheticPack.ResumeAsync(resumed, workers: 2);
+        Assert.True(new StoreDirectory(resumed).HoldsCompleteStore);
         AssertSameBlocks(clean, resumed);
     }
 
