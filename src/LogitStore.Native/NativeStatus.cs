@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.Json;
 using LogitStore.Format;
 
 namespace LogitStore.Native;
@@ -65,7 +66,18 @@ internal static class NativeStatus
     [UnmanagedCallersOnly(EntryPoint = "logitstore_free_bytes")]
     public static unsafe void FreeBytes(byte* bytes) => NativeMemory.Free(bytes);
 
-    internal static unsafe int ReturnBytes(ReadOnlySpan<byte> utf8, byte** bytes, long* length)
+    /// <summary>
+    /// The JSON object <paramref name="write"/> writes, handed to the caller as UTF-8 bytes the library allocated
+    /// (freed with logitstore_free_bytes).
+    /// </summary>
+    internal static unsafe int ReturnJson(byte** json, long* length, Action<Utf8JsonWriter> write)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer)) write(w);
+        return ReturnBytes(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), json, length);
+    }
+
+    private static unsafe int ReturnBytes(ReadOnlySpan<byte> utf8, byte** bytes, long* length)
     {
         byte* copy = (byte*)NativeMemory.Alloc((nuint)Math.Max(1, utf8.Length));
         utf8.CopyTo(new Span<byte>(copy, utf8.Length));

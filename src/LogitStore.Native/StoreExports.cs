@@ -54,8 +54,7 @@ internal static unsafe class StoreExports
         {
             var s = NativeSpans.Target<StoreHandle>(store);
             var reader = s.Reader;
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer))
+            return NativeStatus.ReturnJson(json, length, w =>
             {
                 w.WriteStartObject();
                 w.WriteNumber("abi_version", NativeAbi.Version);
@@ -80,8 +79,7 @@ internal static unsafe class StoreExports
                 w.WritePropertyName("manifest");
                 w.WriteRawValue(s.ManifestBytes, skipInputValidation: true);
                 w.WriteEndObject();
-            }
-            return NativeStatus.ReturnBytes(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), json, length);
+            });
         }
         catch (Exception ex)
         {
@@ -154,8 +152,7 @@ internal static unsafe class StoreExports
         try
         {
             var report = StoreVerifier.Verify(NativeSpans.Utf8Path(path));
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer))
+            return NativeStatus.ReturnJson(json, length, w =>
             {
                 w.WriteStartObject();
                 w.WriteBoolean("ok", report.Ok);
@@ -176,8 +173,7 @@ internal static unsafe class StoreExports
                 }
                 w.WriteEndArray();
                 w.WriteEndObject();
-            }
-            return NativeStatus.ReturnBytes(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), json, length);
+            });
         }
         catch (Exception ex)
         {
