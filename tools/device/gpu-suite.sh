@@ -14,13 +14,26 @@
 # On the GPU machine, from the repository root, with the bundle from tools/device/build-bundle.sh
 # (carry .device and data/brown):   bash tools/device/gpu-suite.sh "$OUT"
 # Rehearsal on any machine (CPU, tiny sizes, every step but the study; the test suite runs it):
-#   bash tools/device/gpu-suite.sh --cpu-smoke DIR
+#   bash tools/device/gpu-suite.sh --cpu-smoke [DIR]
+# A rehearsal writes to DIR, or to a new temporary directory it names; never to reports/gpu, where measured results live.
 # LOGITSTORE_CLI overrides the command that runs the CLI, LOGITSTORE_SUITE_CORPUS the corpus (default data/brown).
 set -uo pipefail
 smoke=0
 if [[ "${1:-}" == "--cpu-smoke" ]]; then smoke=1; shift; fi
-out="$(mkdir -p "${1:-reports/gpu}" && cd "${1:-reports/gpu}" && pwd)"
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+if (( smoke )); then
+    out="${1:-$(mktemp -d "${TMPDIR:-/tmp}/logitstore-gpu-smoke.XXXXXX")}"
+else
+    out="${1:-$repo/reports/gpu}"
+fi
+out="$(realpath -m "$out")"
+if (( smoke )) && [[ "$out/" == "$(realpath -m "$repo/reports/gpu")/"* ]]; then
+    echo "gpu-suite: a CPU rehearsal never writes to reports/gpu (measured results); give another directory" >&2
+    exit 2
+fi
+mkdir -p "$out"
+(( smoke )) && echo "gpu-suite: CPU rehearsal, report in $out" >&2
+cd "$repo"
 corpus="${LOGITSTORE_SUITE_CORPUS:-data/brown}"
 work="${LOGITSTORE_SUITE_WORK:-/tmp/logitstore-gpu-suite}"
 rm -rf "$work" && mkdir -p "$work"

@@ -22,6 +22,7 @@ public static class FormatConstants
     public const string ShardDirectory = "shards";
     public const string ShardExtension = ".lss";
     public const string TempSuffix = ".tmp";
+    public const string WriterLockFileName = "writer.lock";
     public const string DictionaryDirectory = "dictionaries";
     public const string DictionaryExtension = ".lsd";
     public static ReadOnlySpan<byte> DictionaryMagic => "LGSTDICT"u8;

@@ -120,11 +120,20 @@ public sealed class StoreDirectory
         };
     }
 
-    /// <summary>Copies a dictionary file another store lists, under the same name (merge).</summary>
+    /// <summary>
+    /// Copies a dictionary file another store lists, under the same name (merge); refuses bytes whose length or XXH3-64
+    /// differs from what that store's manifest records.
+    /// </summary>
     public void CopyDictionary(StoreDirectory from, DictionaryEntry entry)
     {
+        string source = from.Of(entry.File);
+        byte[] bytes = File.ReadAllBytes(source);
+        string actual = Checksum.ToHex(Checksum.Of(bytes));
+        if ((ulong)bytes.Length != entry.Bytes || actual != entry.Xxh3)
+            throw new StoreCorruptException(source, 0,
+                $"{bytes.Length} bytes with XXH3-64 {actual}; the manifest records {entry.Bytes} bytes with {entry.Xxh3}");
         Directory.CreateDirectory(DictionariesPath);
-        Writing.DurableFile.WriteAtomic(Of(entry.File), File.ReadAllBytes(from.Of(entry.File)));
+        Writing.DurableFile.WriteAtomic(Of(entry.File), bytes);
     }
 
     /// <summary>Bytes of every file under <c>shards/</c>, committed or not (what verify will read at most).</summary>

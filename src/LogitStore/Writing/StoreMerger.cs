@@ -50,8 +50,27 @@ public static class StoreMerger
             next = m.EndSequence;
         }
 
+        bool outputExisted = Directory.Exists(outDirectory);
+        using var writeLock = StoreWriteLock.Acquire(outDirectory, "merging parts into the store");
         var output = new StoreDirectory(outDirectory);
         output.Create(overwrite: false);
+        try
+        {
+            return WriteMerged(output, parts, first, corpus);
+        }
+        catch
+        {
+            // Nothing was committed: leave no half-merged files behind.
+            foreach (string d in new[] { output.ShardsPath, output.DictionariesPath })
+                if (Directory.Exists(d)) Directory.Delete(d, recursive: true);
+            writeLock.Dispose();
+            if (!outputExisted) Directory.Delete(outDirectory, recursive: true);
+            throw;
+        }
+    }
+
+    private static Manifest WriteMerged(StoreDirectory output, List<(string Dir, Manifest M)> parts, Manifest first, ulong corpus)
+    {
         var merged = new Manifest
         {
             StoreId = Manifest.NewId(),
@@ -82,11 +101,7 @@ public static class StoreMerger
             foreach (var shard in m.Shards)
             {
                 string name = StoreDirectory.ShardName(merged.Shards.Count);
-                string target = output.Of(name);
-                File.Copy(new StoreDirectory(dir).Of(shard.File), target + FormatConstants.TempSuffix, overwrite: true);
-                using (var fs = new FileStream(target + FormatConstants.TempSuffix, FileMode.Open, FileAccess.ReadWrite))
-                    fs.Flush(flushToDisk: true);
-                File.Move(target + FormatConstants.TempSuffix, target, overwrite: true);
+                CopyChecked(dir, shard, output.Of(name));
                 merged.Shards.Add(new ShardEntry
                 {
                     File = name, PackId = shard.PackId, FirstSequence = shard.FirstSequence, Sequences = shard.Sequences,
@@ -98,6 +113,44 @@ public static class StoreMerger
         output.Commit(merged);
         return merged;
     }
+
+    /// <summary>
+    /// Copies a part's shard to <paramref name="target"/> (temporary name, fsync, rename), hashing the bytes it copies: a
+    /// copy whose length or XXH3-64 differs from the part's manifest is refused, naming the damaged block where one is.
+    /// </summary>
+    private static void CopyChecked(string partDirectory, ShardEntry shard, string target)
+    {
+        string source = new StoreDirectory(partDirectory).Of(shard.File), temp = target + FormatConstants.TempSuffix;
+        var hash = new System.IO.Hashing.XxHash3();
+        long length = 0;
+        using (var from = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
+        using (var to = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            var buffer = new byte[1 << 20];
+            int n;
+            while ((n = from.Read(buffer)) > 0)
+            {
+                hash.Append(buffer.AsSpan(0, n));
+                to.Write(buffer, 0, n);
+                length += n;
+            }
+            to.Flush(flushToDisk: true);
+        }
+        string actual = Checksum.ToHex(hash.GetCurrentHashAsUInt64());
+        if ((ulong)length != shard.Bytes || actual != shard.Xxh3)
+        {
+            File.Delete(temp);
+            throw LocateDamage(partDirectory, source)
+                ?? new StoreCorruptException(source, 0,
+                    $"{length} bytes with XXH3-64 {actual}; the part's manifest records {shard.Bytes} bytes with {shard.Xxh3}");
+        }
+        File.Move(temp, target, overwrite: true);
+    }
+
+    /// <summary>The verifier's fault in <paramref name="file"/>, naming the block and offset, when it finds one.</summary>
+    private static StoreCorruptException? LocateDamage(string partDirectory, string file) =>
+        Reading.StoreVerifier.Verify(partDirectory).Faults
+            .FirstOrDefault(f => Path.GetFullPath(f.File) == Path.GetFullPath(file));
 
     private static IEnumerable<(string, string, string)> Sections(Manifest a, Manifest b)
     {

@@ -14,6 +14,7 @@ namespace LogitStore.Writing;
 public sealed class StoreWriter : IAsyncDisposable
 {
     private readonly StoreDirectory _store;
+    private readonly StoreWriteLock _writeLock;
     private readonly Manifest _manifest;
     private readonly CodecOptions _codecOptions;
     private readonly int _draws;
@@ -35,9 +36,11 @@ public sealed class StoreWriter : IAsyncDisposable
     private bool _completed;
 
     private StoreWriter(
-        StoreDirectory store, Manifest manifest, int workers, CodecOptions codecOptions, ulong? identitySeed, ulong committedCorpus)
+        StoreDirectory store, StoreWriteLock writeLock, Manifest manifest, int workers, CodecOptions codecOptions, ulong? identitySeed,
+        ulong committedCorpus)
     {
         _store = store;
+        _writeLock = writeLock;
         _manifest = manifest;
         _committedCorpus = committedCorpus;
         _codecOptions = codecOptions;
@@ -63,7 +66,8 @@ public sealed class StoreWriter : IAsyncDisposable
 
     /// <summary>
     /// Starts a new store (the directory must not hold one unless <see cref="StoreWriterOptions.Overwrite"/>). Every
-    /// setting is checked before a file is touched.
+    /// setting is checked before a file is touched; the writer holds the store's lock (spec 2.5.1) until it completes or
+    /// is disposed, and a second writer of the directory is refused with <see cref="StoreLockedException"/>.
     /// </summary>
     public static StoreWriter Create(string directory, StoreWriterOptions options)
     {
@@ -73,6 +77,20 @@ public sealed class StoreWriter : IAsyncDisposable
             options.Codecs.Resolve(
                 options.VocabSize, options.Processing.Draws, options.Codecs.RankTable, options.Codecs.Codebooks, options.Codecs.IdModel);
         var store = new StoreDirectory(directory);
+        var writeLock = StoreWriteLock.Acquire(directory, "writing a new store");
+        try
+        {
+            return Start(store, writeLock, options);
+        }
+        catch
+        {
+            writeLock.Dispose();
+            throw;
+        }
+    }
+
+    private static StoreWriter Start(StoreDirectory store, StoreWriteLock writeLock, StoreWriterOptions options)
+    {
         store.Create(options.Overwrite);
         var manifest = new Manifest
         {
@@ -88,7 +106,7 @@ public sealed class StoreWriter : IAsyncDisposable
         };
         manifest.Fingerprint = StoreFingerprint.Of(manifest, 0).ToSection();
         store.Commit(manifest);
-        return new StoreWriter(store, manifest, options.Workers, options.Codecs, options.IdentitySeed, committedCorpus: 0);
+        return new StoreWriter(store, writeLock, manifest, options.Workers, options.Codecs, options.IdentitySeed, committedCorpus: 0);
     }
 
     /// <summary>
@@ -98,19 +116,31 @@ public sealed class StoreWriter : IAsyncDisposable
     public static StoreWriter Resume(string directory, int workers = 0, ulong? identitySeed = null)
     {
         var store = new StoreDirectory(directory);
-        var manifest = store.LoadManifest();
-        if (manifest.IsComplete) throw new InvalidOperationException($"{directory} is already complete: nothing to resume");
-        ulong corpus;
-        using (var committed = LogitStore.Reading.StoreReader.Open(directory)) // validates every committed shard
-            corpus = LogitStore.Reading.CorpusFingerprint.Fingerprint(committed).Corpus;
-        store.RemoveUncommitted(manifest);
-        return new StoreWriter(
-            store,
-            manifest,
-            workers > 0 ? workers : Environment.ProcessorCount,
-            ManifestSections.FromSection(manifest.Codecs),
-            identitySeed,
-            corpus);
+        if (!store.HoldsStore) throw new InvalidOperationException($"{directory} holds no store to resume");
+        var writeLock = StoreWriteLock.Acquire(directory, "resuming the store");
+        try
+        {
+            // Read under the lock: a writer that held it until now may have committed more.
+            var manifest = store.LoadManifest();
+            if (manifest.IsComplete) throw new InvalidOperationException($"{directory} is already complete: nothing to resume");
+            ulong corpus;
+            using (var committed = LogitStore.Reading.StoreReader.Open(directory)) // validates every committed shard
+                corpus = LogitStore.Reading.CorpusFingerprint.Fingerprint(committed).Corpus;
+            store.RemoveUncommitted(manifest);
+            return new StoreWriter(
+                store,
+                writeLock,
+                manifest,
+                workers > 0 ? workers : Environment.ProcessorCount,
+                ManifestSections.FromSection(manifest.Codecs),
+                identitySeed,
+                corpus);
+        }
+        catch
+        {
+            writeLock.Dispose();
+            throw;
+        }
     }
 
     public Manifest Manifest => _manifest;
@@ -163,6 +193,7 @@ public sealed class StoreWriter : IAsyncDisposable
         _manifest.Status = Manifest.StatusComplete;
         CommitManifest();
         _completed = true;
+        _writeLock.Dispose();
     }
 
     private ValueTask SubmitPendingAsync(CancellationToken ct)
@@ -298,10 +329,13 @@ public sealed class StoreWriter : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_completed) return;
-        _blocks.Writer.TryComplete();
-        try { await _consumer; } catch { /* the caller already saw the failure */ }
-        _shard?.Dispose();
-        _shard = null;
+        if (!_completed)
+        {
+            _blocks.Writer.TryComplete();
+            try { await _consumer; } catch { /* the caller already saw the failure */ }
+            _shard?.Dispose();
+            _shard = null;
+        }
+        _writeLock.Dispose();
     }
 }

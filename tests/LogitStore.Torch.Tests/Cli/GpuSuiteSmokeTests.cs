@@ -17,16 +17,45 @@ public class GpuSuiteSmokeTests
         throw new InvalidOperationException("tools/device/gpu-suite.sh not found above the test's directory");
     }
 
+    /// <summary>Every file under reports/gpu with its bytes' hash: what a rehearsal must leave as it was.</summary>
+    private static Dictionary<string, ulong> MeasuredReports()
+    {
+        string dir = Path.Combine(RepositoryRoot(), "reports", "gpu");
+        return Directory.Exists(dir)
+            ? Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
+                .ToDictionary(f => f, f => System.IO.Hashing.XxHash3.HashToUInt64(File.ReadAllBytes(f)))
+            : [];
+    }
+
+    [Fact]
+    public async Task CpuSmoke_IntoReportsGpu_IsRefused_AndWritesNothing()
+    {
+        var before = MeasuredReports();
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(RepositoryRoot(), "tools", "device", "gpu-suite.sh"), "--cpu-smoke",
+                     Path.Combine(RepositoryRoot(), "reports", "gpu") })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        string stderr = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.Equal(2, p.ExitCode);
+        Assert.Contains("never writes to reports/gpu", stderr);
+        Assert.Equal(before, MeasuredReports());
+    }
+
+    /// <summary>Run without a directory, as a rehearsal usually is: the report goes to a new temporary directory.</summary>
     [Fact]
     public async Task CpuSmoke_RunsEveryStep_AndWritesTheReport()
     {
-        string work = TestData.TempDir(), out_ = TestData.TempDir(), corpus = Path.Combine(TestData.TempDir(), "lines.jsonl");
+        var measured = MeasuredReports();
+        string work = TestData.TempDir(), temp = TestData.TempDir(), corpus = Path.Combine(TestData.TempDir(), "lines.jsonl");
         var sample = Path.Combine(AppContext.BaseDirectory, "Data", "brown-sample");
         var lines = TextDocuments.Read(sample).SelectMany(d => d.Text.Split('\n')).Where(l => l.Length > 80).Take(240);
         File.WriteAllLines(corpus, lines.Select(l => JsonSerializer.Serialize(new { text = l })));
         var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(RepositoryRoot(), "tools", "device", "gpu-suite.sh"), "--cpu-smoke", out_ })
+        foreach (var a in new[] { Path.Combine(RepositoryRoot(), "tools", "device", "gpu-suite.sh"), "--cpu-smoke" })
             psi.ArgumentList.Add(a);
+        psi.Environment["TMPDIR"] = temp;
         psi.Environment["LOGITSTORE_CLI"] = "dotnet " + Path.Combine(AppContext.BaseDirectory, "LogitStore.Cli.dll");
         psi.Environment["LOGITSTORE_SUITE_CORPUS"] = corpus;
         psi.Environment["LOGITSTORE_SUITE_WORK"] = work;
@@ -37,6 +66,8 @@ public class GpuSuiteSmokeTests
         await p.WaitForExitAsync(limit.Token);
         string log = await stdout + await stderr;
         Assert.True(p.ExitCode == 0, log);
+        Assert.Equal(measured, MeasuredReports());
+        string out_ = Assert.Single(Directory.GetDirectories(temp, "logitstore-gpu-smoke.*"));
 
         using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(out_, "gpu-suite.json")));
         var root = summary.RootElement;
@@ -53,6 +84,6 @@ public class GpuSuiteSmokeTests
         Assert.True(root.GetProperty("feed_over_offline_student").GetDouble() > 0);
         foreach (var file in new[] { "gpu-suite.md", "device-feed.md", "device-feed.png", "suite.log" })
             Assert.True(File.Exists(Path.Combine(out_, file)), file);
-        foreach (var d in new[] { work, out_, Path.GetDirectoryName(corpus)! }) Directory.Delete(d, true);
+        foreach (var d in new[] { work, temp, Path.GetDirectoryName(corpus)! }) Directory.Delete(d, true);
     }
 }
