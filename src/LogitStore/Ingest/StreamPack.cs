@@ -129,8 +129,8 @@ public sealed class StreamPackSource : IPackSource
     {
         using var parsers = new ThreadLocal<StreamRecordParser>(() => new StreamRecordParser(_header, _input.Name, processing));
         progress?.Start(writer, 0, (long)writer.Manifest.Totals.Positions);
-        await PumpAsync(
-            _input, _header, _offset, writer, parsers, skip: writer.NextSequence - writer.Manifest.FirstSequence, _part, ct);
+        var committed = new CommittedSequences(writer.NextSequence - writer.Manifest.FirstSequence, writer.CommittedCorpus);
+        await PumpAsync(_input, _header, _offset, writer, parsers, committed, _part, ct);
     }
 
     public ValueTask DisposeAsync() => _input.DisposeAsync();
@@ -151,10 +151,30 @@ public sealed class StreamPackSource : IPackSource
         }
     }
 
-    private static async Task PumpAsync(
-        TeacherStream input, StreamHeader header, long offset, StoreWriter writer, ThreadLocal<StreamRecordParser> parsers, ulong skip,
-        PartSpec? part, CancellationToken ct)
+    /// <summary>
+    /// The sequences a resumed pack already holds: their count, and the fingerprint's corpus term over them (spec 2.9), which
+    /// the resent stream's first sequences must give again.
+    /// </summary>
+    private readonly record struct CommittedSequences(ulong Count, ulong Corpus);
+
+    /// <summary>
+    /// Refuses a resent stream whose first <paramref name="committed"/>.Count sequences are not the committed ones (another
+    /// producer's stream, or another corpus): their tokens' corpus term must equal the store's.
+    /// </summary>
+    private static void CheckResent(string stream, long offset, CommittedSequences committed, ulong resent)
     {
+        if (resent != committed.Corpus)
+            throw new StoreCorruptException(
+                stream, offset,
+                $"the stream's first {committed.Count} sequences are not the ones the store committed (their tokens' corpus " +
+                $"fingerprint is {resent:x16}, the store's {committed.Corpus:x16}): another producer's or another corpus's stream");
+    }
+
+    private static async Task PumpAsync(
+        TeacherStream input, StreamHeader header, long offset, StoreWriter writer, ThreadLocal<StreamRecordParser> parsers,
+        CommittedSequences committed, PartSpec? part, CancellationToken ct)
+    {
+        ulong skip = committed.Count, resentCorpus = 0, firstId = writer.Manifest.FirstSequence;
         var reader = input.Reader;
         int spb = writer.SequencesPerBlock;
         var batch = new List<StreamFrame>(spb);
@@ -174,12 +194,21 @@ public sealed class StreamPackSource : IPackSource
                     if (count != received)
                         throw new StoreCorruptException(
                             input.Name, frame.Offset + 8, $"end frame counts {count} sequences, {received} were sent");
+                    if (received < skip)
+                        throw new StoreCorruptException(
+                            input.Name, frame.Offset + 8,
+                            $"the stream ends after {received} sequences; the store already holds {skip} of it (a shorter stream?)");
                     CheckPartEnd(input.Name, frame.Offset + 8, header, count, part, writer);
                     ended = true;
                     break;
                 }
                 received++;
-                if (received <= skip) continue;
+                if (received <= skip)
+                {
+                    resentCorpus += StoreFingerprint.SequenceTerm(firstId + received - 1, parsers.Value!.Tokens(frame));
+                    if (received == skip) CheckResent(input.Name, frame.Offset, committed, resentCorpus);
+                    continue;
+                }
                 batch.Add(frame);
                 if (batch.Count == spb) await SubmitAsync(writer, batch, parsers, ct);
             }

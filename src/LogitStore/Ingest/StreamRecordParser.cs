@@ -41,11 +41,17 @@ public sealed class StreamRecordParser
         _keptProbs = new float[maxKept];
     }
 
-    public SparseSequence Parse(StreamFrame frame, ulong sequenceId)
+    /// <summary>A sequence frame's input tokens alone (what a resume compares with the committed sequences).</summary>
+    public int[] Tokens(StreamFrame frame)
+    {
+        int o = 0;
+        return ReadTokens(frame, ref o);
+    }
+
+    private int[] ReadTokens(StreamFrame frame, ref int o)
     {
         var p = frame.Payload.AsSpan();
         long baseOffset = frame.Offset + StreamFrame.HeaderSize;
-        int o = 0;
         uint vocab = _header.VocabSize;
         uint t = ReadU32(p, ref o, baseOffset, "token count");
         if (t == 0) throw Corrupt(baseOffset, "sequence has no tokens");
@@ -58,6 +64,16 @@ public sealed class StreamRecordParser
             if (tok >= vocab) throw Corrupt(at, $"token {tok} is not below the vocabulary size {vocab}");
             tokens[i] = (int)tok;
         }
+        return tokens;
+    }
+
+    public SparseSequence Parse(StreamFrame frame, ulong sequenceId)
+    {
+        var p = frame.Payload.AsSpan();
+        long baseOffset = frame.Offset + StreamFrame.HeaderSize;
+        int o = 0;
+        var tokens = ReadTokens(frame, ref o);
+        uint t = (uint)tokens.Length;
         _builder.Clear();
         for (int pos = 0; pos < t; pos++)
         {

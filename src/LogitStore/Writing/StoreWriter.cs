@@ -150,6 +150,9 @@ public sealed class StoreWriter : IAsyncDisposable
 
     public int SequencesPerBlock => _sequencesPerBlock;
 
+    /// <summary>The fingerprint's corpus term (spec 2.9) over the sequences of the committed shards.</summary>
+    public ulong CommittedCorpus => _committedCorpus;
+
     public long WrittenPositions => Interlocked.Read(ref _writtenPositions);
 
     public long WrittenSequences => Interlocked.Read(ref _writtenSequences);
