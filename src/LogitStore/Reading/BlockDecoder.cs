@@ -19,7 +19,7 @@ public static class BlockDecoder
 {
     public static void Decode(
         ReadOnlySpan<byte> block, BlockIndexEntry entry, uint vocabSize, string file, DecodedBlock dest, bool verifyChecksum = true,
-        StoreDictionaries? dictionaries = null, BlockValues values = BlockValues.Probabilities)
+        StoreDictionaries? dictionaries = null, BlockValues values = BlockValues.Probabilities, bool checkDistinctIds = false)
     {
         dest.Source = null;   // whatever the buffers held is being overwritten
         long at = (long)entry.BlockOffset;
@@ -119,7 +119,7 @@ public static class BlockDecoder
                     idCodec.Decode(bytes, dest.KeptCounts.AsSpan(0, p), dest.Tokens.AsSpan(0, p), dest.Ids.AsSpan(0, e), vocabSize, where);
                     idsAscending = idCodec.StoresAscendingIds;
                     // Ascending ids (delta) are distinct by construction; every other codec can name one id twice.
-                    if (!idsAscending) CheckDistinctIds(dest, p, vocabSize, where);
+                    if (checkDistinctIds && !idsAscending) CheckDistinctIds(dest, p, vocabSize, where);
                     break;
                 case ColumnKind.Values:
                     var valueCodec = dest.Codecs.ValueCodec(d.Codec, d.CodecParam, dictionaries)
