@@ -340,8 +340,9 @@ def read_shard(store, entry, vocab, version):
     check(f"{xxh3(f):016x}" == entry["xxh3"], f"{name}: XXH3-64 of the file differs from the manifest's xxh3")
     h = f[:SHARD_HEADER_SIZE]
     check(h[:8] == b"LGSTSHRD", f"{name}: shard magic")
-    check((u(h, 8, 2), u(h, 10, 2), u(h, 12, 4)) == version + (64,),
-          f"{name}: shard header version {u(h, 8, 2)}.{u(h, 10, 2)}, manifest {version[0]}.{version[1]}; header_size 64")
+    # Any minor of major 1, whatever the manifest's (7.1, rule 7: merge and resume mix them).
+    check((u(h, 8, 2), u(h, 12, 4)) == (version[0], 64),
+          f"{name}: shard header major {u(h, 8, 2)}, manifest {version[0]}.{version[1]}; header_size 64")
     check(u(h, 16, 4) == vocab and u(h, 20, 4) == 0 and u(h, 48, 8) == 0, f"{name}: vocab_size, flags, reserved")
     check(u(h, 24, 8) == entry["first_sequence"], f"{name}: header first_sequence vs manifest")
     check(h[32:48].hex() == entry["pack_id"], f"{name}: pack_id vs manifest (2.0: bytes in file order)")
@@ -430,6 +431,13 @@ def decode_block(block, vocab, dictionaries, name):
               f"{where}: context ids name no listed id context model")
         ids, _ = unpack_context(ids_col["data"], tokens, counts, model, vocab, f"{where}: ids")
     check(max(tokens + ids) < vocab, f"{where}: a token or id is not below V")
+    at = 0
+    for t, n in enumerate(counts):
+        check(len(set(ids[at:at + n])) == n, f"{where}: position {t} keeps one id twice (7.1, rule 8)")
+        at += n
+    for col in (lengths_col, counts_col, residual_col):
+        check(col["param"] == 0, f"{where}: codec_param of a u32, u16 or unorm16 column is not 0 (5)")
+    check(1 <= values_col["param"] <= 255999, f"{where}: q8 codec_param outside 1-255999 (5)")
     check(values_col["codec"] == 18, f"{where}: q8 values")
     check(len(values_col["data"]) == e["entries"], f"{where}: q8 decoded_length = E")
     _, _, weights = q8_weights(values_col["param"])
@@ -478,11 +486,77 @@ def check_manifest_checksum(raw, version, name):
     return dict(offset=at, digits=digits, tail=raw[-1:])
 
 
+def unique_members(pairs):
+    """7.1, rule 2: no object has two members of one name."""
+    names = [k for k, _ in pairs]
+    check(len(set(names)) == len(names), f"manifest: a member occurs twice in one object ({names})")
+    return dict(pairs)
+
+
+# 7.1, rule 4: the type and range of every member a reader reads ("*": an array index).
+COUNT = (0, 2 ** 53 - 1)
+MANIFEST_RULES = {
+    "format": str, "format_version": dict, "format_version/major": (0, 65535), "format_version/minor": (0, 65535),
+    "store_id": str, "status": str, "vocab_size": (2, 2 ** 32 - 1), "tokenizer": dict, "tokenizer/name": str,
+    "tokenizer/vocab_hash": str, "teacher": dict, "source": dict, "processing": dict, "processing/method": str,
+    "processing/temperature": float, "processing/top_p": float, "processing/top_k": (0, 2 ** 31 - 1),
+    "processing/draws": (0, 2 ** 31 - 1), "processing/seed": (0, 2 ** 64 - 1), "codecs": dict, "codecs/tokens": str,
+    "codecs/ids": str, "codecs/values": str, "codecs/ids_dictionary": str, "codecs/values_dictionary": str,
+    "codecs/value_log_range": float, "codecs/zstd_level": (-2 ** 31, 2 ** 31 - 1),
+    "codecs/sequences_per_block": (1, 2 ** 31 - 1), "codecs/shard_target_bytes": COUNT,
+    "codecs/mvq_beam": (0, 2 ** 31 - 1), "codecs/dictionary_sample": (0, 2 ** 31 - 1), "fingerprint": dict,
+    "dictionaries": list, "dictionaries/*": dict, "dictionaries/*/file": str, "dictionaries/*/kind": str,
+    "dictionaries/*/ref": str, "dictionaries/*/bytes": COUNT, "dictionaries/*/xxh3": str,
+    "shards": list, "shards/*": dict, "shards/*/file": str, "shards/*/pack_id": str, "shards/*/first_sequence": COUNT,
+    "shards/*/sequences": COUNT, "shards/*/positions": COUNT, "shards/*/entries": COUNT, "shards/*/blocks": (0, 2 ** 32 - 1),
+    "shards/*/bytes": COUNT, "shards/*/xxh3": str, "totals": dict, "totals/sequences": COUNT, "totals/positions": COUNT,
+    "totals/entries": COUNT, "totals/bytes": COUNT, "manifest_xxh3": str,
+}
+
+
+def check_members(value, path, name):
+    """7.1, rules 4 to 6: types and ranges, processing's required members, file paths."""
+    rule = MANIFEST_RULES.get("/".join("*" if p.isdigit() and i == 1 else p for i, p in enumerate(path.split("/"))))
+    if rule is float:
+        check(type(value) in (int, float) and math.isfinite(value) and value >= 0, f"{name}: {path} is {value!r}")
+    elif isinstance(rule, tuple):
+        # json parses digits alone as int; 1.0 or 1e3 would be a float.
+        check(type(value) is int and rule[0] <= value <= rule[1], f"{name}: {path} is {value!r}, not an integer in {rule}")
+    elif rule is not None:
+        check(type(value) is rule, f"{name}: {path} is {value!r}, not a {rule.__name__}")
+    if path in ("teacher", "source"):
+        return
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        check_members(child, f"{path}/{key}" if path else str(key), name)
+
+
+def parse_manifest(raw, name):
+    """Spec 2 and 7.1: UTF-8, unique members, types and ranges, file paths."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        check(False, f"{name}: manifest is not UTF-8 at byte {e.start}")
+    manifest = json.loads(text, object_pairs_hook=unique_members)
+    check_members(manifest, "", name)
+    check(manifest["processing"]["temperature"] > 0, f"{name}: processing.temperature is not above 0")
+    check(manifest["processing"]["top_p"] <= 1, f"{name}: processing.top_p is above 1")
+    check("method" in manifest["processing"] and "temperature" in manifest["processing"],
+          f"{name}: processing lacks method or temperature")
+    files = [("shards", e["file"]) for e in manifest["shards"]] + [("dictionaries", d["file"]) for d in manifest["dictionaries"]]
+    for folder, file in files:
+        base = file[len(folder) + 1:] if file.startswith(folder + "/") else ""
+        check(base not in ("", ".", "..") and not any(c in base for c in "/\\:\0"),
+              f"{name}: file {file!r} is not {folder}/NAME (7.1, rule 6)")
+    check(len(set(f for _, f in files)) == len(files), f"{name}: a file is listed twice")
+    return manifest
+
+
 def read_store(store, golden_json):
     """Everything a reader checks when it opens a store and decodes all of it (7), compared with the golden JSON."""
     raw = open(os.path.join(store, "manifest.json"), "rb").read()
-    manifest = json.loads(raw)
     name = os.path.relpath(store, os.path.dirname(os.path.dirname(store)))
+    manifest = parse_manifest(raw, name)
     version = (manifest["format_version"]["major"], manifest["format_version"]["minor"])
     check(manifest["format"] == "logitstore" and version[0] == 1, f"{name}: format / major version")
     check(f"{version[0]}.{version[1]}" == os.path.basename(os.path.dirname(store)), f"{name}: version vs its directory")
@@ -550,7 +624,7 @@ def walk_packed(store):
     emit(table([
         (0, hexbytes(h[0:8]), "magic", '`"LGSTSHRD"`', "ASCII"),
         (8, hexbytes(h[8:10]), "major_version", u(h, 8, 2), "1"),
-        (10, hexbytes(h[10:12]), "minor_version", u(h, 10, 2), "= the manifest's `format_version.minor`"),
+        (10, hexbytes(h[10:12]), "minor_version", u(h, 10, 2), "the writer's version (here the manifest's; 7.1, rule 7)"),
         (12, hexbytes(h[12:16]), "header_size", u(h, 12, 4), "64"),
         (16, hexbytes(h[16:20]), "vocab_size", u(h, 16, 4), "= manifest `vocab_size`"),
         (20, hexbytes(h[20:24]), "flags", u(h, 20, 4), "0 (reserved)"),

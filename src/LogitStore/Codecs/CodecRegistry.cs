@@ -44,8 +44,8 @@ public static class CodecRegistry
     public static IValueCodec? ValueCodec(CodecId id, uint param, StoreDictionaries? dictionaries = null) => id switch
     {
         CodecId.Mvq => dictionaries?.Codebooks(param) is { } books ? new MvqValueCodec(books) : null,
-        CodecId.F32 => F32ValueCodec.Instance,
-        CodecId.F16 => F16ValueCodec.Instance,
+        CodecId.F32 when param == 0 => F32ValueCodec.Instance,
+        CodecId.F16 when param == 0 => F16ValueCodec.Instance,
         CodecId.Q8 when param is > 0 and < 256_000 => LogRatioValueCodec.FromParam(8, param),
         CodecId.Q4 when param is > 0 and < 256_000 => LogRatioValueCodec.FromParam(4, param),
         CodecId.Counts when param is >= 1 and <= ushort.MaxValue => new CountsValueCodec((int)param),

@@ -95,14 +95,17 @@ public sealed class Manifest
                     $"a {FormatVersion.Major}.{FormatVersion.Minor} manifest must end with '{ChecksumMember}'");
             return;
         }
-        if (ManifestXxh3.Length != 16 || bytes.Length < value + 17 || bytes[value] != (byte)'"')
+        // The digits are the 16 bytes after the opening quote, as they are: an escaped digit would not be hashed as zero.
+        if (bytes.Length < value + 18 || bytes[value] != (byte)'"' || bytes[value + 17] != (byte)'"'
+            || bytes.AsSpan((int)value + 1, 16).ContainsAnyExcept("0123456789abcdef"u8)
+            || ManifestXxh3 != Encoding.ASCII.GetString(bytes, (int)value + 1, 16))
             throw new StoreCorruptException(path, value, $"'{ChecksumMember}' must be 16 lowercase hex digits");
         var zeroed = (byte[])bytes.Clone();
         zeroed.AsSpan((int)value + 1, 16).Fill((byte)'0');
         string computed = Checksum.ToHex(Checksum.Of(zeroed));
         if (computed != ManifestXxh3)
             throw new StoreCorruptException(
-                path, value + 1,
+                path, value,
                 $"manifest checksum mismatch (stored {ManifestXxh3}, computed {computed}): the manifest changed after its commit");
     }
 
@@ -116,6 +119,10 @@ public sealed class Manifest
         if (!File.Exists(path))
             throw new StoreCorruptException(path, 0, "no manifest: not a store, or a pack that never committed");
         byte[] bytes = File.ReadAllBytes(path);
+        if (ManifestSchema.FirstInvalidUtf8(bytes) is var bad and >= 0)
+            throw new StoreCorruptException(path, bad, $"manifest is not valid UTF-8 (byte 0x{bytes[bad]:x2})");
+        var at = new ManifestLocator(bytes);
+        if (at.WellFormed) ManifestSchema.Check(path, bytes, at);
         Manifest? m;
         try
         {
@@ -127,7 +134,7 @@ public sealed class Manifest
                 path, ByteOffset(bytes, ex.LineNumber, ex.BytePositionInLine), $"manifest is not valid JSON: {ex.Message}");
         }
         if (m is null) throw new StoreCorruptException(path, 0, "manifest is empty");
-        m.Validate(path, bytes, new ManifestLocator(bytes));
+        m.Validate(path, bytes, at);
         return m;
     }
 
@@ -156,7 +163,10 @@ public sealed class Manifest
         if (VocabSize < 2) throw new StoreCorruptException(path, at.Of("vocab_size"), $"vocab_size {VocabSize} is below 2");
         if (Tokenizer.Name is null || Tokenizer.VocabHash is null)
             throw new StoreCorruptException(path, at.Of("tokenizer"), "tokenizer.name and tokenizer.vocab_hash must be strings");
-        if (Processing.Method is null) throw new StoreCorruptException(path, at.Of("processing"), "processing.method is null");
+        // Absent, they would read as the type's defaults and name a processing the writer never ran (spec 2.1).
+        foreach (string member in (string[])["method", "temperature"])
+            if (at.At($"processing/{member}") is null)
+                throw new StoreCorruptException(path, at.Of("processing"), $"processing has no '{member}' member");
         if (Codecs.Tokens is null || Codecs.Ids is null || Codecs.Values is null
             || Codecs.IdsDictionary is null || Codecs.ValuesDictionary is null)
             throw new StoreCorruptException(path, at.Of("codecs"), "codecs.tokens, ids, values and their dictionaries must be strings");
@@ -165,13 +175,14 @@ public sealed class Manifest
         CheckFingerprint(path, at);
         Dictionaries ??= new();
         var refs = new HashSet<string>();
+        var files = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < Dictionaries.Count; i++)
         {
             var d = Dictionaries[i];
             long offset = at.Of("dictionaries", i);
             if (d is null) throw new StoreCorruptException(path, offset, $"dictionary {i} is null");
-            if (string.IsNullOrEmpty(d.File) || d.File.Contains("..") || Path.IsPathRooted(d.File))
-                throw new StoreCorruptException(path, offset, $"dictionary {i} has an invalid file name '{d.File}'");
+            if (FileProblem(d.File, FormatConstants.DictionaryDirectory, files) is { } badFile)
+                throw new StoreCorruptException(path, at.Of($"dictionaries/{i}/file"), $"dictionary {i}: {badFile}");
             if (d.Kind is null || d.Ref is null || d.Xxh3 is null)
                 throw new StoreCorruptException(path, offset, $"dictionary {i}: kind, ref and xxh3 must be strings");
             if (!refs.Add(d.Ref)) throw new StoreCorruptException(path, offset, $"two dictionaries share the ref '{d.Ref}'");
@@ -182,8 +193,8 @@ public sealed class Manifest
             var s = Shards[i];
             long offset = at.Of("shards", i);
             if (s is null) throw new StoreCorruptException(path, offset, $"shard {i} is null");
-            if (string.IsNullOrEmpty(s.File) || s.File.Contains("..") || Path.IsPathRooted(s.File))
-                throw new StoreCorruptException(path, offset, $"shard {i} has an invalid file name '{s.File}'");
+            if (FileProblem(s.File, FormatConstants.ShardDirectory, files) is { } badFile)
+                throw new StoreCorruptException(path, at.Of($"shards/{i}/file"), $"shard {i}: {badFile}");
             if (s.PackId is null || s.Xxh3 is null)
                 throw new StoreCorruptException(path, offset, $"shard {i} ({s.File}): pack_id and xxh3 must be strings");
             if (s.FirstSequence != next)
@@ -198,6 +209,18 @@ public sealed class Manifest
             throw new StoreCorruptException(path, at.Of("totals"),
                 $"totals ({listed.Sequences} sequences, {listed.Positions} positions, {listed.Entries} entries, {listed.Bytes} bytes) " +
                 $"differ from the sums over the shards ({Totals.Sequences}, {Totals.Positions}, {Totals.Entries}, {Totals.Bytes})");
+    }
+
+    /// <summary>
+    /// Why a listed <c>file</c> is not one the store can own (spec 2.3, 2.4): exactly <c>folder/name</c>, inside the store
+    /// directory, a name no other entry uses; null when it is.
+    /// </summary>
+    private static string? FileProblem(string file, string folder, HashSet<string> seen)
+    {
+        string name = file.StartsWith(folder + "/", StringComparison.Ordinal) ? file[(folder.Length + 1)..] : "";
+        if (name is "" or "." or ".." || name.AsSpan().IndexOfAny(['/', '\\', ':', '\0']) >= 0)
+            return $"file '{file}' is not '{folder}/NAME' (one name, no '/', '\\', ':' or NUL, not '.' or '..')";
+        return seen.Add(file) ? null : $"file '{file}' is listed twice";
     }
 
     /// <summary>

@@ -19,7 +19,7 @@ public static class BlockDecoder
 {
     public static void Decode(
         ReadOnlySpan<byte> block, BlockIndexEntry entry, uint vocabSize, string file, DecodedBlock dest, bool verifyChecksum = true,
-        StoreDictionaries? dictionaries = null, BlockValues values = BlockValues.Probabilities)
+        StoreDictionaries? dictionaries = null, BlockValues values = BlockValues.Probabilities, bool checkDistinctIds = false)
     {
         dest.Source = null;   // whatever the buffers held is being overwritten
         long at = (long)entry.BlockOffset;
@@ -96,6 +96,7 @@ public static class BlockDecoder
             switch (d.Kind)
             {
                 case ColumnKind.SequenceLengths:
+                    ExpectNoCodecParam(d, descriptorAt);
                     ExpectDecodedLength(d, 4L * s, descriptorAt);
                     FixedWidthColumns.ReadU32(bytes, dest.SequenceStart.AsSpan(1, s));
                     PrefixSums(dest.SequenceStart, s, p, where, "sequence lengths", "positions", allowZero: false);
@@ -106,6 +107,7 @@ public static class BlockDecoder
                     tokCodec.Decode(bytes, default, default, dest.Tokens.AsSpan(0, p), vocabSize, where);
                     break;
                 case ColumnKind.KeptCounts:
+                    ExpectNoCodecParam(d, descriptorAt);
                     ExpectDecodedLength(d, 2L * p, descriptorAt);
                     FixedWidthColumns.ReadU16(bytes, dest.EntryStart.AsSpan(1, p));
                     dest.EntryStart.AsSpan(1, p).CopyTo(dest.KeptCounts);
@@ -116,6 +118,8 @@ public static class BlockDecoder
                         ?? throw descriptorAt.Corrupt(ColumnDescriptor.Offsets.CodecParam, CodecParamProblem(d, dictionaries));
                     idCodec.Decode(bytes, dest.KeptCounts.AsSpan(0, p), dest.Tokens.AsSpan(0, p), dest.Ids.AsSpan(0, e), vocabSize, where);
                     idsAscending = idCodec.StoresAscendingIds;
+                    // Ascending ids (delta) are distinct by construction; every other codec can name one id twice.
+                    if (checkDistinctIds && !idsAscending) CheckDistinctIds(dest, p, vocabSize, where);
                     break;
                 case ColumnKind.Values:
                     var valueCodec = dest.Codecs.ValueCodec(d.Codec, d.CodecParam, dictionaries)
@@ -126,6 +130,7 @@ public static class BlockDecoder
                     else throw new InvalidOperationException($"{file}: block values are {CodecRegistry.Name(d.Codec)}, not mvq codes");
                     break;
                 case ColumnKind.ResidualMass:
+                    ExpectNoCodecParam(d, descriptorAt);
                     ExpectDecodedLength(d, 2L * p, descriptorAt);
                     FixedWidthColumns.ReadUnorm16(bytes, dest.Residual.AsSpan(0, p));
                     break;
@@ -147,6 +152,48 @@ public static class BlockDecoder
                 int n = dest.KeptCounts[i];
                 if (n > 1) EntryOrder.SortByRank(ids.Slice(dest.EntryStart[i], n), probs.Slice(dest.EntryStart[i], n));
             }
+        }
+    }
+
+    /// <summary>Largest vocabulary checked with a bitset (8 MiB); a larger one sorts each position's ids instead.</summary>
+    private const uint BitsetVocabulary = 1u << 26;
+
+    /// <summary>Spec 4.3: the ids of one position are distinct. Names the ids column and the position at fault.</summary>
+    private static void CheckDistinctIds(DecodedBlock dest, int p, uint vocabSize, ColumnLocation where)
+    {
+        var counts = dest.KeptCounts.AsSpan(0, p);
+        var starts = dest.EntryStart;
+        var ids = dest.Ids;
+        if (vocabSize > BitsetVocabulary)
+        {
+            for (int i = 0; i < counts.Length; i++)
+            {
+                if (counts[i] < 2) continue;
+                int[] copy = ids.AsSpan(starts[i], counts[i]).ToArray();
+                Array.Sort(copy);
+                for (int j = 1; j < copy.Length; j++)
+                    if (copy[j] == copy[j - 1]) throw where.Corrupt($"position {i} keeps id {copy[j]} twice");
+            }
+            return;
+        }
+        int words = (int)((vocabSize + 63) / 64);
+        if (dest.IdSeen.Length < words) dest.IdSeen = new ulong[words];
+        var seen = dest.IdSeen;
+        for (int i = 0; i < counts.Length; i++)
+        {
+            int n = counts[i];
+            if (n < 2) continue;
+            var position = ids.AsSpan(starts[i], n);
+            int j = 0;
+            for (; j < position.Length; j++)
+            {
+                uint id = (uint)position[j];
+                ulong bit = 1UL << (int)(id & 63);
+                if ((seen[id >> 6] & bit) != 0) break;
+                seen[id >> 6] |= bit;
+            }
+            for (int k = 0; k < j; k++) seen[(uint)position[k] >> 6] = 0;   // clear what this position set
+            if (j < position.Length) throw where.Corrupt($"position {i} keeps id {position[j]} twice");
         }
     }
 
@@ -193,6 +240,14 @@ public static class BlockDecoder
             a[i] = (int)sum;
         }
         if (sum != total) throw where.Corrupt($"{what} add up to {sum}, the header says {total} {unit}");
+    }
+
+    /// <summary>The fixed-width codecs (u32, u16, unorm16) take no parameter: <c>codec_param</c> must be 0 (spec 5).</summary>
+    private static void ExpectNoCodecParam(ColumnDescriptor d, DescriptorLocation descriptorAt)
+    {
+        if (d.CodecParam != 0)
+            throw descriptorAt.Corrupt(
+                ColumnDescriptor.Offsets.CodecParam, $"codec {CodecRegistry.Name(d.Codec)} takes no codec_param, found {d.CodecParam}");
     }
 
     private static void ExpectDecodedLength(ColumnDescriptor d, long decodedLength, DescriptorLocation descriptorAt)

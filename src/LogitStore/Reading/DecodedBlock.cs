@@ -18,6 +18,9 @@ public sealed class DecodedBlock
     internal float[] Residual = [];
     internal byte[] Scratch = [];
 
+    // One bit per vocabulary id, all clear between positions: finds an id kept twice at one position (spec 4.3).
+    internal ulong[] IdSeen = [];
+
     // Filled instead of Probs when a block is read with BlockValues.MvqCodes (spec 5.9's parts per position).
     internal byte[] MvqCodes = [];
     internal byte[] MvqEscaped = [];

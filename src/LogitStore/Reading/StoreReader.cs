@@ -180,7 +180,8 @@ public sealed class StoreReader : IDisposable
         int b = _blockInShard[block];
         dest.Source = null;
         BlockDecoder.Decode(
-            shard.BlockBytes(b), shard.Index[b], VocabSize, shard.Path, dest, _options.VerifyBlockChecksums, Dictionaries, values);
+            shard.BlockBytes(b), shard.Index[b], VocabSize, shard.Path, dest, _options.VerifyBlockChecksums, Dictionaries, values,
+            _options.CheckDistinctIds);
         if (values != BlockValues.Probabilities) return;
         dest.Source = this;
         dest.SourceBlock = block;

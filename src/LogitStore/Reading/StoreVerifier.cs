@@ -48,7 +48,8 @@ public static class StoreVerifier
                 for (int b = 0; b < shard.Index.Count; b++)
                 {
                     BlockDecoder.Decode(
-                        shard.BlockBytes(b), shard.Index[b], manifest.VocabSize, shard.Path, decoded, verifyChecksum: true, dictionaries);
+                        shard.BlockBytes(b), shard.Index[b], manifest.VocabSize, shard.Path, decoded, verifyChecksum: true, dictionaries,
+                        checkDistinctIds: true);
                     blocks++;
                     corpus += CorpusFingerprint.Of(decoded);
                     seqs += (ulong)decoded.SequenceCount;

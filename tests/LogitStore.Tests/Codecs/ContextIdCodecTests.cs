@@ -191,6 +191,25 @@ public class ContextIdCodecTests
         finally { Directory.Delete(dir, true); }
     }
 
+    [Fact]
+    public void ExtraBitsThatEndMidDecode_AreCorrupt_NamingTheColumn()
+    {
+        var data = TokenDependent(new Random(3), 400, 8, 64, 20);
+        var codec = new ContextIdCodec(IdContextTraining.Train(data, 400));
+        var ids = data.SelectMany(s => s.Ids).ToArray();
+        var counts = data.SelectMany(s => s.KeptCounts).ToArray();
+        var tokens = data.SelectMany(s => s.Tokens).ToArray();
+        var buf = new byte[codec.MaxEncodedLength(ids.Length)];
+        int len = codec.Encode(ids, counts, tokens, buf);
+        Assert.True(len > 20 + 8, "the column needs some extra bits");
+        // The last 8 bytes of extra bits cut off: the rANS stream is intact, the bits run out before the last entries.
+        var ex = Assert.Throws<StoreCorruptException>(
+            () => codec.Decode(buf.AsSpan(0, len - 8), counts, tokens, new int[ids.Length], 400, Where));
+        Assert.Equal(Where.File, ex.File);
+        Assert.Equal(Where.Offset, ex.Offset);
+        Assert.Contains("extra bits end", ex.Message);
+    }
+
     private static uint ReadU32(byte[] b, int at) => BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(at));
 
     /// <summary>Recomputes both inner checksums, so that only the model's own rules can catch the change.</summary>

@@ -63,7 +63,8 @@ public class DamageLocalityTests : IDisposable
         File.WriteAllText(ManifestPath, text.Replace("\"temperature\": 1", "\"temperature\": 2"));
         var e = Assert.Throws<StoreCorruptException>(() => Manifest.Load(_dir));
         Assert.Contains("checksum", e.Message);
-        Assert.Equal(text.IndexOf("\"manifest_xxh3\": \"", StringComparison.Ordinal) + "\"manifest_xxh3\": \"".Length, e.Offset);
+        // The offset names the value: its opening quote (spec 7).
+        Assert.Equal(text.IndexOf("\"manifest_xxh3\": \"", StringComparison.Ordinal) + "\"manifest_xxh3\": ".Length, e.Offset);
     }
 
     [Fact]
