@@ -2,6 +2,7 @@
 
 import ctypes
 import json
+import operator
 import os
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,20 @@ Sequence = namedtuple("Sequence", "sequence tokens ids probs kept_counts residua
 Sequence.__doc__ = (
     "One stored sequence: tokens [T]; ids and probs [T, n] (n = the most entries any of its positions kept; a position's "
     "entries past its kept count are id 0, probability 0); kept_counts [T]; residual (dropped) mass [T].")
+
+
+_I32, _I64, _U64 = 2**31, 2**63, 2**64
+
+
+def _integer(name, value, low, end, error=ValueError):
+    """`value` as an int in [low, end), else an error naming `name`: ctypes would wrap it into its C type silently."""
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
+    if not low <= value < end:
+        raise error(f"{name} {value} is outside [{low}, {end})")
+    return value
 
 
 def verify(path):
@@ -99,6 +114,9 @@ class Loader(_NativeHandle):
             width = store.max_entries_per_position
             if width is None:
                 raise ValueError("this store's truncation sets no bound on entries per position: give width")
+        batch_size, sequence_length, width, world_size = (_integer(name, value, 1, _I32) for name, value in (
+            ("batch_size", batch_size), ("sequence_length", sequence_length), ("width", width), ("world_size", world_size)))
+        rank, seed = _integer("rank", rank, 0, world_size), _integer("seed", seed, 0, _U64)
         self.store = store
         self.batch_size, self.sequence_length, self.width = batch_size, sequence_length, width
         self.rank, self.world_size = rank, world_size
@@ -124,6 +142,7 @@ class Loader(_NativeHandle):
         if batch.shape != (self.batch_size, self.sequence_length, self.width):
             wanted = (self.batch_size, self.sequence_length, self.width)
             raise ValueError(f"batch of shape {batch.shape}; this loader fills {wanted}")
+        step = _integer("step", step, 0, _I64)
         status = self._fill(self._handle, step, batch.pointer)
         if status != _native.OK:
             _native.check(status)
@@ -162,7 +181,7 @@ def fill_in_order(loader, steps, ring, threads=1):
 
 
 class Store(_NativeHandle):
-    """An open store (memory-mapped, checked on opening). `store[i]` is the i-th sequence as numpy arrays."""
+    """An open store (checked on opening). `store[i]` is the i-th sequence as numpy arrays."""
 
     def __init__(self, path, *, open_damaged=False):
         handle = ctypes.c_void_p()
@@ -183,14 +202,12 @@ class Store(_NativeHandle):
         return self.facts["sequence_count"]
 
     def __getitem__(self, index):
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(f"sequence index {index} of a store of {len(self)}")
-        return self.read(self.first_sequence + index)
+        index = _integer("sequence index", index, -len(self), len(self), IndexError)
+        return self.read(self.first_sequence + index % len(self))
 
     def read(self, sequence):
         """The sequence with global id `sequence` (ids of a part store start at its first_sequence)."""
+        sequence = _integer("sequence", sequence, self.first_sequence, self.first_sequence + len(self), IndexError)
         self._check_process()
         library = _native.lib()
         length, entries = ctypes.c_int32(), ctypes.c_int64()
@@ -226,6 +243,8 @@ class Store(_NativeHandle):
         Yields one epoch's batches (`Batch`, dense [B, T] / [B, T, K] numpy arrays), from `start_step` within it, decoded
         into a ring of threads + 1 reused buffers: a yielded batch stays valid until the next one is asked for.
         """
+        epoch, start_step = _integer("epoch", epoch, 0, _I64), _integer("start_step", start_step, 0, _I64)
+        threads = _integer("threads", threads, 0, _I32)
         loader = self.loader(batch_size, sequence_length, width, shuffle=shuffle, seed=seed, rank=rank,
                              world_size=world_size, skip_damaged_blocks=skip_damaged_blocks)
         try:

@@ -165,3 +165,49 @@ def test_every_damaged_byte_raises_or_reads_and_never_crashes(stores_dir):
     with pytest.raises(logitstore.StoreCorruptError) as cut:
         logitstore.Store(directory)
     assert cut.value.file == str(shard)
+
+
+@pytest.mark.parametrize("sequence,error", [
+    (2**64, IndexError), (2**64 + 3, IndexError), (-1, IndexError), (48, IndexError), (2**63, IndexError),
+    (1.0, TypeError), ("3", TypeError), (None, TypeError),
+])
+def test_read_refuses_sequence_ids_outside_the_store(loader_store, sequence, error):
+    # ctypes would wrap each of these into a u64 silently, 2**64 + 3 into sequence 3.
+    with logitstore.Store(loader_store) as store:
+        with pytest.raises(error, match="sequence"):
+            store.read(sequence)
+        with pytest.raises(error, match="sequence index"):
+            store[-49 if sequence == -1 else sequence]   # -1 is the last sequence, by Python's rule
+        assert store.read(np.uint64(3)).sequence == 3 and store[np.int64(-1)].sequence == 47
+
+
+@pytest.mark.parametrize("argument,value,error", [
+    ("batch_size", 2**32 + 4, ValueError), ("batch_size", 0, ValueError), ("sequence_length", 2**32 + 64, ValueError),
+    ("width", 2**32 + 8, ValueError), ("width", 8.0, TypeError), ("seed", 2**64 + 1, ValueError), ("seed", -1, ValueError),
+    ("rank", 2**32, ValueError), ("world_size", 2**32 + 1, ValueError), ("world_size", 0, ValueError),
+])
+def test_loader_refuses_arguments_its_c_types_would_wrap(loader_store, argument, value, error):
+    arguments = dict(batch_size=4, sequence_length=32, width=8, seed=1, rank=0, world_size=1)
+    arguments[argument] = value
+    with logitstore.Store(loader_store) as store:
+        with pytest.raises(error, match=argument):
+            store.loader(**arguments)
+
+
+@pytest.mark.parametrize("step,error", [(2**64, ValueError), (2**63, ValueError), (-1, ValueError), (1.5, TypeError)])
+def test_fill_refuses_steps_its_c_type_would_wrap(loader_store, step, error):
+    with logitstore.Store(loader_store) as store, store.loader(4, 32, 8) as loader:
+        batch = loader.allocate()
+        with pytest.raises(error, match="step"):
+            loader.fill(step, batch)
+        assert loader.fill(np.int64(1), batch).step == 1
+
+
+@pytest.mark.parametrize("argument,value,error", [
+    ("epoch", -1, ValueError), ("start_step", -1, ValueError), ("threads", -1, ValueError), ("epoch", 2**64, ValueError),
+    ("start_step", "1", TypeError),
+])
+def test_batches_refuses_negative_or_wrapping_positions(loader_store, argument, value, error):
+    with logitstore.Store(loader_store) as store:
+        with pytest.raises(error, match=argument):
+            next(store.batches(4, 32, 8, **{argument: value}))

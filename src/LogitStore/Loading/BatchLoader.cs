@@ -8,7 +8,7 @@ namespace LogitStore.Loading;
 
 /// <summary>
 /// Feeds training: batches of B rows × T positions in the dense layout of <see cref="Batch"/>, assembled by worker
-/// threads that decode blocks straight from the memory map into the ring's pinned buffers, in step order, with
+/// threads that read and decode blocks straight into the ring's pinned buffers, in step order, with
 /// back-pressure (workers stop when every ring buffer is waiting for the trainer). Order is a pure function of
 /// (options, step): blocks in a seeded order per epoch, rows in a seeded order inside each block, ranks taking
 /// disjoint blocks; so a run resumes exactly from a step number, and every rank sees the same number of steps
@@ -27,7 +27,7 @@ public sealed class BatchLoader : IDisposable
     private readonly object _gate = new();
     private readonly Thread[] _workers;
     private readonly long[] _workerAllocated;
-    private readonly (int Sequences, int Positions, int Entries) _largestBlock;
+    private readonly (int Sequences, int Positions, int Entries, int Bytes) _largestBlock;
     private const uint ReserveBound = 1 << 24;
     private readonly CancellationTokenSource _stop = new();
     private readonly EpochPlan[] _plans;
@@ -60,7 +60,8 @@ public sealed class BatchLoader : IDisposable
             // Reserved up front per worker, up to a bound a damaged index cannot push into an out-of-memory (larger blocks grow on demand).
             _largestBlock = ((int)Math.Min(ReserveBound, Math.Max(_largestBlock.Sequences, e.SequenceCount)),
                 (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Positions, e.PositionCount)),
-                (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Entries, e.EntryCount)));
+                (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Entries, e.EntryCount)),
+                (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Bytes, e.BlockLength)));
         }
         SkippedBlocks = options.SkipDamagedBlocks ? Enumerable.Range(0, store.BlockCount).Count(store.IsDamaged) : 0;
         StepsPerEpoch = ComputeStepsPerEpoch();
@@ -156,9 +157,12 @@ public sealed class BatchLoader : IDisposable
         {
             b.Fault = null;
             Release(b);
-            throw fault is StoreCorruptException sc
-                ? new StoreCorruptException(sc.File, sc.Offset, $"batch {b.Step}: {sc.Problem}")
-                : new InvalidOperationException($"batch {b.Step} failed: {fault.Message}", fault);
+            throw fault switch
+            {
+                StoreCorruptException sc => new StoreCorruptException(sc.File, sc.Offset, $"batch {b.Step}: {sc.Problem}"),
+                IOException io => new IOException($"batch {b.Step}: {io.Message}", io),
+                _ => new InvalidOperationException($"batch {b.Step} failed: {fault.Message}", fault),
+            };
         }
         return b;
     }
@@ -189,7 +193,8 @@ public sealed class BatchLoader : IDisposable
                 {
                     batch.EscapeCount = Fill(step, batch.Memory, batch.RowSequence, batch.RowOffset, scratch);
                 }
-                catch (Exception ex) when (ex is StoreCorruptException or InvalidOperationException or ArgumentException)
+                // An I/O error (a failing disk) fails this batch like damage does: thrown on, it would end the process.
+                catch (Exception ex) when (ex is StoreCorruptException or IOException or InvalidOperationException or ArgumentException)
                 {
                     batch.Fault = ex;
                     scratch.CachedBlock = -1;
@@ -216,6 +221,8 @@ public sealed class BatchLoader : IDisposable
     public int FillInto(long step, BatchMemory destination, Span<ulong> rowSequence, Span<int> rowOffset)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(step);
+        if (step / StepsPerEpoch > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(step), step, $"epoch {step / StepsPerEpoch} is past the last ({int.MaxValue})");
         CheckFits(destination);
         if (rowSequence.Length < _o.BatchSize || rowOffset.Length < _o.BatchSize)
             throw new ArgumentException($"row spans of {rowSequence.Length} and {rowOffset.Length}, fewer than {_o.BatchSize} rows");
@@ -255,7 +262,7 @@ public sealed class BatchLoader : IDisposable
     private FillScratch NewScratch()
     {
         var decoded = new DecodedBlock();
-        decoded.Reserve(_largestBlock.Sequences, _largestBlock.Positions, _largestBlock.Entries);
+        decoded.Reserve(_largestBlock.Sequences, _largestBlock.Positions, _largestBlock.Entries, _largestBlock.Bytes);
         return new FillScratch(decoded, _rowsInBlock.Max());
     }
 

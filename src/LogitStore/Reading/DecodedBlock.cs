@@ -17,6 +17,7 @@ public sealed class DecodedBlock
     internal float[] Probs = [];
     internal float[] Residual = [];
     internal byte[] Scratch = [];
+    internal byte[] Encoded = [];   // the block's bytes as read from its shard
 
     // One bit per vocabulary id, all clear between positions: finds an id kept twice at one position (spec 4.3).
     internal ulong[] IdSeen = [];
@@ -39,13 +40,15 @@ public sealed class DecodedBlock
     public int EntryCount { get; internal set; }
 
     /// <summary>
-    /// Grows the buffers for blocks of up to these counts now (the block index has them), so that decoding them later
-    /// allocates nothing; the zstd scratch is sized for the widest fixed-width column (4 bytes per entry or position).
+    /// Grows the buffers for blocks of up to these counts and encoded bytes now (the block index has them), so that
+    /// decoding them later allocates nothing; the zstd scratch is sized for the widest fixed-width column (4 bytes per
+    /// entry or position).
     /// </summary>
-    public void Reserve(int sequences, int positions, int entries)
+    public void Reserve(int sequences, int positions, int entries, int blockBytes = 0)
     {
         Ensure(sequences, positions, entries);
         ScratchOf(4 * Math.Max(positions, entries));
+        EncodedOf(blockBytes);
     }
 
     internal void Ensure(int sequences, int positions, int entries)
@@ -63,6 +66,12 @@ public sealed class DecodedBlock
             Ids = new int[entries];
             Probs = new float[entries];
         }
+    }
+
+    internal Span<byte> EncodedOf(int length)
+    {
+        if (Encoded.Length < length) Encoded = new byte[Math.Max(length, 2 * Encoded.Length)];
+        return Encoded.AsSpan(0, length);
     }
 
     internal byte[] ScratchOf(int size) => Scratch.Length >= size ? Scratch : Scratch = new byte[Math.Max(size, 2 * Scratch.Length)];

@@ -2,12 +2,12 @@ using LogitStore.Format;
 
 namespace LogitStore.Reading;
 
-/// <summary>One memory-mapped shard with its header, footer and block index checked against the manifest (spec 3, 7).</summary>
+/// <summary>One shard, open for positioned reads, its header, footer and block index checked against the manifest (spec 3, 7).</summary>
 public sealed class ShardReader : IDisposable
 {
-    private readonly MappedFile _file;
+    private readonly ShardFile _file;
 
-    private ShardReader(MappedFile file, ShardHeader header, ShardFooter footer, BlockIndexEntry[] index)
+    private ShardReader(ShardFile file, ShardHeader header, ShardFooter footer, BlockIndexEntry[] index)
     {
         _file = file;
         Header = header;
@@ -25,19 +25,21 @@ public sealed class ShardReader : IDisposable
     {
         string path = new StoreDirectory(storeDirectory).Of(entry.File);
         if (!File.Exists(path)) throw new StoreCorruptException(path, 0, "shard listed in the manifest is missing");
-        long length = new FileInfo(path).Length;
-        if ((ulong)length != entry.Bytes)
-            throw new StoreCorruptException(
-                path,
-                Math.Min(length, (long)entry.Bytes),
-                $"shard is {length} bytes, the manifest says {entry.Bytes} (truncated or overwritten)");
-        long minimum = FormatConstants.ShardHeaderSize + FormatConstants.ShardFooterSize;
-        if (length < minimum)
-            throw new StoreCorruptException(path, 0, $"shard is {length} bytes, shorter than a header and a footer ({minimum})");
-        var file = new MappedFile(path);
+        var file = new ShardFile(path);
         try
         {
-            var header = ShardHeader.Read(file.Span(0, FormatConstants.ShardHeaderSize), path);
+            long length = file.Length;
+            if ((ulong)length != entry.Bytes)
+                throw new StoreCorruptException(
+                    path,
+                    Math.Min(length, (long)entry.Bytes),
+                    $"shard is {length} bytes, the manifest says {entry.Bytes} (truncated or overwritten)");
+            long minimum = FormatConstants.ShardHeaderSize + FormatConstants.ShardFooterSize;
+            if (length < minimum)
+                throw new StoreCorruptException(path, 0, $"shard is {length} bytes, shorter than a header and a footer ({minimum})");
+            Span<byte> headerBytes = stackalloc byte[FormatConstants.ShardHeaderSize];
+            file.Read(0, headerBytes);
+            var header = ShardHeader.Read(headerBytes, path);
             if (header.VocabSize != vocabSize)
                 throw new StoreCorruptException(
                     path, ShardHeader.Offsets.VocabSize, $"vocab_size {header.VocabSize} differs from the manifest's {vocabSize}");
@@ -54,14 +56,17 @@ public sealed class ShardReader : IDisposable
                     $"this shard belongs to another pack");
 
             long footerOffset = length - FormatConstants.ShardFooterSize;
-            var footer = ShardFooter.Read(file.Span(footerOffset, FormatConstants.ShardFooterSize), path, footerOffset);
+            Span<byte> footerBytes = stackalloc byte[FormatConstants.ShardFooterSize];
+            file.Read(footerOffset, footerBytes);
+            var footer = ShardFooter.Read(footerBytes, path, footerOffset);
             long indexBytes = (long)footer.BlockCount * FormatConstants.BlockIndexEntrySize;
             if (footer.IndexOffset < FormatConstants.ShardHeaderSize || (long)footer.IndexOffset + indexBytes != footerOffset)
                 throw new StoreCorruptException(
                     path,
                     footerOffset + ShardFooter.Offsets.IndexOffset,
                     $"index_offset {footer.IndexOffset} and block_count {footer.BlockCount} do not end at the footer ({footerOffset})");
-            var indexSpan = file.Span((long)footer.IndexOffset, (int)indexBytes);
+            var indexSpan = new byte[indexBytes];   // within the file: it ends at the footer, checked above
+            file.Read((long)footer.IndexOffset, indexSpan);
             ulong indexSum = Checksum.Of(indexSpan);
             if (indexSum != footer.IndexChecksum)
                 throw new StoreCorruptException(
@@ -80,7 +85,7 @@ public sealed class ShardReader : IDisposable
             for (int b = 0; b < index.Length; b++)
             {
                 long at = (long)footer.IndexOffset + b * FormatConstants.BlockIndexEntrySize;
-                var e = index[b] = BlockIndexEntry.Read(indexSpan[(b * FormatConstants.BlockIndexEntrySize)..]);
+                var e = index[b] = BlockIndexEntry.Read(indexSpan.AsSpan(b * FormatConstants.BlockIndexEntrySize));
                 if (e.BlockOffset != expectOffset)
                     throw new StoreCorruptException(
                         path,
@@ -117,11 +122,28 @@ public sealed class ShardReader : IDisposable
         }
     }
 
-    /// <summary>The bytes of block <paramref name="block"/>, straight from the map (no copy).</summary>
-    public ReadOnlySpan<byte> BlockBytes(int block) => _file.Span((long)Index[block].BlockOffset, (int)Index[block].BlockLength);
+    /// <summary>
+    /// Reads block <paramref name="block"/>'s encoded bytes into <paramref name="into"/> (exactly its length, from the
+    /// index); a shard cut short since it was opened fails naming the file and the offset where it now ends.
+    /// </summary>
+    public void ReadBlock(int block, Span<byte> into)
+    {
+        var e = Index[block];
+        if (into.Length != (int)e.BlockLength)
+            throw new ArgumentException($"a buffer of {into.Length} bytes for block {block} of {e.BlockLength}", nameof(into));
+        _file.Read((long)e.BlockOffset, into);
+    }
 
-    /// <summary>Any range of the file, straight from the map (used by full verification).</summary>
-    public ReadOnlySpan<byte> Bytes(long offset, int length) => _file.Span(offset, length);
+    /// <summary>A copy of block <paramref name="block"/>'s encoded bytes (allocates; decoding reads into a reused buffer).</summary>
+    public byte[] BlockBytes(int block)
+    {
+        var bytes = new byte[Index[block].BlockLength];
+        ReadBlock(block, bytes);
+        return bytes;
+    }
+
+    /// <summary>Any range of the file (full verification hashes it whole).</summary>
+    public void Read(long offset, Span<byte> into) => _file.Read(offset, into);
 
     public void Dispose() => _file.Dispose();
 }

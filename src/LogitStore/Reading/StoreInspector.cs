@@ -29,7 +29,7 @@ public static class StoreInspector
         {
             var shard = reader.ShardOfBlock(b);
             var entry = reader.BlockEntry(b);
-            var bytes = shard.Bytes((long)entry.BlockOffset, (int)entry.BlockLength);
+            ReadOnlySpan<byte> bytes = reader.BlockBytes(b);
             var header = BlockHeader.Read(bytes, shard.Path, (long)entry.BlockOffset);
             for (int c = 0; c < header.ColumnCount; c++)
             {

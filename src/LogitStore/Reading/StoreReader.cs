@@ -3,7 +3,7 @@ using LogitStore.Format;
 namespace LogitStore.Reading;
 
 /// <summary>
-/// A store opened for reading: the manifest plus every committed shard, memory-mapped and checked.
+/// A store opened for reading: the manifest plus every committed shard, open and checked.
 /// Immutable after opening, so any number of threads may read at once, each with its own <see cref="DecodedBlock"/>.
 /// </summary>
 public sealed class StoreReader : IDisposable
@@ -147,8 +147,8 @@ public sealed class StoreReader : IDisposable
     /// <summary>The block's index entry; for a block of a damaged shard, its sequences only (no offsets or counts).</summary>
     public BlockIndexEntry BlockEntry(int block) => BlockEntryOf(_blockShard[block], _blockInShard[block]);
 
-    /// <summary>The encoded bytes of global block <paramref name="block"/> as they are in its shard (spec 4).</summary>
-    public ReadOnlySpan<byte> BlockBytes(int block) => ShardOfBlock(block).BlockBytes(_blockInShard[block]);
+    /// <summary>A copy of the encoded bytes of global block <paramref name="block"/> as they are in its shard (spec 4).</summary>
+    public byte[] BlockBytes(int block) => ShardOfBlock(block).BlockBytes(_blockInShard[block]);
 
     public ShardReader ShardOfBlock(int block) => _shards[_blockShard[block]] ?? throw DamageOf(_blockShard[block]);
 
@@ -179,8 +179,10 @@ public sealed class StoreReader : IDisposable
         var shard = ShardOfBlock(block);
         int b = _blockInShard[block];
         dest.Source = null;
+        var encoded = dest.EncodedOf((int)shard.Index[b].BlockLength);
+        shard.ReadBlock(b, encoded);
         BlockDecoder.Decode(
-            shard.BlockBytes(b), shard.Index[b], VocabSize, shard.Path, dest, _options.VerifyBlockChecksums, Dictionaries, values,
+            encoded, shard.Index[b], VocabSize, shard.Path, dest, _options.VerifyBlockChecksums, Dictionaries, values,
             _options.CheckDistinctIds);
         if (values != BlockValues.Probabilities) return;
         dest.Source = this;

@@ -47,8 +47,10 @@ public static class StoreVerifier
                 // Decode every block first: a fault inside a block is then named precisely, not only as a file-hash mismatch.
                 for (int b = 0; b < shard.Index.Count; b++)
                 {
+                    var encoded = decoded.EncodedOf((int)shard.Index[b].BlockLength);
+                    shard.ReadBlock(b, encoded);
                     BlockDecoder.Decode(
-                        shard.BlockBytes(b), shard.Index[b], manifest.VocabSize, shard.Path, decoded, verifyChecksum: true, dictionaries,
+                        encoded, shard.Index[b], manifest.VocabSize, shard.Path, decoded, verifyChecksum: true, dictionaries,
                         checkDistinctIds: true);
                     blocks++;
                     corpus += CorpusFingerprint.Of(decoded);
@@ -57,10 +59,12 @@ public static class StoreVerifier
                 }
                 var hash = new XxHash3();
                 const int chunk = 16 << 20;
+                var chunkBytes = new byte[Math.Min(chunk, shard.Length)];
                 for (long off = 0; off < shard.Length; off += chunk)
                 {
                     int len = (int)Math.Min(chunk, shard.Length - off);
-                    hash.Append(shard.Bytes(off, len));
+                    shard.Read(off, chunkBytes.AsSpan(0, len));
+                    hash.Append(chunkBytes.AsSpan(0, len));
                     bytes += len;
                     onBytes?.Invoke(len);
                 }

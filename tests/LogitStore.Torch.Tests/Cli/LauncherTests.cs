@@ -32,7 +32,7 @@ public class LauncherTests
             Write("src/LogitStore/StoreReader.cs", "// source", _built.AddMinutes(-1));
             Write("src/LogitStore.Cli/bin/Release/net10.0/LogitStore.Cli.dll", "", _built);
             Write("bin/dotnet", "#!/bin/sh\necho \"$*\" >> \"$(dirname \"$0\")/calls\"\n", _built);
-            File.SetUnixFileMode(Path.Combine(Root, "bin/dotnet"), (UnixFileMode)0b111_101_101);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(Path.Combine(Root, "bin/dotnet"), (UnixFileMode)0b111_101_101);
         }
 
         public void Write(string relative, string text, DateTime modified)
