@@ -38,6 +38,7 @@ pack() {
   local scratch="$scratch_root/$name"
   "$cli" pack "$@" --id-seed "$identity_seed" --out "$scratch" >/dev/null
   "$cli" verify "$scratch" >/dev/null
+  rm -f "$scratch/writer.lock" # the writer's lock is not part of the store's data (format-spec 2.5.1)
   local version
   version=$("$python" -c 'import json, sys; v = json.load(open(sys.argv[1]))["format_version"]; print("%d.%d" % (v["major"], v["minor"]))' \
     "$scratch/manifest.json")

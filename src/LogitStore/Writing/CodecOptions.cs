@@ -63,6 +63,22 @@ public sealed record CodecOptions
                 "'delta' ids with q8");
     }
 
+    /// <summary>
+    /// The largest vocabulary the <c>ranked</c> and <c>context</c> ids codecs take (spec 5.8): their dictionaries hold
+    /// tables of a few bytes per vocabulary id, in memory while they are trained and on disk, so a writer refuses a larger
+    /// vocabulary before it commits any memory to one.
+    /// </summary>
+    public const uint MaxDictionaryVocabulary = 1u << 24;
+
+    /// <summary>Checks these options against the store's vocabulary, before anything is allocated for it.</summary>
+    public void Validate(uint vocabSize)
+    {
+        if ((Ids == IdCodecSpec.Ranked || Ids == IdCodecSpec.Context) && vocabSize > MaxDictionaryVocabulary)
+            throw new ArgumentException(
+                $"the '{Ids}' ids codec keeps tables of a few bytes per vocabulary id and takes vocabularies of up to " +
+                $"{MaxDictionaryVocabulary:N0} ids, not {vocabSize:N0}: use 'packed' ids (--ids packed)");
+    }
+
     /// <summary>Checks these options together with the truncation they store.</summary>
     public void Validate(ProcessingOptions processing)
     {
@@ -79,6 +95,7 @@ public sealed record CodecOptions
         uint vocabSize, int draws, IdRankTable? rankTable = null, Codecs.Mvq.MvqCodebooks? codebooks = null, IdContextModel? idModel = null)
     {
         Validate();
+        Validate(vocabSize);
         return new BlockCodecs(
             CodecRegistry.IdCodec(Tokens, vocabSize),
             CodecRegistry.IdCodec(Ids, vocabSize, rankTable, idModel),

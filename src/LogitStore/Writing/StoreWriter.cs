@@ -73,6 +73,7 @@ public sealed class StoreWriter : IAsyncDisposable
     {
         options.Processing.Validate();
         options.Codecs.Validate(options.Processing);
+        options.Codecs.Validate(options.VocabSize);
         if (!options.Codecs.TrainsDictionaries)
             options.Codecs.Resolve(
                 options.VocabSize, options.Processing.Draws, options.Codecs.RankTable, options.Codecs.Codebooks, options.Codecs.IdModel);
