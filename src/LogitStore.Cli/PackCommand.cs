@@ -119,26 +119,116 @@ internal static class PackCommand
         ];
         cmd.SetAction(async (r, ct) =>
         {
+            // What --resume checks: each store-shaping option the command gives must equal what the manifest records.
+            // Options left out take the recorded values; "--top-k: 20 recorded, 5 given" names each difference.
+            List<string> ResumeDifferences(Manifest m)
+            {
+                var found = new List<string>();
+                bool Given(Option o) => r.GetResult(o) is { Implicit: false };
+                void Compare(Option o, string? recordedValue, string givenValue)
+                {
+                    if (Given(o) && recordedValue != givenValue)
+                        found.Add($"{o.Name}: {recordedValue ?? "none"} recorded, {givenValue} given");
+                }
+                string? Source(string member) => m.Source[member] is { } v ? v.ToJsonString().Trim('"') : null;
+                string kind = Source("kind") ?? "";
+                Compare(synthetic, kind, Synthetic.SyntheticSource.Kind);
+                Compare(teacher, kind == Torch.Teacher.TeacherPackSource.Kind ? (string?)m.Teacher["id"] : kind,
+                    Path.GetFullPath(r.GetValue(teacher) ?? "."));
+                if (kind == Synthetic.SyntheticSource.Kind)
+                {
+                    Compare(tokens, Source("tokens"), r.GetValue(tokens).ToString());
+                    Compare(vocab, Source("vocab_size"), r.GetValue(vocab).ToString());
+                    Compare(seed, Source("seed"), r.GetValue(seed).ToString());
+                }
+                if (kind == Torch.Teacher.TeacherPackSource.Kind)
+                {
+                    Compare(corpus, Source("corpus"), Path.GetFullPath(r.GetValue(corpus)!));
+                    Compare(batch, Source("batch"), r.GetValue(batch).ToString());
+                    Compare(split, Source("split"), r.GetValue(split)!);
+                    Compare(tokens, Source("max_tokens") ?? "all", r.GetValue(tokens).ToString());
+                }
+                Compare(seqLen, Source("sequence_length"), r.GetValue(seqLen).ToString());
+                if (Given(part))
+                {
+                    var (p, _) = PartSpec.Parse(r.GetValue(part)!, Environment.GetEnvironmentVariable);
+                    Compare(part, m.Partition is { } q ? $"{q.Index}/{q.Count}" : null, p.ToString());
+                }
+                if (Given(codebook))
+                    Compare(codebook, m.Codecs.ValuesDictionary,
+                        DictionaryFile.RefHex(Codecs.Mvq.MvqCodebooks.Load(r.GetValue(codebook)!).Ref));
+
+                // Processing and codecs: the recorded options with the given ones put over them, compared member by member as
+                // the manifest writes them (so an option the recorded method ignores, say --top-p of a top-k store, agrees).
+                var rp = ManifestSections.FromSection(m.Processing);
+                var gp = new ProcessingOptions
+                {
+                    Method = Given(method) ? ProcessingOptions.ParseMethod(r.GetValue(method)!) : rp.Method,
+                    Temperature = Given(temperature) ? r.GetValue(temperature) : rp.Temperature,
+                    TopP = Given(topP) ? r.GetValue(topP) : rp.TopP,
+                    TopK = Given(topK) ? r.GetValue(topK) : rp.TopK,
+                    Draws = Given(draws) ? r.GetValue(draws) : rp.Draws,
+                    Seed = Given(seed) && kind != Synthetic.SyntheticSource.Kind ? r.GetValue(seed) : rp.Seed,
+                };
+                var rc = ManifestSections.FromSection(m.Codecs);
+                var gc = rc with
+                {
+                    Tokens = Given(tokCodec) ? IdCodecSpec.Parse(r.GetValue(tokCodec)!) : rc.Tokens,
+                    Ids = Given(ids) ? IdCodecSpec.Parse(r.GetValue(ids)!) : rc.Ids,
+                    Values = Given(values) ? ValueCodecSpec.Parse(r.GetValue(values)!) : rc.Values,
+                    ValueLogRange = Given(range) ? r.GetValue(range) : rc.ValueLogRange,
+                    MvqBeam = Given(beam) ? r.GetValue(beam) : rc.MvqBeam,
+                    DictionarySample = Given(dictSample) ? r.GetValue(dictSample) : rc.DictionarySample,
+                    ZstdLevel = Given(zstd) ? r.GetValue(zstd) : rc.ZstdLevel,
+                    SequencesPerBlock = Given(spb) ? r.GetValue(spb) : rc.SequencesPerBlock,
+                    ShardTargetBytes = Given(shardMiB) ? r.GetValue(shardMiB) << 20 : rc.ShardTargetBytes,
+                };
+                var optionOf = new Dictionary<string, Option>
+                {
+                    ["method"] = method, ["temperature"] = temperature, ["top_p"] = topP, ["top_k"] = topK, ["draws"] = draws,
+                    ["seed"] = seed, ["tokens"] = tokCodec, ["ids"] = ids, ["values"] = values, ["value_log_range"] = range,
+                    ["mvq_beam"] = beam, ["dictionary_sample"] = dictSample, ["zstd_level"] = zstd,
+                    ["sequences_per_block"] = spb, ["shard_target_bytes"] = shardMiB,
+                };
+                foreach (var (member, recordedValue, givenValue) in ManifestSections.Differences(m.Processing, gp)
+                             .Concat(ManifestSections.Differences(ManifestSections.ToSection(rc), gc)))
+                    if (optionOf.TryGetValue(member, out var o) && Given(o)) found.Add($"{o.Name}: {recordedValue} recorded, {givenValue} given");
+                return found;
+            }
+
             string dir = r.GetValue(outOpt)!;
             string? streamPath = r.GetValue(stream);
             ulong? identitySeed = r.GetValue(idSeed);
             var progress = new PackProgress();
+            bool sourceGiven = r.GetValue(synthetic) || streamPath is not null || r.GetValue(teacher) is not null;
             if (r.GetValue(resume))
             {
-                var given = storeShaping.Where(o => r.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
-                if (given.Count > 0)
-                    throw new ArgumentException(
-                        $"--resume finishes a pack with the settings its manifest records; drop {string.Join(", ", given)}");
-                var inputs = new PackResumeInputs
+                if (r.GetValue(force)) throw new ArgumentException("--resume finishes the store at --out, --force replaces it: give one");
+                var store = new StoreDirectory(dir);
+                if (store.HoldsStore)
                 {
-                    Stream = streamPath, Listening = Listening, Device = r.GetValue(device)!, IdentitySeed = identitySeed,
-                };
-                var resumed = Pack.ResumeAsync(dir, inputs, r.GetValue(workers), progress, ct);
-                var (m, alreadyComplete) = await ProgressDisplay.RunAsync(
-                    "pack", () => (progress.DonePositions, progress.TotalPositions), resumed);
-                if (alreadyComplete) Console.WriteLine($"{dir}: already complete, nothing to resume");
-                else PrintSummary(progress, m, dir);
-                return 0;
+                    var recorded = store.LoadManifest();
+                    var differences = ResumeDifferences(recorded);
+                    if (differences.Count > 0)
+                        throw new ArgumentException(
+                            $"--resume: {dir} was packed with other settings: {string.Join("; ", differences)}");
+                    var inputs = new PackResumeInputs
+                    {
+                        Stream = streamPath, Listening = Listening, Device = r.GetValue(device)!, IdentitySeed = identitySeed,
+                    };
+                    var resumed = Pack.ResumeAsync(dir, inputs, r.GetValue(workers), progress, ct);
+                    var (m, alreadyComplete) = await ProgressDisplay.RunAsync(
+                        "pack", () => (progress.DonePositions, progress.TotalPositions), resumed);
+                    if (alreadyComplete) Console.WriteLine($"{dir}: already complete, nothing to resume");
+                    else PrintSummary(progress, m, dir);
+                    return 0;
+                }
+                // A retried job whose first try stopped before it wrote anything: the command itself says what to pack.
+                if (!sourceGiven)
+                    throw new ArgumentException(
+                        $"--resume: {dir} holds no store; give the pack's source (--synthetic, --teacher or --from-stream) " +
+                        "and settings to start it");
+                Console.Error.WriteLine($"logitstore: {dir} holds no store yet: packing it from the start");
             }
 
             var processing = new ProcessingOptions

@@ -44,6 +44,31 @@ public static class ManifestSections
         DictionarySample = c.DictionarySample,
     };
 
+    /// <summary>
+    /// The members of <paramref name="recorded"/> that <paramref name="given"/> would write otherwise, with both values as
+    /// the manifest writes them.
+    /// </summary>
+    public static IEnumerable<(string Member, string Recorded, string Given)> Differences(ProcessingSection recorded, ProcessingOptions given) =>
+        Differences(
+            System.Text.Json.JsonSerializer.SerializeToNode(recorded, ManifestJsonContext.Default.ProcessingSection)!.AsObject(),
+            System.Text.Json.JsonSerializer.SerializeToNode(ToSection(given), ManifestJsonContext.Default.ProcessingSection)!.AsObject());
+
+    /// <inheritdoc cref="Differences(ProcessingSection, ProcessingOptions)"/>
+    public static IEnumerable<(string Member, string Recorded, string Given)> Differences(CodecSection recorded, CodecOptions given) =>
+        Differences(
+            System.Text.Json.JsonSerializer.SerializeToNode(recorded, ManifestJsonContext.Default.CodecSection)!.AsObject(),
+            System.Text.Json.JsonSerializer.SerializeToNode(ToSection(given), ManifestJsonContext.Default.CodecSection)!.AsObject());
+
+    private static IEnumerable<(string, string, string)> Differences(
+        System.Text.Json.Nodes.JsonObject recorded, System.Text.Json.Nodes.JsonObject given)
+    {
+        foreach (var (member, value) in given)
+        {
+            string g = value?.ToJsonString() ?? "null", r = recorded[member]?.ToJsonString() ?? "null";
+            if (g != r) yield return (member, r, g);
+        }
+    }
+
     /// <summary>The options a store was written with; settings a 1.1 manifest lacks take today's defaults.</summary>
     public static CodecOptions FromSection(CodecSection s) => new()
     {
