@@ -219,6 +219,11 @@ internal static class PackCommand
                     var resumed = Pack.ResumeAsync(dir, inputs, r.GetValue(workers), progress, ct);
                     var (m, alreadyComplete) = await ProgressDisplay.RunAsync(
                         "pack", () => (progress.DonePositions, progress.TotalPositions), resumed);
+                    if (alreadyComplete && streamPath is not null)
+                    {
+                        await using var input = await TeacherStream.OpenAsync(streamPath, ct, Listening);
+                        await input.DrainAsync(ct);
+                    }
                     if (alreadyComplete) Console.WriteLine($"{dir}: already complete, nothing to resume");
                     else PrintSummary(progress, m, dir);
                     return 0;

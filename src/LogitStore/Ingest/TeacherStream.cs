@@ -56,6 +56,20 @@ public sealed class TeacherStream : IAsyncDisposable
         throw new ArgumentException($"--from-stream takes '-' or unix:/path.sock, got '{spec}'");
     }
 
+    /// <summary>
+    /// Reads the stream to its end and drops it: a retried producer of a store that is already complete then finishes
+    /// as it would have, instead of failing on a closed pipe.
+    /// </summary>
+    public async Task DrainAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            var result = await Reader.ReadAsync(ct);
+            Reader.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted) return;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Reader.CompleteAsync();
