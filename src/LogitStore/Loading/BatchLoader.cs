@@ -27,6 +27,7 @@ public sealed class BatchLoader : IDisposable
     private readonly object _gate = new();
     private readonly Thread[] _workers;
     private readonly long[] _workerAllocated;
+    private readonly long[] _workerBatches;
     private readonly (int Sequences, int Positions, int Entries, int Bytes) _largestBlock;
     private const uint ReserveBound = 1 << 24;
     private readonly CancellationTokenSource _stop = new();
@@ -98,6 +99,7 @@ public sealed class BatchLoader : IDisposable
         _nextToClaim = _nextToHand = options.StartStep;
         _workers = new Thread[options.Workers];
         _workerAllocated = new long[options.Workers];
+        _workerBatches = new long[options.Workers];
         for (int w = 0; w < _workers.Length; w++)
         {
             _workers[w] = new Thread(WorkerLoop) { IsBackground = true, Name = $"logitstore-loader-{w}" };
@@ -134,6 +136,11 @@ public sealed class BatchLoader : IDisposable
             return sum;
         }
     }
+
+    /// <summary>Each worker's allocated bytes and batches filled since it started, for a test that finds allocation.</summary>
+    internal string WorkerAllocationReport =>
+        string.Join(", ", _workerAllocated.Select((_, w) =>
+            $"worker {w}: {Volatile.Read(ref _workerAllocated[w])} bytes over {Volatile.Read(ref _workerBatches[w])} batches"));
 
     /// <summary>The next batch in step order; blocks until a worker has it. Throws the worker's error for a batch that failed.</summary>
     public Batch Next(CancellationToken ct = default)
@@ -200,6 +207,7 @@ public sealed class BatchLoader : IDisposable
                     scratch.CachedBlock = -1;
                 }
                 Volatile.Write(ref _workerAllocated[w], GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart);
+                Volatile.Write(ref _workerBatches[w], _workerBatches[w] + 1);
                 lock (_gate)
                 {
                     _ready[(int)(step % _ready.Length)] = batch;
