@@ -84,6 +84,9 @@ logitstore_status logitstore_verify(const char *path, uint8_t **json, int64_t *l
 logitstore_status logitstore_loader_create(logitstore_store *store, const logitstore_loader_options *options,
                                            logitstore_loader **loader);
 logitstore_status logitstore_loader_steps_per_epoch(logitstore_loader *loader, int64_t *steps);
+/* Makes decode scratch for `callers` threads calling logitstore_loader_fill at once, now rather than when they first
+   overlap (which may be long after a warm-up): a caller that fills from N threads reserves N before its first fill. */
+logitstore_status logitstore_loader_reserve_callers(logitstore_loader *loader, int32_t callers);
 /* Assembles step `step` (epoch = step / steps_per_epoch) on the calling thread, decoding straight into buffers.
    Thread-safe: concurrent callers each decode with their own scratch (keep their steps within ring_size of each other).
    A loader remembers the last 16 buffer sets it was given; filling a ring of at most 16 allocates nothing. */

@@ -89,6 +89,7 @@ def _load(path):
         "logitstore_verify": (i32, [ctypes.c_char_p, pp, ctypes.POINTER(i64)]),
         "logitstore_loader_create": (i32, [p, ctypes.POINTER(LoaderOptions), pp]),
         "logitstore_loader_steps_per_epoch": (i32, [p, ctypes.POINTER(i64)]),
+        "logitstore_loader_reserve_callers": (i32, [p, i32]),
         "logitstore_loader_fill": (i32, [p, i64, ctypes.POINTER(BatchBuffers)]),
         "logitstore_loader_next": (i32, [p, ctypes.POINTER(BatchBuffers), ctypes.POINTER(i64)]),
         "logitstore_loader_discard": (i32, [p, i64]),

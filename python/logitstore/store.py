@@ -136,6 +136,11 @@ class Loader(_NativeHandle):
     def allocate(self):
         return Batch.allocate(self.batch_size, self.sequence_length, self.width)
 
+    def reserve_threads(self, threads: int) -> None:
+        """Makes decode scratch for `threads` threads calling `fill` at once, so that none is made while they run."""
+        threads = _integer("threads", threads, 0, _I32)
+        _native.check(_native.lib().logitstore_loader_reserve_callers(self._handle, threads))
+
     def fill(self, step, batch):
         if not _native.owned_here(self._pid):
             raise RuntimeError("this loader was made before a fork: make loaders in the process that uses them")
@@ -166,6 +171,7 @@ def fill_in_order(loader, steps, ring, threads=1):
     if len(ring) <= threads:
         raise ValueError(f"a ring of {len(ring)} buffers for {threads} threads: it needs more buffers than threads")
     steps = list(steps)
+    loader.reserve_threads(threads)
     with ThreadPoolExecutor(threads, thread_name_prefix="logitstore-fill") as pool:
         pending = [pool.submit(loader.fill, steps[i], ring[i % len(ring)]) for i in range(min(threads, len(steps)))]
         try:

@@ -75,6 +75,21 @@ internal static unsafe class LoaderExports
         }
     }
 
+    /// <summary>Makes decode scratch for that many threads filling at once, so that none is made in steady state.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "logitstore_loader_reserve_callers")]
+    public static int ReserveCallers(nint loader, int callers)
+    {
+        try
+        {
+            NativeSpans.Target<LoaderHandle>(loader).Loader.ReserveCallers(callers);
+            return NativeStatus.Succeed();
+        }
+        catch (Exception ex)
+        {
+            return NativeStatus.Fail(ex);
+        }
+    }
+
     /// <summary>Assembles step <paramref name="step"/> on the calling thread, decoding into the caller's buffers.</summary>
     [UnmanagedCallersOnly(EntryPoint = "logitstore_loader_fill")]
     public static int Fill(nint loader, long step, BatchBuffersAbi* buffers)

@@ -152,6 +152,14 @@ public sealed class MvqValueCodec : IValueCodec
         if (escapeAt != src.Length) throw where.Corrupt($"{src.Length - escapeAt} bytes left over after the last escaped position");
     }
 
+    /// <summary>
+    /// Grows the calling thread's decode buffers now for blocks of up to these sizes (positions × codebooks, positions,
+    /// entries, entries of one position), so that decoding them later on this thread allocates nothing, whichever
+    /// block it meets first.
+    /// </summary>
+    internal static void ReserveThread(int codes, int positions, int entries, int keptPerPosition) =>
+        (t_parts ??= new Parts()).Ensure(codes, positions, entries, keptPerPosition + 2 * VectorKernels.Lanes);
+
     /// <summary>Per-thread buffers of <see cref="Decode"/>: the column's parts, and one decoded position.</summary>
     private sealed class Parts
     {

@@ -33,10 +33,14 @@ public sealed class BatchLoader : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly EpochPlan[] _plans;
     private readonly int[] _blockOrder;
-    private readonly System.Collections.Concurrent.ConcurrentBag<FillScratch> _callerScratch = new();
+    // Decode scratch of FillInto's callers: a queue (no per-thread structures, unlike a bag), grown to the most callers
+    // seen at once, or up front by ReserveCallers so that no caller ever creates one in steady state.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<FillScratch> _callerScratch = new();
+    private int _callerScratchCount;
     private long _nextToClaim;
     private long _nextToHand;
     private readonly Codecs.Mvq.MvqCodebooks? _codebooks;
+    private readonly (int Codes, int Positions, int Entries, int Kept)? _mvqReserve;
 
     public BatchLoader(StoreReader store, BatchLoaderOptions options)
     {
@@ -64,6 +68,9 @@ public sealed class BatchLoader : IDisposable
                 (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Entries, e.EntryCount)),
                 (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Bytes, e.BlockLength)));
         }
+        if (store.Dictionaries.AllCodebooks.Select(b => b.M).DefaultIfEmpty(0).Max() is var m and > 0)
+            _mvqReserve = (_largestBlock.Positions * m, _largestBlock.Positions, _largestBlock.Entries,
+                Math.Min(store.MaxEntriesPerPosition ?? _largestBlock.Entries, _largestBlock.Entries));
         SkippedBlocks = options.SkipDamagedBlocks ? Enumerable.Range(0, store.BlockCount).Count(store.IsDamaged) : 0;
         StepsPerEpoch = ComputeStepsPerEpoch();
         if (StepsPerEpoch == 0)
@@ -124,7 +131,7 @@ public sealed class BatchLoader : IDisposable
     public int SkippedBlocks { get; }
 
     /// <summary>
-    /// Managed bytes the worker threads have allocated since they started (GC.GetAllocatedBytesForCurrentThread,
+    /// Managed bytes the worker threads have allocated since each filled its first batch (GC.GetAllocatedBytesForCurrentThread,
     /// sampled after each batch they fill): flat once buffers, decode scratch and codecs have grown.
     /// </summary>
     public long WorkerAllocatedBytes
@@ -206,6 +213,9 @@ public sealed class BatchLoader : IDisposable
                     batch.Fault = ex;
                     scratch.CachedBlock = -1;
                 }
+                // Counted from the end of the worker's first batch: what a thread makes once (its thread-static storage, its
+                // decode buffers) comes then, and a worker the scheduler kept waiting may fill its first batch late.
+                if (_workerBatches[w] == 0) allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
                 Volatile.Write(ref _workerAllocated[w], GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart);
                 Volatile.Write(ref _workerBatches[w], _workerBatches[w] + 1);
                 lock (_gate)
@@ -234,7 +244,11 @@ public sealed class BatchLoader : IDisposable
         CheckFits(destination);
         if (rowSequence.Length < _o.BatchSize || rowOffset.Length < _o.BatchSize)
             throw new ArgumentException($"row spans of {rowSequence.Length} and {rowOffset.Length}, fewer than {_o.BatchSize} rows");
-        if (!_callerScratch.TryTake(out var scratch)) scratch = NewScratch();
+        if (!_callerScratch.TryDequeue(out var scratch))
+        {
+            scratch = NewScratch();
+            Interlocked.Increment(ref _callerScratchCount);
+        }
         try
         {
             return Fill(step, destination, rowSequence, rowOffset, scratch);
@@ -246,8 +260,23 @@ public sealed class BatchLoader : IDisposable
         }
         finally
         {
-            _callerScratch.Add(scratch);
+            _callerScratch.Enqueue(scratch);
         }
+    }
+
+    /// <summary>
+    /// Makes decode scratch for <paramref name="callers"/> threads calling <see cref="FillInto"/> at once now, so that none
+    /// is made later: how many callers overlap for the first time is up to the scheduler, and may be long after warm-up.
+    /// </summary>
+    public void ReserveCallers(int callers)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(callers);
+        lock (_callerScratch)
+            while (Volatile.Read(ref _callerScratchCount) < callers)
+            {
+                _callerScratch.Enqueue(NewScratch());
+                Interlocked.Increment(ref _callerScratchCount);
+            }
     }
 
     private void CheckFits(BatchMemory memory)
@@ -277,6 +306,9 @@ public sealed class BatchLoader : IDisposable
     /// <summary>Step <paramref name="step"/>'s rows into <paramref name="memory"/>; returns the escaped positions listed.</summary>
     private int Fill(long step, BatchMemory memory, Span<ulong> rowSequence, Span<int> rowOffset, FillScratch scratch)
     {
+        // The mvq decoder's buffers are the thread's: grown here to the largest block at once (a no-op after a thread's
+        // first fill), not block by block as they come, so that which blocks a thread meets first does not matter.
+        if (_mvqReserve is var (codes, positions, entries, kept)) Codecs.MvqValueCodec.ReserveThread(codes, positions, entries, kept);
         int epoch = (int)(step / StepsPerEpoch);
         var plan = Plan(epoch);
         long first = (step % StepsPerEpoch) * _o.BatchSize;

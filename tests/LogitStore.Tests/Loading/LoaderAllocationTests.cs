@@ -71,6 +71,51 @@ public class LoaderAllocationTests
         }
     }
 
+    /// <summary>
+    /// Threads that fill at once for the first time long after a warm-up on one thread: with their scratch reserved up
+    /// front, none is made then (the count covers each thread's own fills, from its second on).
+    /// </summary>
+    [Fact]
+    public async Task CallersReservedUpFront_FillingAtOnceForTheFirstTime_AllocateNothing()
+    {
+        string dir = TestData.TempDir();
+        try
+        {
+            await SyntheticPack.RunAsync(dir, new SyntheticSource(40 * 64, 3000, 64, 5, 32), new ProcessingOptions { TopK = 12 },
+                new CodecOptions { Ids = IdCodecSpec.Packed, Values = ValueCodecSpec.Q8, SequencesPerBlock = 4 }, overwrite: true);
+            using var store = StoreReader.Open(dir);
+            using var loader = new BatchLoader(
+                store, new BatchLoaderOptions { BatchSize = 4, SequenceLength = 32, Width = 12, Workers = 0 });
+            const int callers = 3, rounds = 40;
+            var memories = Enumerable.Range(0, callers).Select(_ => new ArrayBatchMemory(loader.Layout)).ToArray();
+            long steps = 2 * loader.StepsPerEpoch;
+            for (long step = 0; step < steps; step++) loader.FillInto(step, memories[0], memories[0].RowSequence, memories[0].RowOffset);
+            loader.ReserveCallers(callers);
+            var allocated = new long[callers];
+            using var together = new Barrier(callers);
+            var threads = Enumerable.Range(0, callers).Select(c => new Thread(() =>
+            {
+                var m = memories[c];
+                for (int round = 0; round < rounds; round++)
+                {
+                    together.SignalAndWait();
+                    long before = GC.GetAllocatedBytesForCurrentThread();
+                    loader.FillInto(steps + round * callers + c, m, m.RowSequence, m.RowOffset);
+                    // A thread's first call into the library makes its thread-static storage (the runtime's, once per
+                    // thread): that is not the loader's, so the count starts at the second round.
+                    if (round > 0) allocated[c] += GC.GetAllocatedBytesForCurrentThread() - before;
+                }
+            })).ToArray();
+            foreach (var t in threads) t.Start();
+            foreach (var t in threads) t.Join();
+            Assert.Equal(new long[callers], allocated);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     private static long Drain(BatchLoader loader, int steps)
     {
         long positions = 0;
