@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using LogitStore.Format;
 using Parquet;
 using Parquet.Schema;
@@ -65,7 +66,7 @@ internal sealed class TopKParquetFile : IAsyncDisposable
         ParquetReader? reader = null;
         try
         {
-            long footer = Math.Max(0, stream.Length - TrailerBytes);
+            long footer = CheckFooter(stream, path);
             reader = await Guarded(path, footer, "the footer", () => ParquetReader.CreateAsync(stream, cancellationToken: ct));
             var parquet = reader;
             var schema = Guarded(path, footer, "the footer's schema", () => parquet.Schema); // decoded on first use
@@ -82,6 +83,30 @@ internal sealed class TopKParquetFile : IAsyncDisposable
             await stream.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The footer's offset, once the file has Parquet's magic at both ends and its footer reads as a Thrift struct that
+    /// ends where its length says: Parquet.Net's own Thrift decoder can loop forever on damaged footer bytes.
+    /// </summary>
+    private static long CheckFooter(FileStream stream, string path)
+    {
+        Span<byte> trailer = stackalloc byte[TrailerBytes], magic = stackalloc byte[MagicBytes];
+        if (stream.Length < MagicBytes + TrailerBytes)
+            throw new StoreCorruptException(path, 0, $"{stream.Length} bytes: shorter than Parquet's magic, footer length and magic");
+        stream.ReadExactly(magic);
+        stream.Position = stream.Length - TrailerBytes;
+        stream.ReadExactly(trailer);
+        if (!magic.SequenceEqual("PAR1"u8) || !trailer[MagicBytes..].SequenceEqual("PAR1"u8))
+            throw new StoreCorruptException(path, 0, "not a Parquet file (no 'PAR1' magic at its start and end)");
+        long length = BinaryPrimitives.ReadUInt32LittleEndian(trailer), footer = stream.Length - TrailerBytes - length;
+        if (footer < MagicBytes)
+            throw new StoreCorruptException(
+                path, stream.Length - TrailerBytes, $"a footer of {length} bytes does not fit the {stream.Length}-byte file");
+        stream.Position = footer;
+        new ThriftCompactReader(stream, stream.Length - TrailerBytes, path).SkipStruct();
+        stream.Position = 0;
+        return footer;
     }
 
     /// <summary>The layout's columns of row group <paramref name="g"/>, read whole.</summary>
