@@ -39,7 +39,10 @@ internal static class InterchangeCommands
         var files = new Option<string[]>("--parquet") { Description = "top-k Parquet files, read in order", Required = true, 
             AllowMultipleArgumentsPerToken = true };
         var outOpt = new Option<string>("--out") { Description = "store directory to write", Required = true };
-        var vocab = new Option<uint>("--vocab") { Description = "vocabulary size (0: the largest id in the files + 1)" };
+        var vocab = new Option<uint>("--vocab")
+        {
+            Description = "vocabulary size (0: the size the files record, written by export, else the largest id in the files + 1)",
+        };
         var teacher = new Option<string>("--teacher-id") { DefaultValueFactory = _ => new ParquetImportOptions { Files = [] }.TeacherId };
         var tokenizer = new Option<string>("--tokenizer")
         {
@@ -69,13 +72,14 @@ internal static class InterchangeCommands
             var codecs = new CodecOptions { Values = ValueCodecSpec.Parse(r.GetValue(values)!), Ids = IdCodecSpec.Parse(r.GetValue(ids)!) };
             processing.Validate();
             codecs.Validate(processing);
-            var source = await ParquetPackSource.OpenAsync(new ParquetImportOptions
+            var options = new ParquetImportOptions
             {
                 Files = r.GetValue(files)!, Layout = Layout(r, layout), VocabSize = r.GetValue(vocab),
                 TeacherId = r.GetValue(teacher)!, TokenizerName = r.GetValue(tokenizer)!,
-            }, ct);
+            };
             string dir = r.GetValue(outOpt)!;
-            var m = await Pack.RunAsync(dir, source, processing, codecs, r.GetValue(force), identitySeed: r.GetValue(idSeed), ct: ct);
+            var m = await ParquetImport.RunAsync(
+                dir, options, processing, codecs, r.GetValue(force), identitySeed: r.GetValue(idSeed), ct: ct);
             long input = r.GetValue(files)!.Sum(f => new FileInfo(f).Length);
             long stored = new Format.StoreDirectory(dir).ShardBytesOnDisk() + m.Dictionaries.Sum(d => (long)d.Bytes);
             Console.WriteLine(

@@ -4,14 +4,15 @@ namespace LogitStore.Interchange;
 
 /// <summary>
 /// Writes a store as top-k Parquet (<c>logitstore export --parquet</c>): a row per sequence, each kept entry's log-probability
-/// under the teacher, ln(p × (1 − residual)) (spec section 1), in the layout an import reads back.
+/// under the teacher, ln(p × (1 − residual)) (spec section 1), in the layout an import reads back. The file records the
+/// store's vocabulary size in its key-value metadata, which an import takes (the largest id need not be V − 1).
 /// </summary>
 public static class ParquetExport
 {
     public static async Task<long> WriteAsync(StoreReader store, string path, TopKParquetLayout layout, CancellationToken ct = default)
     {
         long positions = 0;
-        await using var writer = await TopKParquetWriter.CreateAsync(path, layout, ct);
+        await using var writer = await TopKParquetWriter.CreateAsync(path, layout, store.VocabSize, ct);
         foreach (var block in store.ScanBlocks())
             for (int s = 0; s < block.SequenceCount; s++)
             {

@@ -12,8 +12,18 @@ public sealed record ParquetImportOptions
     public required IReadOnlyList<string> Files { get; init; }
     public TopKParquetLayout Layout { get; init; } = new();
 
-    /// <summary>V; 0: one more than the largest id in the files (read once more to find it).</summary>
+    /// <summary>
+    /// V; 0: the vocabulary size the files record (<see cref="TopKParquetFile.VocabSizeKey"/>, written by an export), else one
+    /// more than the largest id in the files (read once more to find it).
+    /// </summary>
     public uint VocabSize { get; init; }
+
+    /// <summary>
+    /// The largest vocabulary an import infers from the ids: beyond it a stray id is likelier than a vocabulary, and a store's
+    /// id codecs size tables by V. A larger one is imported when stated.
+    /// </summary>
+    public const uint MaxInferredVocabSize = 1 << 24;
+
     public string TeacherId { get; init; } = "imported";
     public string TokenizerName { get; init; } = "external";
     public string TokenizerVocabHash { get; init; } = "";
@@ -32,23 +42,55 @@ public sealed class ParquetPackSource : IPackSource
 
     private ParquetPackSource(ParquetImportOptions o) => _o = o;
 
-    /// <summary>Checks that the files exist and, without a vocabulary size, finds it.</summary>
+    /// <summary>
+    /// Checks that the files exist, have the layout's columns, hold rows and have footers that agree with their bytes, and
+    /// without a vocabulary size finds it; nothing is written.
+    /// </summary>
     public static async Task<ParquetPackSource> OpenAsync(ParquetImportOptions o, CancellationToken ct = default)
     {
         if (o.Files.Count == 0) throw new ArgumentException("import needs at least one Parquet file");
         foreach (var f in o.Files)
             if (!File.Exists(f)) throw new FileNotFoundException($"{f}: no such Parquet file");
-        if (o.VocabSize == 0)
+        long rows = 0;
+        var recorded = new List<(string File, uint VocabSize)>();
+        foreach (var f in o.Files)
         {
-            int most = -1;
-            await foreach (var row in TopKParquetReader.ReadAsync(o.Files, o.Layout, ct))
-            {
-                foreach (int t in row.InputIds) most = Math.Max(most, t);
-                foreach (var ids in row.Ids) foreach (int id in ids) most = Math.Max(most, id);
-            }
-            o = o with { VocabSize = (uint)Math.Max(2, most + 1) };
+            await using var file = await TopKParquetFile.OpenAsync(f, o.Layout, ct);
+            rows += file.RowCount;
+            if (file.RecordedVocabSize is { } v) recorded.Add((f, v));
         }
+        if (rows == 0)
+            throw new ArgumentException($"{string.Join(", ", o.Files)}: no rows; an import needs at least one sequence");
+        if (o.VocabSize == 0 && recorded.Count > 0)
+        {
+            if (recorded.DistinctBy(r => r.VocabSize).Count() > 1)
+                throw new ArgumentException(
+                    "the files record different vocabulary sizes " +
+                    $"({string.Join(", ", recorded.Select(r => $"{r.File}: {r.VocabSize}"))}); state the vocabulary size");
+            o = o with { VocabSize = recorded[0].VocabSize };
+        }
+        if (o.VocabSize == 0) o = o with { VocabSize = await InferVocabSizeAsync(o, ct) };
         return new ParquetPackSource(o with { Files = [.. o.Files.Select(Path.GetFullPath)] });
+    }
+
+    /// <summary>
+    /// One more than the largest id in the files (at least 2), up to <see cref="ParquetImportOptions.MaxInferredVocabSize"/>.
+    /// </summary>
+    private static async Task<uint> InferVocabSizeAsync(ParquetImportOptions o, CancellationToken ct)
+    {
+        int most = -1;
+        TopKRowOrigin? where = null;
+        await foreach (var row in TopKParquetReader.ReadAsync(o.Files, o.Layout, ct))
+        {
+            int rowMost = Math.Max(row.InputIds.Max(), row.Ids.Max(ids => ids.Max()));
+            if (rowMost > most) (most, where) = (rowMost, row.Origin);
+        }
+        long size = Math.Max(2L, most + 1L);
+        if (size > ParquetImportOptions.MaxInferredVocabSize)
+            throw new ArgumentException(
+                $"{where!.File}: {where.Where} holds id {most}, which would make the vocabulary {size} ids, more than the " +
+                $"{ParquetImportOptions.MaxInferredVocabSize} an import infers; state the vocabulary size");
+        return (uint)size;
     }
 
     /// <summary>Lets <c>pack --resume</c> finish an import.</summary>
@@ -122,11 +164,12 @@ internal sealed class TopKRowProcessor(uint vocabSize, ProcessingOptions process
     public SparseSequence Process(TopKRow row, ulong sequence)
     {
         _builder.Clear();
+        if (row.InputIds.Length == 0) throw Invalid(row, sequence, "no input ids (a sequence needs a token)");
         for (int t = 0; t < row.InputIds.Length; t++)
         {
-            string where = $"sequence {sequence}, position {t}";
+            string where = $"position {t}";
             if ((uint)row.InputIds[t] >= vocabSize)
-                throw new InvalidDataException($"{where}: input id {row.InputIds[t]} is not below the vocabulary size {vocabSize}");
+                throw Invalid(row, sequence, $"{where}: input id {row.InputIds[t]} is not below the vocabulary size {vocabSize}");
             var ids = row.Ids[t];
             var logprobs = row.LogProbs[t];
             _seen.Clear();
@@ -134,14 +177,14 @@ internal sealed class TopKRowProcessor(uint vocabSize, ProcessingOptions process
             for (int j = 0; j < ids.Length; j++)
             {
                 if ((uint)ids[j] >= vocabSize)
-                    throw new InvalidDataException($"{where}: id {ids[j]} is not below the vocabulary size {vocabSize}");
-                if (!_seen.Add(ids[j])) throw new InvalidDataException($"{where}: id {ids[j]} appears twice");
+                    throw Invalid(row, sequence, $"{where}: id {ids[j]} is not below the vocabulary size {vocabSize}");
+                if (!_seen.Add(ids[j])) throw Invalid(row, sequence, $"{where}: id {ids[j]} appears twice");
                 if (!float.IsFinite(logprobs[j]) || logprobs[j] > 1e-4f)
-                    throw new InvalidDataException($"{where}: log-probability {logprobs[j]} is not a finite value <= 0");
+                    throw Invalid(row, sequence, $"{where}: log-probability {logprobs[j]} is not a finite value <= 0");
                 mass += Math.Exp(logprobs[j]);
             }
             if (mass > 1 + StreamRecordParser.MassTolerance)
-                throw new InvalidDataException($"{where}: log-probabilities give a mass of {mass:G6}, more than 1");
+                throw Invalid(row, sequence, $"{where}: log-probabilities give a mass of {mass:G6}, more than 1");
             int most = _processor.MaxKept(ids.Length);
             if (_keptIds.Length < most) (_keptIds, _keptProbs) = (new int[most], new float[most]);
             var (kept, residual) = _processor.Process(
@@ -150,4 +193,9 @@ internal sealed class TopKRowProcessor(uint vocabSize, ProcessingOptions process
         }
         return _builder.Build();
     }
+
+    /// <summary>A row that breaks the rules: named by its file, row group and row where it was read from one.</summary>
+    private static Exception Invalid(TopKRow row, ulong sequence, string problem) => row.Origin is { } o
+        ? new StoreCorruptException(o.File, o.Offset, $"{o.Where} (sequence {sequence}), {problem}")
+        : new ArgumentException($"sequence {sequence}, {problem}");
 }

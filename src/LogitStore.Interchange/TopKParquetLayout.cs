@@ -61,4 +61,14 @@ public sealed record TopKParquetLayout
 }
 
 /// <summary>One row of a top-k dataset: a sequence's input ids and, per position, kept ids with their log-probabilities.</summary>
-public sealed record TopKRow(int[] InputIds, int[][] Ids, float[][] LogProbs);
+public sealed record TopKRow(int[] InputIds, int[][] Ids, float[][] LogProbs)
+{
+    /// <summary>Where the row was read; null for a row made in memory.</summary>
+    public TopKRowOrigin? Origin { get; init; }
+}
+
+/// <summary>A row's place in a Parquet file: its row group and row, and the offset of the row group's first chunk.</summary>
+public sealed record TopKRowOrigin(string File, long Offset, int RowGroup, int Row)
+{
+    public string Where => $"row group {RowGroup}, row {Row}";
+}

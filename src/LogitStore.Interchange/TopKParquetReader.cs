@@ -1,9 +1,10 @@
-using Parquet;
-using Parquet.Schema;
-
 namespace LogitStore.Interchange;
 
-/// <summary>Reads the rows of top-k Parquet files in a <see cref="TopKParquetLayout"/>, one row group at a time.</summary>
+/// <summary>
+/// Reads the rows of top-k Parquet files in a <see cref="TopKParquetLayout"/>, one row group at a time. A file that does
+/// not have the layout's columns throws <see cref="ArgumentException"/>; a damaged file, or rows that break the layout's
+/// rules, throw <see cref="Format.StoreCorruptException"/> naming the file, the row group and the row.
+/// </summary>
 public static class TopKParquetReader
 {
     /// <summary>Every row of <paramref name="files"/>, in file order then row order.</summary>
@@ -13,15 +14,10 @@ public static class TopKParquetReader
     {
         foreach (string path in files)
         {
-            await using var file = File.OpenRead(path);
-            await using var parquet = await ParquetReader.CreateAsync(file, cancellationToken: ct);
-            var fields = layout.Columns.Select(c => FieldOf(parquet.Schema, c.Name, c.Depth, path)).ToArray();
-            for (int g = 0; g < parquet.RowGroupCount; g++)
+            await using var file = await TopKParquetFile.OpenAsync(path, layout, ct);
+            for (int g = 0; g < file.RowGroupCount; g++)
             {
-                using var group = parquet.OpenRowGroupReader(g);
-                var columns = new NestedColumn[fields.Length];
-                for (int c = 0; c < fields.Length; c++)
-                    columns[c] = await NestedColumn.ReadAsync(group, fields[c], layout.Columns[c].Depth, $"{path}: row group {g}", ct);
+                var columns = await file.ReadRowGroupAsync(g, ct);
                 var rows = layout.Shape == TopKParquetShape.Lists
                     ? ListsRows(columns, path, g)
                     : StackedRows(columns, path, g);
@@ -30,43 +26,30 @@ public static class TopKParquetReader
         }
     }
 
-    /// <summary>The data field under the top-level column <paramref name="name"/>, nested <paramref name="depth"/> lists deep.</summary>
-    private static DataField FieldOf(ParquetSchema schema, string name, int depth, string path)
-    {
-        Field? field = schema.Fields.FirstOrDefault(f => f.Name == name)
-            ?? throw new InvalidDataException(
-                $"{path}: no column '{name}' (columns: {string.Join(", ", schema.Fields.Select(f => f.Name))}); choose it by name");
-        for (int d = 0; d < depth; d++)
-            field = field is ListField list
-                ? list.Item
-                : throw new InvalidDataException($"{path}: column '{name}' must be nested {depth} list(s) deep, it is {d}");
-        return field as DataField ?? throw new InvalidDataException($"{path}: column '{name}' does not hold numbers at depth {depth}");
-    }
-
     private static IEnumerable<TopKRow> ListsRows(NestedColumn[] c, string path, int group)
     {
         var (tokens, ids, logprobs) = (c[0], c[1], c[2]);
         for (int r = 0; r < tokens.Rows; r++)
         {
-            var input = tokens.IntsOf(r, path, group);
+            var origin = new TopKRowOrigin(path, tokens.Offset, group, r);
+            var input = tokens.IntsOf(r, origin.Where);
             var positionIds = ids.ListsOf(r);
             var positionLogProbs = logprobs.ListsOf(r);
             if (positionIds.Count != input.Length || positionLogProbs.Count != input.Length)
-                throw new InvalidDataException(
-                    $"{path}: row group {group}, row {r}: {input.Length} input ids but {positionIds.Count} id lists and " +
+                throw ids.Corrupt(
+                    $"{origin.Where}: {input.Length} input ids but {positionIds.Count} id lists and " +
                     $"{positionLogProbs.Count} log-probability lists");
             var rowIds = new int[input.Length][];
             var rowLogProbs = new float[input.Length][];
             for (int t = 0; t < input.Length; t++)
             {
-                rowIds[t] = ids.Ints(positionIds[t], $"{path}: row group {group}, row {r}, position {t}");
+                string where = $"{origin.Where}, position {t}";
+                rowIds[t] = ids.Ints(positionIds[t], where);
                 rowLogProbs[t] = logprobs.Floats(positionLogProbs[t]);
                 if (rowIds[t].Length != rowLogProbs[t].Length)
-                    throw new InvalidDataException(
-                        $"{path}: row group {group}, row {r}, position {t}: {rowIds[t].Length} ids but " +
-                        $"{rowLogProbs[t].Length} log-probabilities");
+                    throw logprobs.Corrupt($"{where}: {rowIds[t].Length} ids but {rowLogProbs[t].Length} log-probabilities");
             }
-            yield return new TopKRow(input, rowIds, rowLogProbs);
+            yield return new TopKRow(input, rowIds, rowLogProbs) { Origin = origin };
         }
     }
 
@@ -75,24 +58,24 @@ public static class TopKParquetReader
         var (tokens, targets) = (c[0], c[1]);
         for (int r = 0; r < tokens.Rows; r++)
         {
-            var input = tokens.IntsOf(r, path, group);
+            var origin = new TopKRowOrigin(path, tokens.Offset, group, r);
+            var input = tokens.IntsOf(r, origin.Where);
             var positions = targets.ListsOf(r);
             if (positions.Count != input.Length)
-                throw new InvalidDataException(
-                    $"{path}: row group {group}, row {r}: {input.Length} input ids but {positions.Count} targets");
+                throw targets.Corrupt($"{origin.Where}: {input.Length} input ids but {positions.Count} targets");
             var rowIds = new int[input.Length][];
             var rowLogProbs = new float[input.Length][];
             for (int t = 0; t < input.Length; t++)
             {
-                string where = $"{path}: row group {group}, row {r}, position {t}";
+                string where = $"{origin.Where}, position {t}";
                 var pair = targets.ListsOf(positions[t]);
-                if (pair.Count != 2) throw new InvalidDataException($"{where}: a target is [2, k], this one has {pair.Count} rows");
+                if (pair.Count != 2) throw targets.Corrupt($"{where}: a target is [2, k], this one has {pair.Count} rows");
                 rowIds[t] = targets.IntegralFloats(pair[0], where);
                 rowLogProbs[t] = targets.Floats(pair[1]);
                 if (rowIds[t].Length != rowLogProbs[t].Length)
-                    throw new InvalidDataException($"{where}: {rowIds[t].Length} ids but {rowLogProbs[t].Length} log-probabilities");
+                    throw targets.Corrupt($"{where}: {rowIds[t].Length} ids but {rowLogProbs[t].Length} log-probabilities");
             }
-            yield return new TopKRow(input, rowIds, rowLogProbs);
+            yield return new TopKRow(input, rowIds, rowLogProbs) { Origin = origin };
         }
     }
 }

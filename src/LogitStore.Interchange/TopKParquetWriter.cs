@@ -1,3 +1,4 @@
+using System.Globalization;
 using Parquet;
 using Parquet.Schema;
 
@@ -26,7 +27,9 @@ public sealed class TopKParquetWriter : IAsyncDisposable
         _fields = fields;
     }
 
-    public static async Task<TopKParquetWriter> CreateAsync(string path, TopKParquetLayout layout, CancellationToken ct = default)
+    /// <summary>Creates the file; a <paramref name="vocabSize"/> is recorded under <see cref="TopKParquetFile.VocabSizeKey"/>.</summary>
+    public static async Task<TopKParquetWriter> CreateAsync(
+        string path, TopKParquetLayout layout, uint? vocabSize = null, CancellationToken ct = default)
     {
         var inputIds = new DataField<int>("element");
         DataField[] fields;
@@ -54,6 +57,11 @@ public sealed class TopKParquetWriter : IAsyncDisposable
         {
             var writer = await ParquetWriter.CreateAsync(
                 schema, file, new ParquetOptions { CompressionMethod = CompressionMethod.Zstd }, cancellationToken: ct);
+            if (vocabSize is { } v)
+                writer.CustomMetadata = new Dictionary<string, string>
+                {
+                    [TopKParquetFile.VocabSizeKey] = v.ToString(CultureInfo.InvariantCulture),
+                };
             return new TopKParquetWriter(layout, file, writer, fields);
         }
         catch

@@ -66,11 +66,21 @@ public sealed class StoreDirectory
         if (HoldsStore)
         {
             if (!overwrite) throw new IOException($"{Path} already holds a store: use --resume to finish it or --force to replace it");
-            File.Delete(ManifestPath);
-            if (Directory.Exists(ShardsPath)) Directory.Delete(ShardsPath, recursive: true);
-            if (Directory.Exists(DictionariesPath)) Directory.Delete(DictionariesPath, recursive: true);
+            Remove();
         }
         Directory.CreateDirectory(ShardsPath);
+    }
+
+    /// <summary>
+    /// Removes the store's files, the manifest first (so a crash midway leaves no store rather than a damaged one); the
+    /// directory and any file the store does not own stay.
+    /// </summary>
+    public void Remove()
+    {
+        File.Delete(ManifestPath);
+        File.Delete(ManifestPath + FormatConstants.TempSuffix);
+        if (Directory.Exists(ShardsPath)) Directory.Delete(ShardsPath, recursive: true);
+        if (Directory.Exists(DictionariesPath)) Directory.Delete(DictionariesPath, recursive: true);
     }
 
     /// <summary>Files under <c>shards/</c> and <c>dictionaries/</c> that the manifest does not list (temporary ones included).</summary>

@@ -116,7 +116,7 @@ public class ParquetInterchangeTests
             string input = Path.Combine(root, "in.parquet");
             await WriteWithSerializerAsync(input, RandomRows(new Random(1), 20), TopKParquetShape.Lists);
             var layout = new TopKParquetLayout { Ids = "topk_ids" };
-            var ex = await Assert.ThrowsAsync<InvalidDataException>(
+            var ex = await Assert.ThrowsAsync<ArgumentException>(
                 () => ParquetPackSource.OpenAsync(new ParquetImportOptions { Files = [input], Layout = layout }));
             Assert.Contains("no column 'topk_ids'", ex.Message);
             Assert.Contains("top_k_ids", ex.Message);

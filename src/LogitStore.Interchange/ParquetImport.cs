@@ -1,0 +1,41 @@
+using LogitStore.Format;
+using LogitStore.Processing;
+using LogitStore.Writing;
+
+namespace LogitStore.Interchange;
+
+/// <summary>
+/// Imports top-k Parquet files into a new store (<c>logitstore import --parquet</c>). An import the files refuse leaves
+/// nothing behind: the files are checked before the store is created, and a row that breaks the rules later removes
+/// the partial store (it could only be resumed from the same files, to fail at the same row). A cancelled import keeps
+/// its partial store, which <c>pack --resume</c> finishes.
+/// </summary>
+public static class ParquetImport
+{
+    public static async Task<Manifest> RunAsync(
+        string directory, ParquetImportOptions options, ProcessingOptions processing, CodecOptions codecs, bool overwrite = false,
+        int workers = 0, ulong? identitySeed = null, PackProgress? progress = null, CancellationToken ct = default)
+    {
+        var source = await ParquetPackSource.OpenAsync(options, ct);
+        var store = new StoreDirectory(directory);
+        bool existed = Directory.Exists(directory);
+        byte[]? manifestBefore = store.HoldsStore ? File.ReadAllBytes(store.ManifestPath) : null;
+        try
+        {
+            return await Pack.RunAsync(directory, source, processing, codecs, overwrite, workers, identitySeed, progress, ct);
+        }
+        catch (Exception) when (!ct.IsCancellationRequested)
+        {
+            if (!existed && Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+            else if (CreatedHere(store, manifestBefore)) store.Remove();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// True when the directory's store is the one this import started: a store that was there and was refused (no
+    /// overwrite) or not yet replaced keeps its manifest byte for byte.
+    /// </summary>
+    private static bool CreatedHere(StoreDirectory store, byte[]? manifestBefore) =>
+        store.HoldsStore && (manifestBefore is null || !File.ReadAllBytes(store.ManifestPath).AsSpan().SequenceEqual(manifestBefore));
+}
