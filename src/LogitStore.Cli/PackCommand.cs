@@ -192,7 +192,8 @@ internal static class PackCommand
                 };
                 foreach (var (member, recordedValue, givenValue) in ManifestSections.Differences(m.Processing, gp)
                              .Concat(ManifestSections.Differences(ManifestSections.ToSection(rc), gc)))
-                    if (optionOf.TryGetValue(member, out var o) && Given(o)) found.Add($"{o.Name}: {recordedValue} recorded, {givenValue} given");
+                    if (optionOf.TryGetValue(member, out var o) && Given(o))
+                        found.Add($"{o.Name}: {recordedValue} recorded, {givenValue} given");
                 return found;
             }
 

@@ -48,13 +48,15 @@ public static class ManifestSections
     /// The members of <paramref name="recorded"/> that <paramref name="given"/> would write otherwise, with both values as
     /// the manifest writes them.
     /// </summary>
-    public static IEnumerable<(string Member, string Recorded, string Given)> Differences(ProcessingSection recorded, ProcessingOptions given) =>
+    public static IEnumerable<(string Member, string Recorded, string Given)> Differences(
+        ProcessingSection recorded, ProcessingOptions given) =>
         Differences(
             System.Text.Json.JsonSerializer.SerializeToNode(recorded, ManifestJsonContext.Default.ProcessingSection)!.AsObject(),
             System.Text.Json.JsonSerializer.SerializeToNode(ToSection(given), ManifestJsonContext.Default.ProcessingSection)!.AsObject());
 
     /// <inheritdoc cref="Differences(ProcessingSection, ProcessingOptions)"/>
-    public static IEnumerable<(string Member, string Recorded, string Given)> Differences(CodecSection recorded, CodecOptions given) =>
+    public static IEnumerable<(string Member, string Recorded, string Given)> Differences(
+        CodecSection recorded, CodecOptions given) =>
         Differences(
             System.Text.Json.JsonSerializer.SerializeToNode(recorded, ManifestJsonContext.Default.CodecSection)!.AsObject(),
             System.Text.Json.JsonSerializer.SerializeToNode(ToSection(given), ManifestJsonContext.Default.CodecSection)!.AsObject());
