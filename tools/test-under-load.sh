@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the test suite while both cores are kept busy by another process (stress-ng --cpu N, N = the core count), the
+# Runs the test suite while every core is kept busy by another process (stress-ng --cpu N, N = the core count), the
 # way a shared CI machine runs it: the README's test command RUNS times in a row, then the timing-sensitive tests
 # (allocation counts, kill and resume, writer locks, concurrent parts, truncated shards) TIMING_RUNS times. Prints one
 # line per run and a count of passes; exits 1 if any run failed. Installs stress-ng from Debian when missing.
@@ -12,6 +12,7 @@ if ! command -v stress-ng >/dev/null; then
     [ "$(id -u)" = 0 ] || as_root=(sudo)
     "${as_root[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq stress-ng >/dev/null
 fi
+command -v stress-ng >/dev/null || { echo "test-under-load: stress-ng is missing and could not be installed" >&2; exit 2; }
 stress-ng --cpu "$(nproc)" --timeout 0 >/dev/null 2>&1 &
 load=$!
 trap 'kill $load 2>/dev/null' EXIT

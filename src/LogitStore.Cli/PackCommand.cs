@@ -119,7 +119,8 @@ internal static class PackCommand
         ];
         cmd.SetAction(async (r, ct) =>
         {
-            // What --resume checks: each store-shaping option the command gives must equal what the manifest records.
+            // What --resume checks: each store-shaping option the command gives that applies to the recorded source (the
+            // source's own options for its kind, processing, codecs, part, codebook) must equal what the manifest records.
             // Options left out take the recorded values; "--top-k: 20 recorded, 5 given" names each difference.
             List<string> ResumeDifferences(Manifest m)
             {

@@ -24,11 +24,28 @@ public static class ParquetImport
         {
             return await Pack.RunAsync(directory, source, processing, codecs, overwrite, workers, identitySeed, progress, ct);
         }
-        catch (Exception) when (!ct.IsCancellationRequested)
+        catch (Exception ex) when (!ct.IsCancellationRequested && ex is not StoreLockedException)
         {
-            if (!existed && Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-            else if (CreatedHere(store, manifestBefore)) store.Remove();
+            RemoveRefused(store, existed, manifestBefore);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Removes what the refused import wrote, holding the store's lock again (spec 2.5.1): when another writer has taken
+    /// the directory meanwhile, its files are left alone.
+    /// </summary>
+    private static void RemoveRefused(StoreDirectory store, bool existed, byte[]? manifestBefore)
+    {
+        if (!Directory.Exists(store.Path)) return;
+        StoreWriteLock writeLock;
+        try { writeLock = StoreWriteLock.Acquire(store.Path, "removing a refused import"); }
+        catch (StoreLockedException) { return; }
+        using (writeLock)
+        {
+            // A directory the import made goes whole, lock file included, while the lock is held (spec 2.5.1).
+            if (!existed) Directory.Delete(store.Path, recursive: true);
+            else if (CreatedHere(store, manifestBefore)) store.Remove();
         }
     }
 

@@ -122,47 +122,51 @@ public static class TeacherTrainer
         long tokens = 0;
         double loss = double.NaN, heldOut = double.NaN;
         int step = startStep;
-        for (; step < maxSteps; step++)
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            TorchRuntime.PrepareThread();
-            var (inputs, batchTokens, seqIds) = Batch(corpus, order, step, stepsPerEpoch, o.BatchSize, device);
-            if (recorder is not null && (int)((long)step * o.RecordPhases / maxSteps) is var p && p != phase)
+            for (; step < maxSteps; step++)
             {
-                phase = p;
-                online = phases[p] = CreateOnlineStore(o, tokenizer, p, step, maxSteps);
-            }
-            double lr = schedule.At(step);
-            foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-            using (var scope = NewDisposeScope())
-            {
-                model.train();
-                optimizer.zero_grad();
-                var logits = model.forward(inputs);
-                var l = model.Vocabulary.CrossEntropy(logits[.., ..^1].reshape(-1, logits.shape[2]), inputs[.., 1..].reshape(-1));
-                l.backward();
-                nn.utils.clip_grad_norm_(model.parameters(), o.ClipNorm);
-                optimizer.step();
-                loss = l.item<float>();
-                if (recorder is not null)
+                ct.ThrowIfCancellationRequested();
+                TorchRuntime.PrepareThread();
+                var (inputs, batchTokens, seqIds) = Batch(corpus, order, step, stepsPerEpoch, o.BatchSize, device);
+                if (recorder is not null && (int)((long)step * o.RecordPhases / maxSteps) is var p && p != phase)
                 {
-                    SparseSequence[] seqs;
-                    using (no_grad()) seqs = recorder.Process(logits.detach(), model.Vocabulary, batchTokens, seqIds);
-                    foreach (var s in seqs) await online!.AppendAsync(s, ct);
+                    phase = p;
+                    online = phases[p] = CreateOnlineStore(o, tokenizer, p, step, maxSteps);
                 }
+                double lr = schedule.At(step);
+                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+                using (var scope = NewDisposeScope())
+                {
+                    model.train();
+                    optimizer.zero_grad();
+                    var logits = model.forward(inputs);
+                    var l = model.Vocabulary.CrossEntropy(logits[.., ..^1].reshape(-1, logits.shape[2]), inputs[.., 1..].reshape(-1));
+                    l.backward();
+                    nn.utils.clip_grad_norm_(model.parameters(), o.ClipNorm);
+                    optimizer.step();
+                    loss = l.item<float>();
+                    if (recorder is not null)
+                    {
+                        SparseSequence[] seqs;
+                        using (no_grad()) seqs = recorder.Process(logits.detach(), model.Vocabulary, batchTokens, seqIds);
+                        foreach (var s in seqs) await online!.AppendAsync(s, ct);
+                    }
+                }
+                inputs.Dispose();
+                tokens += (long)o.BatchSize * o.SequenceLength;
+                bool eval = (step + 1) % o.EvalEvery == 0 || step + 1 == maxSteps;
+                if (eval) heldOut = HeldOutEvaluation.Measure(model, heldOutSet, device).Loss;
+                log?.Invoke(new TrainingStepLog(step + 1, loss, lr, tokens / clock.Elapsed.TotalSeconds, eval ? heldOut : null));
+                if ((step + 1) % o.CheckpointEvery == 0) Save(o.Output, model, step + 1, loss, heldOut);
             }
-            inputs.Dispose();
-            tokens += (long)o.BatchSize * o.SequenceLength;
-            bool eval = (step + 1) % o.EvalEvery == 0 || step + 1 == maxSteps;
-            if (eval) heldOut = HeldOutEvaluation.Measure(model, heldOutSet, device).Loss;
-            log?.Invoke(new TrainingStepLog(step + 1, loss, lr, tokens / clock.Elapsed.TotalSeconds, eval ? heldOut : null));
-            if ((step + 1) % o.CheckpointEvery == 0) Save(o.Output, model, step + 1, loss, heldOut);
+            Save(o.Output, model, step, loss, heldOut);
+            foreach (var w in phases.OfType<StoreWriter>()) await w.CompleteAsync(ct);
         }
-        Save(o.Output, model, step, loss, heldOut);
-        foreach (var w in phases.OfType<StoreWriter>())
+        finally
         {
-            await w.CompleteAsync(ct);
-            await w.DisposeAsync();
+            // Writers of a run that failed leave their last commit, and let go of their stores' locks.
+            foreach (var w in phases.OfType<StoreWriter>()) await w.DisposeAsync();
         }
         return new TeacherTrainingResult(
             model.parameters().Sum(p => p.numel()), step, tokens, loss, heldOut, unigram, tokens / clock.Elapsed.TotalSeconds,

@@ -30,7 +30,7 @@ public sealed partial class StoreWriteLock : IDisposable
         Directory.CreateDirectory(directory);
         string path = Path.Combine(directory, FormatConstants.WriterLockFileName);
         byte[] holder = HolderText(purpose);
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return AcquirePortable(directory, path, holder);
+        if (!OperatingSystem.IsLinux()) return AcquirePortable(directory, path, holder); // the constants below are Linux's
         int fd = Open(path, OpenReadWrite | OpenCreate | OpenCloseOnExec, 0b110_100_100);
         if (fd < 0) throw new IOException($"{path}: cannot open the store's writer lock (errno {Marshal.GetLastPInvokeError()})");
         if (Flock(fd, LockExclusive | LockNonBlocking) != 0)
@@ -77,7 +77,7 @@ public sealed partial class StoreWriteLock : IDisposable
             json.WriteNumber("pid", Environment.ProcessId);
             json.WriteString("host", Environment.MachineName);
             json.WriteString("purpose", purpose);
-            json.WriteString("since", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"));
+            json.WriteString("since", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture));
             json.WriteEndObject();
         }
         buffer.WriteByte((byte)'\n');

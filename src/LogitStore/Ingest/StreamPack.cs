@@ -25,8 +25,8 @@ public static class StreamPack
     {
         var manifest = new StoreDirectory(directory).LoadManifest();
         if (manifest.IsComplete) return manifest;
-        await using var source = await StreamPackSource.OpenAsync(input, ct, manifest);
-        await using var writer = StoreWriter.Resume(directory, workers, identitySeed);
+        await using var writer = StoreWriter.Resume(directory, workers, identitySeed); // takes the lock first
+        await using var source = await StreamPackSource.OpenAsync(input, ct, writer.Manifest);
         await source.FillAsync(writer, ManifestSections.FromSection(writer.Manifest.Processing), progress, ct);
         return writer.Manifest;
     }

@@ -30,6 +30,7 @@ public sealed class BatchLoader : IDisposable
     private readonly long[] _workerBatches;
     private readonly (int Sequences, int Positions, int Entries, int Bytes) _largestBlock;
     private const uint ReserveBound = 1 << 24;
+    private const long EagerReserveBytes = 1 << 26;
     private readonly CancellationTokenSource _stop = new();
     private readonly EpochPlan[] _plans;
     private readonly int[] _blockOrder;
@@ -62,13 +63,16 @@ public sealed class BatchLoader : IDisposable
         {
             var e = store.BlockEntry(b);
             _rowsInBlock[b] = options.SkipDamagedBlocks && store.IsDamaged(b) ? 0 : (int)e.SequenceCount * _windowsPerSequence;
-            // Reserved up front per worker, up to a bound a damaged index cannot push into an out-of-memory (larger blocks grow on demand).
+            // Reserved up front per worker, up to a bound a damaged index cannot push into an out-of-memory (larger blocks
+            // grow on demand).
             _largestBlock = ((int)Math.Min(ReserveBound, Math.Max(_largestBlock.Sequences, e.SequenceCount)),
                 (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Positions, e.PositionCount)),
                 (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Entries, e.EntryCount)),
                 (int)Math.Min(ReserveBound, Math.Max(_largestBlock.Bytes, e.BlockLength)));
         }
-        if (store.Dictionaries.AllCodebooks.Select(b => b.M).DefaultIfEmpty(0).Max() is var m and > 0)
+        // Reserved eagerly only up to a bound that a damaged index cannot push into an out-of-memory (beyond it, on demand).
+        if (store.Dictionaries.AllCodebooks.Select(b => b.M).DefaultIfEmpty(0).Max() is var m and > 0
+            && (long)_largestBlock.Positions * m <= EagerReserveBytes && _largestBlock.Entries <= EagerReserveBytes)
             _mvqReserve = (_largestBlock.Positions * m, _largestBlock.Positions, _largestBlock.Entries,
                 Math.Min(store.MaxEntriesPerPosition ?? _largestBlock.Entries, _largestBlock.Entries));
         SkippedBlocks = options.SkipDamagedBlocks ? Enumerable.Range(0, store.BlockCount).Count(store.IsDamaged) : 0;
@@ -144,7 +148,7 @@ public sealed class BatchLoader : IDisposable
         }
     }
 
-    /// <summary>Each worker's allocated bytes and batches filled since it started, for a test that finds allocation.</summary>
+    /// <summary>Each worker's allocated bytes (since its first batch) and batches filled, for a test that finds allocation.</summary>
     internal string WorkerAllocationReport =>
         string.Join(", ", _workerAllocated.Select((_, w) =>
             $"worker {w}: {Volatile.Read(ref _workerAllocated[w])} bytes over {Volatile.Read(ref _workerBatches[w])} batches"));
@@ -267,6 +271,7 @@ public sealed class BatchLoader : IDisposable
     /// <summary>
     /// Makes decode scratch for <paramref name="callers"/> threads calling <see cref="FillInto"/> at once now, so that none
     /// is made later: how many callers overlap for the first time is up to the scheduler, and may be long after warm-up.
+    /// (A thread still makes its own thread-static storage and mvq decode buffers once, on its first call.)
     /// </summary>
     public void ReserveCallers(int callers)
     {

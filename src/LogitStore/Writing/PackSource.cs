@@ -99,8 +99,9 @@ public static class Pack
     {
         var manifest = new StoreDirectory(directory).LoadManifest();
         if (manifest.IsComplete) return (manifest, true);
-        await using var source = await PackSources.ResumeAsync(directory, manifest, inputs, ct);
+        // The writer first: it takes the store's lock, so a second resume is refused before it opens a producer or a model.
         await using var writer = StoreWriter.Resume(directory, workers, inputs.IdentitySeed);
+        await using var source = await PackSources.ResumeAsync(directory, writer.Manifest, inputs, ct);
         await source.FillAsync(writer, ManifestSections.FromSection(writer.Manifest.Processing), progress, ct);
         return (writer.Manifest, false);
     }

@@ -53,6 +53,7 @@ public static class StoreMerger
         bool outputExisted = Directory.Exists(outDirectory);
         using var writeLock = StoreWriteLock.Acquire(outDirectory, "merging parts into the store");
         var output = new StoreDirectory(outDirectory);
+        if (!output.HoldsStore) output.Remove(); // what a merge killed before its commit left: garbage (spec 2.5)
         output.Create(overwrite: false);
         try
         {
@@ -60,11 +61,9 @@ public static class StoreMerger
         }
         catch
         {
-            // Nothing was committed: leave no half-merged files behind.
-            foreach (string d in new[] { output.ShardsPath, output.DictionariesPath })
-                if (Directory.Exists(d)) Directory.Delete(d, recursive: true);
-            writeLock.Dispose();
+            // Nothing was committed: leave no half-merged files behind, removing them while the lock is held (spec 2.5.1).
             if (!outputExisted) Directory.Delete(outDirectory, recursive: true);
+            else output.Remove();
             throw;
         }
     }
@@ -148,9 +147,18 @@ public static class StoreMerger
     }
 
     /// <summary>The verifier's fault in <paramref name="file"/>, naming the block and offset, when it finds one.</summary>
-    private static StoreCorruptException? LocateDamage(string partDirectory, string file) =>
-        Reading.StoreVerifier.Verify(partDirectory).Faults
-            .FirstOrDefault(f => Path.GetFullPath(f.File) == Path.GetFullPath(file));
+    private static StoreCorruptException? LocateDamage(string partDirectory, string file)
+    {
+        try
+        {
+            return Reading.StoreVerifier.Verify(partDirectory).Faults
+                .FirstOrDefault(f => Path.GetFullPath(f.File) == Path.GetFullPath(file));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null; // the length and checksum mismatch is reported as it is
+        }
+    }
 
     private static IEnumerable<(string, string, string)> Sections(Manifest a, Manifest b)
     {
