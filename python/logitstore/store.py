@@ -4,6 +4,7 @@ import ctypes
 import json
 import operator
 import os
+import threading
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
@@ -158,6 +159,22 @@ class Loader(_NativeHandle):
         _native.lib().logitstore_loader_close(handle)
 
 
+def _first_fill_on_each_thread(pool, threads, loader, step, ring):
+    """
+    Has each of the pool's `threads` threads fill `step` once, now: a thread's first call into the library makes its
+    own state there (once per thread), and which threads the scheduler gives the first real steps to is up to it.
+    The tasks meet at a barrier, so each runs on a thread of its own.
+    """
+    meet = threading.Barrier(threads)
+
+    def first_fill(k):
+        meet.wait(timeout=60)
+        loader.fill(step, ring[k])
+
+    for done in [pool.submit(first_fill, k) for k in range(threads)]:
+        done.result()
+
+
 def fill_in_order(loader, steps, ring, threads=1):
     """
     Yields `loader.fill(step, ...)` for each step, in order, into the ring's buffers in turn; with threads > 1 the next
@@ -173,6 +190,8 @@ def fill_in_order(loader, steps, ring, threads=1):
     steps = list(steps)
     loader.reserve_threads(threads)
     with ThreadPoolExecutor(threads, thread_name_prefix="logitstore-fill") as pool:
+        if steps:
+            _first_fill_on_each_thread(pool, threads, loader, steps[0], ring)
         pending = [pool.submit(loader.fill, steps[i], ring[i % len(ring)]) for i in range(min(threads, len(steps)))]
         try:
             for i in range(len(steps)):
