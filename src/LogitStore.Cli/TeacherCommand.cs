@@ -182,8 +182,8 @@ internal static class TeacherCommand
                     $"pack / forward = {b.Ratio:F3}; pack time: forward {p.Forward:F2} s, softmax/top-k + copy {p.TopKAndTransfer:F2} s, " +
                     $"host cut {p.HostProcessing:F2} s, waiting for encoders + I/O {p.WaitingForWriter:F2} s; bound by {p.Bound}");
                 Console.WriteLine(
-                    $"store {b.BytesPerToken:F1} B/token; peak RSS {p.PeakResidentBytes / 1048576.0:N0} MiB, weights " +
-                    $"{p.WeightBytes / 1048576.0:N0} MiB on disk");
+                    $"store {b.BytesPerToken:F1} B/token; weights {p.WeightBytes / 1048576.0:N0} MiB on disk; peak RSS " +
+                    $"{p.LoadedResidentBytes / 1048576.0:N0} MiB once loaded, {p.PeakResidentBytes / 1048576.0:N0} MiB at the end");
             }
             finally
             {

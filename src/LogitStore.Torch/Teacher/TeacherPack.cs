@@ -44,11 +44,12 @@ public enum CorpusSplit
 
 /// <summary>
 /// Where a teacher pack's time went (seconds of the producing thread; encoding runs beside it on the writer's pool),
-/// and the memory it took: the process's peak resident set against the weights' size on disk.
+/// and the memory it took: the process's peak resident set once the model was loaded and at the end, against the
+/// weights' size on disk.
 /// </summary>
 public sealed record TeacherPackTiming(
     long Tokens, double Seconds, double Forward, double TopKAndTransfer, double HostProcessing, double WaitingForWriter,
-    long PeakResidentBytes = 0, long WeightBytes = 0)
+    long PeakResidentBytes = 0, long WeightBytes = 0, long LoadedResidentBytes = 0)
 {
     public double TokensPerSecond => Tokens / Seconds;
 
@@ -133,7 +134,7 @@ public sealed class TeacherPackSource : IPackSource
     private readonly TextTokenizer _tokenizer;
     private readonly TokenizedCorpus _corpus;
     private readonly int _firstSequence, _total;
-    private readonly long _weightBytes;
+    private readonly long _weightBytes, _loadedResidentBytes;
 
     /// <summary>
     /// Checks the checkpoint's config (every refusal is here, before a file is written), then loads its tokenizer,
@@ -156,6 +157,7 @@ public sealed class TeacherPackSource : IPackSource
         _model = Model.Checkpoint.Load(o.Checkpoint, _device, o.SequenceLength);
         if (_device.type == DeviceType.CUDA) _model.to(ScalarType.BFloat16);
         _model.eval();
+        _loadedResidentBytes = ProcessMemory.PeakResidentBytes();
         try
         {
             _corpus = TokenizedCorpus.Build(
@@ -268,7 +270,7 @@ public sealed class TeacherPackSource : IPackSource
         await writer.CompleteAsync(ct);
         Timing = new TeacherPackTiming(
             (long)(_total - next) * t, clock.Elapsed.TotalSeconds, forward, topk, host, wait, ProcessMemory.PeakResidentBytes(),
-            _weightBytes);
+            _weightBytes, _loadedResidentBytes);
     }
 
     /// <summary>
