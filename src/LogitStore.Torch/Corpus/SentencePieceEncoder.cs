@@ -24,7 +24,7 @@ internal sealed class SentencePieceEncoder : ITextEncoder
         SentencePieceTokenizer model;
         using (var stream = File.OpenRead(modelPath))
         {
-            try { model = LlamaTokenizer.Create(stream, addBeginOfSentence: false, addEndOfSentence: false); }
+            try { model = SentencePieceTokenizer.Create(stream, false, false); }
             catch (Exception e) when (e is not IOException)
             {
                 throw new ArgumentException($"{modelPath}: not a SentencePiece model this tokenizer reads ({e.Message})", e);

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using LogitStore.Torch.Corpus;
 
-namespace LogitStore.Tests.Torch;
+namespace LogitStore.Tests.Torch.Corpus;
 
 /// <summary>
 /// <see cref="TextTokenizer.ForCheckpoint"/> against encoders this project did not write: real Llama 3 and Qwen3

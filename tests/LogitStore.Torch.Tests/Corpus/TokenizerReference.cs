@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace LogitStore.Tests.Torch;
+namespace LogitStore.Tests.Torch.Corpus;
 
 /// <summary>
 /// The reference encoders the tokenizer tests compare against, none written by this project: transformers.js'

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace LogitStore.Tests.Torch;
+namespace LogitStore.Tests.Torch.Corpus;
 
 /// <summary>
 /// Generated text that exercises a tokenizer's corners: scripts and emoji, combining marks (decomposed, so NFC
