@@ -75,7 +75,7 @@ internal static class CheckpointTokenizer
         if (config is JsonElement c && c.TryGetProperty("added_tokens_decoder", out var decoder))
             foreach (var entry in decoder.EnumerateObject())
                 added.Add(ReadAddedToken(entry.Value, path) with { Id = int.Parse(entry.Name) });
-        var encoder = SentencePieceEncoder.Create(path, added, out int vocabSize);
+        var encoder = SentencePieceModel.Load(path, added, out int vocabSize, out int modelBos, out int modelEos);
 
         int? IdOf(string token)
         {
@@ -85,10 +85,10 @@ internal static class CheckpointTokenizer
             return ids.Count == 1 ? ids[0] : null;
         }
 
-        int? bos = (AddsBos(config) ?? true) ? (TokenOf(config, "bos_token") is string b ? IdOf(b) : encoder.BeginningOfSentenceId) : null;
+        int? bos = (AddsBos(config) ?? true) ? (TokenOf(config, "bos_token") is string b ? IdOf(b) : modelBos) : null;
         if (bos < 0) bos = null;
         int? eos = (TokenOf(config, "eos_token") is string e ? IdOf(e) : null)
-                   ?? (encoder.EndOfSentenceId >= 0 ? (int?)encoder.EndOfSentenceId : null)
+                   ?? (modelEos >= 0 ? (int?)modelEos : null)
                    ?? ModelConfigEos(files);
         if (eos is null)
             throw new ArgumentException($"{files.Directory}: no end-of-text token (tokenizer_config.json eos_token, config.json eos_token_id)");
