@@ -29,8 +29,7 @@ internal static class CheckpointTokenizer
             if (IsSentencePieceStyle(json.RootElement))
             {
                 if (files.Has(TokenizerFiles.TokenizerModel)) return LoadSentencePiece(files, tokenizerConfig);
-                throw new ArgumentException(
-                    $"{path}: a SentencePiece-style tokenizer.json (Metaspace / byte fallback) is supported only with its tokenizer.model");
+                return LoadSentencePieceBpeJson(files, json.RootElement, path, tokenizerConfig);
             }
             return LoadByteLevelBpe(files, json.RootElement, path, tokenizerConfig);
         }
@@ -50,9 +49,58 @@ internal static class CheckpointTokenizer
         var added = root.GetProperty("added_tokens").EnumerateArray().Select(a => ReadAddedToken(a, path)).ToList();
         var encoder = ByteLevelBpeEncoder.Create(root, preTokenizer, added, path, out int vocabSize);
 
+        var (bos, eos) = DocumentFraming(files, root, added, config, path);
+        return TextTokenizer.FromFiles(ByteLevelBpeName, encoder, vocabSize, bos, eos, files);
+    }
+
+    /// <summary>
+    /// Llama 2's tokenizer.json without its tokenizer.model: a BPE over ▁-spelt text, its normalizer Prepend ▁ and
+    /// Replace ' ' by ▁, no pre-tokenizer, byte fallback. Other SentencePiece-style files are refused.
+    /// </summary>
+    private static TextTokenizer LoadSentencePieceBpeJson(TokenizerFiles files, JsonElement root, string path, JsonElement? config)
+    {
+        var model = root.GetProperty("model");
+        string kind = $"a SentencePiece-style tokenizer.json (model {model.GetProperty("type").GetString()})";
+        var steps = root.GetProperty("normalizer") is { ValueKind: JsonValueKind.Object } n && n.GetProperty("type").GetString() == "Sequence"
+            ? n.GetProperty("normalizers").EnumerateArray().ToList()
+            : [];
+        bool llama2 = model.GetProperty("type").GetString() == "BPE"
+                      && root.GetProperty("pre_tokenizer").ValueKind == JsonValueKind.Null
+                      && model.TryGetProperty("unk_token", out var unk) && unk.ValueKind == JsonValueKind.String
+                      && steps.Count == 2
+                      && steps[0].GetProperty("type").GetString() == "Prepend" && steps[0].GetProperty("prepend").GetString() == "▁"
+                      && steps[1].GetProperty("type").GetString() == "Replace"
+                      && steps[1].GetProperty("pattern").TryGetProperty("String", out var from) && from.GetString() == " "
+                      && steps[1].GetProperty("content").GetString() == "▁";
+        if (!llama2)
+            throw new ArgumentException($"{path}: {kind} is supported only with its tokenizer.model, or in Llama 2's form");
+
+        var added = root.GetProperty("added_tokens").EnumerateArray().Select(a => ReadAddedToken(a, path)).ToList();
+        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var entry in model.GetProperty("vocab").EnumerateObject()) vocab[entry.Name] = entry.Value.GetInt32();
+        var merges = model.GetProperty("merges").EnumerateArray()
+            .Select(m => m.ValueKind == JsonValueKind.Array ? $"{m[0].GetString()} {m[1].GetString()}" : m.GetString()!)
+            .ToList();
+        bool byteFallback = model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True;
+        string unknown = model.GetProperty("unk_token").GetString()!;
+        var encoder = new SentencePieceBpeEncoder(
+            vocab, merges, unknown, byteFallback, s => s.Length == 0 ? s : "▁" + s.Replace(' ', '▁'), added);
+        int vocabSize = Math.Max(vocab.Values.Max(), added.Count == 0 ? 0 : added.Max(t => t.Id)) + 1;
+        var (bos, eos) = DocumentFraming(files, root, added, config, path);
+        return TextTokenizer.FromFiles(ByteLevelBpeName, encoder, vocabSize, bos, eos, files);
+    }
+
+    /// <summary>
+    /// BOS: tokenizer_config.json's add_bos_token and bos_token, else the post-processor's template. EOS: the family's
+    /// end-of-text special token, else eos_token, else config.json's eos_token_id.
+    /// </summary>
+    private static (int? Bos, int Eos) DocumentFraming(
+        TokenizerFiles files, JsonElement root, List<AddedToken> added, JsonElement? config, string path)
+    {
+        var vocab = root.GetProperty("model").GetProperty("vocab");
+
         int? IdOf(string token) =>
-            added.FirstOrDefault(a => a.Content == token)?.Id
-            ?? (model.GetProperty("vocab").TryGetProperty(token, out var id) ? id.GetInt32() : null);
+            added.FirstOrDefault(a => a.Content == token)?.Id ?? (vocab.TryGetProperty(token, out var id) ? id.GetInt32() : null);
 
         int? bos = AddsBos(config) switch
         {
@@ -65,7 +113,7 @@ internal static class CheckpointTokenizer
                    ?? ModelConfigEos(files);
         if (eos is null)
             throw new ArgumentException($"{files.Directory}: no end-of-text token (tokenizer_config.json eos_token, config.json eos_token_id)");
-        return TextTokenizer.FromFiles(ByteLevelBpeName, encoder, vocabSize, bos, eos.Value, files);
+        return (bos, eos.Value);
     }
 
     private static TextTokenizer LoadSentencePiece(TokenizerFiles files, JsonElement? config)

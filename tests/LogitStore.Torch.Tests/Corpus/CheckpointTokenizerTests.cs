@@ -79,12 +79,35 @@ public class CheckpointTokenizerTests
     }
 
     [Fact]
-    public void SentencePieceStyleTokenizerJson_WithoutModel_IsRefusedNamingTheFile()
+    public void Llama2TokenizerJson_MatchesTransformersJs_AndFramesDocumentsWithSAndEndS()
+    {
+        string dir = Path.Combine(TokenizerReference.TokenizersDirectory, "llama2");
+        var texts = TokenizerTexts.Generate(7, 200);
+        var reference = TokenizerReference.Node(dir, texts);
+        var tok = TextTokenizer.ForCheckpoint(dir);
+        AssertSameIds(texts, reference.Select(r => r.Plain).ToList(), tok.Encode);
+        Assert.True(reference.Sum(r => r.Plain.Length) >= 10_000, $"{reference.Sum(r => r.Plain.Length)} tokens compared");
+        Assert.Equal(1, tok.BeginningOfDocument);
+        Assert.Equal(2, tok.EndOfText);
+        for (int i = 0; i < 20; i++) Assert.Equal(reference[i].Special.Append(2), tok.EncodeDocument(texts[i]));
+    }
+
+    [Fact]
+    public void UnsupportedTokenizerJson_IsRefusedNamingTheFileAndKind()
     {
         string dir = TokenizerReference.CopyOf("llama2");
+        string path = Path.Combine(dir, "tokenizer.json");
+        var json = JsonNode.Parse(File.ReadAllText(path))!;
+        json["pre_tokenizer"] = JsonNode.Parse("""{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": true}""");
+        File.WriteAllText(path, json.ToJsonString());
         var e = Assert.Throws<ArgumentException>(() => TextTokenizer.ForCheckpoint(dir));
-        Assert.Contains(Path.Combine(dir, "tokenizer.json"), e.Message);
-        Assert.Contains("SentencePiece", e.Message);
+        Assert.StartsWith($"{path}: a SentencePiece-style tokenizer.json (model BPE)", e.Message);
+
+        json = JsonNode.Parse(File.ReadAllText(Path.Combine(TokenizerReference.TokenizersDirectory, "qwen3", "tokenizer.json")))!;
+        json["model"]!["type"] = "WordPiece";
+        File.WriteAllText(path, json.ToJsonString());
+        e = Assert.Throws<ArgumentException>(() => TextTokenizer.ForCheckpoint(dir));
+        Assert.Equal($"{path}: model of type 'WordPiece' is not supported (byte-level BPE only)", e.Message);
     }
 
     [Theory]
