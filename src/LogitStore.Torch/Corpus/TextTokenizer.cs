@@ -81,7 +81,7 @@ public sealed class TextTokenizer
     public string Decode(IEnumerable<int> ids) => _encoder.Decode(ids);
 
     /// <summary>
-    /// The tokenizer's identity (format-spec 2.1.1): for cl100k, XXH3-64 over every id's decoded bytes; for a checkpoint's
+    /// The tokenizer's identity (format-spec 2.0.1): for cl100k, XXH3-64 over every id's decoded bytes; for a checkpoint's
     /// tokenizer files, XXH3-64 over those files, framed by name and length.
     /// </summary>
     public string VocabHash() => _vocabHash();

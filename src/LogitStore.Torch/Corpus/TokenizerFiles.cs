@@ -6,7 +6,7 @@ namespace LogitStore.Torch.Corpus;
 
 /// <summary>
 /// The files of a checkpoint directory that define how text becomes ids, in the order the vocabulary hash reads them
-/// (format-spec 2.1.1). Other files (config.json, weights, special_tokens_map.json) are not part of the identity.
+/// (format-spec 2.0.1). Other files (config.json, weights, special_tokens_map.json) are not part of the identity.
 /// </summary>
 internal sealed class TokenizerFiles
 {

@@ -52,7 +52,8 @@ internal static class TokenizerReference
     {
         _ = TokenizersDirectory;
         string work = TestData.TempDir(), checkpoint = Path.Combine(work, "checkpoint");
-        string corpus = Path.Combine(work, "training.txt"), input = Path.Combine(work, "texts.json"), output = Path.Combine(work, "ids.json");
+        string corpus = Path.Combine(work, "training.txt");
+        string input = Path.Combine(work, "texts.json"), output = Path.Combine(work, "ids.json");
         File.WriteAllText(corpus, training);
         File.WriteAllText(input, JsonSerializer.Serialize(texts));
         Run("/usr/bin/python3", [Path.Combine(Here, "sentencepiece-reference.py"), corpus, checkpoint, modelType, input, output], work);
@@ -76,7 +77,8 @@ internal static class TokenizerReference
         string stderr = process.StandardError.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} exited {process.ExitCode}: {stderr}{stdout.Result}");
+            throw new InvalidOperationException(
+                $"{program} {string.Join(' ', arguments)} exited {process.ExitCode}: {stderr}{stdout.Result}");
     }
 
     private static string RepositoryRoot()

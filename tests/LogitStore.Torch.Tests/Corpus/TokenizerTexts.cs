@@ -34,7 +34,8 @@ internal static class TokenizerTexts
         "<|eot_id|>", "<s>", "</s>", "<unk>", "<|endoftext|><|endoftext|>", "< |endoftext| >", "<|endof", "text|>",
     ];
 
-    private static readonly string[] Spaces = [" ", "  ", "   ", "\t", "\t\t", "\n", "\n\n", "\r\n", " \n ", "\n\t", "    ", "\u00A0", "\u3000"];
+    private static readonly string[] Spaces =
+        [" ", "  ", "   ", "\t", "\t\t", "\n", "\n\n", "\r\n", " \n ", "\n\t", "    ", "\u00A0", "\u3000"];
 
     /// <summary><paramref name="count"/> texts of a few hundred characters, the same for the same seed.</summary>
     public static List<string> Generate(int seed, int count, bool specials = true)
