@@ -75,7 +75,12 @@ internal sealed class HfPreTokenizer
         string regex = pattern.TryGetProperty("Regex", out var r)
             ? r.GetString()!
             : Regex.Escape(pattern.GetProperty("String").GetString()!);
-        var compiled = new Regex(regex, RegexOptions.CultureInvariant | RegexOptions.Compiled);
+        Regex compiled;
+        try { compiled = new Regex(regex, RegexOptions.CultureInvariant | RegexOptions.Compiled); }
+        catch (ArgumentException bad)
+        {
+            throw new ArgumentException($"{file}: pre_tokenizer Split regex is not one .NET reads ({bad.Message})", bad);
+        }
         return s => Isolated(compiled, s);
     }
 

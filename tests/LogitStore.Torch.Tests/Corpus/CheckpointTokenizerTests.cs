@@ -29,6 +29,9 @@ public class CheckpointTokenizerTests(ITestOutputHelper output)
         AssertSameIds(texts, reference.Select(r => r.Plain).ToList(), tok.Encode);
         int compared = reference.Sum(r => r.Plain.Length);
         output.WriteLine($"{name}: {compared} tokens of {texts.Count} texts equal");
+        // Byte-level BPE loses nothing but what the normalizer changes (Qwen: NFC).
+        string plain = "naïve 東京 🙂\t\n  x = 1234567;";
+        Assert.Equal(plain, tok.Decode(tok.Encode(plain)));
         Assert.True(compared >= 10_000, $"{compared} tokens compared");
     }
 
