@@ -63,7 +63,7 @@ internal sealed class ByteLevelBpeEncoder : ITextEncoder
             SpecialTokens = added.Where(t => !vocab.ContainsKey(t.Content)).ToDictionary(t => t.Content, t => t.Id),
         });
         vocabSize = Math.Max(vocab.Values.Max(), added.Count == 0 ? 0 : added.Max(t => t.Id)) + 1;
-        var normalize = HfNormalizer.Parse(root.GetProperty("normalizer"), file);
+        var normalize = HfNormalizer.Parse(root.Optional("normalizer"), file);
         return new ByteLevelBpeEncoder(
             bpe, Flag(model, "ignore_merges") ? vocab : null,
             new AddedTokens(added.Where(t => !t.Normalized)),

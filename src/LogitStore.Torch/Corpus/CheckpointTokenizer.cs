@@ -26,12 +26,21 @@ internal static class CheckpointTokenizer
         {
             using var json = ReadJson(files, TokenizerFiles.TokenizerJson);
             string path = files.PathOf(TokenizerFiles.TokenizerJson);
-            if (IsSentencePieceStyle(json.RootElement))
+            try
             {
-                if (files.Has(TokenizerFiles.TokenizerModel)) return LoadSentencePiece(files, tokenizerConfig);
-                return LoadSentencePieceBpeJson(files, json.RootElement, path, tokenizerConfig);
+                if (IsSentencePieceStyle(json.RootElement))
+                {
+                    if (files.Has(TokenizerFiles.TokenizerModel)) return LoadSentencePiece(files, tokenizerConfig);
+                    return LoadSentencePieceBpeJson(files, json.RootElement, path, tokenizerConfig);
+                }
+                return LoadByteLevelBpe(files, json.RootElement, path, tokenizerConfig);
             }
-            return LoadByteLevelBpe(files, json.RootElement, path, tokenizerConfig);
+            catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                // A member missing or of the wrong JSON type.
+                throw new ArgumentException(
+                    $"{path} (or {TokenizerFiles.TokenizerConfig}): not a tokenizer file read here ({e.Message})", e);
+            }
         }
         if (files.Has(TokenizerFiles.TokenizerModel)) return LoadSentencePiece(files, tokenizerConfig);
         if (ModelConfigVocabSize(files) == TextTokenizer.Cl100kVocabSize) return TextTokenizer.Create();
@@ -43,7 +52,7 @@ internal static class CheckpointTokenizer
         var model = root.GetProperty("model");
         string type = model.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
         if (type != "BPE") throw new ArgumentException($"{path}: model of type '{type}' is not supported (byte-level BPE only)");
-        var preTokenizer = HfPreTokenizer.Parse(root.GetProperty("pre_tokenizer"), path);
+        var preTokenizer = HfPreTokenizer.Parse(root.Optional("pre_tokenizer"), path);
         if (!preTokenizer.HasByteLevel)
             throw new ArgumentException($"{path}: a BPE without a ByteLevel pre-tokenizer is not supported (byte-level BPE only)");
         var added = root.GetProperty("added_tokens").EnumerateArray().Select(a => ReadAddedToken(a, path)).ToList();
@@ -62,12 +71,12 @@ internal static class CheckpointTokenizer
     {
         var model = root.GetProperty("model");
         string kind = $"a SentencePiece-style tokenizer.json (model {model.GetProperty("type").GetString()})";
-        var normalizer = root.GetProperty("normalizer");
+        var normalizer = root.Optional("normalizer");
         var steps = normalizer.ValueKind == JsonValueKind.Object && normalizer.GetProperty("type").GetString() == "Sequence"
             ? normalizer.GetProperty("normalizers").EnumerateArray().ToList()
             : [];
         bool llama2 = model.GetProperty("type").GetString() == "BPE"
-                      && root.GetProperty("pre_tokenizer").ValueKind == JsonValueKind.Null
+                      && root.Optional("pre_tokenizer").ValueKind is JsonValueKind.Null or JsonValueKind.Undefined
                       && model.TryGetProperty("unk_token", out var unk) && unk.ValueKind == JsonValueKind.String
                       && steps.Count == 2
                       && steps[0].GetProperty("type").GetString() == "Prepend" && steps[0].GetProperty("prepend").GetString() == "▁"
@@ -108,7 +117,7 @@ internal static class CheckpointTokenizer
         {
             true => TokenOf(config, "bos_token") is string b ? IdOf(b) : null,
             false => null,
-            null => TemplateBos(root.GetProperty("post_processor"), path),
+            null => TemplateBos(root.Optional("post_processor"), path),
         };
         int? eos = EndOfTextTokens
                        .Select(s => added.FirstOrDefault(a => a.Special && a.Content == s)?.Id)
@@ -152,9 +161,9 @@ internal static class CheckpointTokenizer
         var model = root.GetProperty("model");
         if (model.TryGetProperty("type", out var t) && t.GetString() == "Unigram") return true;
         if (model.TryGetProperty("byte_fallback", out var f) && f.ValueKind == JsonValueKind.True) return true;
-        return HasType(root.GetProperty("pre_tokenizer"), "Metaspace")
-               || HasType(root.GetProperty("decoder"), "Metaspace")
-               || HasType(root.GetProperty("normalizer"), "Prepend");
+        return HasType(root.Optional("pre_tokenizer"), "Metaspace")
+               || HasType(root.Optional("decoder"), "Metaspace")
+               || HasType(root.Optional("normalizer"), "Prepend");
     }
 
     private static bool HasType(JsonElement e, string type) => e.ValueKind switch
@@ -240,4 +249,12 @@ internal static class CheckpointTokenizer
         if (v.ValueKind == JsonValueKind.Array && v.GetArrayLength() > 0) return v[0].GetInt32();
         return null;
     }
+}
+
+/// <summary>tokenizer.json members that writers may leave out, read as JSON null.</summary>
+internal static class JsonMembers
+{
+    private static readonly JsonElement Null = JsonSerializer.SerializeToElement<object?>(null);
+
+    public static JsonElement Optional(this JsonElement e, string name) => e.TryGetProperty(name, out var v) ? v : Null;
 }
