@@ -40,6 +40,18 @@ public class CorpusTests
     }
 
     [Fact]
+    public void Cl100kDocuments_JoinAsTextThenEndOfText_WithNoBos()
+    {
+        var tok = TextTokenizer.Create();
+        var docs = TextDocuments.Read(Sample).ToList();
+        var corpus = TokenizedCorpus.Build(docs, tok, 16, heldOutEvery: 1_000_000);
+        var joined = docs.SelectMany(d => tok.Encode(d.Text).Append(tok.EndOfText)).ToArray();
+        Assert.Equal(joined[..(joined.Length - joined.Length % 16)], corpus.Train.Concat(corpus.HeldOut).ToArray());
+        Assert.Null(tok.BeginningOfDocument);
+        Assert.Equal(tok.Encode("a<|endoftext|>b").Append(100_257), tok.EncodeDocument("a<|endoftext|>b"));
+    }
+
+    [Fact]
     public void JsonLines_MalformedLine_IsNamedWithItsOffset()
     {
         string path = Path.Combine(TestData.TempDir(), "c.jsonl");
