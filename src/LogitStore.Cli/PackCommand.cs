@@ -19,11 +19,19 @@ internal static class PackCommand
         var proc = new ProcessingOptions();
         var outOpt = new Option<string>("--out") { Description = "store directory to write", Required = true };
         var synthetic = new Option<bool>("--synthetic") { Description = "use the deterministic synthetic teacher" };
-        var teacher = new Option<string?>("--teacher") { Description = "teacher checkpoint directory (from 'logitstore teacher train')" };
+        var teacher = new Option<string?>("--teacher")
+        {
+            Description = "teacher checkpoint directory: Hugging Face layout (Llama, Mistral, Qwen2, Qwen3) or 'logitstore teacher train'",
+        };
         var corpus = new Option<string>("--corpus")
         {
-            Description = "teacher: corpus to run over",
+            Description = "teacher: corpus to run over: *.jsonl, *.parquet, plain text (blank-line documents) or a Brown directory",
             DefaultValueFactory = _ => "data/brown",
+        };
+        var textField = new Option<string>("--text-field")
+        {
+            Description = "teacher: the JSON member or Parquet column holding each document's text",
+            DefaultValueFactory = _ => Torch.Corpus.TextDocuments.DefaultTextField,
         };
         var batch = new Option<int>("--batch") { Description = "teacher: sequences per forward", DefaultValueFactory = _ => 8 };
         var device = new Option<string>("--device") { Description = "teacher: auto | cpu | cuda", DefaultValueFactory = _ => "auto" };
@@ -108,13 +116,13 @@ internal static class PackCommand
 
         var cmd = new Command("pack", "run a teacher (synthetic, or an external process through a stream) and write a store")
         {
-            outOpt, synthetic, teacher, corpus, batch, device, stream, resume, force, part, tokens, vocab, seqLen, seed, method,
+            outOpt, synthetic, teacher, corpus, textField, batch, device, stream, resume, force, part, tokens, vocab, seqLen, seed, method,
             temperature, topP, topK, draws,
             tokCodec, ids, values, codebook, beam, dictSample, range, zstd, spb, shardMiB, workers, split, idSeed,
         };
         Option[] storeShaping =
         [
-            synthetic, teacher, corpus, batch, force, part, tokens, vocab, seqLen, seed, method, temperature, topP, topK, draws,
+            synthetic, teacher, corpus, textField, batch, force, part, tokens, vocab, seqLen, seed, method, temperature, topP, topK, draws,
             tokCodec, ids, values, codebook, beam, dictSample, range, zstd, spb, shardMiB, split,
         ];
         cmd.SetAction(async (r, ct) =>
@@ -145,6 +153,7 @@ internal static class PackCommand
                 if (kind == Torch.Teacher.TeacherPackSource.Kind)
                 {
                     Compare(corpus, Source("corpus"), Path.GetFullPath(r.GetValue(corpus)!));
+                    Compare(textField, Source("text_field") ?? Torch.Corpus.TextDocuments.DefaultTextField, r.GetValue(textField)!);
                     Compare(batch, Source("batch"), r.GetValue(batch).ToString());
                     Compare(split, Source("split"), r.GetValue(split)!);
                     Compare(tokens, Source("max_tokens") ?? "all", r.GetValue(tokens).ToString());
@@ -276,7 +285,8 @@ internal static class PackCommand
                 if (partSpec is not null) throw new ArgumentException("--part splits synthetic packs; a teacher pack takes --split");
                 var o = new Torch.Teacher.TeacherPackOptions
                 {
-                    Checkpoint = ckpt, Corpus = r.GetValue(corpus)!, Output = dir, SequenceLength = r.GetValue(seqLen),
+                    Checkpoint = ckpt, Corpus = r.GetValue(corpus)!, TextField = r.GetValue(textField)!, Output = dir,
+                    SequenceLength = r.GetValue(seqLen),
                     BatchSize = r.GetValue(batch),
                     Device = r.GetValue(device)!, Processing = processing, Codecs = codecs, Overwrite = r.GetValue(force),
                     Workers = r.GetValue(workers), Split = Choice.Parse<Torch.Teacher.CorpusSplit>(r.GetValue(split)!, "--split"),
@@ -291,7 +301,8 @@ internal static class PackCommand
                     $"teacher pack: {timing.Tokens:N0} tokens in {timing.Seconds:F1} s = {timing.TokensPerSecond:N0} tokens/s; " +
                     $"forward {timing.Forward:F1} s, " +
                     $"top-k + copy to host {timing.TopKAndTransfer:F1} s, host cut {timing.HostProcessing:F1} s, " +
-                    $"waiting for the encoders {timing.WaitingForWriter:F1} s; bound by {timing.Bound}");
+                    $"waiting for the encoders {timing.WaitingForWriter:F1} s; bound by {timing.Bound}; peak RSS " +
+                    $"{timing.PeakResidentBytes / 1048576.0:N0} MiB, weights {timing.WeightBytes / 1048576.0:N0} MiB");
                 PrintSummary(progress, m, dir);
                 return 0;
             }

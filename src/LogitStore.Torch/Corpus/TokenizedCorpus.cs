@@ -32,6 +32,12 @@ public sealed class TextTokenizer
 
     public IReadOnlyList<int> Encode(string text) => Inner.EncodeToIds(text);
 
+    /// <summary>The tokenizer a checkpoint was trained with (placeholder: cl100k).</summary>
+    public static TextTokenizer ForCheckpoint(string checkpointDirectory) => Create();
+
+    /// <summary>A document as the family joins documents: its ids, then end-of-text.</summary>
+    public IReadOnlyList<int> EncodeDocument(string text) => [.. Encode(text), EndOfText];
+
     public string Decode(IEnumerable<int> ids) => Inner.Decode(ids);
 
     /// <summary>

@@ -3,7 +3,10 @@ using static TorchSharp.torch;
 
 namespace LogitStore.Torch.Model;
 
-/// <summary>A model directory as Hugging Face lays it out: <c>config.json</c> + <c>model.safetensors</c> (+ training state).</summary>
+/// <summary>
+/// A model directory as Hugging Face lays it out: <c>config.json</c> + <c>model.safetensors</c> or its shards (+ the
+/// tokenizer's files, + training state for the project's own models).
+/// </summary>
 public static class Checkpoint
 {
     public const string ConfigFile = "config.json";
@@ -15,9 +18,8 @@ public static class Checkpoint
     /// </summary>
     public const string VocabularyTensor = "logitstore.output_vocabulary";
 
-    /// <summary>XXH3-64 of the checkpoint's weights file, as hex: the teacher's identity in manifests and reports.</summary>
-    public static string WeightsHash(string directory) =>
-        LogitStore.Format.Checksum.ToHex(LogitStore.Format.Checksum.Of(File.ReadAllBytes(Path.Combine(directory, WeightsFile))));
+    /// <summary>XXH3-64 of the checkpoint's weight files, as hex: the teacher's identity in manifests and reports.</summary>
+    public static string WeightsHash(string directory) => CheckpointWeights.Hash(directory);
 
     public static void Save(string directory, DecoderLM model, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -29,66 +31,69 @@ public static class Checkpoint
         Safetensors.Save(Path.Combine(directory, WeightsFile), tensors, metadata);
     }
 
-    /// <summary>Builds the model from config.json and copies every weight in, by Llama name; missing or extra names are errors.</summary>
-    public static DecoderLM Load(string directory, Device? device = null)
+    /// <summary>
+    /// Builds the model from config.json (<see cref="CheckpointConfig"/>) and streams every weight in, by its Hugging
+    /// Face name, from model.safetensors or the shards of its index; a missing, misshapen or unplaced tensor is an
+    /// error naming it, raised before any weight is copied.
+    /// </summary>
+    /// <param name="sequenceLength">The positions a forward will see, when known (checked against sliding windows).</param>
+    public static DecoderLM Load(string directory, Device? device = null, int? sequenceLength = null)
     {
-        string configPath = Path.Combine(directory, ConfigFile);
-        if (!File.Exists(configPath)) throw new FileNotFoundException($"{configPath}: no config.json in the checkpoint directory");
-        var config = TransformerConfig.FromJson(File.ReadAllText(configPath));
-        var weights = Safetensors.Load(Path.Combine(directory, WeightsFile));
-        DecoderLM model;
+        var config = CheckpointConfig.Read(directory, sequenceLength);
+        using var weights = CheckpointWeights.Open(directory);
+        var model = new DecoderLM(config, ReadVocabulary(config, weights), initialise: false);
         try
         {
-            model = new DecoderLM(config, ReadVocabulary(directory, config, weights));
             using var _ = no_grad();
             var expected = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-            foreach (var name in weights.Keys)
-                if (!expected.ContainsKey(name) && name != VocabularyTensor && !(name == "lm_head.weight" && model.Config.TieEmbeddings))
-                    throw new InvalidDataException($"{directory}: checkpoint tensor '{name}' has no place in this model");
+            foreach (var (name, t) in weights.Tensors)
+                if (!expected.ContainsKey(name) && !Ignored(name, config))
+                    throw new InvalidDataException($"{t.File}: checkpoint tensor '{name}' has no place in this model");
             foreach (var (name, p) in expected)
             {
-                if (!weights.TryGetValue(name, out var w)) throw new InvalidDataException($"{directory}: checkpoint lacks '{name}'");
-                if (!w.shape.SequenceEqual(p.shape))
+                if (!weights.Tensors.TryGetValue(name, out var w))
+                    throw new InvalidDataException($"{directory}: checkpoint lacks '{name}'");
+                if (!w.Shape.SequenceEqual(p.shape))
                     throw new InvalidDataException(
-                        $"{directory}: '{name}' is [{string.Join(", ", w.shape)}], the model wants [{string.Join(", ", p.shape)}]");
-                p.copy_(w.to_type(p.dtype));
+                        $"{w.File}: '{name}' is [{string.Join(", ", w.Shape)}], the model wants [{string.Join(", ", p.shape)}]");
             }
+            foreach (var (name, p) in expected) weights.CopyInto(name, p);
         }
-        finally
+        catch
         {
-            foreach (var w in weights.Values) w.Dispose();
+            model.Dispose();
+            throw;
         }
         if (device is not null) model.to(device);
         return model;
     }
 
+    /// <summary>
+    /// Tensors a checkpoint may hold that the forward does not read: the compact vocabulary (read apart), a tied
+    /// model's copy of the embedding as lm_head, and the rotary frequencies older Llama checkpoints saved as buffers.
+    /// </summary>
+    private static bool Ignored(string name, TransformerConfig config) =>
+        name == VocabularyTensor || (name == "lm_head.weight" && config.TieEmbeddings) || name.EndsWith(".rotary_emb.inv_freq");
+
     /// <summary>The output vocabulary of the checkpoint in <paramref name="directory"/>, without building the model.</summary>
     public static OutputVocabulary ReadOutputVocabulary(string directory)
     {
-        string configPath = Path.Combine(directory, ConfigFile);
-        if (!File.Exists(configPath)) throw new FileNotFoundException($"{configPath}: no config.json in the checkpoint directory");
-        var config = TransformerConfig.FromJson(File.ReadAllText(configPath));
+        var config = CheckpointConfig.Read(directory);
         if (config.FullVocabSize is null) return OutputVocabulary.Full(config.VocabSize);
-        var weights = Safetensors.Load(Path.Combine(directory, WeightsFile));
-        try
-        {
-            return ReadVocabulary(directory, config, weights)!;
-        }
-        finally
-        {
-            foreach (var w in weights.Values) w.Dispose();
-        }
+        using var weights = CheckpointWeights.Open(directory);
+        return ReadVocabulary(config, weights)!;
     }
 
-    private static OutputVocabulary? ReadVocabulary(string directory, TransformerConfig config, Dictionary<string, Tensor> weights)
+    private static OutputVocabulary? ReadVocabulary(TransformerConfig config, CheckpointWeights weights)
     {
         if (config.FullVocabSize is not { } full) return null;
-        if (!weights.TryGetValue(VocabularyTensor, out var ids) || ids.dtype != ScalarType.Int32 || ids.dim() != 1)
-            throw new InvalidDataException($"{directory}: a compact-vocabulary checkpoint needs the I32 vector '{VocabularyTensor}'");
-        var vocabulary = OutputVocabulary.Compact(full, ids.data<int>().ToArray());
+        if (!weights.Tensors.TryGetValue(VocabularyTensor, out var t) || t.DType != "I32" || t.Shape.Length != 1)
+            throw new InvalidDataException(
+                $"{weights.Directory}: a compact-vocabulary checkpoint needs the I32 vector '{VocabularyTensor}'");
+        var vocabulary = OutputVocabulary.Compact(full, weights.ReadInt32(VocabularyTensor));
         if (vocabulary.Size != config.VocabSize)
             throw new InvalidDataException(
-                $"{directory}: '{VocabularyTensor}' has {ids.shape[0]} distinct ids, vocab_size {config.VocabSize} " +
+                $"{weights.Directory}: '{VocabularyTensor}' has {t.Shape[0]} distinct ids, vocab_size {config.VocabSize} " +
                 $"wants {config.VocabSize - 1}");
         return vocabulary;
     }

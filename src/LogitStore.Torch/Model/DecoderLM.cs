@@ -28,10 +28,14 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>Causal self-attention with rotary positions and grouped key/value heads, through scaled_dot_product_attention.</summary>
+/// <summary>
+/// Causal self-attention with rotary positions and grouped key/value heads, through scaled_dot_product_attention;
+/// with the family's q/k/v biases (Qwen2) or per-head q/k norms (Qwen3).
+/// </summary>
 public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
     private readonly Linear _q, _k, _v, _o;
+    private readonly RmsNorm? _qNorm, _kNorm;
     private readonly int _heads, _kvHeads, _headDim;
 
     public CausalSelfAttention(TransformerConfig c) : base(nameof(CausalSelfAttention))
@@ -39,14 +43,21 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor, Tensor, Tens
         _heads = c.Heads;
         _kvHeads = c.KeyValueHeads;
         _headDim = c.HeadDim;
-        _q = nn.Linear(c.HiddenSize, c.Heads * c.HeadDim, hasBias: false);
-        _k = nn.Linear(c.HiddenSize, c.KeyValueHeads * c.HeadDim, hasBias: false);
-        _v = nn.Linear(c.HiddenSize, c.KeyValueHeads * c.HeadDim, hasBias: false);
+        _q = nn.Linear(c.HiddenSize, c.Heads * c.HeadDim, hasBias: c.QkvBias);
+        _k = nn.Linear(c.HiddenSize, c.KeyValueHeads * c.HeadDim, hasBias: c.QkvBias);
+        _v = nn.Linear(c.HiddenSize, c.KeyValueHeads * c.HeadDim, hasBias: c.QkvBias);
         _o = nn.Linear(c.Heads * c.HeadDim, c.HiddenSize, hasBias: false);
         register_module("q_proj", _q);
         register_module("k_proj", _k);
         register_module("v_proj", _v);
         register_module("o_proj", _o);
+        if (c.QkNorm)
+        {
+            _qNorm = new RmsNorm(c.HeadDim, c.RmsNormEps);
+            _kNorm = new RmsNorm(c.HeadDim, c.RmsNormEps);
+            register_module("q_norm", _qNorm);
+            register_module("k_norm", _kNorm);
+        }
     }
 
     /// <param name="x">[B, T, d]</param><param name="cos">[T, headDim/2]</param><param name="sin">[T, headDim/2]</param>
@@ -54,8 +65,12 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor, Tensor, Tens
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = Rotary(_q.forward(x).view(b, t, _heads, _headDim).transpose(1, 2), cos, sin);
-        var k = Rotary(_k.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2), cos, sin);
+        var q = _q.forward(x).view(b, t, _heads, _headDim);
+        var k = _k.forward(x).view(b, t, _kvHeads, _headDim);
+        if (_qNorm is not null) q = _qNorm.forward(q);
+        if (_kNorm is not null) k = _kNorm.forward(k);
+        q = Rotary(q.transpose(1, 2), cos, sin);
+        k = Rotary(k.transpose(1, 2), cos, sin);
         var v = _v.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);
         if (_kvHeads != _heads)
         {
@@ -160,8 +175,8 @@ public sealed class DecoderBody : nn.Module<Tensor, Tensor>
 
     private (Tensor Cos, Tensor Sin) RotaryTables(long length, Device device)
     {
-        int half = _c.HeadDim / 2;
-        var inv = pow(_c.RopeTheta, -arange(0, half, dtype: ScalarType.Float64, device: device) / half).to_type(ScalarType.Float32);
+        var inv = tensor(RopeScaling.InverseFrequencies(_c.HeadDim, _c.RopeTheta, _c.RopeScaling), device: device)
+            .to_type(ScalarType.Float32);
         var angles = outer(arange(length, dtype: ScalarType.Float32, device: device), inv);
         return (angles.cos(), angles.sin());
     }
@@ -178,7 +193,8 @@ public sealed class DecoderLM : nn.Module<Tensor, Tensor>
     private readonly Linear? _lmHead;
 
     /// <param name="vocabulary">The output ids; required when the config has a compact vocabulary, else the full one.</param>
-    public DecoderLM(TransformerConfig config, OutputVocabulary? vocabulary = null) : base(nameof(DecoderLM))
+    /// <param name="initialise">False when every weight is about to be loaded: skips drawing them.</param>
+    public DecoderLM(TransformerConfig config, OutputVocabulary? vocabulary = null, bool initialise = true) : base(nameof(DecoderLM))
     {
         config.Validate();
         Config = config;
@@ -195,7 +211,7 @@ public sealed class DecoderLM : nn.Module<Tensor, Tensor>
             _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
             register_module("lm_head", _lmHead);
         }
-        InitialiseWeights();
+        if (initialise) InitialiseWeights();
     }
 
     public TransformerConfig Config { get; }

@@ -30,16 +30,33 @@ public sealed record TransformerConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? FullVocabSize { get; init; }
 
-    [JsonIgnore] public int HeadDim => HiddenSize / Heads;
+    /// <summary>The width of one attention head when the config gives it (Qwen3); else hidden_size / num_attention_heads.</summary>
+    [JsonPropertyName("head_dim")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? HeadDimension { get; init; }
+
+    /// <summary>The family's forward, from <c>architectures</c> (<see cref="CheckpointConfig"/> reads it).</summary>
+    [JsonIgnore] public ModelFamily Family { get; init; } = ModelFamily.Llama;
+
+    /// <summary>How rotary frequencies are rescaled for long contexts; null: not at all.</summary>
+    [JsonIgnore] public RopeScaling? RopeScaling { get; init; }
+
+    [JsonIgnore] public int HeadDim => HeadDimension ?? HiddenSize / Heads;
+
+    /// <summary>Qwen2 adds a bias to the q, k and v projections (not to o).</summary>
+    [JsonIgnore] public bool QkvBias => Family == ModelFamily.Qwen2;
+
+    /// <summary>Qwen3 normalises each head of q and k (RMSNorm over the head's width) before the rotation.</summary>
+    [JsonIgnore] public bool QkNorm => Family == ModelFamily.Qwen3;
+
+    /// <summary>A preset whose output layer covers <paramref name="vocabulary"/>.</summary>
+    public static TransformerConfig Preset(string name, OutputVocabulary vocabulary) =>
+        Preset(name, vocabulary.Size) with { FullVocabSize = vocabulary.IsCompact ? vocabulary.FullSize : null };
 
     /// <summary>
     /// tiny: seconds on a CPU; cpu-small: small with 4 layers instead of 6, the CPU teacher of a compact vocabulary;
     /// small: ~30M parameters at a 100k vocabulary (the GPU teacher); base: larger.
     /// </summary>
-    /// <summary>A preset whose output layer covers <paramref name="vocabulary"/>.</summary>
-    public static TransformerConfig Preset(string name, OutputVocabulary vocabulary) =>
-        Preset(name, vocabulary.Size) with { FullVocabSize = vocabulary.IsCompact ? vocabulary.FullSize : null };
-
     public static TransformerConfig Preset(string name, int vocabSize) => name switch
     {
         "tiny" => new TransformerConfig
@@ -65,8 +82,10 @@ public sealed record TransformerConfig
     {
         if (VocabSize < 2 || HiddenSize < 2 || Layers < 1 || Heads < 1 || IntermediateSize < 1)
             throw new ArgumentException("model sizes must be positive");
-        if (HiddenSize % Heads != 0)
+        if (HeadDimension is null && HiddenSize % Heads != 0)
             throw new ArgumentException($"hidden_size {HiddenSize} is not a multiple of num_attention_heads {Heads}");
+        if (HeadDim < 2) throw new ArgumentException($"head_dim {HeadDim} must be at least 2");
+        if (KeyValueHeads < 1) throw new ArgumentException($"num_key_value_heads {KeyValueHeads} must be positive");
         if (HeadDim % 2 != 0) throw new ArgumentException($"head dimension {HeadDim} must be even for rotary positions");
         if (Heads % KeyValueHeads != 0)
             throw new ArgumentException($"num_attention_heads {Heads} is not a multiple of num_key_value_heads {KeyValueHeads}");
@@ -75,8 +94,9 @@ public sealed record TransformerConfig
     /// <summary>Parameters (weights) the model holds.</summary>
     public long ParameterCount()
     {
-        long d = HiddenSize, kv = (long)KeyValueHeads * HeadDim;
-        long perLayer = d * d * 2 + d * kv * 2 + 3 * d * IntermediateSize + 2 * d;
+        long d = HiddenSize, q = (long)Heads * HeadDim, kv = (long)KeyValueHeads * HeadDim;
+        long perLayer = d * q * 2 + d * kv * 2 + 3 * d * IntermediateSize + 2 * d
+            + (QkvBias ? q + 2 * kv : 0) + (QkNorm ? 2L * HeadDim : 0);
         return VocabSize * d * (TieEmbeddings ? 1 : 2) + Layers * perLayer + d;
     }
 

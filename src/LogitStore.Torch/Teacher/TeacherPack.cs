@@ -14,6 +14,9 @@ public sealed record TeacherPackOptions
 {
     public required string Checkpoint { get; init; }
     public required string Corpus { get; init; }
+
+    /// <summary>The JSON member or Parquet column that holds each document's text.</summary>
+    public string TextField { get; init; } = TextDocuments.DefaultTextField;
     public required string Output { get; init; }
     public int SequenceLength { get; init; } = 128;
     public int BatchSize { get; init; } = 8;
@@ -39,9 +42,13 @@ public enum CorpusSplit
     HeldOut,
 }
 
-/// <summary>Where a teacher pack's time went (seconds of the producing thread; encoding runs beside it on the writer's pool).</summary>
+/// <summary>
+/// Where a teacher pack's time went (seconds of the producing thread; encoding runs beside it on the writer's pool),
+/// and the memory it took: the process's peak resident set against the weights' size on disk.
+/// </summary>
 public sealed record TeacherPackTiming(
-    long Tokens, double Seconds, double Forward, double TopKAndTransfer, double HostProcessing, double WaitingForWriter)
+    long Tokens, double Seconds, double Forward, double TopKAndTransfer, double HostProcessing, double WaitingForWriter,
+    long PeakResidentBytes = 0, long WeightBytes = 0)
 {
     public double TokensPerSecond => Tokens / Seconds;
 
@@ -86,15 +93,39 @@ public sealed class TeacherPackSource : IPackSource
     private readonly TextTokenizer _tokenizer;
     private readonly TokenizedCorpus _corpus;
     private readonly int _firstSequence, _total;
+    private readonly long _weightBytes;
 
+    /// <summary>
+    /// Checks the checkpoint's config (every refusal is here, before a file is written), then loads its tokenizer,
+    /// its weights and the corpus, in that order.
+    /// </summary>
     private TeacherPackSource(TeacherPackOptions o)
     {
         if (o.BatchSize < 1) throw new ArgumentException($"the teacher batch must be >= 1 sequence, got {o.BatchSize}");
         if (o.SequenceLength < 2) throw new ArgumentException($"the sequence length must be >= 2, got {o.SequenceLength}");
         _o = o;
         _device = TorchRuntime.Device(o.Device);
-        _tokenizer = TextTokenizer.Create();
-        _corpus = TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), _tokenizer, o.SequenceLength, maxTokens: o.MaxTokens);
+        var config = CheckpointConfig.Read(o.Checkpoint, o.SequenceLength);
+        _tokenizer = TextTokenizer.ForCheckpoint(o.Checkpoint);
+        int modelVocabulary = config.FullVocabSize ?? config.VocabSize;
+        if (_tokenizer.VocabSize > modelVocabulary)
+            throw new ArgumentException(
+                $"{o.Checkpoint}: the tokenizer ({_tokenizer.Name}) has {_tokenizer.VocabSize} ids, the model's vocabulary " +
+                $"{modelVocabulary}");
+        using (var weights = CheckpointWeights.Open(o.Checkpoint)) _weightBytes = weights.Bytes;
+        _model = Model.Checkpoint.Load(o.Checkpoint, _device, o.SequenceLength);
+        if (_device.type == DeviceType.CUDA) _model.to(ScalarType.BFloat16);
+        _model.eval();
+        try
+        {
+            _corpus = TokenizedCorpus.Build(
+                TextDocuments.Read(o.Corpus, o.TextField), _tokenizer, o.SequenceLength, maxTokens: o.MaxTokens);
+        }
+        catch
+        {
+            _model.Dispose();
+            throw;
+        }
         (_firstSequence, _total) = o.Split switch
         {
             CorpusSplit.All => (0, _corpus.TrainSequences + _corpus.HeldOutSequences),
@@ -103,15 +134,6 @@ public sealed class TeacherPackSource : IPackSource
         };
         // A token limit packs that many tokens, rounded up to whole sequences.
         if (o.MaxTokens != long.MaxValue) _total = (int)Math.Min(_total, (o.MaxTokens + o.SequenceLength - 1) / o.SequenceLength);
-        _model = Model.Checkpoint.Load(o.Checkpoint, _device);
-        if (_device.type == DeviceType.CUDA) _model.to(ScalarType.BFloat16);
-        _model.eval();
-        if (_model.Vocabulary.FullSize != _tokenizer.VocabSize)
-        {
-            _model.Dispose();
-            throw new ArgumentException(
-                $"the teacher's vocabulary is {_model.Vocabulary.FullSize}, the tokenizer's {_tokenizer.VocabSize}");
-        }
     }
 
     public static TeacherPackSource Open(TeacherPackOptions o) => new(o);
@@ -132,6 +154,7 @@ public sealed class TeacherPackSource : IPackSource
         {
             Checkpoint = checkpoint,
             Corpus = (string?)s["corpus"] ?? throw new ArgumentException("the store's source has no 'corpus'"),
+            TextField = (string?)s["text_field"] ?? TextDocuments.DefaultTextField,
             Output = "",
             SequenceLength = (int)Number("sequence_length"),
             BatchSize = (int)Number("batch"),
@@ -154,13 +177,15 @@ public sealed class TeacherPackSource : IPackSource
             ["order"] = "train split then held-out split", ["sequences"] = _total, ["batch"] = _o.BatchSize,
         };
         if (_o.MaxTokens != long.MaxValue) source["max_tokens"] = _o.MaxTokens;
+        if (_o.TextField != TextDocuments.DefaultTextField) source["text_field"] = _o.TextField;
         return new StoreWriterOptions
         {
-            VocabSize = (uint)_tokenizer.VocabSize,
+            VocabSize = (uint)_model.Vocabulary.FullSize,
             Tokenizer = new TokenizerInfo { Name = _tokenizer.Name, VocabHash = _tokenizer.VocabHash() },
             Teacher = new()
             {
                 ["id"] = Path.GetFullPath(_o.Checkpoint),
+                ["architecture"] = _model.Config.Architectures[0],
                 ["weights_xxh3"] = Model.Checkpoint.WeightsHash(_o.Checkpoint),
                 ["parameters"] = _model.Config.ParameterCount(),
                 ["output_ids"] = _model.Vocabulary.Candidates,
@@ -211,7 +236,9 @@ public sealed class TeacherPackSource : IPackSource
             wait += Stopwatch.GetElapsedTime(t2).TotalSeconds;
         }
         await writer.CompleteAsync(ct);
-        Timing = new TeacherPackTiming((long)(_total - next) * t, clock.Elapsed.TotalSeconds, forward, topk, host, wait);
+        Timing = new TeacherPackTiming(
+            (long)(_total - next) * t, clock.Elapsed.TotalSeconds, forward, topk, host, wait, ProcessMemory.PeakResidentBytes(),
+            _weightBytes);
     }
 
     public ValueTask DisposeAsync()
