@@ -1,5 +1,5 @@
 """
-A reference forward of Hugging Face decoder checkpoints (Llama, Mistral, Qwen2, Qwen3) in float32, written from the
+A reference forward of Hugging Face decoder checkpoints (Llama, Mistral, Qwen2, Qwen3) in float32 or float64, written from the
 published model equations, independent of LogitStore's own model code.
 
     model = HfReference.load("path/to/checkpoint")
@@ -98,8 +98,9 @@ def rotate_half(x):
 class HfReference:
     """The float32 forward of one checkpoint."""
 
-    def __init__(self, config, weights):
+    def __init__(self, config, weights, dtype=torch.float32):
         self.config = config
+        self.dtype = dtype
         arch = config["architectures"][0]
         if arch not in ARCHITECTURES:
             raise ValueError(f"architecture {arch} is not in the reference")
@@ -114,13 +115,14 @@ class HfReference:
         window = config.get("sliding_window")
         uses_window = config.get("use_sliding_window", True) if self.family in ("qwen2", "qwen3") else True
         self.sliding_window = window if (uses_window and window) else None
-        self.w = {k: torch.from_numpy(np.array(v)) for k, v in weights.items()}
-        self.inv_freq = rope_inv_freq(config, self.head_dim)
+        self.w = {k: torch.from_numpy(np.array(v)).to(dtype) for k, v in weights.items()}
+        self.inv_freq = rope_inv_freq(config, self.head_dim).to(dtype)   # computed in float32, as Hugging Face does
 
     @classmethod
-    def load(cls, directory):
+    def load(cls, directory, dtype=torch.float32):
+        """The checkpoint in `directory`, computing in `dtype` (float64: a reference for float32 forwards)."""
         directory = Path(directory)
-        return cls(json.loads((directory / "config.json").read_text()), read_weights(directory))
+        return cls(json.loads((directory / "config.json").read_text()), read_weights(directory), dtype)
 
     @property
     def vocab_size(self):
@@ -159,11 +161,11 @@ class HfReference:
 
     @torch.no_grad()
     def logits(self, tokens):
-        """Logits [B, T, V] (float32) after each prefix of `tokens` [B, T] (positions 0 … T-1, no padding)."""
+        """Logits [B, T, V] (in the model's dtype) after each prefix of `tokens` [B, T] (positions 0 … T-1, no padding)."""
         tokens = torch.as_tensor(tokens, dtype=torch.long)
         b, t = tokens.shape
         h = self.w["model.embed_tokens.weight"][tokens]
-        positions = torch.arange(t, dtype=torch.float32)
+        positions = torch.arange(t, dtype=self.dtype)
         freqs = positions[:, None] * self.inv_freq[None, :]
         emb = torch.cat((freqs, freqs), dim=-1)
         cos, sin = emb.cos(), emb.sin()
