@@ -32,7 +32,7 @@ internal static class CliErrors
             return Interrupted;
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException
-            or UnauthorizedAccessException)
+            or InvalidDataException or UnauthorizedAccessException)
         {
             if (Environment.GetEnvironmentVariable("LOGITSTORE_TRACE") == "1") Console.Error.WriteLine(ex);
             // The library's ArgumentExceptions name the .NET parameter; the user gave an option, which the message names.
