@@ -31,8 +31,8 @@ internal static class CliErrors
             Fail("interrupted: nothing after the last commit was kept (a partial store resumes with --resume)");
             return Interrupted;
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException
-            or InvalidDataException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or InvalidDataException
+            or FormatException or UnauthorizedAccessException)
         {
             if (Environment.GetEnvironmentVariable("LOGITSTORE_TRACE") == "1") Console.Error.WriteLine(ex);
             // The library's ArgumentExceptions name the .NET parameter; the user gave an option, which the message names.

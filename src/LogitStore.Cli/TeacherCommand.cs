@@ -99,7 +99,7 @@ internal static class TeacherCommand
             if (result.OnlineStore is { } s) Console.WriteLine($"online logits -> {s}");
             return 0;
         });
-        return new Command("teacher", "teacher models") { train, Profile() };
+        return new Command("teacher", "teacher models") { train, Profile(), Bench() };
     }
 
     /// <summary><c>teacher profile</c>: milliseconds per training step, by phase, at the full and the compact vocabulary.</summary>
@@ -136,5 +136,61 @@ internal static class TeacherCommand
             return 0;
         });
         return profile;
+    }
+
+    /// <summary><c>teacher bench</c>: a pack's tokens/s against the bare forward's over the same tokens, in one process.</summary>
+    private static Command Bench()
+    {
+        var teacher = new Option<string>("--teacher") { Description = "checkpoint directory (Hugging Face layout)", Required = true };
+        var corpus = new Option<string>("--corpus") { Description = "corpus to run over", DefaultValueFactory = _ => "data/brown" };
+        var textField = new Option<string>("--text-field")
+        {
+            Description = "the JSON member or Parquet column holding each document's text",
+            DefaultValueFactory = _ => Torch.Corpus.TextDocuments.DefaultTextField,
+        };
+        var tokens = new Option<long>("--tokens") { Description = "tokens to run, in whole sequences", DefaultValueFactory = _ => 8192 };
+        var seqLen = new Option<int>("--seq-len") { DefaultValueFactory = _ => 512 };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 4 };
+        var topK = new Option<int>("--top-k") { DefaultValueFactory = _ => 50 };
+        var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => "auto" };
+        var outOpt = new Option<string?>("--out") { Description = "where the pack writes its store (default: a temporary directory)" };
+        var bench = new Command("bench", "pack tokens/s against the bare forward's over the same tokens (top-k, the default codecs)")
+        {
+            teacher, corpus, textField, tokens, seqLen, batch, topK, device, outOpt,
+        };
+        bench.SetAction(async (r, ct) =>
+        {
+            string? given = r.GetValue(outOpt);
+            string dir = given ?? Path.Combine(Path.GetTempPath(), $"logitstore-bench-{Environment.ProcessId}");
+            var o = new TeacherPackOptions
+            {
+                Checkpoint = r.GetValue(teacher)!, Corpus = r.GetValue(corpus)!, TextField = r.GetValue(textField)!, Output = dir,
+                SequenceLength = r.GetValue(seqLen), BatchSize = r.GetValue(batch), Device = r.GetValue(device)!,
+                MaxTokens = r.GetValue(tokens), Overwrite = given is null,
+                Processing = new ProcessingOptions { Method = TruncationMethod.TopK, TopK = r.GetValue(topK) },
+            };
+            o.Processing.Validate();
+            try
+            {
+                var b = await TeacherPack.BenchmarkAsync(o, ct: ct);
+                var p = b.Pack;
+                Console.WriteLine("| run | tokens | seconds | tokens/s |");
+                Console.WriteLine("|---|---:|---:|---:|");
+                Console.WriteLine($"| bare forward | {b.ForwardTokens:N0} | {b.ForwardSeconds:F2} | {b.ForwardTokensPerSecond:N0} |");
+                Console.WriteLine($"| pack (top-k {o.Processing.TopK}) | {p.Tokens:N0} | {p.Seconds:F2} | {p.TokensPerSecond:N0} |");
+                Console.WriteLine(
+                    $"pack / forward = {b.Ratio:F3}; pack time: forward {p.Forward:F2} s, softmax/top-k + copy {p.TopKAndTransfer:F2} s, " +
+                    $"host cut {p.HostProcessing:F2} s, waiting for encoders + I/O {p.WaitingForWriter:F2} s; bound by {p.Bound}");
+                Console.WriteLine(
+                    $"store {b.BytesPerToken:F1} B/token; weights {p.WeightBytes / 1048576.0:N0} MiB on disk; peak RSS " +
+                    $"{p.LoadedResidentBytes / 1048576.0:N0} MiB once loaded, {p.PeakResidentBytes / 1048576.0:N0} MiB at the end");
+            }
+            finally
+            {
+                if (given is null && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+            }
+            return 0;
+        });
+        return bench;
     }
 }

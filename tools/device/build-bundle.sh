@@ -3,7 +3,8 @@
 #   .device/app/         the CLI, framework-dependent, managed TorchSharp only (the machine's own libtorch is used)
 #   .device/netrt.tar.xz this machine's .NET runtime (no SDK), unpacked there by env.sh
 #   .device/env.sh       DOTNET_ROOT, PATH, LD_LIBRARY_PATH (libtorch from the machine's PyTorch, libcudart)
-# Also fetches Brown into data/brown. Then run, on the GPU machine (carry: .device, data/brown):
+# Also fetches Brown into data/brown and the tokenizers into data/tokenizers. Then run, on the GPU machine (carry: .device,
+# data/brown, data/tokenizers):
 #   source .device/env.sh && dotnet .device/app/LogitStore.Cli.dll teacher train --device cuda --preset small ...
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -16,5 +17,6 @@ root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
 tar -cJf .device/netrt.tar.xz -C "$root" dotnet host/fxr shared/Microsoft.NETCore.App
 cp tools/device/env.sh .device/env.sh
 ./tools/fetch-corpus.sh
+./tools/fetch-tokenizers.sh
 grep -qx '/.device/' .gitignore || echo '/.device/' >> .gitignore
-du -sh .device data/brown
+du -sh .device data/brown data/tokenizers

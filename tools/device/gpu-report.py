@@ -51,12 +51,24 @@ def main(directory):
     pack = ran.get("teacher-pack", {"lines": []})["lines"]
     if p := search(rf"teacher pack: {NUMBER} tokens in {NUMBER} s = {NUMBER} tokens/s; forward {NUMBER} s, "
                    rf"top-k \+ copy to host {NUMBER} s, host cut {NUMBER} s, waiting for the encoders {NUMBER} s; "
-                   r"bound by (.+)$", pack):
+                   r"bound by ([^;]+)", pack):
         keys = ["tokens", "seconds", "tokens_per_second", "forward_s", "topk_and_copy_s", "host_cut_s", "writer_wait_s", "bound"]
         summary["pack"] = dict(zip(keys, p))
         summary["pack"]["forward_tokens_per_second"] = p[0] / p[3] if p[3] else None
     if b := search(rf"committed {NUMBER} sequences, {NUMBER} tokens, {NUMBER} shard\(s\), {NUMBER} bytes/token", pack):
         summary.setdefault("pack", {})["bytes_per_token"] = b[3]
+
+    bench = ran.get("hf-teacher-bench", {"lines": []})["lines"]
+    forward = search(rf"^\| bare forward \| {NUMBER} \| {NUMBER} \| {NUMBER} \|", bench)
+    packed = search(rf"^\| pack \(top-k \d+\) \| {NUMBER} \| {NUMBER} \| {NUMBER} \|", bench)
+    if forward and packed:
+        summary["hf_teacher"] = {"forward_tokens_per_second": forward[2], "pack_tokens_per_second": packed[2],
+                                 "tokens": packed[0], "ratio": packed[2] / forward[2] if forward[2] else None}
+        if r := search(r"bound by ([^;]+)$", bench):
+            summary["hf_teacher"]["bound"] = r[0]
+        if m := search(rf"store {NUMBER} B/token; weights {NUMBER} MiB on disk; peak RSS {NUMBER} MiB once loaded, "
+                       rf"{NUMBER} MiB at the end", bench):
+            summary["hf_teacher"].update(bytes_per_token=m[0], weights_mib=m[1], rss_loaded_mib=m[2], rss_peak_mib=m[3])
 
     students = {}
     for mode in ["lm", "offline", "online"]:
@@ -108,6 +120,14 @@ def markdown(s):
                f"| {fmt(p.get('tokens'))} | {fmt(p.get('tokens_per_second'))} | {fmt(p.get('forward_tokens_per_second'))} "
                f"| {fmt(p.get('forward_s'), 1)} | {fmt(p.get('topk_and_copy_s'), 1)} | {fmt(p.get('host_cut_s'), 1)} "
                f"| {fmt(p.get('writer_wait_s'), 1)} | {p.get('bound', '–')} | {fmt(p.get('bytes_per_token'), 2)} |"]
+    if h := s.get("hf_teacher"):
+        md += ["", "## A real teacher's configuration: Llama-3.2-1B's layout, random weights, BF16, its tokenizer", "",
+               "| tokens | bare forward tokens/s | pack tokens/s | pack / forward | bound by | bytes/token "
+               "| weights MiB | peak RSS MiB (loaded, end) |",
+               "|---:|---:|---:|---:|---|---:|---:|---|",
+               f"| {fmt(h.get('tokens'))} | {fmt(h.get('forward_tokens_per_second'))} | {fmt(h.get('pack_tokens_per_second'))} "
+               f"| {fmt(h.get('ratio'), 3)} | {h.get('bound', '–')} | {fmt(h.get('bytes_per_token'), 1)} "
+               f"| {fmt(h.get('weights_mib'))} | {fmt(h.get('rss_loaded_mib'))}, {fmt(h.get('rss_peak_mib'))} |"]
     if st := s.get("students"):
         md += ["", "## Student step time (same student, batch and store)", "", "| mode | steps | ms/step | tokens/s |",
                "|---|---:|---:|---:|"]

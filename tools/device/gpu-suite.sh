@@ -3,6 +3,8 @@
 #   1. host→device GB/s, page-locked against pageable, and the batch loader's positions/s into device tensors;
 #   2. `teacher train` of the small preset on Brown for a fixed step budget (tiny presets in the smoke run);
 #   3. `pack --teacher` tokens/s against the bare forward's tokens/s (the pack's own phase timings), bound side named;
+#      then the same for a random-weight checkpoint of Llama-3.2-1B's configuration in Hugging Face layout (BF16
+#      shards, Llama 3's tokenizer): `teacher bench`, the bare forward and the pack over the same tokens in one process;
 #   4. student step time: LM-only, offline KD and online KD (the teacher inside every step), same student and batch;
 #   5. a summary (gpu-suite.md, gpu-suite.json) with the feed's positions/s over the student's tokens/s;
 #   6. with LOGITSTORE_SUITE_STUDY_SECONDS=N, the offline-versus-online study for at most N seconds, its report and
@@ -12,7 +14,7 @@
 # Each step has its own time limit and the suite goes on past a failed step, so one run always leaves a report.
 #
 # On the GPU machine, from the repository root, with the bundle from tools/device/build-bundle.sh
-# (carry .device and data/brown):   bash tools/device/gpu-suite.sh "$OUT"
+# (carry .device, data/brown and data/tokenizers):   bash tools/device/gpu-suite.sh "$OUT"
 # Rehearsal on any machine (CPU, tiny sizes, every step but the study; the test suite runs it):
 #   bash tools/device/gpu-suite.sh --cpu-smoke [DIR]
 # A rehearsal writes to DIR, or to a new temporary directory it names; never to reports/gpu, where measured results live.
@@ -45,6 +47,8 @@ if (( smoke )); then
     device=cpu teacher_preset=tiny student_preset=tiny
     teacher_steps=6 teacher_batch=2 teacher_seq=32 pack_tokens=2048 pack_batch=8 student_steps=2 student_batch=2 feed_batches=3
     study_scale=(--corpus-tokens 60000 --teacher-epochs 1 --student-steps 4 --eval-every 4 --seq-len 64 --batch 4)
+    hf_checkpoint=(--preset tiny-llama --vocab 128256) hf_tokens=512 hf_seq=64 hf_batch=2
+    ./tools/fetch-tokenizers.sh >/dev/null
 else
     # shellcheck disable=SC1091
     source .device/env.sh
@@ -53,6 +57,7 @@ else
     device=cuda teacher_preset=small student_preset=small
     teacher_steps=600 teacher_batch=32 teacher_seq=256 pack_tokens=524288 pack_batch=64 student_steps=200 student_batch=16 feed_batches=200
     study_scale=()
+    hf_checkpoint=(--preset llama-3.2-1b) hf_tokens=262144 hf_seq=2048 hf_batch=8
 fi
 
 # step NAME LIMIT_SECONDS COMMAND...: runs one step under its limit, appends its output to the log, records rc and seconds.
@@ -79,6 +84,12 @@ step teacher-train 180 "${cli[@]}" teacher train --device "$device" --preset "$t
 step teacher-pack 75 "${cli[@]}" pack --teacher "$teacher" --corpus "$corpus" --device "$device" --out "$store" \
     --method top-k --top-k 50 \
     --tokens "$pack_tokens" --batch "$pack_batch" --seq-len "$teacher_seq" --force
+hf_teacher="$work/hf-teacher"
+step hf-checkpoint 150 python3 tools/hf_checkpoint.py "$hf_teacher" "${hf_checkpoint[@]}" --shards 2 \
+    --tokenizer-from data/tokenizers/llama3
+step hf-teacher-bench 150 "${cli[@]}" teacher bench --device "$device" --teacher "$hf_teacher" --corpus "$corpus" \
+    --tokens "$hf_tokens" --seq-len "$hf_seq" --batch "$hf_batch"
+rm -rf "$hf_teacher"
 for mode in lm offline online; do
     step "student-$mode" 70 "${cli[@]}" train --device "$device" --store "$store" --mode "$mode" --teacher "$teacher" \
         --vocab-from "$teacher" --preset "$student_preset" --max-steps "$student_steps" --batch "$student_batch" --seq-len 0 \

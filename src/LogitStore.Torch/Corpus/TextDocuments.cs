@@ -130,7 +130,8 @@ public static class TextDocuments
             var field = fields.FirstOrDefault(f => f.Path.ToString() == textField)
                 ?? throw new InvalidDataException(
                     $"{path}: no column '{textField}' (columns: {string.Join(", ", fields.Select(f => f.Path.ToString()))})");
-            if (field.ClrType != typeof(string) || field.MaxRepetitionLevel > 0)
+            // Parquet.Net types a UTF-8 column as ReadOnlyMemory<char> (or string, by its options).
+            if ((field.ClrType != typeof(string) && field.ClrType != typeof(ReadOnlyMemory<char>)) || field.MaxRepetitionLevel > 0)
                 throw new InvalidDataException($"{path}: column '{textField}' is not a column of strings");
             long row = 0;
             for (int g = 0; g < reader.RowGroupCount; g++)

@@ -50,11 +50,11 @@ public static class CheckpointConfig
             throw c.Refuse("quantization_config", "quantised checkpoints are not supported (BF16, F16 or F32 weights)");
         if (c.Double("partial_rotary_factor") is { } partial && partial != 1)
             throw c.Refuse("partial_rotary_factor", $"{partial} is not supported (1: every dimension rotates)");
-        if (c.Bool("mlp_bias") == true) throw c.Refuse("mlp_bias", "biases in the MLP are not supported");
+        if (c.Bool("mlp_bias") == true) throw c.Refuse("mlp_bias", "true is not supported (the MLP's forward here has no biases)");
         if (c.Bool("attention_bias") == true)
             throw c.Refuse("attention_bias", family == ModelFamily.Qwen2
-                ? "Qwen2's q/k/v biases are implied; an explicit attention_bias is not supported"
-                : $"attention biases are not supported for {architecture}");
+                ? "true is not supported (Qwen2's q/k/v biases are implied, and o_proj has none)"
+                : $"true is not supported for {architecture} (its forward here has no attention biases)");
 
         int hidden = c.Int("hidden_size") ?? throw c.Refuse("hidden_size", "is required");
         int heads = c.Int("num_attention_heads") ?? throw c.Refuse("num_attention_heads", "is required");

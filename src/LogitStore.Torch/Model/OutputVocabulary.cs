@@ -165,6 +165,26 @@ public sealed class OutputVocabulary
         return p.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The <paramref name="k"/> most probable candidates at each position of logits [.., Size]: probabilities after
+    /// temperature, in descending order, and their tokenizer ids. A full vocabulary takes the top k of the logits and
+    /// normalises only those by the log-sum-exp, so the softmax over the whole vocabulary is never written out.
+    /// </summary>
+    public (Tensor Probabilities, Tensor Ids) TopCandidates(Tensor logits, double temperature, int k)
+    {
+        using var scope = NewDisposeScope();
+        Tensor probabilities, outputs;
+        if (IsCompact) (probabilities, outputs) = CandidateProbabilities(logits, temperature).topk(k, -1);
+        else
+        {
+            var z = logits.to_type(ScalarType.Float32);
+            if (temperature != 1.0) z = z / temperature;
+            var (top, at) = z.topk(k, -1);
+            (probabilities, outputs) = ((top - z.logsumexp(-1, keepdim: true)).exp_(), at);
+        }
+        return (probabilities.MoveToOuterDisposeScope(), ToFullIds(outputs).MoveToOuterDisposeScope());
+    }
+
     /// <summary>Candidates a top-k may take: every output but "other".</summary>
     public int Candidates => IsCompact ? Size - 1 : Size;
 

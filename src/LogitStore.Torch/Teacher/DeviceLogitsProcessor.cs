@@ -51,11 +51,10 @@ public sealed class DeviceLogitsProcessor
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         using (var scope = NewDisposeScope())
         {
-            // "other" holds −1 here: never a top-k candidate, never drawn.
-            var p = vocabulary.CandidateProbabilities(logits, _o.Temperature);
             if (_o.Method == TruncationMethod.Sampled)
             {
-                var weights = p.reshape(-1, v).clamp_min(0);
+                // "other" holds −1 here: never drawn.
+                var weights = vocabulary.CandidateProbabilities(logits, _o.Temperature).reshape(-1, v).clamp_min(0);
                 var sorted = Draw(weights, _o.Draws, (ulong)_o.Seed ^ sequenceIds[0]).sort(-1).Values;
                 var picked = weights.gather(1, sorted);
                 ids = vocabulary.ToFullIds(sorted).cpu().data<long>().ToArray();
@@ -64,9 +63,9 @@ public sealed class DeviceLogitsProcessor
             }
             else
             {
-                var (vals, idx) = p.topk(k, -1);
-                probs = vals.cpu().data<float>().ToArray();
-                ids = vocabulary.ToFullIds(idx).cpu().data<long>().ToArray();
+                var (top, topIds) = vocabulary.TopCandidates(logits, _o.Temperature, k);
+                probs = top.cpu().data<float>().ToArray();
+                ids = topIds.cpu().data<long>().ToArray();
                 width = k;
             }
         }

@@ -44,16 +44,35 @@ public enum CorpusSplit
 
 /// <summary>
 /// Where a teacher pack's time went (seconds of the producing thread; encoding runs beside it on the writer's pool),
-/// and the memory it took: the process's peak resident set against the weights' size on disk.
+/// and the memory it took: the process's peak resident set once the model was loaded and at the end, against the
+/// weights' size on disk.
 /// </summary>
 public sealed record TeacherPackTiming(
     long Tokens, double Seconds, double Forward, double TopKAndTransfer, double HostProcessing, double WaitingForWriter,
-    long PeakResidentBytes = 0, long WeightBytes = 0)
+    long PeakResidentBytes = 0, long WeightBytes = 0, long LoadedResidentBytes = 0)
 {
     public double TokensPerSecond => Tokens / Seconds;
 
-    /// <summary>The side that bounds the rate: the teacher (forward + transfer) or the CPU encoders (the wait for the writer).</summary>
-    public string Bound => WaitingForWriter > Forward + TopKAndTransfer ? "encode/write (CPU)" : "teacher forward (device)";
+    /// <summary>
+    /// The stage that took most of the producing thread's time: the forward, the softmax/top-k and copy to the host,
+    /// the host's cut, or the wait for the encoders and the writer (encoding and I/O run beside the producer).
+    /// </summary>
+    public string Bound => new[]
+    {
+        (Forward, "teacher forward"), (TopKAndTransfer, "softmax/top-k + copy to host"), (HostProcessing, "host cut"),
+        (WaitingForWriter, "encoders + I/O"),
+    }.MaxBy(stage => stage.Item1).Item2;
+}
+
+/// <summary>A teacher pack against the bare forward over the same tokens (<see cref="TeacherPack.BenchmarkAsync"/>).</summary>
+public sealed record TeacherPackBenchmark(long ForwardTokens, double ForwardSeconds, TeacherPackTiming Pack, long StoreBytes)
+{
+    public double ForwardTokensPerSecond => ForwardTokens / ForwardSeconds;
+
+    /// <summary>The pack's rate as a fraction of the bare forward's.</summary>
+    public double Ratio => Pack.TokensPerSecond / ForwardTokensPerSecond;
+
+    public double BytesPerToken => (double)StoreBytes / Pack.Tokens;
 }
 
 /// <summary>
@@ -64,9 +83,31 @@ public sealed record TeacherPackTiming(
 public static class TeacherPack
 {
     public static async Task<(Manifest Manifest, TeacherPackTiming Timing)> RunAsync(
+        TeacherPackOptions o, PackProgress? progress = null, CancellationToken ct = default) =>
+        await RunAsync(TeacherPackSource.Open(o), o, progress, ct);
+
+    /// <summary>
+    /// Pack against bare forward, side by side in one process on one loaded model: first the forward alone over the
+    /// pack's batches, then the pack of the same tokens into <see cref="TeacherPackOptions.Output"/>.
+    /// </summary>
+    public static async Task<TeacherPackBenchmark> BenchmarkAsync(
         TeacherPackOptions o, PackProgress? progress = null, CancellationToken ct = default)
     {
         var source = TeacherPackSource.Open(o);
+        (long tokens, double seconds) bare;
+        try { bare = source.ForwardOnly(ct); }
+        catch
+        {
+            await source.DisposeAsync();
+            throw;
+        }
+        var (manifest, timing) = await RunAsync(source, o, progress, ct);
+        return new TeacherPackBenchmark(bare.tokens, bare.seconds, timing, (long)manifest.Totals.Bytes);
+    }
+
+    private static async Task<(Manifest Manifest, TeacherPackTiming Timing)> RunAsync(
+        TeacherPackSource source, TeacherPackOptions o, PackProgress? progress, CancellationToken ct)
+    {
         var manifest = await Pack.RunAsync(
             o.Output, source, o.Processing, o.Codecs, o.Overwrite, o.Workers, o.IdentitySeed, progress, ct);
         return (manifest, source.Timing!);
@@ -93,7 +134,7 @@ public sealed class TeacherPackSource : IPackSource
     private readonly TextTokenizer _tokenizer;
     private readonly TokenizedCorpus _corpus;
     private readonly int _firstSequence, _total;
-    private readonly long _weightBytes;
+    private readonly long _weightBytes, _loadedResidentBytes;
 
     /// <summary>
     /// Checks the checkpoint's config (every refusal is here, before a file is written), then loads its tokenizer,
@@ -116,6 +157,7 @@ public sealed class TeacherPackSource : IPackSource
         _model = Model.Checkpoint.Load(o.Checkpoint, _device, o.SequenceLength);
         if (_device.type == DeviceType.CUDA) _model.to(ScalarType.BFloat16);
         _model.eval();
+        _loadedResidentBytes = ProcessMemory.PeakResidentBytes();
         try
         {
             _corpus = TokenizedCorpus.Build(
@@ -207,18 +249,8 @@ public sealed class TeacherPackSource : IPackSource
         {
             ct.ThrowIfCancellationRequested();
             TorchRuntime.PrepareThread();
-            int b = Math.Min(_o.BatchSize, _total - first);
-            var tokens = new int[b][];
-            var ids = new ulong[b];
-            var flat = new long[b * t];
-            for (int i = 0; i < b; i++)
-            {
-                int s = _firstSequence + first + i;
-                tokens[i] = (s < _corpus.TrainSequences ? _corpus.TrainSequence(s) : _corpus.HeldOutSequence(s - _corpus.TrainSequences))
-                    .ToArray();
-                ids[i] = (ulong)(first + i);
-                for (int j = 0; j < t; j++) flat[i * t + j] = tokens[i][j];
-            }
+            var (tokens, ids, flat) = Batch(first);
+            int b = tokens.Length;
             SparseSequence[] seqs;
             using (var scope = NewDisposeScope())
             using (no_grad())
@@ -238,7 +270,47 @@ public sealed class TeacherPackSource : IPackSource
         await writer.CompleteAsync(ct);
         Timing = new TeacherPackTiming(
             (long)(_total - next) * t, clock.Elapsed.TotalSeconds, forward, topk, host, wait, ProcessMemory.PeakResidentBytes(),
-            _weightBytes);
+            _weightBytes, _loadedResidentBytes);
+    }
+
+    /// <summary>
+    /// The bare teacher forward over the batches a pack runs (the logits made and dropped, nothing else), after one
+    /// batch of warm-up: the rate a pack is measured against. Returns the tokens and the seconds the forwards took.
+    /// </summary>
+    public (long Tokens, double Seconds) ForwardOnly(CancellationToken ct = default)
+    {
+        double seconds = 0;
+        for (int first = -_o.BatchSize; first < _total; first += _o.BatchSize)
+        {
+            ct.ThrowIfCancellationRequested();
+            TorchRuntime.PrepareThread();
+            var (tokens, _, flat) = Batch(Math.Max(0, first));
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            var t0 = Stopwatch.GetTimestamp();
+            _model.forward(tensor(flat, [tokens.Length, _o.SequenceLength]).to(_device));
+            if (_device.type == DeviceType.CUDA) cuda.synchronize();
+            if (first >= 0) seconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        }
+        return ((long)_total * _o.SequenceLength, seconds);
+    }
+
+    /// <summary>The batch that starts at sequence <paramref name="first"/> of the split: tokens, global ids, flat input.</summary>
+    private (int[][] Tokens, ulong[] Ids, long[] Flat) Batch(int first)
+    {
+        int b = Math.Min(_o.BatchSize, _total - first), t = _o.SequenceLength;
+        var tokens = new int[b][];
+        var ids = new ulong[b];
+        var flat = new long[b * t];
+        for (int i = 0; i < b; i++)
+        {
+            int s = _firstSequence + first + i;
+            tokens[i] = (s < _corpus.TrainSequences ? _corpus.TrainSequence(s) : _corpus.HeldOutSequence(s - _corpus.TrainSequences))
+                .ToArray();
+            ids[i] = (ulong)(first + i);
+            for (int j = 0; j < t; j++) flat[i * t + j] = tokens[i][j];
+        }
+        return (tokens, ids, flat);
     }
 
     public ValueTask DisposeAsync()

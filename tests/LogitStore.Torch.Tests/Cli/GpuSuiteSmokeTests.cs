@@ -71,9 +71,16 @@ public class GpuSuiteSmokeTests
 
         using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(out_, "gpu-suite.json")));
         var root = summary.RootElement;
-        foreach (var step in new[] { "teacher-train", "teacher-pack", "student-lm", "student-offline", "student-online", "device-feed" })
+        foreach (var step in new[]
+                 {
+                     "teacher-train", "teacher-pack", "hf-checkpoint", "hf-teacher-bench", "student-lm", "student-offline",
+                     "student-online", "device-feed",
+                 })
             Assert.True(root.GetProperty("steps").GetProperty(step).GetProperty("rc").GetInt32() == 0, $"{step} failed:\n{log}");
         Assert.True(root.GetProperty("pack").GetProperty("tokens_per_second").GetDouble() > 0);
+        var hf = root.GetProperty("hf_teacher");
+        Assert.True(hf.GetProperty("ratio").GetDouble() > 0);
+        Assert.True(hf.GetProperty("rss_peak_mib").GetDouble() >= hf.GetProperty("rss_loaded_mib").GetDouble());
         foreach (var mode in new[] { "lm", "offline", "online" })
             Assert.True(root.GetProperty("students").GetProperty(mode).GetProperty("ms_per_step").GetDouble() > 0, mode);
         // The suite packs with mvq:4 values, so the feed is measured three ways: the loader's arrays, decoded
