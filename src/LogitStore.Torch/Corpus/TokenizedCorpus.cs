@@ -41,14 +41,16 @@ public sealed class TokenizedCorpus
         var train = new List<int>();
         var held = new List<int>();
         int docs = 0;
+        int Cut(int n) => n - n % sequenceLength;
+        // A token limit is met in whole sequences: read on until the two splits' whole sequences cover it.
+        long wanted = maxTokens == long.MaxValue ? long.MaxValue : (maxTokens + sequenceLength - 1) / sequenceLength * sequenceLength;
         foreach (var d in documents)
         {
             var target = IsHeldOut(d.Name, heldOutEvery) ? held : train;
             target.AddRange(tokenizer.EncodeDocument(d.Text));
             docs++;
-            if (train.Count + held.Count >= maxTokens) break;
+            if ((long)Cut(train.Count) + Cut(held.Count) >= wanted) break;
         }
-        int Cut(int n) => n - n % sequenceLength;
         return new TokenizedCorpus(
             train.GetRange(0, Cut(train.Count)).ToArray(), held.GetRange(0, Cut(held.Count)).ToArray(), sequenceLength, docs);
     }
