@@ -35,8 +35,9 @@ internal sealed class ByteLevelBpeEncoder : ITextEncoder
     }
 
     /// <summary>
-    /// Builds the encoder from tokenizer.json's root; <paramref name="vocabSize"/> is the largest id of the vocabulary or
-    /// the added tokens, plus one. Throws ArgumentException naming <paramref name="file"/> for what it does not support.
+    /// Builds the encoder from tokenizer.json's root; <paramref name="vocabSize"/> is
+    /// <see cref="TextTokenizer.VocabSizeOf"/> its vocabulary and added tokens. Throws ArgumentException naming
+    /// <paramref name="file"/> for what it does not support.
     /// </summary>
     public static ByteLevelBpeEncoder Create(
         JsonElement root, HfPreTokenizer preTokenizer, IReadOnlyList<AddedToken> added, string file, out int vocabSize)
@@ -49,12 +50,7 @@ internal sealed class ByteLevelBpeEncoder : ITextEncoder
             if (model.TryGetProperty(affix, out var a) && a.ValueKind == JsonValueKind.String && a.GetString()!.Length > 0)
                 throw new ArgumentException($"{file}: byte-level BPE with a {affix} is not supported");
 
-        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var entry in model.GetProperty("vocab").EnumerateObject()) vocab[entry.Name] = entry.Value.GetInt32();
-        var merges = new List<string>();
-        foreach (var merge in model.GetProperty("merges").EnumerateArray())
-            merges.Add(merge.ValueKind == JsonValueKind.Array ? $"{merge[0].GetString()} {merge[1].GetString()}" : merge.GetString()!);
-
+        var (vocab, merges) = BpeModel.Read(model);
         var bpe = BpeTokenizer.Create(new BpeOptions(vocab)
         {
             Merges = merges,
@@ -62,7 +58,7 @@ internal sealed class ByteLevelBpeEncoder : ITextEncoder
             // Only so that Decode knows them: Encode never hands the library text that holds an added token.
             SpecialTokens = added.Where(t => !vocab.ContainsKey(t.Content)).ToDictionary(t => t.Content, t => t.Id),
         });
-        vocabSize = Math.Max(vocab.Values.Max(), added.Count == 0 ? 0 : added.Max(t => t.Id)) + 1;
+        vocabSize = TextTokenizer.VocabSizeOf(vocab.Values, added);
         var normalize = HfNormalizer.Parse(root.Optional("normalizer"), file);
         return new ByteLevelBpeEncoder(
             bpe, Flag(model, "ignore_merges") ? vocab : null,

@@ -30,7 +30,7 @@ internal static class CheckpointTokenizer
             {
                 if (IsSentencePieceStyle(json.RootElement))
                 {
-                    if (files.Has(TokenizerFiles.TokenizerModel)) return LoadSentencePiece(files, tokenizerConfig);
+                    if (files.Has(TokenizerFiles.TokenizerModel)) return LoadSentencePiece(files, tokenizerConfig, json.RootElement);
                     return LoadSentencePieceBpeJson(files, json.RootElement, path, tokenizerConfig);
                 }
                 return LoadByteLevelBpe(files, json.RootElement, path, tokenizerConfig);
@@ -42,7 +42,7 @@ internal static class CheckpointTokenizer
                     $"{path} (or {TokenizerFiles.TokenizerConfig}): not a tokenizer file read here ({e.Message})", e);
             }
         }
-        if (files.Has(TokenizerFiles.TokenizerModel)) return LoadSentencePiece(files, tokenizerConfig);
+        if (files.Has(TokenizerFiles.TokenizerModel)) return LoadSentencePiece(files, tokenizerConfig, null);
         if (ModelConfigVocabSize(files) == TextTokenizer.Cl100kVocabSize) return TextTokenizer.Create();
         throw new ArgumentException($"{directory}: no tokenizer.json or tokenizer.model");
     }
@@ -87,16 +87,12 @@ internal static class CheckpointTokenizer
             throw new ArgumentException($"{path}: {kind} is supported only with its tokenizer.model, or in Llama 2's form");
 
         var added = root.GetProperty("added_tokens").EnumerateArray().Select(a => ReadAddedToken(a, path)).ToList();
-        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var entry in model.GetProperty("vocab").EnumerateObject()) vocab[entry.Name] = entry.Value.GetInt32();
-        var merges = model.GetProperty("merges").EnumerateArray()
-            .Select(m => m.ValueKind == JsonValueKind.Array ? $"{m[0].GetString()} {m[1].GetString()}" : m.GetString()!)
-            .ToList();
+        var (vocab, merges) = BpeModel.Read(model);
         bool byteFallback = model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True;
         string unknown = model.GetProperty("unk_token").GetString()!;
         var encoder = new SentencePieceBpeEncoder(
             vocab, merges, unknown, byteFallback, s => s.Length == 0 ? s : "▁" + s.Replace(' ', '▁'), added);
-        int vocabSize = Math.Max(vocab.Values.Max(), added.Count == 0 ? 0 : added.Max(t => t.Id)) + 1;
+        int vocabSize = TextTokenizer.VocabSizeOf(vocab.Values, added);
         var (bos, eos) = DocumentFraming(files, root, added, config, path);
         return TextTokenizer.FromFiles(ByteLevelBpeName, encoder, vocabSize, bos, eos, files);
     }
@@ -115,7 +111,7 @@ internal static class CheckpointTokenizer
 
         int? bos = AddsBos(config) switch
         {
-            true => TokenOf(config, "bos_token") is string b ? IdOf(b) : null,
+            true => TokenOf(config, "bos_token") is string b ? IdOf(b) ?? throw BosNotInVocabulary(files, b) : throw NoBos(files),
             false => null,
             null => TemplateBos(root.Optional("post_processor"), path),
         };
@@ -127,14 +123,21 @@ internal static class CheckpointTokenizer
         return (bos, eos ?? throw NoEndOfText(files));
     }
 
-    private static TextTokenizer LoadSentencePiece(TokenizerFiles files, JsonElement? config)
+    /// <summary>
+    /// A tokenizer.model, with the added tokens of tokenizer_config.json. Each stretch between special tokens gets the
+    /// dummy prefix (Hugging Face's legacy mode) unless <see cref="FirstStretchOnlySetting"/> names a setting that gives
+    /// it to the first stretch alone.
+    /// </summary>
+    private static TextTokenizer LoadSentencePiece(TokenizerFiles files, JsonElement? config, JsonElement? tokenizerJson)
     {
         string path = files.PathOf(TokenizerFiles.TokenizerModel);
         var added = new List<AddedToken>();
         if (config is JsonElement c && c.TryGetProperty("added_tokens_decoder", out var decoder))
             foreach (var entry in decoder.EnumerateObject())
                 added.Add(ReadAddedToken(entry.Value, path) with { Id = int.Parse(entry.Name) });
-        var encoder = SentencePieceModel.Load(path, added, out int vocabSize, out int modelBos, out int modelEos);
+        string? firstStretchOnly = FirstStretchOnlySetting(files, config, tokenizerJson);
+        var encoder = SentencePieceModel.Load(
+            path, added, firstStretchOnly, out int vocabSize, out int modelBos, out int modelEos);
 
         int? IdOf(string token)
         {
@@ -144,13 +147,50 @@ internal static class CheckpointTokenizer
             return ids.Count == 1 ? ids[0] : null;
         }
 
-        int? bos = (AddsBos(config) ?? true) ? (TokenOf(config, "bos_token") is string b ? IdOf(b) : modelBos) : null;
-        if (bos < 0) bos = null;
+        bool? addsBos = AddsBos(config);
+        int? bos = null;
+        if (addsBos ?? true)
+        {
+            if (TokenOf(config, "bos_token") is string b) bos = IdOf(b) ?? throw BosNotInVocabulary(files, b);
+            else if (modelBos >= 0) bos = modelBos;
+            else if (addsBos == true) throw NoBos(files);
+        }
         int? eos = (TokenOf(config, "eos_token") is string e ? IdOf(e) : null)
                    ?? (modelEos >= 0 ? (int?)modelEos : null)
                    ?? ModelConfigEos(files);
         return TextTokenizer.FromFiles(SentencePieceName, encoder, vocabSize, bos, eos ?? throw NoEndOfText(files), files);
     }
+
+    /// <summary>
+    /// The setting, as "file: setting", that gives the dummy prefix to the first stretch of text only (Mistral v0.3):
+    /// tokenizer_config.json's <c>legacy: false</c>, or a Metaspace pre-tokenizer with <c>prepend_scheme: "first"</c>.
+    /// </summary>
+    private static string? FirstStretchOnlySetting(TokenizerFiles files, JsonElement? config, JsonElement? tokenizerJson)
+    {
+        if (config is JsonElement c && c.TryGetProperty("legacy", out var legacy) && legacy.ValueKind == JsonValueKind.False)
+            return $"{files.PathOf(TokenizerFiles.TokenizerConfig)}: legacy false";
+        if (tokenizerJson is JsonElement root && PrependsFirstOnly(root.Optional("pre_tokenizer")))
+            return $"{files.PathOf(TokenizerFiles.TokenizerJson)}: Metaspace prepend_scheme \"first\"";
+        return null;
+    }
+
+    private static bool PrependsFirstOnly(JsonElement preTokenizer) => preTokenizer.ValueKind switch
+    {
+        JsonValueKind.Object when preTokenizer.Optional("type").ValueKind == JsonValueKind.String
+                                  && preTokenizer.GetProperty("type").GetString() == "Sequence"
+            => preTokenizer.GetProperty("pretokenizers").EnumerateArray().Any(PrependsFirstOnly),
+        JsonValueKind.Object => preTokenizer.Optional("type").ValueKind == JsonValueKind.String
+                                && preTokenizer.GetProperty("type").GetString() == "Metaspace"
+                                && preTokenizer.TryGetProperty("prepend_scheme", out var scheme)
+                                && scheme.ValueKind == JsonValueKind.String && scheme.GetString() == "first",
+        _ => false,
+    };
+
+    private static ArgumentException BosNotInVocabulary(TokenizerFiles files, string token) =>
+        new($"{files.PathOf(TokenizerFiles.TokenizerConfig)}: add_bos_token is true but bos_token {token} is not in the vocabulary");
+
+    private static ArgumentException NoBos(TokenizerFiles files) =>
+        new($"{files.PathOf(TokenizerFiles.TokenizerConfig)}: add_bos_token is true but no bos_token is named");
 
     private static ArgumentException NoEndOfText(TokenizerFiles files) =>
         new($"{files.Directory}: no end-of-text token (tokenizer_config.json eos_token, config.json eos_token_id)");

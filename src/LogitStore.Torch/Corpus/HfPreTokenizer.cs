@@ -6,7 +6,8 @@ namespace LogitStore.Torch.Corpus;
 /// <summary>
 /// tokenizer.json's <c>pre_tokenizer</c> for byte-level BPE: a sequence of steps, each cutting every piece of the step
 /// before it into smaller pieces. Supported: <c>Split</c> (a regex or string, behaviour <c>Isolated</c>), <c>Digits</c>,
-/// and <c>ByteLevel</c> (GPT-2's regex when <c>use_regex</c>, a leading space when <c>add_prefix_space</c>).
+/// and <c>ByteLevel</c> (GPT-2's regex when <c>use_regex</c>, a leading space when <c>add_prefix_space</c>). Regexes
+/// match code points, as Rust's do (<see cref="CodePointRegex"/>).
 /// </summary>
 internal sealed class HfPreTokenizer
 {
@@ -45,8 +46,9 @@ internal sealed class HfPreTokenizer
                     steps.Add(SplitStep(e, file));
                     break;
                 case "Digits":
+                    // Rust's char::is_numeric: Nd, Nl and No.
                     bool individual = e.TryGetProperty("individual_digits", out var d) && d.GetBoolean();
-                    var digits = new Regex(individual ? @"\p{Nd}" : @"\p{Nd}+", RegexOptions.CultureInvariant | RegexOptions.Compiled);
+                    var digits = new CodePointRegex(individual ? @"\p{N}" : @"\p{N}+");
                     steps.Add(s => Isolated(digits, s));
                     break;
                 case "ByteLevel":
@@ -55,7 +57,7 @@ internal sealed class HfPreTokenizer
                         steps.Add(s => [s.StartsWith(' ') ? s : " " + s]);
                     if (!e.TryGetProperty("use_regex", out var r) || r.GetBoolean())
                     {
-                        var gpt2 = new Regex(Gpt2Pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled);
+                        var gpt2 = new CodePointRegex(Gpt2Pattern);
                         steps.Add(s => Isolated(gpt2, s));
                     }
                     break;
@@ -75,8 +77,8 @@ internal sealed class HfPreTokenizer
         string regex = pattern.TryGetProperty("Regex", out var r)
             ? r.GetString()!
             : Regex.Escape(pattern.GetProperty("String").GetString()!);
-        Regex compiled;
-        try { compiled = new Regex(regex, RegexOptions.CultureInvariant | RegexOptions.Compiled); }
+        CodePointRegex compiled;
+        try { compiled = new CodePointRegex(regex); }
         catch (ArgumentException bad)
         {
             throw new ArgumentException($"{file}: pre_tokenizer Split regex is not one .NET reads ({bad.Message})", bad);
@@ -85,10 +87,10 @@ internal sealed class HfPreTokenizer
     }
 
     /// <summary>Every match a piece of its own, and every stretch between matches too.</summary>
-    private static IEnumerable<string> Isolated(Regex regex, string s)
+    private static IEnumerable<string> Isolated(CodePointRegex regex, string s)
     {
         int at = 0;
-        for (var m = regex.Match(s); m.Success; m = m.NextMatch())
+        for (var m = regex.For(s).Match(s); m.Success; m = m.NextMatch())
         {
             if (m.Length == 0) continue;
             if (m.Index > at) yield return s[at..m.Index];

@@ -9,18 +9,20 @@ namespace LogitStore.Torch.Corpus;
 /// character outside the vocabulary spelt as its UTF-8 bytes (&lt;0x..&gt; pieces) when the model has byte fallback.
 /// The library's own SentencePiece BPE breaks ties between equal pairs at the rightmost place ("FFF" → F FF) where
 /// SentencePiece takes the leftmost; BpeTokenizer's merge order takes the leftmost, as both reference encoders do.
+/// A stretch of text after a special token is normalised by <c>normalizeAfterToken</c> when given (no dummy prefix).
 /// </summary>
 internal sealed class SentencePieceBpeEncoder : ITextEncoder
 {
     private readonly BpeTokenizer _bpe;
     private readonly Func<string, string> _normalize;
+    private readonly Func<string, string> _normalizeAfterToken;
     private readonly int _unknownId;
     private readonly int[]? _byteIds;
     private readonly AddedTokens _specials;
 
     public SentencePieceBpeEncoder(
         IReadOnlyDictionary<string, int> vocab, IEnumerable<string> merges, string unknownToken, bool byteFallback,
-        Func<string, string> normalize, IReadOnlyList<AddedToken> specials)
+        Func<string, string> normalize, IReadOnlyList<AddedToken> specials, Func<string, string>? normalizeAfterToken = null)
     {
         _bpe = BpeTokenizer.Create(new BpeOptions(vocab)
         {
@@ -30,6 +32,7 @@ internal sealed class SentencePieceBpeEncoder : ITextEncoder
             FuseUnknownTokens = false,
         });
         _normalize = normalize;
+        _normalizeAfterToken = normalizeAfterToken ?? normalize;
         _unknownId = vocab[unknownToken];
         if (byteFallback)
         {
@@ -66,13 +69,24 @@ internal sealed class SentencePieceBpeEncoder : ITextEncoder
     public IReadOnlyList<int> Encode(string text)
     {
         var ids = new List<int>();
-        _specials.Split(text, part => EncodeStretch(part, ids), ids.Add);
+        bool opensText = true;
+        _specials.Split(
+            text,
+            part =>
+            {
+                EncodeStretch(opensText ? _normalize(part) : _normalizeAfterToken(part), ids);
+                opensText = false;
+            },
+            id =>
+            {
+                ids.Add(id);
+                opensText = false;
+            });
         return ids;
     }
 
-    private void EncodeStretch(string text, List<int> ids)
+    private void EncodeStretch(string normalized, List<int> ids)
     {
-        string normalized = _normalize(text);
         if (normalized.Length == 0) return;
         var tokens = _bpe.EncodeToTokens(normalized, out _, considerPreTokenization: false, considerNormalization: false);
         foreach (var token in tokens)

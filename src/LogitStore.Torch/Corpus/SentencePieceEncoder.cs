@@ -8,12 +8,17 @@ namespace LogitStore.Torch.Corpus;
 /// Special-token strings (the model's unknown, BOS and EOS pieces, and the added tokens of tokenizer_config.json) are
 /// cut out of the text first and each stretch between them encoded on its own, with its own dummy prefix: what Hugging
 /// Face's LlamaTokenizer does in its default (legacy) mode and its tokenizer.json counterpart does by prepending ▁ per
-/// stretch.
+/// stretch. Without legacy mode only a stretch that opens the text gets the prefix.
 /// </summary>
 internal static class SentencePieceModel
 {
+    /// <summary>
+    /// <paramref name="firstStretchOnly"/>: the setting (file and name) that turns legacy mode off, or null; a unigram
+    /// model with one is refused.
+    /// </summary>
     public static ITextEncoder Load(
-        string modelPath, IReadOnlyList<AddedToken> added, out int vocabSize, out int bosId, out int eosId)
+        string modelPath, IReadOnlyList<AddedToken> added, string? firstStretchOnly,
+        out int vocabSize, out int bosId, out int eosId)
     {
         byte[] bytes = File.ReadAllBytes(modelPath);
         SentencePieceTokenizer model;
@@ -39,17 +44,27 @@ internal static class SentencePieceModel
                      (model.EndOfSentenceToken, model.EndOfSentenceId),
                  })
             if (id >= 0 && !string.IsNullOrEmpty(piece)) specials.Add(new AddedToken(piece, id));
-        vocabSize = Math.Max(model.Vocabulary.Values.Max(), specials.Max(t => t.Id)) + 1;
+        vocabSize = TextTokenizer.VocabSizeOf(model.Vocabulary.Values, specials);
         bosId = model.BeginningOfSentenceId;
         eosId = model.EndOfSentenceId;
         var normalizer = model.Normalizer!;
-        if (!bpe) return new SentencePieceUnigramEncoder(model, new AddedTokens(specials));
+        if (!bpe)
+        {
+            if (firstStretchOnly is not null)
+                throw new ArgumentException(
+                    $"{firstStretchOnly} (dummy prefix on the first stretch only) is not supported with a unigram {modelPath}");
+            return new SentencePieceUnigramEncoder(model, new AddedTokens(specials));
+        }
 
         var controls = specials.Select(s => s.Content).ToHashSet();
         var vocab = model.Vocabulary;
         var merges = SentencePieceBpeEncoder.MergesOf(vocab, p => !controls.Contains(p) && !IsBytePiece(p));
+        string Normalize(string s) => normalizer.Normalize(s);
+        // The normaliser adds the dummy prefix to every stretch; a stretch after a token drops it again.
+        string WithoutPrefix(string s) => Normalize(s) is var n && n.StartsWith('▁') ? n[1..] : n;
+        Func<string, string>? afterToken = firstStretchOnly is not null && model.AddDummyPrefix ? WithoutPrefix : null;
         return new SentencePieceBpeEncoder(
-            vocab, merges, model.UnknownToken, model.ByteFallback, s => normalizer.Normalize(s), specials);
+            vocab, merges, model.UnknownToken, model.ByteFallback, Normalize, specials, afterToken);
     }
 
     private static bool IsBytePiece(string p) => p.Length == 6 && p.StartsWith("<0x", StringComparison.Ordinal) && p[5] == '>';

@@ -31,6 +31,10 @@ public sealed class TextTokenizer
     /// <summary>The largest id the tokenizer can produce, plus one (added and special tokens included).</summary>
     public int VocabSize { get; }
 
+    /// <summary><see cref="VocabSize"/> of a vocabulary's ids and the added or special tokens beside it.</summary>
+    internal static int VocabSizeOf(IEnumerable<int> vocabularyIds, IEnumerable<AddedToken> added) =>
+        Math.Max(vocabularyIds.Max(), added.Select(t => t.Id).DefaultIfEmpty(0).Max()) + 1;
+
     /// <summary>The id that ends every document in <see cref="EncodeDocument"/>.</summary>
     public int EndOfText { get; }
 
@@ -56,7 +60,7 @@ public sealed class TextTokenizer
 
     internal static TextTokenizer FromFiles(
         string name, ITextEncoder encoder, int vocabSize, int? beginningOfDocument, int endOfText, TokenizerFiles files) =>
-        new(name, encoder, vocabSize, beginningOfDocument, endOfText, files.Hash);
+        new(name, encoder, vocabSize, beginningOfDocument, endOfText, () => files.Hash(beginningOfDocument, endOfText));
 
     /// <summary>
     /// The text's ids, no BOS or EOS added. Special and added token strings in the text (<c>&lt;|endoftext|&gt;</c>,
@@ -82,7 +86,7 @@ public sealed class TextTokenizer
 
     /// <summary>
     /// The tokenizer's identity (format-spec 2.0.1): for cl100k, XXH3-64 over every id's decoded bytes; for a checkpoint's
-    /// tokenizer files, XXH3-64 over those files, framed by name and length.
+    /// tokenizer files, XXH3-64 over those files, framed by name and length, and the BOS and EOS ids a document gets.
     /// </summary>
     public string VocabHash() => _vocabHash();
 

@@ -35,6 +35,21 @@ public class CheckpointTokenizerTests(ITestOutputHelper output)
         Assert.True(compared >= 10_000, $"{compared} tokens compared");
     }
 
+    [Theory]
+    [InlineData("llama3")]
+    [InlineData("qwen3")]
+    public void SupplementaryCharacters_SplitByCodePoint_AsTransformersJs(string name)
+    {
+        // \p{L} and \p{N} over code points: CJK Extension B, mathematical letters and digits, Gothic, emoji before letters.
+        string dir = Path.Combine(TokenizerReference.TokenizersDirectory, name);
+        List<string> texts =
+        [
+            "中𠀀文", "a𝔘,", "x𝟘𝟙2", "𐍈𐌰", "🙂the", " 𝔘𝔫'𝔦 𝟗𝟖𝟕𝟔", "a\u0301𝔘𝔘\n\n𝟘", "𠀀𠀁,𠀂 𝔘s's", "𝔘\r\n  𝔘",
+        ];
+        var reference = TokenizerReference.Node(dir, texts);
+        AssertSameIds(texts, reference.Select(r => r.Plain).ToList(), TextTokenizer.ForCheckpoint(dir).Encode);
+    }
+
     [Fact]
     public void Llama3_Document_IsBeginOfText_Text_EndOfText()
     {
@@ -137,7 +152,7 @@ public class CheckpointTokenizerTests(ITestOutputHelper output)
         // Unigram: a run of one repeated character has segmentations that tie up to float rounding ("___" as _ __ or
         // __ _), which the library and SentencePiece break differently (SentencePieceUnigramEncoder); runs are cut to two.
         if (modelType == "unigram") texts = texts.Select(t => Regex.Replace(t, @"(.)\1\1+", "$1$1")).ToList();
-        var (dir, reference) = TokenizerReference.SentencePiece(modelType, training, texts);
+        var (dir, reference, _) = TokenizerReference.SentencePiece(modelType, training, texts);
         var tok = TextTokenizer.ForCheckpoint(dir);
         Assert.Equal("sentencepiece", tok.Name);
         AssertSameIds(texts, reference, tok.Encode);
@@ -156,12 +171,80 @@ public class CheckpointTokenizerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void SentencePiece_WithoutLegacyMode_PrefixesOnlyTheFirstStretch_AsTransformers()
+    {
+        string training = string.Join('\n', TokenizerTexts.Generate(5, 400, specials: false));
+        var texts = TokenizerTexts.Generate(8, 60, specials: false);
+        var (dir, reference, afterToken) = TokenizerReference.SentencePiece("bpe", training, texts);
+        string config = Path.Combine(dir, "tokenizer_config.json"), json = Path.Combine(dir, "tokenizer.json");
+        // Mistral v0.3 says it both ways: legacy false in tokenizer_config.json, prepend_scheme first in tokenizer.json.
+        foreach (var (file, content) in new[]
+                 {
+                     (config, """{"legacy": false}"""),
+                     (json, """
+                         {"model": {"type": "BPE", "vocab": {}, "merges": []}, "added_tokens": [],
+                          "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": false}}
+                         """),
+                 })
+        {
+            File.WriteAllText(file, content);
+            var tok = TextTokenizer.ForCheckpoint(dir);
+            int compared = 0;
+            for (int i = 0; i + 1 < texts.Count; i++)
+            {
+                Assert.Equal(reference[i].Append(2).Concat(afterToken[i + 1]), tok.Encode(texts[i] + "</s>" + texts[i + 1]));
+                Assert.Equal(afterToken[i].Prepend(2), tok.Encode("</s>" + texts[i]));
+                compared += reference[i].Length + afterToken[i + 1].Length;
+            }
+            output.WriteLine($"{Path.GetFileName(file)}: {compared} tokens equal");
+            File.Delete(file);
+        }
+        Assert.NotEqual(afterToken[1].Prepend(2), TextTokenizer.ForCheckpoint(dir).Encode("</s>" + texts[1]));
+
+        var (unigram, _, _) = TokenizerReference.SentencePiece("unigram", training, texts.Take(1).ToList());
+        File.WriteAllText(Path.Combine(unigram, "tokenizer_config.json"), """{"legacy": false}""");
+        var e = Assert.Throws<ArgumentException>(() => TextTokenizer.ForCheckpoint(unigram));
+        Assert.StartsWith($"{Path.Combine(unigram, "tokenizer_config.json")}: legacy false", e.Message);
+    }
+
+    [Fact]
+    public void AddBosToken_WithABosTokenOutsideTheVocabulary_IsRefusedNamingTokenAndFile()
+    {
+        string dir = TokenizerReference.CopyOf("qwen3");
+        string config = Path.Combine(dir, "tokenizer_config.json");
+        var json = JsonNode.Parse(File.ReadAllText(config))!;
+        json["add_bos_token"] = true;
+        json["bos_token"] = "<|no_such_token|>";
+        File.WriteAllText(config, json.ToJsonString());
+        var e = Assert.Throws<ArgumentException>(() => TextTokenizer.ForCheckpoint(dir));
+        Assert.Equal($"{config}: add_bos_token is true but bos_token <|no_such_token|> is not in the vocabulary", e.Message);
+    }
+
+    [Fact]
+    public void VocabHash_CoversTheEndOfText_WhenConfigJsonDecidesIt()
+    {
+        // The llama2 files without eos_token: config.json's eos_token_id decides the end of a document.
+        string dir = TokenizerReference.CopyOf("llama2");
+        string config = Path.Combine(dir, "tokenizer_config.json");
+        var json = JsonNode.Parse(File.ReadAllText(config))!;
+        json.AsObject().Remove("eos_token");
+        File.WriteAllText(config, json.ToJsonString());
+        File.WriteAllText(Path.Combine(dir, "config.json"), """{"eos_token_id": 2}""");
+        var two = TextTokenizer.ForCheckpoint(dir);
+        File.WriteAllText(Path.Combine(dir, "config.json"), """{"eos_token_id": [13, 2]}""");
+        var thirteen = TextTokenizer.ForCheckpoint(dir);
+        Assert.Equal((2, 13), (two.EndOfText, thirteen.EndOfText));
+        Assert.NotEqual(two.VocabHash(), thirteen.VocabHash());
+        Assert.Equal(SpecHash(dir, 1, 13, "tokenizer.json", "tokenizer_config.json"), thirteen.VocabHash());
+    }
+
+    [Fact]
     public void VocabHash_IsStableAcrossLoads_AndChangesWithAnyTokenizerFile()
     {
         string dir = TokenizerReference.CopyOf("qwen3");
         string hash = TextTokenizer.ForCheckpoint(dir).VocabHash();
         Assert.Equal(hash, TextTokenizer.ForCheckpoint(dir).VocabHash());
-        Assert.Equal(SpecHash(dir, "tokenizer.json", "tokenizer_config.json"), hash);
+        Assert.Equal(SpecHash(dir, null, QwenEndOfText, "tokenizer.json", "tokenizer_config.json"), hash);
 
         // Files outside the identity do not count.
         File.WriteAllText(Path.Combine(dir, "config.json"), """{"vocab_size": 151936}""");
@@ -208,13 +291,19 @@ public class CheckpointTokenizerTests(ITestOutputHelper output)
     // cl100k_base's vocabulary hash as stores have recorded it since the format's first version.
     private const string Cl100kVocabHash = "5716a59778cae04d";
 
-    /// <summary>format-spec 2.0.1, recomputed here: per file, u32 LE name length, name, u64 LE content length, content.</summary>
-    private static string SpecHash(string dir, params string[] files)
+    /// <summary>
+    /// format-spec 2.0.1, recomputed here: per file, u32 LE name length, name, u64 LE content length, content; then the
+    /// frame "document-framing" holding BOS (−1: none) and EOS as i32 LE.
+    /// </summary>
+    private static string SpecHash(string dir, int? bos, int eos, params string[] files)
     {
         var framed = new List<byte>();
-        foreach (var f in files)
+        var framing = new byte[8];
+        BinaryPrimitives.WriteInt32LittleEndian(framing, bos ?? -1);
+        BinaryPrimitives.WriteInt32LittleEndian(framing.AsSpan(4), eos);
+        foreach (var (f, content) in files.Select(f => (f, File.ReadAllBytes(Path.Combine(dir, f)))).Append(("document-framing", framing)))
         {
-            byte[] name = Encoding.UTF8.GetBytes(f), content = File.ReadAllBytes(Path.Combine(dir, f));
+            byte[] name = Encoding.UTF8.GetBytes(f);
             var n = new byte[4];
             var c = new byte[8];
             BinaryPrimitives.WriteUInt32LittleEndian(n, (uint)name.Length);

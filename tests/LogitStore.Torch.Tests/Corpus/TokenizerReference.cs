@@ -46,9 +46,11 @@ internal static class TokenizerReference
 
     /// <summary>
     /// Trains a <paramref name="modelType"/> SentencePiece model on <paramref name="training"/> into a new checkpoint
-    /// folder, and returns the folder and sentencepiece's ids for each text.
+    /// folder, and returns the folder and sentencepiece's ids for each text, alone and as Hugging Face's non-legacy
+    /// LlamaTokenizer encodes it after a special token.
     /// </summary>
-    public static (string Checkpoint, List<int[]> Ids) SentencePiece(string modelType, string training, IReadOnlyList<string> texts)
+    public static (string Checkpoint, List<int[]> Ids, List<int[]> AfterToken) SentencePiece(
+        string modelType, string training, IReadOnlyList<string> texts)
     {
         _ = TokenizersDirectory;
         string work = TestData.TempDir(), checkpoint = Path.Combine(work, "checkpoint");
@@ -58,7 +60,10 @@ internal static class TokenizerReference
         File.WriteAllText(input, JsonSerializer.Serialize(texts));
         Run("/usr/bin/python3", [Path.Combine(Here, "sentencepiece-reference.py"), corpus, checkpoint, modelType, input, output], work);
         using var doc = JsonDocument.Parse(File.ReadAllBytes(output));
-        return (checkpoint, doc.RootElement.EnumerateArray().Select(Ids).ToList());
+        var results = doc.RootElement.EnumerateArray().ToList();
+        return (checkpoint,
+            results.Select(r => Ids(r.GetProperty("ids"))).ToList(),
+            results.Select(r => Ids(r.GetProperty("after_token"))).ToList());
     }
 
     private static int[] Ids(JsonElement e) => e.EnumerateArray().Select(x => x.GetInt32()).ToArray();

@@ -4,9 +4,9 @@ namespace LogitStore.Tests.Torch.Corpus;
 
 /// <summary>
 /// Generated text that exercises a tokenizer's corners: scripts and emoji, combining marks (decomposed, so NFC
-/// normalisers have work), numbers of many digits, whitespace runs, code, contractions in both cases, and special-token
-/// strings inside text. U+0085 and U+FEFF are left out: JavaScript's \s disagrees with Rust's on them, so the
-/// reference encoder would not be one.
+/// normalisers have work), numbers of many digits, whitespace runs, code, contractions in both cases, special-token
+/// strings inside text, and supplementary-plane letters and digits (CJK Extension B, mathematical, Gothic). U+0085 and
+/// U+FEFF are left out: JavaScript's \s disagrees with Rust's on them, so the reference encoder would not be one.
 /// </summary>
 internal static class TokenizerTexts
 {
@@ -16,7 +16,9 @@ internal static class TokenizerTexts
         "Zürich", "Ålesund", "straße", "Ελληνικά", "русский", "язык", "עברית", "العربية", "हिन्दी", "বাংলা", "ไทย",
         "日本語のテキスト", "中文分词测试", "汉字", "한국어 문장", "ǅemal", "ﬁnance", "Ⅻ", "½", "²³", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "I'm", "YOU'RE",
         "they'll", "it's", "We'VE", "she'd", "don't", "O'Neil", "can't", "e\u0301le\u0300ve", "n\u0303", "a\u0308\u0304",
-        "\u1100\u1161\u11A8", "🙂", "👩‍👩‍👧‍👦", "👍🏽", "🇫🇷", "✨🚀", "❤️", "x²", "∑∫√", "→", "…", "—", "«quote»", "“curly”",
+        "\u1100\u1161\u11A8",
+        "中𠀀文", "a𝔘,", "x𝟘𝟙2", "𐍈𐌰", "🙂the", "𝔘\u0301'𝔘", "🙂",
+        "👩‍👩‍👧‍👦", "👍🏽", "🇫🇷", "✨🚀", "❤️", "x²", "∑∫√", "→", "…", "—", "«quote»", "“curly”",
     ];
 
     private static readonly string[] Code =
