@@ -149,9 +149,13 @@ internal static class TeacherCommand
             DefaultValueFactory = _ => Torch.Corpus.TextDocuments.DefaultTextField,
         };
         var tokens = new Option<long>("--tokens") { Description = "tokens to run, in whole sequences", DefaultValueFactory = _ => 8192 };
-        var seqLen = new Option<int>("--seq-len") { DefaultValueFactory = _ => 512 };
-        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 4 };
-        var topK = new Option<int>("--top-k") { DefaultValueFactory = _ => 50 };
+        var seqLen = new Option<int>("--seq-len") { Description = "positions per sequence", DefaultValueFactory = _ => 512 };
+        var batch = new Option<int>("--batch") { Description = "sequences per forward", DefaultValueFactory = _ => 4 };
+        var topK = new Option<int>("--top-k")
+        {
+            Description = "entries kept per position (method top-k)",
+            DefaultValueFactory = _ => new ProcessingOptions().TopK,
+        };
         var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => "auto" };
         var outOpt = new Option<string?>("--out") { Description = "where the pack writes its store (default: a temporary directory)" };
         var bench = new Command("bench", "pack tokens/s against the bare forward's over the same tokens (top-k, the default codecs)")
@@ -183,7 +187,8 @@ internal static class TeacherCommand
                     $"host cut {p.HostProcessing:F2} s, waiting for encoders + I/O {p.WaitingForWriter:F2} s; bound by {p.Bound}");
                 Console.WriteLine(
                     $"store {b.BytesPerToken:F1} B/token; weights {p.WeightBytes / 1048576.0:N0} MiB on disk; peak RSS " +
-                    $"{p.LoadedResidentBytes / 1048576.0:N0} MiB once loaded, {p.PeakResidentBytes / 1048576.0:N0} MiB at the end");
+                    $"{p.LoadedResidentBytes / 1048576.0:N0} MiB once loaded, {b.ForwardPeakResidentBytes / 1048576.0:N0} MiB " +
+                    $"after the bare forward, {p.PeakResidentBytes / 1048576.0:N0} MiB at the end");
             }
             finally
             {

@@ -67,8 +67,9 @@ def main(directory):
         if r := search(r"bound by ([^;]+)$", bench):
             summary["hf_teacher"]["bound"] = r[0]
         if m := search(rf"store {NUMBER} B/token; weights {NUMBER} MiB on disk; peak RSS {NUMBER} MiB once loaded, "
-                       rf"{NUMBER} MiB at the end", bench):
-            summary["hf_teacher"].update(bytes_per_token=m[0], weights_mib=m[1], rss_loaded_mib=m[2], rss_peak_mib=m[3])
+                       rf"{NUMBER} MiB after the bare forward, {NUMBER} MiB at the end", bench):
+            summary["hf_teacher"].update(bytes_per_token=m[0], weights_mib=m[1], rss_loaded_mib=m[2], rss_forward_mib=m[3],
+                                         rss_peak_mib=m[4])
 
     students = {}
     for mode in ["lm", "offline", "online"]:
@@ -123,11 +124,12 @@ def markdown(s):
     if h := s.get("hf_teacher"):
         md += ["", "## A real teacher's configuration: Llama-3.2-1B's layout, random weights, BF16, its tokenizer", "",
                "| tokens | bare forward tokens/s | pack tokens/s | pack / forward | bound by | bytes/token "
-               "| weights MiB | peak RSS MiB (loaded, end) |",
+               "| weights MiB | peak RSS MiB (loaded, bare forward, pack) |",
                "|---:|---:|---:|---:|---|---:|---:|---|",
                f"| {fmt(h.get('tokens'))} | {fmt(h.get('forward_tokens_per_second'))} | {fmt(h.get('pack_tokens_per_second'))} "
                f"| {fmt(h.get('ratio'), 3)} | {h.get('bound', '–')} | {fmt(h.get('bytes_per_token'), 1)} "
-               f"| {fmt(h.get('weights_mib'))} | {fmt(h.get('rss_loaded_mib'))}, {fmt(h.get('rss_peak_mib'))} |"]
+               f"| {fmt(h.get('weights_mib'))} | {fmt(h.get('rss_loaded_mib'))}, {fmt(h.get('rss_forward_mib'))}, "
+               f"{fmt(h.get('rss_peak_mib'))} |"]
     if st := s.get("students"):
         md += ["", "## Student step time (same student, batch and store)", "", "| mode | steps | ms/step | tokens/s |",
                "|---|---:|---:|---:|"]

@@ -48,7 +48,6 @@ if (( smoke )); then
     teacher_steps=6 teacher_batch=2 teacher_seq=32 pack_tokens=2048 pack_batch=8 student_steps=2 student_batch=2 feed_batches=3
     study_scale=(--corpus-tokens 60000 --teacher-epochs 1 --student-steps 4 --eval-every 4 --seq-len 64 --batch 4)
     hf_checkpoint=(--preset tiny-llama --vocab 128256) hf_tokens=512 hf_seq=64 hf_batch=2
-    ./tools/fetch-tokenizers.sh >/dev/null
 else
     # shellcheck disable=SC1091
     source .device/env.sh
@@ -85,6 +84,8 @@ step teacher-pack 75 "${cli[@]}" pack --teacher "$teacher" --corpus "$corpus" --
     --method top-k --top-k 50 \
     --tokens "$pack_tokens" --batch "$pack_batch" --seq-len "$teacher_seq" --force
 hf_teacher="$work/hf-teacher"
+# The GPU machine has no network: the bundle carries data/tokenizers. A rehearsal fetches them (a no-op once fetched).
+(( smoke )) && step fetch-tokenizers 120 ./tools/fetch-tokenizers.sh
 step hf-checkpoint 150 python3 tools/hf_checkpoint.py "$hf_teacher" "${hf_checkpoint[@]}" --shards 2 \
     --tokenizer-from data/tokenizers/llama3
 step hf-teacher-bench 150 "${cli[@]}" teacher bench --device "$device" --teacher "$hf_teacher" --corpus "$corpus" \

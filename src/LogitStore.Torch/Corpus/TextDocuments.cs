@@ -17,7 +17,7 @@ public static class TextDocuments
     public const string DefaultTextField = "text";
 
     /// <summary>
-    /// Picks the reader from what <paramref name="path"/> is: a directory of Brown files, *.jsonl (or *.json lines),
+    /// Picks the reader from what <paramref name="path"/> is: a directory of Brown files, *.jsonl / *.json / *.ndjson,
     /// *.parquet, or any other text file (documents separated by blank lines).
     /// </summary>
     /// <param name="textField">JSON lines: the string member holding the text; Parquet: the string column.</param>
@@ -26,7 +26,9 @@ public static class TextDocuments
         if (Directory.Exists(path)) return ReadBrown(path);
         if (!File.Exists(path))
             throw new FileNotFoundException($"{path}: no such corpus file or directory (run tools/fetch-corpus.sh for Brown)");
-        if (HasExtension(path, ".jsonl") || HasExtension(path, ".ndjson")) return ReadJsonLines(path, textField);
+        // *.json too: Hugging Face datasets' to_json writes JSON lines under that name.
+        if (HasExtension(path, ".jsonl") || HasExtension(path, ".json") || HasExtension(path, ".ndjson"))
+            return ReadJsonLines(path, textField);
         if (HasExtension(path, ".parquet")) return ReadParquet(path, textField);
         if (textField != DefaultTextField)
             throw new ArgumentException($"{path}: --text-field names a member of JSON lines or a Parquet column; this is plain text");

@@ -21,6 +21,10 @@ public static class Checkpoint
     /// <summary>XXH3-64 of the checkpoint's weight files, as hex: the teacher's identity in manifests and reports.</summary>
     public static string WeightsHash(string directory) => CheckpointWeights.Hash(directory);
 
+    /// <summary>XXH3-64 of config.json's bytes, as hex: a resume refuses a config that changed since the pack began.</summary>
+    public static string ConfigHash(string directory) =>
+        LogitStore.Format.Checksum.ToHex(LogitStore.Format.Checksum.Of(File.ReadAllBytes(Path.Combine(directory, ConfigFile))));
+
     public static void Save(string directory, DecoderLM model, IReadOnlyDictionary<string, string>? metadata = null)
     {
         Directory.CreateDirectory(directory);
@@ -37,7 +41,11 @@ public static class Checkpoint
     /// error naming it, raised before any weight is copied.
     /// </summary>
     /// <param name="sequenceLength">The positions a forward will see, when known (checked against sliding windows).</param>
-    public static DecoderLM Load(string directory, Device? device = null, int? sequenceLength = null)
+    /// <param name="dtype">
+    /// The dtype to compute in, when not float32: the model is cast on the host before it moves, so a device never
+    /// holds the float32 copy.
+    /// </param>
+    public static DecoderLM Load(string directory, Device? device = null, int? sequenceLength = null, ScalarType? dtype = null)
     {
         var config = CheckpointConfig.Read(directory, sequenceLength);
         using var weights = CheckpointWeights.Open(directory);
@@ -64,6 +72,7 @@ public static class Checkpoint
             model.Dispose();
             throw;
         }
+        if (dtype is { } type && type != ScalarType.Float32) model.to(type);
         if (device is not null) model.to(device);
         return model;
     }

@@ -80,8 +80,11 @@ public static class CheckpointConfig
         };
         try { config.Validate(); }
         catch (ArgumentException ex) { throw new InvalidDataException($"{c.Path}: {ex.Message}"); }
-        if (sequenceLength is { } t) CheckWindow(c, family, t);
-        return config;
+        int? window = SlidingWindow(c, family);
+        if (sequenceLength > window)
+            throw c.Refuse("sliding_window",
+                $"{window} is shorter than --seq-len {sequenceLength}; sliding-window attention is not supported");
+        return config with { SlidingWindow = window };
     }
 
     /// <summary>rope_theta and rope_scaling, or (newer configs) both inside rope_parameters.</summary>
@@ -111,8 +114,11 @@ public static class CheckpointConfig
         };
     }
 
-    /// <summary>A window shorter than the sequence changes attention; one at least as long changes nothing.</summary>
-    private static void CheckWindow(ConfigReader c, ModelFamily family, int sequenceLength)
+    /// <summary>
+    /// The window of sliding-window attention when the config turns it on, else null. A window shorter than the
+    /// sequence changes attention; one at least as long changes nothing.
+    /// </summary>
+    private static int? SlidingWindow(ConfigReader c, ModelFamily family)
     {
         int? window = c.Int("sliding_window");
         bool used = family switch
@@ -122,11 +128,8 @@ public static class CheckpointConfig
                 || (c.Node("layer_types") is JsonArray types && types.Any(t => t?.ToString() == "sliding_attention")),
             _ => c.Node("layer_types") is JsonArray types2 && types2.Any(t => t?.ToString() == "sliding_attention"),
         };
-        if (!used) return;
-        if (window is null) throw c.Refuse("sliding_window", "sliding attention is on but names no window");
-        if (window < sequenceLength)
-            throw c.Refuse("sliding_window",
-                $"{window} is shorter than --seq-len {sequenceLength}; sliding-window attention is not supported");
+        if (!used) return null;
+        return window ?? throw c.Refuse("sliding_window", "sliding attention is on but names no window");
     }
 
     /// <summary>Typed reads of one JSON object, each error naming the file and the key.</summary>

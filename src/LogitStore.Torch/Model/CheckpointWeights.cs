@@ -106,6 +106,8 @@ public sealed class CheckpointWeights : IDisposable
                 $"[{string.Join(", ", destination.shape)}]");
         if (!destination.is_contiguous() || destination.device_type != DeviceType.CPU)
             throw new ArgumentException($"'{name}': weights are copied into contiguous CPU tensors");
+        if (t.DType == "I32")
+            throw new InvalidDataException($"{t.File} @ offset {t.Offset}: '{name}' is I32; the model's weights are floating point");
         var handle = Handle(t.File);
         int sourceSize = ElementSize(t.DType);
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
@@ -198,7 +200,11 @@ public sealed class CheckpointWeights : IDisposable
         var headerBytes = new byte[n];
         ReadExactly(handle, headerBytes, 8, file);
         JsonObject header;
-        try { header = JsonNode.Parse(headerBytes) as JsonObject ?? throw new InvalidDataException($"{file} @ offset 8: header is not an object"); }
+        try
+        {
+            header = JsonNode.Parse(headerBytes) as JsonObject
+                ?? throw new InvalidDataException($"{file} @ offset 8: header is not an object");
+        }
         catch (JsonException ex) { throw new InvalidDataException($"{file} @ offset 8: header is not JSON: {ex.Message}"); }
         long dataStart = 8 + (long)n;
         var tensors = new Dictionary<string, CheckpointTensor>(StringComparer.Ordinal);
@@ -214,7 +220,7 @@ public sealed class CheckpointWeights : IDisposable
                 long begin = (long)offsets[0]!, end = (long)offsets[1]!;
                 int size = ElementSize(dtype, file, name);
                 long count = shape.Any(d => d < 0) ? -1 : shape.Aggregate(1L, (a, b) => checked(a * b));
-                if (count < 0 || begin < 0 || end - begin != count * size || dataStart + end > length)
+                if (count < 0 || begin < 0 || end < begin || end > length - dataStart || end - begin != checked(count * size))
                     throw new InvalidDataException(
                         $"{file} @ offset {dataStart + begin}: tensor '{name}' needs {count * size} bytes in [{begin}, {end}) of " +
                         $"a data section of {length - dataStart}");

@@ -167,6 +167,9 @@ public sealed class DecoderBody : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long t = tokens.shape[1];
+        if (t > _c.SlidingWindow)
+            throw new InvalidOperationException(
+                $"{t} positions exceed the model's sliding window of {_c.SlidingWindow}; sliding-window attention is not supported");
         var (cos, sin) = RotaryTables(t, tokens.device);
         var h = _embed.forward(tokens);
         foreach (var layer in _layers) h = layer.forward(h, cos, sin);
@@ -193,7 +196,10 @@ public sealed class DecoderLM : nn.Module<Tensor, Tensor>
     private readonly Linear? _lmHead;
 
     /// <param name="vocabulary">The output ids; required when the config has a compact vocabulary, else the full one.</param>
-    /// <param name="initialise">False when every weight is about to be loaded: skips drawing them.</param>
+    /// <param name="initialise">
+    /// False when every weight is about to be loaded: skips this model's Normal(0, 0.02) draw (the layers' own default
+    /// initialisation still runs).
+    /// </param>
     public DecoderLM(TransformerConfig config, OutputVocabulary? vocabulary = null, bool initialise = true) : base(nameof(DecoderLM))
     {
         config.Validate();

@@ -177,13 +177,25 @@ public sealed class OutputVocabulary
         if (IsCompact) (probabilities, outputs) = CandidateProbabilities(logits, temperature).topk(k, -1);
         else
         {
-            var z = logits.to_type(ScalarType.Float32);
-            if (temperature != 1.0) z = z / temperature;
-            var (top, at) = z.topk(k, -1);
-            (probabilities, outputs) = ((top - z.logsumexp(-1, keepdim: true)).exp_(), at);
+            // Rows in blocks, so the log-sum-exp's temporaries take a block's memory, not the batch's logits' again.
+            var rows = logits.reshape(-1, logits.shape[^1]);
+            var blocks = new List<(Tensor, Tensor)>();
+            for (long first = 0; first < rows.shape[0]; first += NormaliserRows)
+            {
+                var z = rows.narrow(0, first, Math.Min(NormaliserRows, rows.shape[0] - first)).to_type(ScalarType.Float32);
+                if (temperature != 1.0) z = z / temperature;
+                var (top, at) = z.topk(k, -1);
+                blocks.Add(((top - z.logsumexp(-1, keepdim: true)).exp_(), at));
+            }
+            long[] shape = [.. logits.shape[..^1], k];
+            probabilities = cat(blocks.Select(b => b.Item1).ToList(), 0).view(shape);
+            outputs = cat(blocks.Select(b => b.Item2).ToList(), 0).view(shape);
         }
         return (probabilities.MoveToOuterDisposeScope(), ToFullIds(outputs).MoveToOuterDisposeScope());
     }
+
+    /// <summary>Positions normalised at once by <see cref="TopCandidates"/>.</summary>
+    private const long NormaliserRows = 256;
 
     /// <summary>Candidates a top-k may take: every output but "other".</summary>
     public int Candidates => IsCompact ? Size - 1 : Size;

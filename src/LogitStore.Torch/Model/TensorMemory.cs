@@ -10,7 +10,10 @@ namespace LogitStore.Torch.Model;
 /// </summary>
 internal static class TensorMemory
 {
-    /// <summary>Writes <paramref name="count"/> elements of <paramref name="dtype"/> (safetensors names) at element <paramref name="first"/>.</summary>
+    /// <summary>
+    /// Writes <paramref name="count"/> stored elements of <paramref name="dtype"/> (a safetensors name) into the tensor,
+    /// from element <paramref name="first"/> on.
+    /// </summary>
     public static void Write(Tensor destination, long first, int count, string dtype, ReadOnlySpan<byte> source)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("checkpoints are read on little-endian hosts");

@@ -41,6 +41,12 @@ public sealed record TransformerConfig
     /// <summary>How rotary frequencies are rescaled for long contexts; null: not at all.</summary>
     [JsonIgnore] public RopeScaling? RopeScaling { get; init; }
 
+    /// <summary>
+    /// The attention window when the config turns sliding-window attention on; the forward implements full causal
+    /// attention only, so it refuses sequences longer than this.
+    /// </summary>
+    [JsonIgnore] public int? SlidingWindow { get; init; }
+
     [JsonIgnore] public int HeadDim => HeadDimension ?? HiddenSize / Heads;
 
     /// <summary>Qwen2 adds a bias to the q, k and v projections (not to o).</summary>

@@ -1,4 +1,4 @@
-namespace LogitStore.Torch;
+namespace LogitStore.Torch.Teacher;
 
 /// <summary>The process's resident memory as the kernel counts it (Linux's /proc/self/status), for reports.</summary>
 public static class ProcessMemory
