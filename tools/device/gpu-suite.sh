@@ -48,6 +48,7 @@ if (( smoke )); then
     teacher_steps=6 teacher_batch=2 teacher_seq=32 pack_tokens=2048 pack_batch=8 student_steps=2 student_batch=2 feed_batches=3
     study_scale=(--corpus-tokens 60000 --teacher-epochs 1 --student-steps 4 --eval-every 4 --seq-len 64 --batch 4)
     hf_checkpoint=(--preset tiny-llama --vocab 128256) hf_tokens=512 hf_seq=64 hf_batch=2
+    python="${LOGITSTORE_PYTHON:-/usr/bin/python3}"   # the system's, with numpy
 else
     # shellcheck disable=SC1091
     source .device/env.sh
@@ -57,6 +58,7 @@ else
     teacher_steps=600 teacher_batch=32 teacher_seq=256 pack_tokens=524288 pack_batch=64 student_steps=200 student_batch=16 feed_batches=200
     study_scale=()
     hf_checkpoint=(--preset llama-3.2-1b) hf_tokens=262144 hf_seq=2048 hf_batch=8
+    python="${LOGITSTORE_PYTHON:-python3}"   # the one PyTorch is installed in, with numpy
 fi
 
 # step NAME LIMIT_SECONDS COMMAND...: runs one step under its limit, appends its output to the log, records rc and seconds.
@@ -86,7 +88,7 @@ step teacher-pack 75 "${cli[@]}" pack --teacher "$teacher" --corpus "$corpus" --
 hf_teacher="$work/hf-teacher"
 # The GPU machine has no network: the bundle carries data/tokenizers. A rehearsal fetches them (a no-op once fetched).
 (( smoke )) && step fetch-tokenizers 120 ./tools/fetch-tokenizers.sh
-step hf-checkpoint 150 python3 tools/hf_checkpoint.py "$hf_teacher" "${hf_checkpoint[@]}" --shards 2 \
+step hf-checkpoint 150 "$python" tools/hf_checkpoint.py "$hf_teacher" "${hf_checkpoint[@]}" --shards 2 \
     --tokenizer-from data/tokenizers/llama3
 step hf-teacher-bench 150 "${cli[@]}" teacher bench --device "$device" --teacher "$hf_teacher" --corpus "$corpus" \
     --tokens "$hf_tokens" --seq-len "$hf_seq" --batch "$hf_batch"
