@@ -3,8 +3,8 @@
 #   .device/app/         the CLI, framework-dependent, managed TorchSharp only (the machine's own libtorch is used)
 #   .device/netrt.tar.xz this machine's .NET runtime (no SDK), unpacked there by env.sh
 #   .device/env.sh       DOTNET_ROOT, PATH, LD_LIBRARY_PATH (libtorch from the machine's PyTorch, libcudart)
-# Also fetches Brown into data/brown and the tokenizers into data/tokenizers. Then run, on the GPU machine (carry: .device,
-# data/brown, data/tokenizers):
+#   .device/llama3-tokenizer.tar.xz  Llama 3's tokenizer files (the suite's real-teacher step; 9 MB unpacked)
+# Also fetches Brown into data/brown. Then run, on the GPU machine (carry: .device, data/brown):
 #   source .device/env.sh && dotnet .device/app/LogitStore.Cli.dll teacher train --device cuda --preset small ...
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -18,5 +18,6 @@ tar -cJf .device/netrt.tar.xz -C "$root" dotnet host/fxr shared/Microsoft.NETCor
 cp tools/device/env.sh .device/env.sh
 ./tools/fetch-corpus.sh
 ./tools/fetch-tokenizers.sh
+tar -cJf .device/llama3-tokenizer.tar.xz -C data/tokenizers llama3
 grep -qx '/.device/' .gitignore || echo '/.device/' >> .gitignore
-du -sh .device data/brown data/tokenizers
+du -sh .device data/brown

@@ -14,7 +14,7 @@
 # Each step has its own time limit and the suite goes on past a failed step, so one run always leaves a report.
 #
 # On the GPU machine, from the repository root, with the bundle from tools/device/build-bundle.sh
-# (carry .device, data/brown and data/tokenizers):   bash tools/device/gpu-suite.sh "$OUT"
+# (carry .device and data/brown):   bash tools/device/gpu-suite.sh "$OUT"
 # Rehearsal on any machine (CPU, tiny sizes, every step but the study; the test suite runs it):
 #   bash tools/device/gpu-suite.sh --cpu-smoke [DIR]
 # A rehearsal writes to DIR, or to a new temporary directory it names; never to reports/gpu, where measured results live.
@@ -86,10 +86,15 @@ step teacher-pack 75 "${cli[@]}" pack --teacher "$teacher" --corpus "$corpus" --
     --method top-k --top-k 50 \
     --tokens "$pack_tokens" --batch "$pack_batch" --seq-len "$teacher_seq" --force
 hf_teacher="$work/hf-teacher"
-# The GPU machine has no network: the bundle carries data/tokenizers. A rehearsal fetches them (a no-op once fetched).
-(( smoke )) && step fetch-tokenizers 120 ./tools/fetch-tokenizers.sh
+# The GPU machine has no network: the bundle carries Llama 3's tokenizer files. A rehearsal fetches them (a no-op once there).
+if (( smoke )); then
+    step fetch-tokenizers 120 ./tools/fetch-tokenizers.sh
+    tokenizer=data/tokenizers/llama3
+else
+    tar -xJf .device/llama3-tokenizer.tar.xz -C "$work" && tokenizer="$work/llama3"
+fi
 step hf-checkpoint 150 "$python" tools/hf_checkpoint.py "$hf_teacher" "${hf_checkpoint[@]}" --shards 2 \
-    --tokenizer-from data/tokenizers/llama3
+    --tokenizer-from "$tokenizer"
 step hf-teacher-bench 150 "${cli[@]}" teacher bench --device "$device" --teacher "$hf_teacher" --corpus "$corpus" \
     --tokens "$hf_tokens" --seq-len "$hf_seq" --batch "$hf_batch"
 rm -rf "$hf_teacher"
