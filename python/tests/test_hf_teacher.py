@@ -278,6 +278,18 @@ def test_a_killed_pack_resumes_to_the_uninterrupted_store(tmp_path, tokenizers, 
     partial = manifest_of(killed)
     assert partial["status"] == "partial" and len(partial["shards"]) >= 1
 
+    # A resume refuses a teacher whose forward or tokenizer changed since, and leaves the partial store as it was.
+    for changed, edit, named in (("config.json", lambda c: {**c, "rms_norm_eps": 1e-5}, "config.json hash"),
+                                 ("tokenizer_config.json", lambda c: {**c, "model_max_length": 12345}, "tokenizer")):
+        path = teacher / changed
+        original = path.read_bytes()
+        path.write_text(json.dumps(edit(json.loads(original))))
+        refused = cli("pack", "--resume", "--out", killed, "--device", "cpu")
+        path.write_bytes(original)
+        assert refused.returncode == 1 and named in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+        assert manifest_of(killed) == partial
+
     resumed = cli("pack", "--resume", "--out", killed, "--device", "cpu")
     assert resumed.returncode == 0, resumed.stderr
     uninterrupted = cli(*args(clean))

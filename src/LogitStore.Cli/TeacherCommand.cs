@@ -158,9 +158,10 @@ internal static class TeacherCommand
         };
         var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => "auto" };
         var outOpt = new Option<string?>("--out") { Description = "where the pack writes its store (default: a temporary directory)" };
+        var workers = new Option<int>("--workers") { Description = "encoder threads of the pack (0: one per core)" };
         var bench = new Command("bench", "pack tokens/s against the bare forward's over the same tokens (top-k, the default codecs)")
         {
-            teacher, corpus, textField, tokens, seqLen, batch, topK, device, outOpt,
+            teacher, corpus, textField, tokens, seqLen, batch, topK, device, outOpt, workers,
         };
         bench.SetAction(async (r, ct) =>
         {
@@ -170,7 +171,7 @@ internal static class TeacherCommand
             {
                 Checkpoint = r.GetValue(teacher)!, Corpus = r.GetValue(corpus)!, TextField = r.GetValue(textField)!, Output = dir,
                 SequenceLength = r.GetValue(seqLen), BatchSize = r.GetValue(batch), Device = r.GetValue(device)!,
-                MaxTokens = r.GetValue(tokens), Overwrite = given is null,
+                MaxTokens = r.GetValue(tokens), Overwrite = given is null, Workers = r.GetValue(workers),
                 Processing = new ProcessingOptions { Method = TruncationMethod.TopK, TopK = r.GetValue(topK) },
             };
             o.Processing.Validate();
