@@ -19,7 +19,8 @@ public sealed class TextDocumentsTests : IDisposable
         var message = Assert.Throws<InvalidDataException>(() => TextDocuments.Read(path).ToList()).Message;
         Assert.Equal($"{path} @ offset 0 (line 1): no string member \"text\"", message);
         File.AppendAllText(path, "not json\n");
-        Assert.Contains("(line 4): not JSON", Assert.Throws<InvalidDataException>(() => TextDocuments.Read(path, "content").ToList()).Message);
+        Assert.Contains("(line 4): not JSON",
+            Assert.Throws<InvalidDataException>(() => TextDocuments.Read(path, "content").ToList()).Message);
     }
 
     private sealed class Row
@@ -32,12 +33,15 @@ public sealed class TextDocumentsTests : IDisposable
     public async Task Parquet_ReadsAStringColumn_AcrossRowGroups_SkippingNulls()
     {
         var path = Path.Combine(_dir, "c.parquet");
-        await ParquetSerializer.SerializeAsync(new[] { new Row { id = 0, body = "a" }, new Row { id = 1 }, new Row { id = 2, body = "b" } }, path);
-        await ParquetSerializer.SerializeAsync(new[] { new Row { id = 3, body = "c" } }, path, new Parquet.ParquetOptions { Append = true });
+        Row[] first = [new Row { id = 0, body = "a" }, new Row { id = 1 }, new Row { id = 2, body = "b" }];
+        await ParquetSerializer.SerializeAsync(first, path);
+        await ParquetSerializer.SerializeAsync(
+            new[] { new Row { id = 3, body = "c" } }, path, new Parquet.ParquetOptions { Append = true });
         var docs = TextDocuments.Read(path, "body").ToList();
         Assert.Equal(["a", "b", "c"], docs.Select(d => d.Text));
         Assert.Equal(["c.parquet:0", "c.parquet:2", "c.parquet:3"], docs.Select(d => d.Name));
-        Assert.Contains("no column 'text' (columns: id, body)", Assert.Throws<InvalidDataException>(() => TextDocuments.Read(path).ToList()).Message);
+        Assert.Contains("no column 'text' (columns: id, body)",
+            Assert.Throws<InvalidDataException>(() => TextDocuments.Read(path).ToList()).Message);
         Assert.Contains("column 'id' is not a column of strings",
             Assert.Throws<InvalidDataException>(() => TextDocuments.Read(path, "id").ToList()).Message);
     }

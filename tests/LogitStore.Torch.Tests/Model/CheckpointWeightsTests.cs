@@ -28,7 +28,8 @@ public sealed class CheckpointWeightsTests : IDisposable
     }
 
     private void WriteIndex(JsonObject map) => File.WriteAllText(
-        Path.Combine(_dir, CheckpointWeights.IndexFile), new JsonObject { ["metadata"] = new JsonObject(), ["weight_map"] = map }.ToJsonString());
+        Path.Combine(_dir, CheckpointWeights.IndexFile),
+        new JsonObject { ["metadata"] = new JsonObject(), ["weight_map"] = map }.ToJsonString());
 
     [Fact]
     public void Shards_StreamIntoFloat32Parameters_Exactly()
@@ -74,7 +75,8 @@ public sealed class CheckpointWeightsTests : IDisposable
         Assert.Contains("model-00002-of-00002.safetensors: holds no tensor 'a'",
             Assert.Throws<InvalidDataException>(() => CheckpointWeights.Open(_dir)).Message);
         WriteIndex(new JsonObject { ["a"] = "model-00001-of-00002.safetensors", ["b"] = "model-00003-of-00003.safetensors" });
-        Assert.Contains("model-00003-of-00003.safetensors: a shard", Assert.Throws<FileNotFoundException>(() => CheckpointWeights.Open(_dir)).Message);
+        Assert.Contains("model-00003-of-00003.safetensors: a shard",
+            Assert.Throws<FileNotFoundException>(() => CheckpointWeights.Open(_dir)).Message);
         WriteIndex(new JsonObject { ["a"] = "../elsewhere.safetensors" });
         Assert.Contains("is not a file name", Assert.Throws<InvalidDataException>(() => CheckpointWeights.Open(_dir)).Message);
     }
