@@ -20,6 +20,11 @@ public static class CheckpointConfig
         ["Qwen3ForCausalLM"] = ModelFamily.Qwen3,
     };
 
+    /// <summary>The family whose forward runs <paramref name="architecture"/>; an unknown one is an error naming it.</summary>
+    public static ModelFamily FamilyOf(string architecture) => Architectures.TryGetValue(architecture, out var family)
+        ? family
+        : throw new ArgumentException($"architecture '{architecture}' is not supported ({string.Join(", ", Architectures.Keys)})");
+
     /// <summary>The config of the checkpoint in <paramref name="directory"/>.</summary>
     /// <param name="sequenceLength">The positions a forward will see, when known: checked against sliding windows.</param>
     public static TransformerConfig Read(string directory, int? sequenceLength = null)
@@ -63,7 +68,6 @@ public static class CheckpointConfig
         {
             Architectures = [architecture],
             ModelType = c.String("model_type") ?? "",
-            Family = family,
             VocabSize = c.Int("vocab_size") ?? throw c.Refuse("vocab_size", "is required"),
             HiddenSize = hidden,
             IntermediateSize = c.Int("intermediate_size") ?? throw c.Refuse("intermediate_size", "is required"),

@@ -35,8 +35,8 @@ public sealed record TransformerConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? HeadDimension { get; init; }
 
-    /// <summary>The family's forward, from <c>architectures</c> (<see cref="CheckpointConfig"/> reads it).</summary>
-    [JsonIgnore] public ModelFamily Family { get; init; } = ModelFamily.Llama;
+    /// <summary>The family's forward, named by <c>architectures</c> (<see cref="CheckpointConfig"/> refuses others).</summary>
+    [JsonIgnore] public ModelFamily Family => CheckpointConfig.FamilyOf(Architectures[0]);
 
     /// <summary>How rotary frequencies are rescaled for long contexts; null: not at all.</summary>
     [JsonIgnore] public RopeScaling? RopeScaling { get; init; }
