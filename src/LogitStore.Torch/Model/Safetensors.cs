@@ -8,8 +8,9 @@ using static TorchSharp.torch;
 namespace LogitStore.Torch.Model;
 
 /// <summary>
-/// Reads and writes the safetensors format (8-byte little-endian header length, a JSON header mapping each name to
-/// dtype, shape and [begin, end) data offsets, then the raw little-endian tensor bytes) for F32, F16, BF16 and I32.
+/// Writes the safetensors format (8-byte little-endian header length, a JSON header mapping each name to
+/// dtype, shape and [begin, end) data offsets, then the raw little-endian tensor bytes) for F32, F16, BF16 and I32;
+/// <see cref="CheckpointWeights"/> reads it.
 /// </summary>
 public static class Safetensors
 {
@@ -58,46 +59,5 @@ public static class Safetensors
         fs.Flush(flushToDisk: true);
         fs.Close();
         File.Move(path + ".tmp", path, overwrite: true);
-    }
-
-    /// <summary>Every tensor of the file, on the CPU, in its stored dtype.</summary>
-    public static Dictionary<string, Tensor> Load(string path)
-    {
-        var all = File.ReadAllBytes(path);
-        if (all.Length < 8) throw new InvalidDataException($"{path} @ offset 0: shorter than the 8-byte header length");
-        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(all);
-        if (n > (ulong)all.Length - 8)
-            throw new InvalidDataException($"{path} @ offset 0: header length {n} runs past the end of the file");
-        JsonObject header;
-        try { header = JsonNode.Parse(all.AsSpan(8, (int)n))!.AsObject(); }
-        catch (JsonException ex) { throw new InvalidDataException($"{path} @ offset 8: header is not JSON: {ex.Message}"); }
-        long dataStart = 8 + (long)n;
-        var result = new Dictionary<string, Tensor>();
-        foreach (var (name, node) in header)
-        {
-            if (name == "__metadata__") continue;
-            var o = node!.AsObject();
-            string dtype = (string)o["dtype"]!;
-            long[] shape = o["shape"]!.AsArray().Select(x => (long)x!).ToArray();
-            var offs = o["data_offsets"]!.AsArray();
-            long begin = (long)offs[0]!, end = (long)offs[1]!;
-            var (type, size) = dtype switch
-            {
-                "F32" => (ScalarType.Float32, 4),
-                "F16" => (ScalarType.Float16, 2),
-                "BF16" => (ScalarType.BFloat16, 2),
-                "I32" => (ScalarType.Int32, 4),
-                _ => throw new InvalidDataException($"{path}: tensor {name} has dtype {dtype} (F32, F16, BF16, I32 are read)"),
-            };
-            long count = shape.Aggregate(1L, (a, b) => a * b);
-            if (begin < 0 || end - begin != count * size || dataStart + end > all.Length)
-                throw new InvalidDataException(
-                    $"{path} @ offset {dataStart + begin}: tensor {name} needs {count * size} bytes in [{begin}, {end}) " +
-                    $"of the data section");
-            var t = empty(shape, type);
-            all.AsSpan((int)(dataStart + begin), (int)(end - begin)).CopyTo(t.bytes);
-            result[name] = t;
-        }
-        return result;
     }
 }

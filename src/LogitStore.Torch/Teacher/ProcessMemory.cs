@@ -6,9 +6,6 @@ public static class ProcessMemory
     /// <summary>The peak resident set size so far (VmHWM), in bytes; 0 where the kernel does not say.</summary>
     public static long PeakResidentBytes() => StatusKilobytes("VmHWM:") * 1024;
 
-    /// <summary>The resident set size now (VmRSS), in bytes; 0 where the kernel does not say.</summary>
-    public static long ResidentBytes() => StatusKilobytes("VmRSS:") * 1024;
-
     private static long StatusKilobytes(string key)
     {
         const string status = "/proc/self/status";

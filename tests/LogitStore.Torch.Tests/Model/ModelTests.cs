@@ -74,7 +74,8 @@ public class ModelTests
         string dir = TestData.TempDir();
         using var model = new DecoderLM(Tiny(tied: false));
         Checkpoint.Save(dir, model);
-        var names = Safetensors.Load(Path.Combine(dir, Checkpoint.WeightsFile)).Keys.ToHashSet();
+        HashSet<string> names;
+        using (var weights = CheckpointWeights.Open(dir)) names = weights.Tensors.Keys.ToHashSet();
         Assert.Contains("model.embed_tokens.weight", names);
         Assert.Contains("model.layers.1.self_attn.q_proj.weight", names);
         Assert.Contains("model.layers.0.mlp.down_proj.weight", names);
