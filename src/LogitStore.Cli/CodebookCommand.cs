@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LogitStore.Format.Storage;
 using LogitStore.Codecs.Mvq;
 using LogitStore.Format;
 using LogitStore.Reading;

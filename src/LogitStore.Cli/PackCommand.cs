@@ -180,7 +180,7 @@ internal static class PackCommand
                     Draws = Given(draws) ? r.GetValue(draws) : rp.Draws,
                     Seed = Given(seed) && kind != Synthetic.SyntheticSource.Kind ? r.GetValue(seed) : rp.Seed,
                 };
-                var rc = ManifestSections.FromSection(m.Codecs);
+                var rc = CodecSections.FromSection(m.Codecs);
                 var gc = rc with
                 {
                     Tokens = Given(tokCodec) ? IdCodecSpec.Parse(r.GetValue(tokCodec)!) : rc.Tokens,
@@ -201,7 +201,7 @@ internal static class PackCommand
                     ["sequences_per_block"] = spb, ["shard_target_bytes"] = shardMiB,
                 };
                 foreach (var (member, recordedValue, givenValue) in ManifestSections.Differences(m.Processing, gp)
-                             .Concat(ManifestSections.Differences(ManifestSections.ToSection(rc), gc)))
+                             .Concat(CodecSections.Differences(CodecSections.ToSection(rc), gc)))
                     if (optionOf.TryGetValue(member, out var o) && Given(o))
                         found.Add($"{o.Name}: {recordedValue} recorded, {givenValue} given");
                 return found;

@@ -1,6 +1,9 @@
 using System.CommandLine;
 using LogitStore.Cli;
 
+// The pack sources 'pack --resume' can finish, by the manifest's source kind.
+LogitStore.Synthetic.SyntheticPackSource.Register();
+LogitStore.Ingest.StreamPackSource.Register();
 LogitStore.Torch.Teacher.TeacherPack.RegisterPackSource();
 LogitStore.Interchange.ParquetPackSource.Register();
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using LogitStore.Format.Storage;
 using LogitStore.Codecs;
 using LogitStore.Format;
 using LogitStore.Processing;

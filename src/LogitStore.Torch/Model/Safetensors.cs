@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LogitStore.Format.Storage;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -49,15 +50,14 @@ public static class Safetensors
         }
         var json = Encoding.UTF8.GetBytes(header.ToJsonString());
         int pad = (8 - json.Length % 8) % 8; // the format allows trailing spaces; aligned data is friendlier to mmap readers
-        using var fs = new FileStream(path + ".tmp", FileMode.Create, FileAccess.Write);
+        using var file = DurableFile.Create(path);
+        var fs = file.Stream;
         Span<byte> len = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)(json.Length + pad));
         fs.Write(len);
         fs.Write(json);
         for (int i = 0; i < pad; i++) fs.WriteByte((byte)' ');
         foreach (var b in blobs) fs.Write(b);
-        fs.Flush(flushToDisk: true);
-        fs.Close();
-        File.Move(path + ".tmp", path, overwrite: true);
+        file.Commit();
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using LogitStore.Format.Storage;
 using LogitStore.Processing;
 using LogitStore.Torch.Corpus;
 using LogitStore.Torch.Distillation;

@@ -99,6 +99,6 @@ public static class FidelityMeter
                 $"this store's source ('{(string?)manifest.Source["kind"]}') cannot be regenerated here: give --reference STORE " +
                 $"(the same sequences packed with --values f32, or --method full)");
         return new SyntheticReference(
-            Synthetic.SyntheticSource.FromJson(manifest.Source), Writing.ManifestSections.FromSection(manifest.Processing), untruncated);
+            Synthetic.SyntheticSource.FromJson(manifest.Source), ManifestSections.FromSection(manifest.Processing), untruncated);
     }
 }

@@ -111,7 +111,7 @@ public sealed class StoreDirectory
     public void Commit(Manifest manifest)
     {
         manifest.RecomputeTotals();
-        Writing.DurableFile.WriteAtomic(ManifestPath, manifest.ToUtf8());
+        Storage.DurableFile.WriteAtomic(ManifestPath, manifest.ToUtf8());
     }
 
     /// <summary>Writes a dictionary file durably (before any shard refers to it) and returns its manifest entry.</summary>
@@ -119,7 +119,7 @@ public sealed class StoreDirectory
     {
         string name = DictionaryName(kind, reference);
         Directory.CreateDirectory(DictionariesPath);
-        Writing.DurableFile.WriteAtomic(Of(name), fileBytes);
+        Storage.DurableFile.WriteAtomic(Of(name), fileBytes);
         return new DictionaryEntry
         {
             File = name,
@@ -143,7 +143,7 @@ public sealed class StoreDirectory
             throw new StoreCorruptException(source, 0,
                 $"{bytes.Length} bytes with XXH3-64 {actual}; the manifest records {entry.Bytes} bytes with {entry.Xxh3}");
         Directory.CreateDirectory(DictionariesPath);
-        Writing.DurableFile.WriteAtomic(Of(entry.File), bytes);
+        Storage.DurableFile.WriteAtomic(Of(entry.File), bytes);
     }
 
     /// <summary>Bytes of every file under <c>shards/</c>, committed or not (what verify will read at most).</summary>

@@ -95,6 +95,10 @@ public sealed class StreamPackSource : IPackSource
         }
     }
 
+    /// <summary>Lets <see cref="Pack.ResumeAsync(string, PackResumeInputs, int, PackProgress?, CancellationToken)"/> finish stream packs.</summary>
+    public static void Register() => PackSources.Register(Kind, ResumeAsync);
+
+    /// <summary>Opens the stream a partial store was packed from, sent again by its producer (<see cref="PackSources.Resumer"/>).</summary>
     public static async Task<IPackSource> ResumeAsync(Manifest manifest, PackResumeInputs inputs, CancellationToken ct) =>
         await OpenAsync(
             await TeacherStream.OpenAsync(

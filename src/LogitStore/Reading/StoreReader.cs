@@ -106,7 +106,7 @@ public sealed class StoreReader : IDisposable
     public Manifest Manifest { get; }
 
     /// <summary>How the store's distributions were truncated, from the manifest.</summary>
-    public Processing.ProcessingOptions Processing => Writing.ManifestSections.FromSection(Manifest.Processing);
+    public Processing.ProcessingOptions Processing => ManifestSections.FromSection(Manifest.Processing);
 
     /// <summary>
     /// The most entries one position of this store can hold, which is the width a dense batch needs: k for top-k and

@@ -16,9 +16,11 @@ public static class SyntheticPack
         CancellationToken ct = default) =>
         Pack.RunAsync(directory, new SyntheticPackSource(source, part), processing, codecs, overwrite, workers, identitySeed, progress, ct);
 
+    /// <summary>Finishes an interrupted synthetic pack with the settings its manifest records.</summary>
     public static async Task<Manifest> ResumeAsync(
         string directory, int workers = 0, ulong? identitySeed = null, PackProgress? progress = null, CancellationToken ct = default) =>
-        (await Pack.ResumeAsync(directory, new PackResumeInputs { IdentitySeed = identitySeed }, workers, progress, ct)).Manifest;
+        (await Pack.ResumeAsync(directory, SyntheticPackSource.ResumeAsync, new PackResumeInputs { IdentitySeed = identitySeed },
+            workers, progress, ct)).Manifest;
 }
 
 /// <summary>The synthetic teacher as a pack source: a pure function of its seed, so a resume regenerates the same data.</summary>
@@ -27,6 +29,13 @@ public sealed class SyntheticPackSource(SyntheticSource source, PartSpec? part =
     public static SyntheticPackSource Resume(Manifest manifest) =>
         new(SyntheticSource.FromJson(manifest.Source),
             manifest.Partition is { } p ? new PartSpec(p.Index, p.Count) : null);
+
+    /// <summary>Opens the source a partial synthetic store was packed from (<see cref="PackSources.Resumer"/>).</summary>
+    public static Task<IPackSource> ResumeAsync(Manifest manifest, PackResumeInputs inputs, CancellationToken ct) =>
+        Task.FromResult<IPackSource>(Resume(manifest));
+
+    /// <summary>Lets <see cref="Pack.ResumeAsync(string, PackResumeInputs, int, PackProgress?, CancellationToken)"/> finish synthetic packs.</summary>
+    public static void Register() => PackSources.Register(SyntheticSource.Kind, ResumeAsync);
 
     public StoreWriterOptions Describe(ProcessingOptions processing, CodecOptions codecs)
     {

@@ -38,8 +38,8 @@ public sealed record PackResumeInputs
 }
 
 /// <summary>
-/// The sources a pack can resume, by the manifest's <c>source.kind</c>: the core registers the synthetic and stream
-/// sources, LogitStore.Torch registers the teacher source.
+/// The sources a pack can resume, by the manifest's <c>source.kind</c>. The application registers the sources it
+/// offers at its start (each source has a <c>Register</c> method); the core registers none itself.
 /// </summary>
 public static class PackSources
 {
@@ -47,12 +47,6 @@ public static class PackSources
     public delegate Task<IPackSource> Resumer(Manifest manifest, PackResumeInputs inputs, CancellationToken ct);
 
     private static readonly ConcurrentDictionary<string, Resumer> Resumers = new();
-
-    static PackSources()
-    {
-        Register(Synthetic.SyntheticSource.Kind, (m, _, _) => Task.FromResult<IPackSource>(Synthetic.SyntheticPackSource.Resume(m)));
-        Register(Ingest.StreamPackSource.Kind, Ingest.StreamPackSource.ResumeAsync);
-    }
 
     public static void Register(string kind, Resumer resumer) => Resumers[kind] = resumer;
 
@@ -94,14 +88,23 @@ public static class Pack
     /// Finishes a partial store from the source its manifest names, with the settings its manifest records; a complete
     /// store is returned as it is (<paramref name="alreadyComplete"/> says so).
     /// </summary>
+    public static Task<(Manifest Manifest, bool AlreadyComplete)> ResumeAsync(
+        string directory, PackResumeInputs inputs, int workers = 0, PackProgress? progress = null, CancellationToken ct = default) =>
+        ResumeAsync(directory, (m, i, c) => PackSources.ResumeAsync(directory, m, i, c), inputs, workers, progress, ct);
+
+    /// <summary>
+    /// Finishes a partial store from the source <paramref name="resumer"/> opens (a caller that knows its source's kind
+    /// needs no registration); a complete store is returned as it is.
+    /// </summary>
     public static async Task<(Manifest Manifest, bool AlreadyComplete)> ResumeAsync(
-        string directory, PackResumeInputs inputs, int workers = 0, PackProgress? progress = null, CancellationToken ct = default)
+        string directory, PackSources.Resumer resumer, PackResumeInputs inputs, int workers = 0, PackProgress? progress = null,
+        CancellationToken ct = default)
     {
         var manifest = new StoreDirectory(directory).LoadManifest();
         if (manifest.IsComplete) return (manifest, true);
         // The writer first: it takes the store's lock, so a second resume is refused before it opens a producer or a model.
         await using var writer = StoreWriter.Resume(directory, workers, inputs.IdentitySeed);
-        await using var source = await PackSources.ResumeAsync(directory, writer.Manifest, inputs, ct);
+        await using var source = await resumer(writer.Manifest, inputs, ct);
         await source.FillAsync(writer, ManifestSections.FromSection(writer.Manifest.Processing), progress, ct);
         return (writer.Manifest, false);
     }

@@ -1,33 +1,32 @@
 using System.IO.Hashing;
 using LogitStore.Format;
+using LogitStore.Format.Storage;
 
 namespace LogitStore.Writing;
 
 /// <summary>
 /// Writes one shard under a temporary name: header, appended blocks, then on <see cref="Commit"/>
-/// the block index and footer, fsync and the atomic rename to its final name (spec 3, 2.4).
+/// the block index and footer, then the durable commit to its final name (spec 3, 2.5).
 /// </summary>
 public sealed class ShardWriter : IDisposable
 {
+    private readonly PendingFile _pending;
     private readonly FileStream _file;
     private readonly XxHash3 _fileHash = new();
     private readonly List<BlockIndexEntry> _index = new();
-    private readonly string _tempPath;
-    private readonly string _finalPath;
     private readonly Guid _packId;
     private readonly ulong _firstSequence;
     private ulong _sequences, _positions, _entries;
-    private bool _done;
 
     public ShardWriter(string storeDirectory, string relativeFile, uint vocabSize, ulong firstSequence, Guid packId)
     {
         RelativeFile = relativeFile;
-        _finalPath = Path.Combine(storeDirectory, relativeFile);
-        _tempPath = _finalPath + FormatConstants.TempSuffix;
-        Directory.CreateDirectory(Path.GetDirectoryName(_finalPath)!);
+        string finalPath = Path.Combine(storeDirectory, relativeFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(finalPath)!);
         _packId = packId;
         _firstSequence = firstSequence;
-        _file = new FileStream(_tempPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        _pending = DurableFile.Create(finalPath);
+        _file = _pending.Stream;
         Span<byte> header = stackalloc byte[FormatConstants.ShardHeaderSize];
         new ShardHeader(FormatConstants.MajorVersion, FormatConstants.MinorVersion, vocabSize, firstSequence, packId).Write(header);
         Write(header);
@@ -60,12 +59,7 @@ public sealed class ShardWriter : IDisposable
         Span<byte> footer = stackalloc byte[FormatConstants.ShardFooterSize];
         new ShardFooter(indexOffset, (uint)_index.Count, _sequences, _positions, _entries, Checksum.Of(index)).Write(footer);
         Write(footer);
-        _file.Flush(flushToDisk: true);
-        long length = _file.Length;
-        _file.Dispose();
-        File.Move(_tempPath, _finalPath, overwrite: true);
-        DurableFile.SyncDirectory(Path.GetDirectoryName(_finalPath)!);
-        _done = true;
+        long length = _pending.Commit();
         return new ShardEntry
         {
             File = RelativeFile,
@@ -87,11 +81,5 @@ public sealed class ShardWriter : IDisposable
     }
 
     /// <summary>Abandons an uncommitted shard: the temporary file is removed.</summary>
-    public void Dispose()
-    {
-        if (_done) return;
-        _done = true;
-        _file.Dispose();
-        try { File.Delete(_tempPath); } catch (IOException) { }
-    }
+    public void Dispose() => _pending.Dispose();
 }

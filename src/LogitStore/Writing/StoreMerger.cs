@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using LogitStore.Format;
+using LogitStore.Format.Storage;
 
 namespace LogitStore.Writing;
 
@@ -107,43 +108,38 @@ public static class StoreMerger
                     Positions = shard.Positions, Entries = shard.Entries, Blocks = shard.Blocks, Bytes = shard.Bytes, Xxh3 = shard.Xxh3,
                 });
             }
-        DurableFile.SyncDirectory(output.ShardsPath);
         merged.Fingerprint = StoreFingerprint.Of(merged, corpus).ToSection();
         output.Commit(merged);
         return merged;
     }
 
     /// <summary>
-    /// Copies a part's shard to <paramref name="target"/> (temporary name, fsync, rename), hashing the bytes it copies: a
+    /// Copies a part's shard to <paramref name="target"/> (a durable commit), hashing the bytes it copies: a
     /// copy whose length or XXH3-64 differs from the part's manifest is refused, naming the damaged block where one is.
     /// </summary>
     private static void CopyChecked(string partDirectory, ShardEntry shard, string target)
     {
-        string source = new StoreDirectory(partDirectory).Of(shard.File), temp = target + FormatConstants.TempSuffix;
+        string source = new StoreDirectory(partDirectory).Of(shard.File);
         var hash = new System.IO.Hashing.XxHash3();
         long length = 0;
+        using var copy = DurableFile.Create(target);
         using (var from = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
-        using (var to = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
         {
             var buffer = new byte[1 << 20];
             int n;
             while ((n = from.Read(buffer)) > 0)
             {
                 hash.Append(buffer.AsSpan(0, n));
-                to.Write(buffer, 0, n);
+                copy.Stream.Write(buffer, 0, n);
                 length += n;
             }
-            to.Flush(flushToDisk: true);
         }
         string actual = Checksum.ToHex(hash.GetCurrentHashAsUInt64());
         if ((ulong)length != shard.Bytes || actual != shard.Xxh3)
-        {
-            File.Delete(temp);
             throw LocateDamage(partDirectory, source)
                 ?? new StoreCorruptException(source, 0,
                     $"{length} bytes with XXH3-64 {actual}; the part's manifest records {shard.Bytes} bytes with {shard.Xxh3}");
-        }
-        File.Move(temp, target, overwrite: true);
+        copy.Commit();
     }
 
     /// <summary>The verifier's fault in <paramref name="file"/>, naming the block and offset, when it finds one.</summary>

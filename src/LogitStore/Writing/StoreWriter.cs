@@ -101,7 +101,7 @@ public sealed class StoreWriter : IAsyncDisposable
             Tokenizer = options.Tokenizer,
             Teacher = options.Teacher,
             Processing = ManifestSections.ToSection(options.Processing),
-            Codecs = ManifestSections.ToSection(options.Codecs),
+            Codecs = CodecSections.ToSection(options.Codecs),
             Source = options.Source,
             Partition = options.Partition,
         };
@@ -133,7 +133,7 @@ public sealed class StoreWriter : IAsyncDisposable
                 writeLock,
                 manifest,
                 workers > 0 ? workers : Environment.ProcessorCount,
-                ManifestSections.FromSection(manifest.Codecs),
+                CodecSections.FromSection(manifest.Codecs),
                 identitySeed,
                 corpus);
         }

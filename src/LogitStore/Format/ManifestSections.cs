@@ -1,10 +1,8 @@
-using LogitStore.Codecs;
-using LogitStore.Format;
 using LogitStore.Processing;
 
-namespace LogitStore.Writing;
+namespace LogitStore.Format;
 
-/// <summary>Converts between option records and their manifest sections.</summary>
+/// <summary>Converts between the processing options and the manifest's processing section.</summary>
 public static class ManifestSections
 {
     public static ProcessingSection ToSection(ProcessingOptions p) => new()
@@ -31,19 +29,6 @@ public static class ManifestSections
         };
     }
 
-    public static CodecSection ToSection(CodecOptions c) => new()
-    {
-        Tokens = c.Tokens.Name,
-        Ids = c.Ids.Name,
-        Values = c.Values.Name,
-        ValueLogRange = c.Values.LogRangeOrDefault(c.ValueLogRange),
-        ZstdLevel = c.ZstdLevel,
-        SequencesPerBlock = c.SequencesPerBlock,
-        ShardTargetBytes = c.ShardTargetBytes,
-        MvqBeam = c.MvqBeam,
-        DictionarySample = c.DictionarySample,
-    };
-
     /// <summary>
     /// The members of <paramref name="recorded"/> that <paramref name="given"/> would write otherwise, with both values as
     /// the manifest writes them.
@@ -54,14 +39,8 @@ public static class ManifestSections
             System.Text.Json.JsonSerializer.SerializeToNode(recorded, ManifestJsonContext.Default.ProcessingSection)!.AsObject(),
             System.Text.Json.JsonSerializer.SerializeToNode(ToSection(given), ManifestJsonContext.Default.ProcessingSection)!.AsObject());
 
-    /// <inheritdoc cref="Differences(ProcessingSection, ProcessingOptions)"/>
+    /// <summary>The members whose JSON differs between two serialised sections, in <paramref name="given"/>'s order.</summary>
     public static IEnumerable<(string Member, string Recorded, string Given)> Differences(
-        CodecSection recorded, CodecOptions given) =>
-        Differences(
-            System.Text.Json.JsonSerializer.SerializeToNode(recorded, ManifestJsonContext.Default.CodecSection)!.AsObject(),
-            System.Text.Json.JsonSerializer.SerializeToNode(ToSection(given), ManifestJsonContext.Default.CodecSection)!.AsObject());
-
-    private static IEnumerable<(string, string, string)> Differences(
         System.Text.Json.Nodes.JsonObject recorded, System.Text.Json.Nodes.JsonObject given)
     {
         foreach (var (member, value) in given)
@@ -70,18 +49,4 @@ public static class ManifestSections
             if (g != r) yield return (member, r, g);
         }
     }
-
-    /// <summary>The options a store was written with; settings a 1.1 manifest lacks take today's defaults.</summary>
-    public static CodecOptions FromSection(CodecSection s) => new()
-    {
-        MvqBeam = s.MvqBeam > 0 ? s.MvqBeam : MvqValueCodec.DefaultBeam,
-        DictionarySample = s.DictionarySample > 0 ? s.DictionarySample : new CodecOptions().DictionarySample,
-        Tokens = IdCodecSpec.Parse(s.Tokens),
-        Ids = IdCodecSpec.Parse(s.Ids),
-        Values = ValueCodecSpec.Parse(s.Values),
-        ValueLogRange = s.ValueLogRange,
-        ZstdLevel = s.ZstdLevel,
-        SequencesPerBlock = s.SequencesPerBlock,
-        ShardTargetBytes = s.ShardTargetBytes,
-    };
 }
