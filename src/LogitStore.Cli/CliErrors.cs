@@ -26,6 +26,12 @@ internal static class CliErrors
             Fail($"corrupt: {ex.Message}");
             return Corrupt;
         }
+        catch (Exception ex) when (InFlags(ex) is { } line)
+        {
+            if (Environment.GetEnvironmentVariable("LOGITSTORE_TRACE") == "1") Console.Error.WriteLine(ex);
+            Fail($"error: {line}");
+            return BadInput;
+        }
         catch (OperationCanceledException)
         {
             Fail("interrupted: nothing after the last commit was kept (a partial store resumes with --resume)");
@@ -40,6 +46,29 @@ internal static class CliErrors
             return BadInput;
         }
     }
+
+    /// <summary>The library names settings in its own words; the command line names the flags that set them.</summary>
+    private static readonly Dictionary<string, string> FlagOf = new()
+    {
+        ["tokens"] = "--tokens", ["vocab_size"] = "--vocab", ["sequence_length"] = "--seq-len", ["stream"] = "--from-stream",
+        ["part"] = "--part", ["ids"] = "--ids", ["values"] = "--values", ["method"] = "--method", ["device"] = "--device",
+        ["text_field"] = "--text-field", ["recorded"] = "--recorded", ["teacher"] = "--teacher", ["width"] = "--width",
+        ["out"] = "--out", ["record_phases"] = "--record-phases", ["entries"] = "--k", ["corpus_tokens"] = "--corpus-tokens",
+    };
+
+    /// <summary>A library exception that names a setting or a missing step, told in the command line's flags.</summary>
+    private static string? InFlags(Exception ex) => ex switch
+    {
+        SettingException s => $"{(FlagOf.TryGetValue(s.Setting, out var flag) ? flag : s.Setting)} {s.Detail}",
+        StoreExistsException e => $"{e.Directory} already holds a store: use --resume to finish it or --force to replace it",
+        StoreIncompleteException e => $"{e.Directory} is not complete: finish it with pack --resume first",
+        PartRequiredException e =>
+            $"{e.Stream}: the stream starts at sequence {e.FirstSequence}: it is a part; say which with --part i/N or --part auto",
+        ReferenceRequiredException e =>
+            $"this store's source ('{e.SourceKind}') cannot be regenerated here: give --reference STORE " +
+            "(the same sequences packed with --values f32, or --method full)",
+        _ => null,
+    };
 
     /// <summary>Prints the parser's errors as one line each, in the words of the options rather than of .NET types.</summary>
     public static int ParseFailed(IEnumerable<string> errors)

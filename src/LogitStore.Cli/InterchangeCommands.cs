@@ -70,8 +70,6 @@ internal static class InterchangeCommands
                 Method = ProcessingOptions.ParseMethod(r.GetValue(method)!), TopK = r.GetValue(topK), TopP = r.GetValue(topP),
             };
             var codecs = new CodecOptions { Values = ValueCodecSpec.Parse(r.GetValue(values)!), Ids = IdCodecSpec.Parse(r.GetValue(ids)!) };
-            processing.Validate();
-            codecs.Validate(processing);
             var options = new ParquetImportOptions
             {
                 Files = r.GetValue(files)!, Layout = Layout(r, layout), VocabSize = r.GetValue(vocab),

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LogitStore.Hosting;
 using LogitStore.Codecs;
 using LogitStore.Format;
 using LogitStore.Ingest;
@@ -43,7 +44,7 @@ internal static class PackCommand
         var force = new Option<bool>("--force") { Description = "replace an existing store" };
         var part = new Option<string?>("--part")
         {
-            Description = $"pack part i/N of the corpus (merge the parts with 'logitstore merge'); {PartSpec.AutoHelp}",
+            Description = $"pack part i/N of the corpus (merge the parts with 'logitstore merge'); {SchedulerPartition.AutoHelp}",
         };
         var tokens = new Option<ulong>("--tokens")
         {
@@ -161,7 +162,7 @@ internal static class PackCommand
                 Compare(seqLen, Source("sequence_length"), r.GetValue(seqLen).ToString());
                 if (Given(part))
                 {
-                    var (p, _) = PartSpec.Parse(r.GetValue(part)!, Environment.GetEnvironmentVariable);
+                    var (p, _) = SchedulerPartition.Parse(r.GetValue(part)!, Environment.GetEnvironmentVariable);
                     Compare(part, m.Partition is { } q ? $"{q.Index}/{q.Count}" : null, p.ToString());
                 }
                 if (Given(codebook))
@@ -269,12 +270,10 @@ internal static class PackCommand
                 SequencesPerBlock = r.GetValue(spb),
                 ShardTargetBytes = r.GetValue(shardMiB) << 20,
             };
-            processing.Validate();
-            codecs.Validate(processing);
             PartSpec? partSpec = null;
             if (r.GetValue(part) is { } ps)
             {
-                var (parsed, from) = PartSpec.Parse(ps, Environment.GetEnvironmentVariable);
+                var (parsed, from) = SchedulerPartition.Parse(ps, Environment.GetEnvironmentVariable);
                 partSpec = parsed;
                 if (from is not null) Console.Error.WriteLine($"logitstore: part {parsed} from {from}");
             }
@@ -306,14 +305,14 @@ internal static class PackCommand
                 PrintSummary(progress, m, dir);
                 return 0;
             }
-            IPackSource source = streamPath is null
-                ? new SyntheticPackSource(new SyntheticSource(r.GetValue(tokens), r.GetValue(vocab), r.GetValue(seqLen), r.GetValue(seed)),
-                    partSpec)
-                : await StreamPackSource.OpenAsync(await TeacherStream.OpenAsync(streamPath, ct, Listening), ct, part: partSpec);
+            Func<Task<IPackSource>> openSource = streamPath is null
+                ? () => Task.FromResult<IPackSource>(new SyntheticPackSource(
+                    new SyntheticSource(r.GetValue(tokens), r.GetValue(vocab), r.GetValue(seqLen), r.GetValue(seed)), partSpec))
+                : async () => await StreamPackSource.OpenAsync(await TeacherStream.OpenAsync(streamPath, ct, Listening), ct, part: partSpec);
             var manifest = await ProgressDisplay.RunAsync(
                 "pack",
                 () => (progress.DonePositions, progress.TotalPositions),
-                Pack.RunAsync(dir, source, processing, codecs, r.GetValue(force), r.GetValue(workers), identitySeed, progress, ct));
+                Pack.RunAsync(dir, openSource, processing, codecs, r.GetValue(force), r.GetValue(workers), identitySeed, progress, ct));
             PrintSummary(progress, manifest, dir);
             return 0;
         });

@@ -16,13 +16,14 @@ public static class ParquetImport
         string directory, ParquetImportOptions options, ProcessingOptions processing, CodecOptions codecs, bool overwrite = false,
         int workers = 0, ulong? identitySeed = null, PackProgress? progress = null, CancellationToken ct = default)
     {
-        var source = await ParquetPackSource.OpenAsync(options, ct);
         var store = new StoreDirectory(directory);
         bool existed = Directory.Exists(directory);
         byte[]? manifestBefore = store.HoldsStore ? File.ReadAllBytes(store.ManifestPath) : null;
         try
         {
-            return await Pack.RunAsync(directory, source, processing, codecs, overwrite, workers, identitySeed, progress, ct);
+            return await Pack.RunAsync(
+                directory, async () => await ParquetPackSource.OpenAsync(options, ct), processing, codecs, overwrite, workers,
+                identitySeed, progress, ct);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested && ex is not StoreLockedException)
         {

@@ -25,7 +25,7 @@ public static class TorchRuntime
         {
             "cpu" => torch.CPU,
             "cuda" when cuda => torch.CUDA,
-            "cuda" => throw new InvalidOperationException("--device cuda was asked for, but CUDA is not available to TorchSharp here"),
+            "cuda" => throw new SettingException("device", "cuda was asked for, but CUDA is not available to TorchSharp here"),
             _ => cuda ? torch.CUDA : torch.CPU,
         };
     }

@@ -31,7 +31,7 @@ public static class TextDocuments
             return ReadJsonLines(path, textField);
         if (HasExtension(path, ".parquet")) return ReadParquet(path, textField);
         if (textField != DefaultTextField)
-            throw new ArgumentException($"{path}: --text-field names a member of JSON lines or a Parquet column; this is plain text");
+            throw new SettingException("text_field", $"names a member of JSON lines or a Parquet column; {path} is plain text");
         return ReadPlainText(path);
     }
 

@@ -87,14 +87,15 @@ public static class StudentTrainer
         var device = TorchRuntime.Device(o.Device);
         random.manual_seed((long)o.Seed);
         string dataStore = o.Mode == StudentMode.RecordedOnline
-            ? o.RecordedStore ?? throw new ArgumentException("recorded-online needs --recorded STORE")
+            ? o.RecordedStore ?? throw new SettingException("recorded", "names the store recorded-online mode trains from, and none was given")
             : o.Store;
         using var store = StoreReader.Open(dataStore);
         LoaderResumeState? resumeFrom = o.Resume ? ReadTrainingState(o.Output) : null;
         var processing = store.Processing;
         int k = o.Width > 0 ? o.Width : store.MaxEntriesPerPosition
-            ?? throw new ArgumentException($"{dataStore}: a {ProcessingOptions.MethodName(processing.Method)} store sets no bound on " +
-                "entries per position; give the batch width K (--width)");
+            ?? throw new SettingException("width",
+                $"must be given: {dataStore}, a {ProcessingOptions.MethodName(processing.Method)} store, sets no bound on entries " +
+                "per position");
         using var feed = new TorchBatchFeed(store, new BatchLoaderOptions
         {
             BatchSize = o.BatchSize, SequenceLength = o.SequenceLength > 0 ? o.SequenceLength : store.SequenceLength, Width = k,
@@ -105,7 +106,7 @@ public static class StudentTrainer
         DecoderLM? teacher = null;
         if (o.Mode == StudentMode.Online)
         {
-            teacher = Checkpoint.Load(o.Teacher ?? throw new ArgumentException("online mode needs --teacher CKPT"), device);
+            teacher = Checkpoint.Load(o.Teacher ?? throw new SettingException("teacher", "names the checkpoint online mode runs, and none was given"), device);
             teacher.eval();
         }
         var vocabulary = o.VocabularyFrom is null
@@ -213,7 +214,7 @@ public static class StudentTrainer
     private static LoaderResumeState ReadTrainingState(string? checkpoint)
     {
         string path = Path.Combine(
-            checkpoint ?? throw new ArgumentException("resuming a student needs --out, the checkpoint to continue"), TrainingStateFile);
+            checkpoint ?? throw new SettingException("out", "names the checkpoint a resumed student continues, and none was given"), TrainingStateFile);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no training state to resume from");
         return LoaderResumeState.FromJson(System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))?["loader"], path);
     }

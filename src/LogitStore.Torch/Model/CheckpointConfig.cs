@@ -87,7 +87,7 @@ public static class CheckpointConfig
         int? window = SlidingWindow(c, family);
         if (sequenceLength > window)
             throw c.Refuse("sliding_window",
-                $"{window} is shorter than --seq-len {sequenceLength}; sliding-window attention is not supported");
+                $"{window} is shorter than the sequence length {sequenceLength}; sliding-window attention is not supported");
         return config with { SlidingWindow = window };
     }
 

@@ -49,9 +49,16 @@ public enum CorpusSplit
 /// </summary>
 public static class TeacherPack
 {
+    /// <summary>Packs the teacher over its corpus; the settings are checked before the model loads.</summary>
     public static async Task<(Manifest Manifest, TeacherPackTiming Timing)> RunAsync(
-        TeacherPackOptions o, PackProgress? progress = null, CancellationToken ct = default) =>
-        await RunAsync(TeacherPackSource.Open(o), o, progress, ct);
+        TeacherPackOptions o, PackProgress? progress = null, CancellationToken ct = default)
+    {
+        TeacherPackSource? source = null;
+        var manifest = await Pack.RunAsync(
+            o.Output, () => Task.FromResult<IPackSource>(source = TeacherPackSource.Open(o)), o.Processing, o.Codecs, o.Overwrite,
+            o.Workers, o.IdentitySeed, progress, ct);
+        return (manifest, source!.Timing!);
+    }
 
     /// <summary>
     /// Pack against bare forward, side by side in one process on one loaded model: first the forward alone over the
@@ -60,6 +67,7 @@ public static class TeacherPack
     public static async Task<TeacherPackBenchmark> BenchmarkAsync(
         TeacherPackOptions o, PackProgress? progress = null, CancellationToken ct = default)
     {
+        StoreWriterOptions.ValidateSettings(o.Processing, o.Codecs); // before the model loads for the bare forward
         var source = TeacherPackSource.Open(o);
         (long tokens, double seconds) bare;
         try { bare = source.ForwardOnly(ct); }

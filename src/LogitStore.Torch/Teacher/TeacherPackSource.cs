@@ -118,7 +118,7 @@ public sealed class TeacherPackSource : IPackSource
                     $"{source._o.Corpus}: the corpus now makes {source._total} sequences, the store was packed from {sequences}; " +
                     "the resumed part would come from other text");
             Same("compute dtype", (string?)m.Teacher["compute_dtype"], source.ComputeTypeName,
-                "resume with the --device the pack began on");
+                "resume on the device the pack began on");
         }
         catch
         {

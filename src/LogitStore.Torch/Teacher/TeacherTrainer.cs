@@ -110,7 +110,7 @@ public static class TeacherTrainer
         int maxSteps = o.Epochs > 0 ? StepsFor(o.Epochs, corpus.TrainSequences, o.BatchSize) : o.MaxSteps;
         var schedule = new LearningRateSchedule(o.LearningRate, o.WarmupSteps, maxSteps, o.Schedule);
 
-        if (o.RecordPhases < 1) throw new ArgumentException("--record-phases must be at least 1");
+        if (o.RecordPhases < 1) throw new SettingException("record_phases", "must be at least 1");
         var phases = new StoreWriter?[o.RecordPhases];
         StoreWriter? online = null;
         int phase = -1;

@@ -95,9 +95,7 @@ public static class FidelityMeter
     public static IReferenceSource DefaultReference(Manifest manifest, bool untruncated)
     {
         if ((string?)manifest.Source["kind"] != Synthetic.SyntheticSource.Kind)
-            throw new ArgumentException(
-                $"this store's source ('{(string?)manifest.Source["kind"]}') cannot be regenerated here: give --reference STORE " +
-                $"(the same sequences packed with --values f32, or --method full)");
+            throw new ReferenceRequiredException(manifest.StoreId, (string?)manifest.Source["kind"] ?? "");
         return new SyntheticReference(
             Synthetic.SyntheticSource.FromJson(manifest.Source), ManifestSections.FromSection(manifest.Processing), untruncated);
     }

@@ -65,7 +65,7 @@ public sealed class StoreDirectory
     {
         if (HoldsStore)
         {
-            if (!overwrite) throw new IOException($"{Path} already holds a store: use --resume to finish it or --force to replace it");
+            if (!overwrite) throw new StoreExistsException(Path);
             Remove();
         }
         Directory.CreateDirectory(ShardsPath);

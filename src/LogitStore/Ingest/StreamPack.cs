@@ -65,9 +65,7 @@ public sealed class StreamPackSource : IPackSource
             var (header, _, offset) = await ReadHeaderAsync(input, ct);
             if (resuming?.Partition is { } p) part = new PartSpec(p.Index, p.Count);
             if (part is null && header.FirstSequence != 0)
-                throw new StoreCorruptException(
-                    input.Name, StreamHeader.Offsets.FirstSequence,
-                    $"the stream starts at sequence {header.FirstSequence}: it is a part; say which with --part i/N or --part auto");
+                throw new PartRequiredException(input.Name, header.FirstSequence);
             if (part is { Index: > 0 } && header.FirstSequence == 0)
                 throw new StoreCorruptException(
                     input.Name, StreamHeader.Offsets.FirstSequence,
@@ -102,14 +100,13 @@ public sealed class StreamPackSource : IPackSource
     public static async Task<IPackSource> ResumeAsync(Manifest manifest, PackResumeInputs inputs, CancellationToken ct) =>
         await OpenAsync(
             await TeacherStream.OpenAsync(
-                inputs.Stream ?? throw new ArgumentException("resuming a stream pack needs --from-stream again"), ct, inputs.Listening),
+                inputs.Stream ?? throw new SettingException("stream", "must be given again to resume a stream pack"), ct, inputs.Listening),
             ct,
             manifest);
 
     public StoreWriterOptions Describe(ProcessingOptions processing, CodecOptions codecs)
     {
         _ = new StreamRecordParser(_header, _input.Name, processing); // validates the combination before any store is created
-        codecs.Validate();
         if (_header.FirstSequence % (ulong)codecs.SequencesPerBlock != 0)
             throw new StoreCorruptException(
                 _input.Name, StreamHeader.Offsets.FirstSequence,

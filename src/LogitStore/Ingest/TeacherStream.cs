@@ -32,7 +32,7 @@ public sealed class TeacherStream : IAsyncDisposable
         if (spec.StartsWith("unix:", StringComparison.Ordinal))
         {
             string path = spec["unix:".Length..];
-            if (path.Length == 0) throw new ArgumentException("--from-stream unix: needs a socket path, e.g. unix:/tmp/teacher.sock");
+            if (path.Length == 0) throw new SettingException("stream", "unix: needs a socket path, e.g. unix:/tmp/teacher.sock");
             if (File.Exists(path) || Directory.Exists(path))
                 throw new ArgumentException(
                     $"{path} already exists: give a path where pack can create its socket (it never replaces a file)");
@@ -53,7 +53,7 @@ public sealed class TeacherStream : IAsyncDisposable
             var ns = new NetworkStream(conn, ownsSocket: true);
             return new TeacherStream(path, PipeReader.Create(ns, new StreamPipeReaderOptions(bufferSize: 1 << 20)), ns);
         }
-        throw new ArgumentException($"--from-stream takes '-' or unix:/path.sock, got '{spec}'");
+        throw new SettingException("stream", $"takes '-' or unix:/path.sock, got '{spec}'");
     }
 
     /// <summary>

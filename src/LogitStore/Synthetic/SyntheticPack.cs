@@ -40,7 +40,6 @@ public sealed class SyntheticPackSource(SyntheticSource source, PartSpec? part =
     public StoreWriterOptions Describe(ProcessingOptions processing, CodecOptions codecs)
     {
         source.Validate();
-        codecs.Validate();
         var (first, count) = Slice(codecs.SequencesPerBlock);
         return new StoreWriterOptions
         {

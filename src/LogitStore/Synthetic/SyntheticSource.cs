@@ -16,11 +16,11 @@ public sealed record SyntheticSource(ulong Tokens, uint VocabSize, int SequenceL
     /// <summary>Refuses what cannot be generated, before any file is written.</summary>
     public void Validate()
     {
-        if (Tokens < 1) throw new ArgumentException("--tokens must be at least 1");
+        if (Tokens < 1) throw new SettingException("tokens", "must be at least 1");
         if (VocabSize is < 2 or > MaxVocabSize)
-            throw new ArgumentException($"--vocab must be in [2, {MaxVocabSize:N0}] for the synthetic teacher, got {VocabSize:N0}");
+            throw new SettingException("vocab_size", $"must be in [2, {MaxVocabSize:N0}] for the synthetic teacher, got {VocabSize:N0}");
         if (SequenceLength is < 1 or > MaxSequenceLength)
-            throw new ArgumentException($"--seq-len must be in [1, {MaxSequenceLength:N0}], got {SequenceLength:N0}");
+            throw new SettingException("sequence_length", $"must be in [1, {MaxSequenceLength:N0}], got {SequenceLength:N0}");
         if (Head < 1) throw new ArgumentException($"the synthetic head must be >= 1, got {Head}");
     }
 

@@ -74,9 +74,10 @@ public sealed record CodecOptions
     public void Validate(uint vocabSize)
     {
         if ((Ids == IdCodecSpec.Ranked || Ids == IdCodecSpec.Context) && vocabSize > MaxDictionaryVocabulary)
-            throw new ArgumentException(
-                $"the '{Ids}' ids codec keeps tables of a few bytes per vocabulary id and takes vocabularies of up to " +
-                $"{MaxDictionaryVocabulary:N0} ids, not {vocabSize:N0}: use 'packed' ids (--ids packed)");
+            throw new SettingException(
+                "ids",
+                $"'{Ids}' keeps tables of a few bytes per vocabulary id and takes vocabularies of up to " +
+                $"{MaxDictionaryVocabulary:N0} ids, not {vocabSize:N0}: use 'packed' ids");
     }
 
     /// <summary>Checks these options together with the truncation they store.</summary>
@@ -84,18 +85,17 @@ public sealed record CodecOptions
     {
         Validate();
         if (Values == ValueCodecSpec.Counts && processing.Method != TruncationMethod.Sampled)
-            throw new ArgumentException("the 'counts' value codec stores sampled distributions only (--method sampled)");
+            throw new SettingException("values", "'counts' stores sampled distributions only (method 'sampled')");
     }
 
     /// <summary>True when a codec needs a dictionary the writer trains from the first positions (none was given).</summary>
     public bool TrainsDictionaries => (Ids == IdCodecSpec.Ranked && RankTable is null) || (Ids == IdCodecSpec.Context && IdModel is null)
         || (Values.NeedsDictionary && Codebooks is null);
 
+    /// <summary>Builds the block codecs of options that passed <see cref="Validate(uint)"/> and its siblings.</summary>
     public BlockCodecs Resolve(
         uint vocabSize, int draws, IdRankTable? rankTable = null, Codecs.Mvq.MvqCodebooks? codebooks = null, IdContextModel? idModel = null)
     {
-        Validate();
-        Validate(vocabSize);
         return new BlockCodecs(
             CodecRegistry.IdCodec(Tokens, vocabSize),
             CodecRegistry.IdCodec(Ids, vocabSize, rankTable, idModel),

@@ -68,18 +68,29 @@ public static class Pack
     /// Packs <paramref name="source"/> into a new store; <paramref name="identitySeed"/> derives the store's ids
     /// (<see cref="StoreWriterOptions.IdentitySeed"/>), so that the same inputs give a byte-identical store.
     /// </summary>
-    public static async Task<Manifest> RunAsync(
+    public static Task<Manifest> RunAsync(
         string directory, IPackSource source, ProcessingOptions processing, CodecOptions codecs, bool overwrite = false,
-        int workers = 0, ulong? identitySeed = null, PackProgress? progress = null, CancellationToken ct = default)
+        int workers = 0, ulong? identitySeed = null, PackProgress? progress = null, CancellationToken ct = default) =>
+        RunAsync(directory, () => Task.FromResult(source), processing, codecs, overwrite, workers, identitySeed, progress, ct);
+
+    /// <summary>
+    /// Packs the source <paramref name="openSource"/> opens into a new store, after the settings are checked: a refused
+    /// setting never waits for a producer to connect or a model to load.
+    /// </summary>
+    public static async Task<Manifest> RunAsync(
+        string directory, Func<Task<IPackSource>> openSource, ProcessingOptions processing, CodecOptions codecs,
+        bool overwrite = false, int workers = 0, ulong? identitySeed = null, PackProgress? progress = null,
+        CancellationToken ct = default)
     {
-        await using var _ = source;
+        StoreWriterOptions.ValidateSettings(processing, codecs);
+        await using var source = await openSource();
         var options = source.Describe(processing, codecs) with
         {
             Overwrite = overwrite,
             Workers = workers > 0 ? workers : Environment.ProcessorCount,
             IdentitySeed = identitySeed,
         };
-        await using var writer = StoreWriter.Create(directory, options);
+        await using var writer = StoreWriter.CreateValidated(directory, options);
         await source.FillAsync(writer, processing, progress, ct);
         return writer.Manifest;
     }

@@ -14,7 +14,7 @@ public static class StoreMerger
         ulong corpus = 0;
         foreach (var (dir, m) in parts)
         {
-            if (!m.IsComplete) throw new InvalidOperationException($"{dir} is not complete: finish it with pack --resume first");
+            if (!m.IsComplete) throw new StoreIncompleteException(dir);
             if (m.Partition is null) throw new InvalidOperationException($"{dir} is not a part of a partitioned pack");
             using var reader = Reading.StoreReader.Open(dir); // validates every shard against its manifest
             corpus += Reading.CorpusFingerprint.Fingerprint(reader).Corpus;

@@ -71,8 +71,13 @@ public sealed class StoreWriter : IAsyncDisposable
     /// </summary>
     public static StoreWriter Create(string directory, StoreWriterOptions options)
     {
-        options.Processing.Validate();
-        options.Codecs.Validate(options.Processing);
+        options.Validate();
+        return CreateValidated(directory, options);
+    }
+
+    /// <summary><see cref="Create"/> for options whose settings <see cref="Pack"/> has checked; checks the vocabulary only.</summary>
+    internal static StoreWriter CreateValidated(string directory, StoreWriterOptions options)
+    {
         options.Codecs.Validate(options.VocabSize);
         if (!options.Codecs.TrainsDictionaries)
             options.Codecs.Resolve(

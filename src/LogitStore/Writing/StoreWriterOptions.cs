@@ -26,4 +26,18 @@ public sealed record StoreWriterOptions
     /// byte-identical store; null draws them at random.
     /// </summary>
     public ulong? IdentitySeed { get; init; }
+
+    /// <summary>Checks every setting a new store records, before a file is touched: the one check of a writer's settings.</summary>
+    public void Validate()
+    {
+        ValidateSettings(Processing, Codecs);
+        Codecs.Validate(VocabSize);
+    }
+
+    /// <summary>The part of <see cref="Validate"/> that needs no vocabulary: what a pack checks before it opens its source.</summary>
+    public static void ValidateSettings(ProcessingOptions processing, CodecOptions codecs)
+    {
+        processing.Validate();
+        codecs.Validate(processing);
+    }
 }

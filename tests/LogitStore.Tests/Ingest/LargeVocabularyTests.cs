@@ -47,7 +47,7 @@ public class LargeVocabularyTests
         string dir = TestData.TempDir();
         try
         {
-            var refused = await Assert.ThrowsAsync<ArgumentException>(
+            var refused = await Assert.ThrowsAsync<SettingException>(
                 () => PackAsync(dir, new CodecOptions { Ids = IdCodecSpec.Parse(ids) }));
             Assert.Contains("16,777,216", refused.Message);
             Assert.Contains("2,000,000,000", refused.Message);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using LogitStore.Hosting;
 using LogitStore.Codecs;
 using LogitStore.Format;
 using LogitStore.Ingest;
@@ -100,8 +101,8 @@ public class StreamPartTests
         string root = TestData.TempDir();
         try
         {
-            var ex = await Assert.ThrowsAsync<StoreCorruptException>(() => PackAsync(Path.Combine(root, "a"), PartStream(4, 2), null));
-            Assert.Equal(StreamHeader.Offsets.FirstSequence, ex.Offset);
+            var ex = await Assert.ThrowsAsync<PartRequiredException>(() => PackAsync(Path.Combine(root, "a"), PartStream(4, 2), null));
+            Assert.Equal(4UL, ex.FirstSequence);
             var v1 = PartStream(0, 2);
             Assert.Equal(1, BinaryPrimitives.ReadUInt16LittleEndian(v1.AsSpan(StreamHeader.Offsets.Version)));
             Assert.Equal(2UL, (await PackAsync(Path.Combine(root, "b"), v1, null)).Totals.Sequences);
@@ -118,7 +119,7 @@ public class StreamPartTests
     public void PartAuto_ReadsTheSchedulersVariables_AndSaysWhich(string text, string variables, int index, int count)
     {
         var env = variables.Split(',').Select(v => v.Split('=')).ToDictionary(v => v[0], v => v[1]);
-        var (part, from) = PartSpec.Parse(text, name => env.GetValueOrDefault(name));
+        var (part, from) = SchedulerPartition.Parse(text, name => env.GetValueOrDefault(name));
         Assert.Equal(new PartSpec(index, count), part);
         if (text.StartsWith("auto")) Assert.Contains(env.Keys.First(), from);
         else Assert.Null(from);
@@ -131,6 +132,7 @@ public class StreamPartTests
     public void PartAuto_RefusesWhatItCannotPlace(string text, string variables)
     {
         var env = variables.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => v.Split('=')).ToDictionary(v => v[0], v => v[1]);
-        Assert.Throws<ArgumentException>(() => PartSpec.Parse(text, name => env.GetValueOrDefault(name)));
+        var refused = Assert.Throws<SettingException>(() => SchedulerPartition.Parse(text, name => env.GetValueOrDefault(name)));
+        Assert.Equal("part", refused.Setting);
     }
 }

@@ -103,7 +103,7 @@ public sealed class CheckpointConfigTests : IDisposable
         mistral["architectures"] = new JsonArray("MistralForCausalLM");
         mistral["sliding_window"] = 4096;
         Read(mistral, sequenceLength: 4096);
-        Assert.Contains("sliding_window 4096 is shorter than --seq-len 4097", Refusal(mistral, 4097));
+        Assert.Contains("sliding_window 4096 is shorter than the sequence length 4097", Refusal(mistral, 4097));
         mistral["sliding_window"] = null;
         Read(mistral, sequenceLength: 100_000);
 
