@@ -1,4 +1,4 @@
-"""README's "From Python / PyTorch" snippet runs as written, on the store its bash block packs."""
+"""The README tour's "Read from PyTorch" snippet runs as written, on the store its bash block packs."""
 
 import os
 import re
@@ -10,7 +10,7 @@ from conftest import REPO
 
 def test_readme_training_loop_runs(tmp_path):
     readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## From Python / PyTorch"):]
+    section = readme[readme.index("### 4. Read from PyTorch"):]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     bash = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
     pack = next(line for line in bash.splitlines() if line.startswith("./logitstore pack"))

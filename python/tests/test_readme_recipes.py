@@ -1,5 +1,6 @@
-"""The README's Slurm, Kubernetes and torchrun recipes, run as written: a first try that dies, a retry that finishes the
-part, and a retry of a finished part, each with the same command; then the parts merge into a store that verifies."""
+"""The Slurm, Kubernetes and torchrun recipes of docs/packing-at-scale.md, run as written: a first try that dies, a
+retry that finishes the part, and a retry of a finished part, each with the same command; then the parts merge into a
+store that verifies."""
 
 import os
 import re
@@ -11,7 +12,7 @@ from conftest import CLI, REPO, run_cli
 
 SEQUENCES, LENGTH, VOCAB, K = 200, 16, 1000, 8   # 4 blocks of 64 sequences: parts of 2 blocks each
 
-# Stands in for the README's my_teacher.py / my_teacher module: part i of N of a fixed random top-k stream (protocol 2).
+# Stands in for the recipes' my_teacher.py / my_teacher module: part i of N of a fixed random top-k stream (protocol 2).
 MY_TEACHER = textwrap.dedent(f"""
     import argparse, os, sys
     import numpy as np
@@ -22,7 +23,7 @@ MY_TEACHER = textwrap.dedent(f"""
         blocks = -(-{SEQUENCES} // 64)
         first, end = 64 * (blocks * part // parts), min(64 * (blocks * (part + 1) // parts), {SEQUENCES})
         stop = int(os.environ.get("MY_TEACHER_DIES_AFTER", end - first))
-        writer = Writer(out, {VOCAB}, kind="top-k", max_entries={K}, teacher_id="readme-teacher", first_sequence=first)
+        writer = Writer(out, {VOCAB}, kind="top-k", max_entries={K}, teacher_id="recipe-teacher", first_sequence=first)
         for s in range(first, end):
             if s - first == stop:
                 out.flush()
@@ -41,8 +42,8 @@ MY_TEACHER = textwrap.dedent(f"""
 """)
 
 
-def readme():
-    return (REPO / "README.md").read_text()
+def recipes():
+    return (REPO / "docs" / "packing-at-scale.md").read_text()
 
 
 def prepare(tmp_path):
@@ -70,7 +71,7 @@ def merge_and_verify(tmp_path, parts):
 
 
 def test_slurm_array_recipe(tmp_path):
-    section = readme()[readme().index("Slurm array"):]
+    section = recipes()[recipes().index("Slurm array"):]
     script = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
     prepare(tmp_path)
     (tmp_path / "pack.sbatch").write_text(script.replace("python my_teacher.py", f"{sys.executable} my_teacher.py"))
@@ -80,7 +81,7 @@ def test_slurm_array_recipe(tmp_path):
 
 
 def test_kubernetes_indexed_job_recipe(tmp_path):
-    section = readme()[readme().index("Kubernetes Indexed Job"):]
+    section = recipes()[recipes().index("Kubernetes Indexed Job"):]
     yaml = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
     args = re.search(r"args:\n\s*- \|\n(.*?)\n\s*resources:", yaml, re.S).group(1)
     script = textwrap.dedent(args).replace("/stores/", "stores/").replace("python my_teacher.py", f"{sys.executable} my_teacher.py")
@@ -92,7 +93,7 @@ def test_kubernetes_indexed_job_recipe(tmp_path):
 
 
 def test_torchrun_recipe(tmp_path):
-    section = readme()[readme().index("torchrun (one pack per rank"):]
+    section = recipes()[recipes().index("torchrun (one pack per rank"):]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     prepare(tmp_path)
     (tmp_path / "teacher_pass.py").write_text(code)

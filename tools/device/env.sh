@@ -1,6 +1,6 @@
 # Source at the start of every GPU-machine command, from the repository root:
 #   source .device/env.sh
-# Unpacks the carried .NET runtime and points the loader at the machine's libtorch and libcudart (tools/device/README.md).
+# Unpacks the carried .NET runtime and points the loader at the machine's libtorch and libcudart (docs/teachers.md, "On a GPU").
 _here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mkdir -p /tmp/dotnet && tar -xJf "$_here/netrt.tar.xz" -C /tmp/dotnet
 export DOTNET_ROOT=/tmp/dotnet PATH=/tmp/dotnet:$PATH DOTNET_CLI_TELEMETRY_OPTOUT=1
