@@ -1,19 +1,15 @@
-"""The README tour's "Read from PyTorch" snippet runs as written, on the store its bash block packs."""
+"""The README's PyTorch training example runs as written, on the store its bash block packs."""
 
 import os
-import re
 import subprocess
 import sys
 
 from conftest import REPO
+from readme_training_example import training_example
 
 
 def test_readme_training_loop_runs(tmp_path):
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("### 4. Read from PyTorch"):]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    bash = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
-    pack = next(line for line in bash.splitlines() if line.startswith("./logitstore pack"))
+    pack, code = training_example()
     subprocess.run(pack.replace("./logitstore", str(REPO / "logitstore"), 1), shell=True, cwd=tmp_path, check=True,
                    capture_output=True)
     (tmp_path / "train.py").write_text(code)
