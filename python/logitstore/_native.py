@@ -5,6 +5,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any, Callable
 
 ABI_VERSION = 1
 
@@ -21,9 +22,14 @@ class LogitStoreError(Exception):
 
 
 class StoreCorruptError(LogitStoreError):
-    """The store violates the format; `file` and `offset` say where, as the message does."""
+    """The store violates the format; `file` and `offset` say where, as the message does.
 
-    def __init__(self, message, file, offset):
+    Attributes:
+        file: The file that violates the format.
+        offset: The byte offset in it, -1 when the fault has none.
+    """
+
+    def __init__(self, message: str, file: str, offset: int) -> None:
         super().__init__(message)
         self.file = file
         self.offset = offset
@@ -127,7 +133,7 @@ def _fresh_copy(path):
         os.unlink(copy.name)
 
 
-def lib():
+def lib() -> ctypes.CDLL:
     """The library of this process: loaded on first use, and again (a fresh copy) in a child forked after that."""
     global _lib, _lib_pid
     pid = os.getpid()
@@ -139,7 +145,7 @@ def lib():
     return _lib
 
 
-def owned_here(pid):
+def owned_here(pid: int) -> bool:
     """Whether a handle made in process `pid` belongs to this process's library (not one inherited through fork)."""
     return pid == os.getpid()
 
@@ -151,7 +157,7 @@ def _text(getter):
     return buffer.value.decode("utf-8", "replace")
 
 
-def check(status):
+def check(status: int) -> None:
     """Raises the calling thread's last error for a failed status."""
     if status == OK:
         return
@@ -166,7 +172,7 @@ def check(status):
     raise LogitStoreError(message)
 
 
-def take_bytes(call):
+def take_bytes(call: Callable[[Any, Any], int]) -> bytes:
     """Runs a call that returns library-owned bytes, and copies and frees them."""
     data = ctypes.c_void_p()
     length = ctypes.c_int64()

@@ -1,27 +1,50 @@
 """A LogitStore store from Python: facts, random access to sequences, and batches decoded into reused buffers."""
 
+from __future__ import annotations
+
 import ctypes
 import json
 import operator
 import os
 import threading
-from collections import namedtuple
+from collections import abc
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterable, Iterator, NamedTuple, TypeVar, Union
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import _native
 
-Sequence = namedtuple("Sequence", "sequence tokens ids probs kept_counts residual")
-Sequence.__doc__ = (
-    "One stored sequence: tokens [T]; ids and probs [T, n] (n = the most entries any of its positions kept; a position's "
-    "entries past its kept count are id 0, probability 0); kept_counts [T]; residual (dropped) mass [T].")
+StrPath = Union[str, "os.PathLike[str]"]
+"""A path given as a string or as a path object."""
+
+
+class Sequence(NamedTuple):
+    """One stored sequence, as numpy arrays.
+
+    Attributes:
+        sequence: The sequence's global id.
+        tokens: Its tokens, int32 [T].
+        ids: The kept entries' token ids, int32 [T, n], n being the most entries any of its positions kept; a
+            position's entries past its kept count are id 0, probability 0.
+        probs: The kept entries' probabilities, float32 [T, n].
+        kept_counts: How many entries each position kept, int32 [T].
+        residual: The probability mass each position dropped, float32 [T].
+    """
+
+    sequence: int
+    tokens: NDArray[np.int32]
+    ids: NDArray[np.int32]
+    probs: NDArray[np.float32]
+    kept_counts: NDArray[np.int32]
+    residual: NDArray[np.float32]
 
 
 _I32, _I64, _U64 = 2**31, 2**63, 2**64
 
 
-def _integer(name, value, low, end, error=ValueError):
+def _integer(name: str, value: Any, low: int, end: int, error: type[Exception] = ValueError) -> int:
     """`value` as an int in [low, end), else an error naming `name`: ctypes would wrap it into its C type silently."""
     try:
         value = operator.index(value)
@@ -32,47 +55,77 @@ def _integer(name, value, low, end, error=ValueError):
     return value
 
 
-def verify(path):
-    """Full verification (spec 7): a dict with `ok` and every fault's file, offset and problem."""
+def verify(path: StrPath) -> dict[str, Any]:
+    """Verifies a whole store (format spec section 7), every byte of every file.
+
+    Args:
+        path: The store's directory.
+
+    Returns:
+        The report: `ok`, and each fault's file, offset and problem.
+    """
     return json.loads(_native.take_bytes(lambda data, length: _native.lib().logitstore_verify(
         str(path).encode(), data, length)))
+
+
+_Handle = TypeVar("_Handle", bound="_NativeHandle")
 
 
 class _NativeHandle:
     """A library handle closed once, by the process that opened it (a forked DataLoader worker leaves it alone)."""
 
-    _handle = None
+    _handle: ctypes.c_void_p | None = None
+    _pid: int
 
-    def _close_native(self, handle):
+    def _close_native(self, handle: ctypes.c_void_p) -> None:
         raise NotImplementedError
 
-    def close(self):
-        if getattr(self, "_handle", None):
+    def close(self) -> None:
+        """Closes the handle; later calls do nothing, and in a process forked from the opener it is left alone."""
+        handle = getattr(self, "_handle", None)
+        if handle:
             if _native.owned_here(self._pid):
-                self._close_native(self._handle)
+                self._close_native(handle)
             self._handle = None
 
-    def __del__(self):
+    def __del__(self) -> None:
         self.close()
 
-    def __enter__(self):
+    def __enter__(self: _Handle) -> _Handle:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
 class Batch:
-    """
-    Buffers for one [B, T, K] batch, in the loader's dense layout: tokens, kept_counts, residual [B, T]; ids, probs
-    [B, T, K]; row_sequence, row_offset [B] (where each row was cut from). The arrays may be views of caller memory
-    (torch tensors, pinned or shared); the loader decodes straight into them.
+    """Buffers for one [B, T, K] batch, in the loader's dense layout.
+
+    The arrays may be views of caller memory (torch tensors, pinned or shared); the loader decodes straight into them.
+
+    Attributes:
+        tokens: Tokens, int32 [B, T].
+        kept_counts: Entries kept per position, int32 [B, T].
+        residual: Probability mass dropped per position, float32 [B, T].
+        ids: Kept token ids, int32 [B, T, K]; entries past a position's kept count are 0.
+        probs: Their probabilities, float32 [B, T, K].
+        row_sequence: The sequence each row was cut from, uint64 [B].
+        row_offset: The position in that sequence where each row starts, int32 [B].
+        step: The step last filled in, -1 before the first fill.
+        pointer: The buffers' addresses as the library takes them.
     """
 
-    def __init__(self, tokens, kept_counts, residual, ids, probs, row_sequence, row_offset):
+    def __init__(self, tokens: NDArray[np.int32], kept_counts: NDArray[np.int32], residual: NDArray[np.float32],
+                 ids: NDArray[np.int32], probs: NDArray[np.float32], row_sequence: NDArray[np.uint64],
+                 row_offset: NDArray[np.int32]) -> None:
+        """Wraps existing arrays, which must be writeable, C-contiguous and of the dtypes and shapes above.
+
+        Raises:
+            ValueError: An array has another dtype or shape, or is not writeable and C-contiguous.
+        """
         b, t = tokens.shape
         k = ids.shape[2]
-        expected = {
+        expected: dict[str, tuple[NDArray[Any], type[np.generic], tuple[int, ...]]] = {
             "tokens": (tokens, np.int32, (b, t)), "kept_counts": (kept_counts, np.int32, (b, t)),
             "residual": (residual, np.float32, (b, t)), "ids": (ids, np.int32, (b, t, k)),
             "probs": (probs, np.float32, (b, t, k)), "row_sequence": (row_sequence, np.uint64, (b,)),
@@ -86,31 +139,67 @@ class Batch:
         self.ids, self.probs = ids, probs
         self.row_sequence, self.row_offset = row_sequence, row_offset
         self.step = -1
-        self._buffers = _native.BatchBuffers(*(a.ctypes.data for a in (
-            tokens, kept_counts, residual, ids, probs, row_sequence, row_offset)))
+        arrays: tuple[NDArray[Any], ...] = (tokens, kept_counts, residual, ids, probs, row_sequence, row_offset)
+        self._buffers = _native.BatchBuffers(*(a.ctypes.data for a in arrays))
         self.pointer = ctypes.pointer(self._buffers)
 
     @classmethod
-    def allocate(cls, batch_size, sequence_length, width):
+    def allocate(cls, batch_size: int, sequence_length: int, width: int) -> Batch:
+        """A batch of new zeroed numpy arrays.
+
+        Args:
+            batch_size: B, rows per batch.
+            sequence_length: T, positions per row.
+            width: K, entries per position.
+        """
         b, t, k = batch_size, sequence_length, width
         return cls(np.zeros((b, t), np.int32), np.zeros((b, t), np.int32), np.zeros((b, t), np.float32),
                    np.zeros((b, t, k), np.int32), np.zeros((b, t, k), np.float32),
                    np.zeros(b, np.uint64), np.zeros(b, np.int32))
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
+        """(B, T, K)."""
         return self.ids.shape
 
 
 class Loader(_NativeHandle):
-    """
-    Cuts a store into [B, T, K] batches: order a pure function of (seed, step), blocks split by rank / world size,
-    epoch = step // steps_per_epoch. `fill(step, batch)` decodes that step straight into the batch's buffers on the
-    calling thread (the GIL is released meanwhile, so threads fill in parallel).
+    """Cuts a store into [B, T, K] batches.
+
+    The order is a pure function of (seed, step), blocks are split by rank / world size, and epoch = step //
+    steps_per_epoch. `fill(step, batch)` decodes that step straight into the batch's buffers on the calling thread (the
+    GIL is released meanwhile, so threads fill in parallel).
+
+    Attributes:
+        store: The store it reads.
+        batch_size: B, rows per batch.
+        sequence_length: T, positions per row.
+        width: K, entries per position.
+        rank: This process's rank.
+        world_size: How many ranks split the store's blocks.
+        steps_per_epoch: Steps in one epoch of this rank.
     """
 
-    def __init__(self, store, batch_size, sequence_length, width=None, *, shuffle=True, seed=1, rank=0, world_size=1,
-                 skip_damaged_blocks=False):
+    def __init__(self, store: Store, batch_size: int, sequence_length: int, width: int | None = None, *,
+                 shuffle: bool = True, seed: int = 1, rank: int = 0, world_size: int = 1,
+                 skip_damaged_blocks: bool = False) -> None:
+        """Makes a loader over an open store.
+
+        Args:
+            store: The store; it must stay open while the loader is used.
+            batch_size: B, rows per batch.
+            sequence_length: T, positions per row (a divisor of the store's sequence length).
+            width: K, entries per position; defaults to the most the store's truncation keeps.
+            shuffle: Whether each epoch visits blocks and rows in a seeded random order.
+            seed: The order's seed.
+            rank: This process's rank, in [0, world_size).
+            world_size: How many ranks split the store's blocks.
+            skip_damaged_blocks: Whether to leave out blocks a damaged store cannot read, rather than fail.
+
+        Raises:
+            ValueError: An argument is out of range, or width is None for a store without a bound on entries.
+            TypeError: An integer argument is not an integer.
+        """
         if width is None:
             width = store.max_entries_per_position
             if width is None:
@@ -134,15 +223,34 @@ class Loader(_NativeHandle):
         _native.check(library.logitstore_loader_steps_per_epoch(handle, ctypes.byref(steps)))
         self.steps_per_epoch = steps.value
 
-    def allocate(self):
+    def allocate(self) -> Batch:
+        """A new batch of this loader's shape, in numpy arrays."""
         return Batch.allocate(self.batch_size, self.sequence_length, self.width)
 
     def reserve_threads(self, threads: int) -> None:
-        """Makes decode scratch for `threads` threads calling `fill` at once, so that none is made while they run."""
+        """Makes decode scratch for threads that call `fill` at once, so that none is made while they run.
+
+        Args:
+            threads: How many threads will call `fill` at the same time.
+        """
         threads = _integer("threads", threads, 0, _I32)
         _native.check(_native.lib().logitstore_loader_reserve_callers(self._handle, threads))
 
-    def fill(self, step, batch):
+    def fill(self, step: int, batch: Batch) -> Batch:
+        """Decodes one step's rows into a batch's buffers, on the calling thread (the GIL is released meanwhile).
+
+        Args:
+            step: The global step; its epoch is step // steps_per_epoch.
+            batch: Buffers of this loader's shape.
+
+        Returns:
+            The batch, its `step` set.
+
+        Raises:
+            RuntimeError: The loader was made in another process (before a fork).
+            ValueError: The batch has another shape, or step is negative.
+            StoreCorruptError: A block the step needs violates the format.
+        """
         if not _native.owned_here(self._pid):
             raise RuntimeError("this loader was made before a fork: make loaders in the process that uses them")
         if batch.shape != (self.batch_size, self.sequence_length, self.width):
@@ -155,19 +263,21 @@ class Loader(_NativeHandle):
         batch.step = step
         return batch
 
-    def _close_native(self, handle):
+    def _close_native(self, handle: ctypes.c_void_p) -> None:
         _native.lib().logitstore_loader_close(handle)
 
 
-def _first_fill_on_each_thread(pool, threads, loader, step, ring):
-    """
-    Has each of the pool's `threads` threads fill `step` once, now: a thread's first call into the library makes its
-    own state there (once per thread), and which threads the scheduler gives the first real steps to is up to it.
-    The tasks meet at a barrier, so each runs on a thread of its own.
+def _first_fill_on_each_thread(pool: ThreadPoolExecutor, threads: int, loader: Loader, step: int,
+                               ring: abc.Sequence[Batch]) -> None:
+    """Has each of the pool's `threads` threads fill `step` once, now.
+
+    A thread's first call into the library makes its own state there (once per thread), and which threads the
+    scheduler gives the first real steps to is up to it. The tasks meet at a barrier, so each runs on a thread of its
+    own.
     """
     meet = threading.Barrier(threads)
 
-    def first_fill(k):
+    def first_fill(k: int) -> None:
         meet.wait(timeout=60)
         loader.fill(step, ring[k])
 
@@ -175,11 +285,20 @@ def _first_fill_on_each_thread(pool, threads, loader, step, ring):
         done.result()
 
 
-def fill_in_order(loader, steps, ring, threads=1):
-    """
-    Yields `loader.fill(step, ...)` for each step, in order, into the ring's buffers in turn; with threads > 1 the next
-    `threads` steps are being decoded meanwhile (the ring needs more buffers than threads: a yielded batch stays valid
-    while fewer than len(ring) - threads later ones have been asked for).
+def fill_in_order(loader: Loader, steps: Iterable[int], ring: abc.Sequence[Batch], threads: int = 1) -> Iterator[Batch]:
+    """Yields `loader.fill(step, ...)` for each step, in order, into the ring's buffers in turn.
+
+    With threads > 1 the next `threads` steps are being decoded meanwhile, so the ring needs more buffers than threads:
+    a yielded batch stays valid while fewer than len(ring) - threads later ones have been asked for.
+
+    Args:
+        loader: The loader that fills the batches.
+        steps: The steps, in the order they are yielded.
+        ring: The buffers filled in turn.
+        threads: How many threads decode at once.
+
+    Raises:
+        ValueError: The ring has no more buffers than threads.
     """
     if threads <= 1:
         for i, step in enumerate(steps):
@@ -206,32 +325,63 @@ def fill_in_order(loader, steps, ring, threads=1):
 
 
 class Store(_NativeHandle):
-    """An open store (checked on opening). `store[i]` is the i-th sequence as numpy arrays."""
+    """An open store, checked on opening; `store[i]` is its i-th sequence as numpy arrays.
 
-    def __init__(self, path, *, open_damaged=False):
+    Attributes:
+        path: The store's directory.
+        facts: What the library says of the store, as parsed JSON (docs/native-abi.md).
+        manifest: The store's manifest.
+        vocab_size: V, the teacher's vocabulary size.
+        first_sequence: The global id of the store's first sequence (0 but for a part store).
+        sequence_length: Positions per stored sequence.
+        max_entries_per_position: The most entries the truncation keeps at a position, or None without a bound.
+        damage: What is damaged, one message each (empty unless opened with open_damaged).
+    """
+
+    def __init__(self, path: StrPath, *, open_damaged: bool = False) -> None:
+        """Opens a store.
+
+        Args:
+            path: The store's directory.
+            open_damaged: Whether to open a damaged store (reads that need a damaged file then fail).
+
+        Raises:
+            StoreCorruptError: The store violates the format, naming the file and byte offset.
+            OSError: The path is missing or cannot be read.
+        """
         handle = ctypes.c_void_p()
         flags = _native.OPEN_DAMAGED if open_damaged else 0
         _native.check(_native.lib().logitstore_store_open(str(path).encode(), flags, ctypes.byref(handle)))
         self._handle, self._pid = handle, os.getpid()
         self.path = str(path)
-        self.facts = json.loads(_native.take_bytes(
+        self.facts: dict[str, Any] = json.loads(_native.take_bytes(
             lambda data, length: _native.lib().logitstore_store_facts(self._handle, data, length)))
-        self.manifest = self.facts["manifest"]
-        self.vocab_size = self.facts["vocab_size"]
-        self.first_sequence = self.facts["first_sequence"]
-        self.sequence_length = self.facts["sequence_length"]
-        self.max_entries_per_position = self.facts["max_entries_per_position"]
-        self.damage = self.facts["damage"]
+        self.manifest: dict[str, Any] = self.facts["manifest"]
+        self.vocab_size: int = self.facts["vocab_size"]
+        self.first_sequence: int = self.facts["first_sequence"]
+        self.sequence_length: int = self.facts["sequence_length"]
+        self.max_entries_per_position: int | None = self.facts["max_entries_per_position"]
+        self.damage: list[str] = self.facts["damage"]
 
-    def __len__(self):
+    def __len__(self) -> int:
+        """The number of sequences in the store."""
         return self.facts["sequence_count"]
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Sequence:
+        """The sequence at an index counted from the store's first (negative indices count from its end)."""
         index = _integer("sequence index", index, -len(self), len(self), IndexError)
         return self.read(self.first_sequence + index % len(self))
 
-    def read(self, sequence):
-        """The sequence with global id `sequence` (ids of a part store start at its first_sequence)."""
+    def read(self, sequence: int) -> Sequence:
+        """Reads one sequence by its global id.
+
+        Args:
+            sequence: The global id; a part store's ids start at its first_sequence.
+
+        Raises:
+            IndexError: The store holds no such sequence.
+            StoreCorruptError: Its block violates the format.
+        """
         sequence = _integer("sequence", sequence, self.first_sequence, self.first_sequence + len(self), IndexError)
         self._check_process()
         library = _native.lib()
@@ -253,20 +403,45 @@ class Store(_NativeHandle):
         probs[rows, cols] = flat_probs
         return Sequence(sequence, tokens, ids, probs, counts, residual)
 
-    def _check_process(self):
+    def _check_process(self) -> None:
         if not _native.owned_here(self._pid):
             raise RuntimeError("this store was opened before a fork: open it in the process that reads it")
 
-    def loader(self, batch_size, sequence_length=None, width=None, **options):
-        """A `Loader` over this store (sequence_length defaults to the store's)."""
+    def loader(self, batch_size: int, sequence_length: int | None = None, width: int | None = None,
+               **options: Any) -> Loader:
+        """Makes a `Loader` over this store.
+
+        Args:
+            batch_size: B, rows per batch.
+            sequence_length: T, positions per row; defaults to the store's.
+            width: K, entries per position; defaults to the most the store's truncation keeps.
+            **options: The `Loader` keyword options (shuffle, seed, rank, world_size, skip_damaged_blocks).
+        """
         self._check_process()
         return Loader(self, batch_size, sequence_length or self.sequence_length, width, **options)
 
-    def batches(self, batch_size, sequence_length=None, width=None, *, shuffle=True, seed=1, epoch=0, start_step=0,
-                rank=0, world_size=1, threads=1, skip_damaged_blocks=False):
-        """
-        Yields one epoch's batches (`Batch`, dense [B, T] / [B, T, K] numpy arrays), from `start_step` within it, decoded
-        into a ring of threads + 1 reused buffers: a yielded batch stays valid until the next one is asked for.
+    def batches(self, batch_size: int, sequence_length: int | None = None, width: int | None = None, *,
+                shuffle: bool = True, seed: int = 1, epoch: int = 0, start_step: int = 0, rank: int = 0,
+                world_size: int = 1, threads: int = 1, skip_damaged_blocks: bool = False) -> Iterator[Batch]:
+        """Yields one epoch's batches, decoded into a ring of threads + 1 reused buffers.
+
+        A yielded batch stays valid until the next one is asked for.
+
+        Args:
+            batch_size: B, rows per batch.
+            sequence_length: T, positions per row; defaults to the store's.
+            width: K, entries per position; defaults to the most the store's truncation keeps.
+            shuffle: Whether the epoch visits blocks and rows in a seeded random order.
+            seed: The order's seed.
+            epoch: The epoch.
+            start_step: The step within the epoch to start from (to resume).
+            rank: This process's rank, in [0, world_size).
+            world_size: How many ranks split the store's blocks.
+            threads: How many threads decode at once.
+            skip_damaged_blocks: Whether to leave out blocks a damaged store cannot read, rather than fail.
+
+        Yields:
+            Dense [B, T] / [B, T, K] numpy batches, in step order.
         """
         epoch, start_step = _integer("epoch", epoch, 0, _I64), _integer("start_step", start_step, 0, _I64)
         threads = _integer("threads", threads, 0, _I32)
@@ -279,5 +454,5 @@ class Store(_NativeHandle):
         finally:
             loader.close()
 
-    def _close_native(self, handle):
+    def _close_native(self, handle: ctypes.c_void_p) -> None:
         _native.lib().logitstore_store_close(handle)
