@@ -3,19 +3,10 @@ using ScottPlot;
 namespace LogitStore.Reports;
 
 /// <summary>The frontier as a PNG: bytes/token against mean KL(truncated ‖ decoded), log scale.</summary>
-internal static class FrontierPlot
+public static class FrontierPlot
 {
     /// <summary>One marker: its label, bytes/token and mean KL.</summary>
     public readonly record struct Point(string Label, double BytesPerToken, double MeanKl);
-
-    /// <summary>The synthetic study's plot: value-column bytes/token of each value codec.</summary>
-    public static void Write(string path, IReadOnlyList<FrontierRow> rows, double klTarget) =>
-        Write(
-            path,
-            rows.Select(r => new Point(r.Values, r.ValueBytesPerToken, r.MeanKlKept)).ToList(),
-            klTarget,
-            "top-k 50, synthetic teacher: value bytes/token vs fidelity",
-            "value column bytes / token");
 
     public static void Write(string path, IReadOnlyList<Point> points, double klTarget, string title, string xLabel)
     {

@@ -131,8 +131,11 @@ public static class FrontierStudy
         await File.WriteAllTextAsync(Path.Combine(outDirectory, "frontier.md"), Markdown(rows, o));
         FrontierPlot.Write(
             Path.Combine(outDirectory, "frontier.png"),
-            rows.Where(r => r.Setting == "top-k 50" && r.Ids == "packed").ToList(),
-            KlTarget);
+            rows.Where(r => r.Setting == "top-k 50" && r.Ids == "packed")
+                .Select(r => new FrontierPlot.Point(r.Values, r.ValueBytesPerToken, r.MeanKlKept)).ToList(),
+            KlTarget,
+            "top-k 50, synthetic teacher: value bytes/token vs fidelity",
+            "value column bytes / token");
         return rows;
     }
 

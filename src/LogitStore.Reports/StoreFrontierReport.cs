@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using LogitStore.Format;
+using static LogitStore.Reports.Prose;
 
 namespace LogitStore.Reports;
 
@@ -89,32 +90,6 @@ public static class StoreFrontierReport
         double ids = e.BestBitsPerId * f.MeanKept / 8;
         double floor = row.RecordBytesPerToken - row.IdBytesPerToken + ids;
         return $"{floor:F1} B/token with ids at {e.BestBitsPerId:F2} bits/id ({ids:F1} B/token) and the other columns as measured";
-    }
-
-    /// <summary>Width the prose of the report is broken at.</summary>
-    public const int LineWidth = 120;
-
-    /// <summary>A paragraph broken at spaces into lines of at most <see cref="LineWidth"/> characters (longer words stay whole).</summary>
-    private static string Wrap(string text)
-    {
-        var sb = new StringBuilder();
-        int line = 0;
-        foreach (string word in text.Split(' '))
-        {
-            if (line > 0 && line + 1 + word.Length > LineWidth)
-            {
-                sb.Append('\n');
-                line = 0;
-            }
-            else if (line > 0)
-            {
-                sb.Append(' ');
-                line++;
-            }
-            sb.Append(word);
-            line += word.Length;
-        }
-        return sb.ToString();
     }
 
     public static void Write(string outDirectory, string name, IReadOnlyList<StoreFrontier> frontiers, string command)

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using ScottPlot;
 
 namespace LogitStore.Reports;
 
@@ -165,61 +164,37 @@ public static class StudentStudyReport
 
     private static void WriteStoreSize(string path, StudentStudy study, IReadOnlyList<ArmSummary> arms)
     {
-        var plot = new Plot();
-        foreach (var (d, a) in StoreSizePoints(study, arms))
-        {
-            var point = plot.Add.Scatter(new[] { d.StoreBytesPerToken!.Value }, new[] { a.Loss });
-            point.LegendText = a.Arm;
-            point.MarkerSize = 9;
-            var bar = plot.Add.ErrorBar(new[] { d.StoreBytesPerToken!.Value }, new[] { a.Loss }, new[] { a.LossStd });
-            bar.Color = point.Color;
-        }
-        if (arms.FirstOrDefault(a => a.Arm == study.Baseline) is { } baseline)
-        {
-            var line = plot.Add.HorizontalLine(baseline.Loss);
-            line.LegendText = $"{study.Baseline} (no teacher)";
-            line.LinePattern = LinePattern.Dashed;
-        }
-        SaveLossPlot(plot, path,
+        var plot = new LossPlot(
             $"student {study.HeldOutName} loss against the store's size (mean ± std over seeds)", "store bytes/token");
+        foreach (var (d, a) in StoreSizePoints(study, arms)) plot.Point(a.Arm, d.StoreBytesPerToken!.Value, a.Loss, a.LossStd);
+        if (arms.FirstOrDefault(a => a.Arm == study.Baseline) is { } baseline)
+            plot.Level($"{study.Baseline} (no teacher)", baseline.Loss);
+        plot.Save(path);
     }
 
     private static void WriteTeacherCurve(string path, TeacherCurve teacher)
     {
-        var plot = new Plot();
-        var line = plot.Add.Scatter(
-            teacher.Points.Select(p => (double)p.Step).ToArray(), teacher.Points.Select(p => p.HeldOutLoss).ToArray());
-        line.LegendText = "teacher, held-out";
-        var unigram = plot.Add.HorizontalLine(teacher.UnigramLoss);
-        unigram.LegendText = "add-one unigram";
-        unigram.LinePattern = LinePattern.Dashed;
-        SaveLossPlot(plot, path, "teacher held-out loss against step", "step");
+        var plot = new LossPlot("teacher held-out loss against step", "step");
+        plot.Curve(
+            "teacher, held-out",
+            teacher.Points.Select(p => (double)p.Step).ToArray(),
+            teacher.Points.Select(p => p.HeldOutLoss).ToArray());
+        plot.Level("add-one unigram", teacher.UnigramLoss);
+        plot.Save(path);
     }
 
     private static void WriteCurves(string path, StudentStudy study)
     {
-        var plot = new Plot();
+        var plot = new LossPlot($"student {study.HeldOutName} loss (mean over seeds)", "step");
         foreach (var arm in study.Arms)
         {
             var runs = study.Runs.Where(r => r.Arm == arm.Name && r.Curve.Count > 0).ToList();
             if (runs.Count == 0) continue;
             var steps = runs[0].Curve.Select(p => p.Step).Where(s => runs.All(r => r.Curve.Any(p => p.Step == s))).ToArray();
             var mean = steps.Select(s => runs.Average(r => r.Curve.First(p => p.Step == s).HeldOutLoss)).ToArray();
-            var line = plot.Add.Scatter(steps.Select(s => (double)s).ToArray(), mean);
-            line.LegendText = arm.Name;
-            line.MarkerSize = 4;
+            plot.Curve(arm.Name, steps.Select(s => (double)s).ToArray(), mean, markerSize: 4);
         }
-        SaveLossPlot(plot, path, $"student {study.HeldOutName} loss (mean over seeds)", "step");
-    }
-
-    /// <summary>Titles a plot whose y axis is a loss in nats/token, and writes it as a 1000 × 650 PNG.</summary>
-    private static void SaveLossPlot(Plot plot, string path, string title, string xLabel)
-    {
-        plot.Title(title);
-        plot.XLabel(xLabel);
-        plot.YLabel("cross-entropy, nats/token");
-        plot.ShowLegend(Alignment.UpperRight);
-        plot.SavePng(path, 1000, 650);
+        plot.Save(path);
     }
 
     private static double Std(double[] x)

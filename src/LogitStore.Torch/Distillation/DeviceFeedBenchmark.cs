@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using LogitStore.Loading;
 using LogitStore.Reading;
-using ScottPlot;
+using LogitStore.Reports;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -160,30 +160,15 @@ public static class DeviceFeedBenchmark
         return md.ToString();
     }
 
-    private static void SavePlot(string path, Result r)
-    {
-        var plot = new Plot();
-        var ticks = new List<Tick>();
-        int i = 0;
-        foreach (var c in r.Copies)
-        {
-            plot.Add.Bar(new Bar { Position = i, Value = c.GigabytesPerSecond, Orientation = Orientation.Horizontal });
-            ticks.Add(new Tick(i++, $"copy, {c.Memory}, {c.Bytes >> 20} MiB"));
-        }
-        foreach (var f in r.Feed)
-        {
-            var bar = plot.Add.Bar(new Bar
-            {
-                Position = i, Value = f.PositionsPerSecond * f.BytesPerPosition / 1e9, Orientation = Orientation.Horizontal,
-            });
-            bar.Color = Colors.SteelBlue;
-            ticks.Add(new Tick(i++, $"{f.Path} ({f.PositionsPerSecond / 1e6:F2} M positions/s)"));
-        }
-        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
-        plot.Axes.Left.MajorTickStyle.Length = 0;
-        plot.Axes.Margins(left: 0);
-        plot.Title($"bytes reaching the {r.Device} device");
-        plot.XLabel("GB/s");
-        plot.SavePng(path, 1100, 80 + 48 * i);
-    }
+    private static void SavePlot(string path, Result r) =>
+        HorizontalBarPlot.Save(
+            path,
+            [
+                .. r.Copies.Select(c => new HorizontalBarPlot.Row($"copy, {c.Memory}, {c.Bytes >> 20} MiB", c.GigabytesPerSecond, false)),
+                .. r.Feed.Select(f => new HorizontalBarPlot.Row(
+                    $"{f.Path} ({f.PositionsPerSecond / 1e6:F2} M positions/s)", f.PositionsPerSecond * f.BytesPerPosition / 1e9, true)),
+            ],
+            $"bytes reaching the {r.Device} device",
+            "GB/s",
+            1100);
 }
