@@ -1,6 +1,7 @@
 using System.CommandLine;
-using LogitStore.Reports;
-using LogitStore.Torch.Distillation;
+using LogitStore.Studies.Frontier;
+using LogitStore.Studies.Ids;
+using LogitStore.Studies.Throughput;
 
 namespace LogitStore.Cli;
 

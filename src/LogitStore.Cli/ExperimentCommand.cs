@@ -1,6 +1,6 @@
 using System.CommandLine;
 using LogitStore.Processing;
-using LogitStore.Torch.Experiments;
+using LogitStore.Studies.Experiments;
 
 namespace LogitStore.Cli;
 

@@ -2,7 +2,7 @@ using LogitStore.Codecs;
 using LogitStore.Loading;
 using LogitStore.Processing;
 using LogitStore.Reading;
-using LogitStore.Reports;
+using LogitStore.Studies.Experiments;
 using LogitStore.Torch.Corpus;
 using LogitStore.Torch.Distillation;
 using LogitStore.Torch.Model;

@@ -1,7 +1,7 @@
 using LogitStore.Processing;
-using LogitStore.Reports;
+using LogitStore.Studies.Frontier;
 
-namespace LogitStore.Tests.Reports;
+namespace LogitStore.Tests.Studies;
 
 public class ComparisonLayoutTests
 {

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using LogitStore.Reports;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies.Experiments;
 
 /// <summary>Held-out loss of a student at one step of its run.</summary>
 public sealed record CurvePoint(int Step, double HeldOutLoss);

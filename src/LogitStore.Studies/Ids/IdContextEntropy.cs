@@ -4,7 +4,7 @@ using System.Text.Json;
 using LogitStore.Format;
 using LogitStore.Reading;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies.Ids;
 
 /// <summary>One context model of the id stream and what an adaptive coder would pay under it.</summary>
 public sealed record IdModelRow(string Model, double BitsPerId, double BitsPerPosition, double TimesOrder0, string Notes);

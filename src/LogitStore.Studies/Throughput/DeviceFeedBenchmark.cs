@@ -4,10 +4,12 @@ using System.Text.Json;
 using LogitStore.Loading;
 using LogitStore.Reading;
 using LogitStore.Reports;
+using LogitStore.Torch;
+using LogitStore.Torch.Distillation;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LogitStore.Torch.Distillation;
+namespace LogitStore.Studies.Throughput;
 
 /// <summary>
 /// How fast bytes reach the training device: raw host→device copies (page-locked against pageable host memory, at

@@ -6,10 +6,12 @@ using LogitStore.Fidelity;
 using LogitStore.Format;
 using LogitStore.Processing;
 using LogitStore.Reading;
+using LogitStore.Reports;
+using LogitStore.Studies.Ids;
 using LogitStore.Synthetic;
 using LogitStore.Writing;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies.Frontier;
 
 /// <summary>One packed configuration of the frontier study and what was measured on it.</summary>
 public sealed record FrontierRow

@@ -5,13 +5,14 @@ using LogitStore.Codecs;
 using LogitStore.Format;
 using LogitStore.Processing;
 using LogitStore.Reading;
-using LogitStore.Reports;
+using LogitStore.Torch;
 using LogitStore.Torch.Corpus;
 using LogitStore.Torch.Distillation;
 using LogitStore.Torch.Teacher;
 using LogitStore.Writing;
+using Model = LogitStore.Torch.Model;
 
-namespace LogitStore.Torch.Experiments;
+namespace LogitStore.Studies.Experiments;
 
 /// <summary>
 /// An offline store packed from the same trained teacher over the same training split, with its own truncation or

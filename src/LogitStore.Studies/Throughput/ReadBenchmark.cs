@@ -5,8 +5,9 @@ using System.Text.Json;
 using LogitStore.Format;
 using LogitStore.Loading;
 using LogitStore.Reading;
+using LogitStore.Reports;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies.Throughput;
 
 /// <summary>One measured read path.</summary>
 public sealed record ReadRow(string Path, int Threads, double PositionsPerSecond, double BytesPerToken, string Note);

@@ -4,9 +4,10 @@ using LogitStore.Codecs;
 using LogitStore.Format;
 using LogitStore.Processing;
 using LogitStore.Reading;
+using LogitStore.Studies.Ids;
 using LogitStore.Writing;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies.Frontier;
 
 /// <summary>Kept-id entropy of one store under the context models of <see cref="IdContextEntropy"/>.</summary>
 public sealed record StoreIdEntropy(double Order0BitsPerId, string BestModel, double BestBitsPerId, IReadOnlyList<IdModelRow> Models);

@@ -1,6 +1,6 @@
-using LogitStore.Reports;
+using LogitStore.Studies.Ids;
 
-namespace LogitStore.Tests.Reports;
+namespace LogitStore.Tests.Studies;
 
 public class IdContextEntropyTests
 {

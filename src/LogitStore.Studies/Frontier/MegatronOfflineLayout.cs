@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies.Frontier;
 
 /// <summary>
 /// Megatron-LM's offline-logits layout: per position the top K entries, each as the id's low 16 bits (uint16), its 17th

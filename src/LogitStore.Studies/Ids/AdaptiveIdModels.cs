@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies.Ids;
 
 /// <summary>
 /// Adaptive order-0 model over an alphabet, PPM method C: a seen symbol gets c/(n+d), an unseen one the escape

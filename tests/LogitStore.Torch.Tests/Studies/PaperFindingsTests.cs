@@ -1,6 +1,6 @@
-using LogitStore.Reports;
+using LogitStore.Studies.Experiments;
 
-namespace LogitStore.Tests.Reports;
+namespace LogitStore.Tests.Studies;
 
 public class PaperFindingsTests
 {

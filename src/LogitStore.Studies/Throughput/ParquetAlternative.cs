@@ -3,7 +3,7 @@ using LogitStore.Reading;
 using Parquet;
 using Parquet.Schema;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies.Throughput;
 
 /// <summary>
 /// The store's data as Parquet, the layout other distillation toolkits keep top-k teacher outputs in: one row per

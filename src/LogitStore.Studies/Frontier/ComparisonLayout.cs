@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using LogitStore.Fidelity;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies.Frontier;
 
 /// <summary>
 /// Another system's on-disk layout for a top-k store's kept entries (K per position, rank order), rebuilt here so that

@@ -5,7 +5,7 @@ using LogitStore.Format;
 using LogitStore.Reading;
 using LogitStore.Writing;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies;
 
 /// <summary>What decoding re-encoded blocks gives back, against the sequences they were encoded from (spec 6.1).</summary>
 public sealed record ReencodedFidelity(long Positions, double MeanKlKept, double MaxKlKept, double Top1Agreement);

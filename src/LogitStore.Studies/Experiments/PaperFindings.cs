@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies.Experiments;
 
 /// <summary>One finding of the pre-training distillation paper, our figure for it, and whether the two agree.</summary>
 public sealed record PaperFinding(string Claim, string Ours, string Verdict);

@@ -6,7 +6,7 @@ using LogitStore.Format;
 using LogitStore.Reading;
 using LogitStore.Writing;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies.Ids;
 
 /// <summary>One ids codec re-encoding a store's sequences: its column's size and how fast it decodes.</summary>
 public sealed record IdCodecRow(

@@ -2,11 +2,11 @@ using LogitStore.Codecs;
 using LogitStore.Loading;
 using LogitStore.Processing;
 using LogitStore.Reading;
-using LogitStore.Reports;
+using LogitStore.Studies.Throughput;
 using LogitStore.Synthetic;
 using LogitStore.Writing;
 
-namespace LogitStore.Tests.Reports;
+namespace LogitStore.Tests.Studies;
 
 public class ParquetAlternativeTests
 {

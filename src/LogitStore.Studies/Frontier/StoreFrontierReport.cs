@@ -1,9 +1,10 @@
 using System.Text;
 using System.Text.Json;
 using LogitStore.Format;
+using LogitStore.Reports;
 using static LogitStore.Reports.Prose;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies.Frontier;
 
 /// <summary>One target of the real-teacher frontier, what was measured against it, and whether it is met.</summary>
 public sealed record FrontierTarget(string Target, string Reading, bool Met, string Floor);

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies.Frontier;
 
 /// <summary>
 /// DistillKit's compressed top-k layout (its logprob compressor, with the example configuration's terms): per position

@@ -1,6 +1,6 @@
 using LogitStore.Reading;
 
-namespace LogitStore.Reports;
+namespace LogitStore.Studies.Ids;
 
 /// <summary>
 /// Order-0 empirical entropy of a store's kept ids, in bits per id: the floor for any coder that sees ids one at a time without context.
