@@ -118,4 +118,27 @@ public class StudentStudyReportTests
         Assert.Contains("| offline | 2 | 4.1000 ± 0.1414 | -1.000 * |", File.ReadAllText(Path.Combine(dir, "report.md")));
         Assert.True(new FileInfo(Path.Combine(dir, "curves.png")).Length > 1000);
     }
+
+    [Fact]
+    public void Write_DrawsTheTeacherCurve_AndStudentLossAgainstStoreSize()
+    {
+        var study = new StudentStudy(
+            "t",
+            [],
+            [new ArmDescription("lm", "", ""), new ArmDescription("store-q4", "", "") { StoreBytesPerToken = 20, StoreKeptEntries = 8 }],
+            [Run("lm", 1, 5.0), Run("lm", 2, 5.2), Run("store-q4", 1, 4.4), Run("store-q4", 2, 4.5)],
+            "lm",
+            "cmd",
+            "held-out",
+            "ood")
+        {
+            Teacher = new TeacherCurve([new CurvePoint(10, 6.0), new CurvePoint(20, 5.0)], 7.0),
+        };
+        string dir = TestData.TempDir();
+        StudentStudyReport.Write(dir, study);
+        foreach (var plot in new[] { "curves.png", "teacher-curve.png", "store-size.png" })
+            Assert.True(new FileInfo(Path.Combine(dir, plot)).Length > 1000, plot);
+        Assert.Contains("| store-q4 | 20.0 | 8.0 | 2 |", File.ReadAllText(Path.Combine(dir, "report.md")));
+        Directory.Delete(dir, true);
+    }
 }
