@@ -197,9 +197,8 @@ public static class OfflineVsOnlineExperiment
         var heldOut = EvaluationSet.HeldOut("held-out", TokenizedCorpus.Build(TextDocuments.Read(o.Corpus), tokenizer, o.SequenceLength,
             maxTokens: Math.Max(o.CorpusTokens, 60L * o.EvalSequences * o.SequenceLength)), o.EvalSequences);
         if (heldOut.Sequences.Length == 0)
-            throw new ArgumentException(
-                $"{o.Corpus}: the held-out split of the first {o.CorpusTokens:N0} tokens is empty; " +
-                "give more --corpus-tokens");
+            throw new SettingException(
+                "corpus_tokens", $"must be larger: the held-out split of {o.Corpus}'s first {o.CorpusTokens:N0} tokens is empty");
         var ood = OodSet(o, tokenizer);
         var device = TorchRuntime.Device(o.Device);
         using (var t = Model.Checkpoint.Load(teacherDir, device))

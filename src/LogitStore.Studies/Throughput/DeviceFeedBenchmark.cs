@@ -67,7 +67,7 @@ public static class DeviceFeedBenchmark
         using var store = StoreReader.Open(storePath);
         int seq = o.SequenceLength > 0 ? o.SequenceLength : store.SequenceLength;
         int k = o.Width > 0 ? o.Width : store.MaxEntriesPerPosition
-            ?? throw new ArgumentException($"{storePath}: the store sets no bound on entries per position; give --k");
+            ?? throw new SettingException("entries", $"must be given: {storePath} sets no bound on entries per position");
         int bytesPerPosition = (int)new BatchLayout(o.BatchSize, seq, k).BytesPerPosition();
         var feed = new List<FeedRow>
         {
