@@ -79,13 +79,15 @@ internal sealed class BatchRing : IDisposable
         }
         if (b.Fault is { } fault)
         {
+            // The step is read before the buffer goes back: a worker may claim it for a later step at once.
+            long step = b.Step;
             b.Fault = null;
             Release(b);
             throw fault switch
             {
-                StoreCorruptException sc => new StoreCorruptException(sc.File, sc.Offset, $"batch {b.Step}: {sc.Problem}"),
-                IOException io => new IOException($"batch {b.Step}: {io.Message}", io),
-                _ => new InvalidOperationException($"batch {b.Step} failed: {fault.Message}", fault),
+                StoreCorruptException sc => new StoreCorruptException(sc.File, sc.Offset, $"batch {step}: {sc.Problem}"),
+                IOException io => new IOException($"batch {step}: {io.Message}", io),
+                _ => new InvalidOperationException($"batch {step} failed: {fault.Message}", fault),
             };
         }
         return b;
