@@ -33,7 +33,7 @@ public sealed class BatchPlan
         options.Validate();
         if (rowsInBlock.Count == 0) throw new ArgumentException("a plan needs at least one block");
         _rowsInBlock = [.. rowsInBlock];
-        if (_rowsInBlock.Any(r => r < 0)) throw new ArgumentException("a block with fewer than 0 rows");
+        if (_rowsInBlock.Any(r => r < 0)) throw new ArgumentException("a block of a negative number of rows");
         BatchSize = options.BatchSize;
         _split = new RankSplit(options.Rank, options.WorldSize);
         _shuffle = options.Shuffle;
@@ -75,7 +75,7 @@ public sealed class BatchPlan
 
     public int BlockCount => _rowsInBlock.Length;
 
-    /// <summary>The rows of the fullest block: every block's but the last's, empty ones aside.</summary>
+    /// <summary>The rows of the fullest block (in a store, every block's but the last's, empty ones aside).</summary>
     public int MostRowsInBlock { get; }
 
     public int RowsInBlock(int block) => _rowsInBlock[block];
