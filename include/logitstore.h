@@ -1,6 +1,6 @@
 /*
  * liblogitstore: the LogitStore core (format, codecs, memory-mapped reader, batch loader) as a C library,
- * compiled from src/LogitStore.Native with NativeAOT. ABI version 1; docs/native-abi.md describes every call.
+ * compiled from src/LogitStore.Native with NativeAOT. ABI version 2; docs/native-abi.md describes every call.
  *
  * Conventions: every function that can fail returns a logitstore_status (0 = ok, negative = error) and records the
  * error for the calling thread (logitstore_last_error*); no call aborts the process on a damaged store. Handles are
@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define LOGITSTORE_ABI_VERSION 1
+#define LOGITSTORE_ABI_VERSION 2
 
 typedef int32_t logitstore_status;
 #define LOGITSTORE_OK 0
@@ -30,7 +30,8 @@ typedef int32_t logitstore_status;
 typedef struct logitstore_store logitstore_store;
 typedef struct logitstore_loader logitstore_loader;
 
-/* How a loader cuts, orders and splits batches (BatchLoaderOptions). struct_size = sizeof(logitstore_loader_options). */
+/* How a loader cuts, orders and splits batches (BatchLoaderOptions). struct_size = sizeof(logitstore_loader_options).
+   A loader runs no threads: its plan says which rows a step holds, its fill decodes a step on the calling thread. */
 typedef struct logitstore_loader_options {
     int32_t struct_size;
     int32_t batch_size;          /* B: rows per batch */
@@ -41,9 +42,6 @@ typedef struct logitstore_loader_options {
     uint64_t seed;
     int32_t rank;                /* data-parallel split by blocks: this rank of world_size */
     int32_t world_size;
-    int64_t start_step;          /* first step logitstore_loader_next hands out */
-    int32_t workers;             /* decode threads for logitstore_loader_next; 0: none (logitstore_loader_fill only) */
-    int32_t ring_size;           /* batches the workers may run ahead */
 } logitstore_loader_options;
 
 /* Caller-owned memory for one batch: [B*T] tokens, kept counts, residual; [B*T*K] ids, probs; [B] row origins. */
@@ -84,17 +82,18 @@ logitstore_status logitstore_verify(const char *path, uint8_t **json, int64_t *l
 logitstore_status logitstore_loader_create(logitstore_store *store, const logitstore_loader_options *options,
                                            logitstore_loader **loader);
 logitstore_status logitstore_loader_steps_per_epoch(logitstore_loader *loader, int64_t *steps);
+/* The plan of step `step`, with no decoding: for each of the B batch rows, the global block it comes from and the row of
+   that block (rows counted sequence by sequence, floor(L / T) per sequence). Writes the first B entries of each array;
+   count (their length) must be at least B. */
+logitstore_status logitstore_loader_plan(logitstore_loader *loader, int64_t step, int32_t *blocks, int32_t *rows,
+                                         int32_t count);
 /* Makes decode scratch for `callers` threads calling logitstore_loader_fill at once, now rather than when they first
    overlap (which may be long after a warm-up): a caller that fills from N threads reserves N before its first fill. */
 logitstore_status logitstore_loader_reserve_callers(logitstore_loader *loader, int32_t callers);
-/* Assembles step `step` (epoch = step / steps_per_epoch) on the calling thread, decoding straight into buffers.
-   Thread-safe: concurrent callers each decode with their own scratch (keep their steps within ring_size of each other).
-   A loader remembers the last 16 buffer sets it was given; filling a ring of at most 16 allocates nothing. */
+/* Assembles step `step` (epoch = step / steps_per_epoch) on the calling thread, decoding straight into buffers: the rows
+   logitstore_loader_plan names, in its order. Thread-safe: concurrent callers each decode with their own scratch, for
+   any steps. A loader remembers the last 16 buffer sets it was given; filling a ring of at most 16 allocates nothing. */
 logitstore_status logitstore_loader_fill(logitstore_loader *loader, int64_t step, const logitstore_batch_buffers *buffers);
-/* The next batch from the worker threads (workers >= 1), copied into buffers; *step receives its step number. */
-logitstore_status logitstore_loader_next(logitstore_loader *loader, const logitstore_batch_buffers *buffers, int64_t *step);
-/* Takes `count` batches from the worker threads and hands them back unread (skips ahead; measures the loader alone). */
-logitstore_status logitstore_loader_discard(logitstore_loader *loader, int64_t count);
 void logitstore_loader_close(logitstore_loader *loader);
 
 #ifdef __cplusplus

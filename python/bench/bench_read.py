@@ -1,19 +1,18 @@
 #!/usr/bin/env python3
 """
 Positions/s delivered into the dense [B, T, K] layout, side by side in one process tree:
-  - the C# BatchLoader (its worker threads, through liblogitstore; batches taken and handed back unread);
-  - logitstore.Store.batches (decode on 1..N Python threads straight into reused numpy buffers);
+  - logitstore.Store.batches (liblogitstore's fill on 1..N Python threads straight into reused numpy buffers, no
+    process hand-off): the reference the other paths are compared with;
   - logitstore.torch.LogitStoreDataset under DataLoader(num_workers=N, batch_size=None), and with N decode threads
     under DataLoader(num_workers=0);
   - plain int32 ids + fp32 probs (+ int32 tokens) read through np.memmap into the same layout, in-process and under
     DataLoader(num_workers=N) with the same ring and hand-off.
 Rounds interleave the paths so that a busy machine slows them alike; the report gives each path's median rate and
-its ratio to the C# loader as the median over rounds of the two measured in the same round.
+its ratio to Store.batches as the median over rounds of the two measured in the same round.
 
     PYTHONPATH=python python3 python/bench/bench_read.py STORE --out reports/read
 """
 import argparse
-import ctypes
 import json
 import os
 import statistics
@@ -31,22 +30,7 @@ from logitstore import Store, _native
 from logitstore.torch import BatchRing, LogitStoreDataset
 
 
-def csharp_loader(store, b, t, k, workers, seconds, seed):
-    options = _native.LoaderOptions(struct_size=ctypes.sizeof(_native.LoaderOptions), batch_size=b, sequence_length=t,
-                                    width=k, shuffle=1, seed=seed, rank=0, world_size=1, start_step=0, workers=workers,
-                                    ring_size=4)
-    handle = ctypes.c_void_p()
-    library = _native.lib()
-    _native.check(library.logitstore_loader_create(store._handle, ctypes.byref(options), ctypes.byref(handle)))
-    try:
-        _native.check(library.logitstore_loader_discard(handle, 2))
-        batches, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            _native.check(library.logitstore_loader_discard(handle, 1))
-            batches += 1
-        return batches * b * t / (time.perf_counter() - start)
-    finally:
-        library.logitstore_loader_close(handle)
+REFERENCE = "Python Store.batches (threads)"
 
 
 def timed(iterable, positions_per_batch, seconds):
@@ -155,8 +139,7 @@ def main():
     seed = 1
     paths = {}
     for workers in args.workers:
-        paths[("C# BatchLoader (worker threads)", workers)] = lambda w=workers: csharp_loader(store, b, t, k, w, args.seconds, seed)
-        paths[("Python Store.batches (threads)", workers)] = lambda w=workers: python_threads(store, b, t, k, w, args.seconds, seed)
+        paths[(REFERENCE, workers)] = lambda w=workers: python_threads(store, b, t, k, w, args.seconds, seed)
         paths[("Python LogitStoreDataset + DataLoader (workers)", workers)] = (
             lambda w=workers: python_dataset(args.store, b, t, k, w, args.seconds, seed))
         paths[("Python LogitStoreDataset(threads) + DataLoader(num_workers=0)", workers)] = (
@@ -173,13 +156,13 @@ def main():
             print(f"round {round_}: {key[0]:<50} {key[1]}  {readings[key][-1] / 1e6:7.2f} M positions/s", file=sys.stderr)
     py_bytes, py_peak, native_bytes = allocation_per_batch(store, b, t, k, seed)
 
-    def ratio_to_csharp(key):
-        """Median over rounds of this path's rate over the C# loader's in the same round (side by side)."""
-        cs = readings.get(("C# BatchLoader (worker threads)", key[1]))
-        return statistics.median(x / c for x, c in zip(readings[key], cs)) if cs else None
+    def ratio_to_reference(key):
+        """Median over rounds of this path's rate over the reference's in the same round (side by side)."""
+        reference = readings.get((REFERENCE, key[1]))
+        return statistics.median(x / c for x, c in zip(readings[key], reference)) if reference else None
 
     rows = [{"path": key[0], "workers": key[1], "median_positions_per_s": statistics.median(v), "readings": v,
-             "ratio_to_csharp": ratio_to_csharp(key)} for key, v in readings.items()]
+             "ratio_to_reference": ratio_to_reference(key)} for key, v in readings.items()]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = "PYTHONPATH=python python3 python/bench/bench_read.py " + " ".join(sys.argv[1:])
@@ -200,11 +183,12 @@ def main():
         "",
         f"Command: `{command}`",
         "",
-        "| path | workers | M positions/s (median) | readings | vs C# at the same workers (median of per-round ratios) |",
+        "| path | workers | M positions/s (median) | readings | vs Store.batches at the same workers (median of per-round "
+        "ratios) |",
         "|---|---|---|---|---|",
     ]
     for r in rows:
-        ratio = f"{r['ratio_to_csharp']:.2f}×" if r["ratio_to_csharp"] is not None else ""
+        ratio = f"{r['ratio_to_reference']:.2f}×" if r["ratio_to_reference"] is not None else ""
         readings_text = ", ".join(f"{x / 1e6:.2f}" for x in r["readings"])
         lines.append(f"| {r['path']} | {r['workers']} | {r['median_positions_per_s'] / 1e6:.2f} | {readings_text} | {ratio} |")
     lines += [

@@ -1,4 +1,4 @@
-"""ctypes bindings to liblogitstore.so (include/logitstore.h, ABI version 1); nothing here is public."""
+"""ctypes bindings to liblogitstore.so (include/logitstore.h, ABI version 2); nothing here is public."""
 
 import ctypes
 import os
@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 OK = 0
 CORRUPT = -1
@@ -46,9 +46,6 @@ class LoaderOptions(ctypes.Structure):
         ("seed", ctypes.c_uint64),
         ("rank", ctypes.c_int32),
         ("world_size", ctypes.c_int32),
-        ("start_step", ctypes.c_int64),
-        ("workers", ctypes.c_int32),
-        ("ring_size", ctypes.c_int32),
     ]
 
 
@@ -95,10 +92,9 @@ def _load(path):
         "logitstore_verify": (i32, [ctypes.c_char_p, pp, ctypes.POINTER(i64)]),
         "logitstore_loader_create": (i32, [p, ctypes.POINTER(LoaderOptions), pp]),
         "logitstore_loader_steps_per_epoch": (i32, [p, ctypes.POINTER(i64)]),
+        "logitstore_loader_plan": (i32, [p, i64, p, p, i32]),
         "logitstore_loader_reserve_callers": (i32, [p, i32]),
         "logitstore_loader_fill": (i32, [p, i64, ctypes.POINTER(BatchBuffers)]),
-        "logitstore_loader_next": (i32, [p, ctypes.POINTER(BatchBuffers), ctypes.POINTER(i64)]),
-        "logitstore_loader_discard": (i32, [p, i64]),
         "logitstore_loader_close": (None, [p]),
         "logitstore_allocated_bytes": (i64, []),
     }

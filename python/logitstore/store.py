@@ -167,8 +167,9 @@ class Loader(_NativeHandle):
     """Cuts a store into [B, T, K] batches.
 
     The order is a pure function of (seed, step), blocks are split by rank / world size, and epoch = step //
-    steps_per_epoch. `fill(step, batch)` decodes that step straight into the batch's buffers on the calling thread (the
-    GIL is released meanwhile, so threads fill in parallel).
+    steps_per_epoch. `plan(step)` says which rows a step holds; `fill(step, batch)` decodes that step straight into the
+    batch's buffers on the calling thread (the GIL is released meanwhile, so threads fill in parallel). The loader runs
+    no threads of its own: `fill_in_order` and `logitstore.ring` are the ring.
 
     Attributes:
         store: The store it reads.
@@ -213,7 +214,7 @@ class Loader(_NativeHandle):
         options = _native.LoaderOptions(
             struct_size=ctypes.sizeof(_native.LoaderOptions), batch_size=batch_size, sequence_length=sequence_length,
             width=width, shuffle=int(bool(shuffle)), skip_damaged_blocks=int(bool(skip_damaged_blocks)), seed=seed,
-            rank=rank, world_size=world_size, start_step=0, workers=0, ring_size=8)
+            rank=rank, world_size=world_size)
         handle = ctypes.c_void_p()
         library = _native.lib()
         _native.check(library.logitstore_loader_create(store._handle, ctypes.byref(options), ctypes.byref(handle)))
@@ -235,6 +236,28 @@ class Loader(_NativeHandle):
         """
         threads = _integer("threads", threads, 0, _I32)
         _native.check(_native.lib().logitstore_loader_reserve_callers(self._handle, threads))
+
+    def plan(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Says which rows one step holds, with no decoding.
+
+        Args:
+            step: The global step; its epoch is step // steps_per_epoch.
+
+        Returns:
+            (blocks, rows), int32 [B] each: batch row r comes from row rows[r] of the store's block blocks[r], a
+            block's rows counted sequence by sequence (the store's sequence_length // T rows a sequence).
+
+        Raises:
+            RuntimeError: The loader was made in another process (before a fork).
+            ValueError: The step is negative or past the last epoch.
+        """
+        if not _native.owned_here(self._pid):
+            raise RuntimeError("this loader was made before a fork: make loaders in the process that uses them")
+        step = _integer("step", step, 0, _I64)
+        blocks, rows = np.empty(self.batch_size, np.int32), np.empty(self.batch_size, np.int32)
+        _native.check(_native.lib().logitstore_loader_plan(
+            self._handle, step, blocks.ctypes.data, rows.ctypes.data, self.batch_size))
+        return blocks, rows
 
     def fill(self, step: int, batch: Batch) -> Batch:
         """Decodes one step's rows into a batch's buffers, on the calling thread (the GIL is released meanwhile).

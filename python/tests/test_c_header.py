@@ -1,4 +1,7 @@
-"""include/logitstore.h matches the library: a C program compiled against it opens a store, fills a batch, reports an error."""
+"""
+include/logitstore.h matches the library: a C program compiled against it opens a store, plans and fills a batch,
+reports an error.
+"""
 
 import shutil
 import subprocess
@@ -22,7 +25,7 @@ int main(int argc, char **argv) {
     uint8_t *json; int64_t length;
     if (logitstore_store_facts(store, &json, &length) != LOGITSTORE_OK || length <= 0 || json[0] != '{') return 14;
     logitstore_free_bytes(json);
-    logitstore_loader_options o = {sizeof o, 4, 32, 8, 1, 0, 1, 0, 1, 0, 0, 1};
+    logitstore_loader_options o = {sizeof o, 4, 32, 8, 1, 0, 1, 0, 1};
     logitstore_loader *loader = NULL;
     if (logitstore_loader_create(store, &o, &loader) != LOGITSTORE_OK) return 15;
     logitstore_store_close(store); /* the loader keeps it open */
@@ -35,6 +38,12 @@ int main(int argc, char **argv) {
     if (logitstore_loader_fill(loader, 5, &b) != LOGITSTORE_OK) return 17;
     for (int i = 0; i < 128; i++) if (counts[i] != 8) return 18;
     if (logitstore_loader_fill(loader, -1, &b) != LOGITSTORE_INVALID_ARGUMENT) return 19;
+    int32_t blocks[4], block_rows[4];
+    if (logitstore_loader_plan(loader, 5, blocks, block_rows, 4) != LOGITSTORE_OK) return 20;
+    /* 4 sequences a block, 2 rows of 32 positions a sequence */
+    for (int r = 0; r < 4; r++)
+        if (rows[r] != (uint64_t)(blocks[r] * 4 + block_rows[r] / 2) || offsets[r] != block_rows[r] % 2 * 32) return 21;
+    if (logitstore_loader_plan(loader, 5, blocks, block_rows, 3) != LOGITSTORE_INVALID_ARGUMENT) return 22;
     logitstore_loader_close(loader);
     printf("ok %llu\n", (unsigned long long)rows[0]);
     return 0;

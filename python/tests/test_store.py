@@ -123,6 +123,24 @@ def test_threaded_batches_equal_serial(loader_store):
         assert np.array_equal(t1, t2) and np.array_equal(i1, i2)
 
 
+def test_plan_names_the_rows_fill_writes_and_ranks_share_none(loader_store):
+    with logitstore.Store(loader_store) as store:
+        windows, per_block = 64 // 32, store.manifest["codecs"]["sequences_per_block"]
+        taken = []
+        for rank in range(3):
+            with store.loader(4, 32, 8, seed=7, rank=rank, world_size=3) as loader:
+                batch = loader.allocate()
+                for step in range(2 * loader.steps_per_epoch):
+                    blocks, rows = loader.plan(step)
+                    loader.fill(step, batch)
+                    sequences = store.first_sequence + blocks.astype(np.uint64) * per_block + (rows // windows).astype(np.uint64)
+                    assert np.array_equal(batch.row_sequence, sequences)
+                    assert np.array_equal(batch.row_offset, rows % windows * 32)
+                    if step < loader.steps_per_epoch:
+                        taken += list(zip(blocks.tolist(), rows.tolist()))
+        assert len(set(taken)) == len(taken) == 3 * 4 * loader.steps_per_epoch
+
+
 @pytest.mark.parametrize("threads", [1, 3])
 def test_steady_state_fill_allocates_nothing_in_the_library(loader_store, threads):
     library = logitstore._native.lib()
@@ -195,11 +213,13 @@ def test_loader_refuses_arguments_its_c_types_would_wrap(loader_store, argument,
 
 
 @pytest.mark.parametrize("step,error", [(2**64, ValueError), (2**63, ValueError), (-1, ValueError), (1.5, TypeError)])
-def test_fill_refuses_steps_its_c_type_would_wrap(loader_store, step, error):
+def test_fill_and_plan_refuse_steps_their_c_type_would_wrap(loader_store, step, error):
     with logitstore.Store(loader_store) as store, store.loader(4, 32, 8) as loader:
         batch = loader.allocate()
         with pytest.raises(error, match="step"):
             loader.fill(step, batch)
+        with pytest.raises(error, match="step"):
+            loader.plan(step)
         assert loader.fill(np.int64(1), batch).step == 1
 
 

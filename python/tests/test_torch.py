@@ -185,7 +185,7 @@ def test_kd_loss_equals_csharp_kd_loss_on_the_same_batch(loader_store):
 
 
 FORK_AFTER_RUNTIME = """
-import ctypes, sys
+import sys
 import logitstore
 from logitstore import _native
 from logitstore.torch import LogitStoreDataset
@@ -193,12 +193,11 @@ from torch.utils.data import DataLoader
 
 path = sys.argv[1]
 store = logitstore.Store(path)
-# Start the runtime's threads in this process: a threaded C# loader, and enough reads to run collections.
-options = _native.LoaderOptions(struct_size=ctypes.sizeof(_native.LoaderOptions), batch_size=4, sequence_length=32,
-                                width=8, shuffle=1, seed=1, world_size=1, workers=2, ring_size=4)
-handle = ctypes.c_void_p()
-_native.check(_native.lib().logitstore_loader_create(store._handle, ctypes.byref(options), ctypes.byref(handle)))
-_native.check(_native.lib().logitstore_loader_discard(handle, 50))
+# Start the runtime's threads in this process: fills on threads still alive at the fork, and enough reads to run
+# collections.
+running = store.batches(4, 32, 8, threads=2)
+for _ in range(10):
+    next(running)
 for _ in range(20):
     [store[i] for i in range(len(store))]
 
@@ -215,7 +214,8 @@ class CollectingDataset(LogitStoreDataset):
 dataset = CollectingDataset(path, 4, 32, 8, rank=0, world_size=1, epochs=3)
 steps = [b["step"] for b in DataLoader(dataset, batch_size=None, num_workers=2)]
 assert steps == list(range(3 * dataset.steps_per_epoch)), steps
-_native.lib().logitstore_loader_close(handle)
+running.close()
+store.close()
 print("ok")
 """
 

@@ -43,22 +43,6 @@ _READER = textwrap.dedent("""
                 truncate()
                 for step in range(loader.steps_per_epoch):
                     loader.fill(step, batch)
-        elif path == "next":   # the library's own worker threads (logitstore_loader_next)
-            library = _native.lib()
-            options = _native.LoaderOptions(
-                struct_size=ctypes.sizeof(_native.LoaderOptions), batch_size=4, sequence_length=64, width=8, shuffle=0,
-                skip_damaged_blocks=0, seed=1, rank=0, world_size=1, start_step=0, workers=2, ring_size=2)
-            handle = ctypes.c_void_p()
-            _native.check(library.logitstore_loader_create(store._handle, ctypes.byref(options), ctypes.byref(handle)))
-            batch = logitstore.Batch.allocate(4, 64, 8)
-            step = ctypes.c_int64()
-            try:
-                _native.check(library.logitstore_loader_next(handle, batch.pointer, ctypes.byref(step)))
-                truncate()
-                for _ in range(3 * len(store)):   # past the batches the workers decoded before the cut
-                    _native.check(library.logitstore_loader_next(handle, batch.pointer, ctypes.byref(step)))
-            finally:
-                library.logitstore_loader_close(handle)
 
     with logitstore.Store(directory) as store:
         try:
@@ -70,7 +54,7 @@ _READER = textwrap.dedent("""
     print(json.dumps({"alive": True}))
 """)
 
-PATHS = ["read", "batches", "threaded", "fill", "next"]
+PATHS = ["read", "batches", "threaded", "fill"]
 
 
 @pytest.mark.parametrize("cut", ["half", "few-bytes"])

@@ -3,18 +3,25 @@ using LogitStore.Loading;
 
 namespace LogitStore.Native;
 
-/// <summary>A batch loader over an open store that decodes each step straight into caller-owned buffers.</summary>
+/// <summary>
+/// A loader's plan and fill over an open store: which rows a step holds, and each step decoded straight into
+/// caller-owned buffers on the calling thread. No threads of its own: the caller's ring (Python's) runs them.
+/// </summary>
 internal static unsafe class LoaderExports
 {
     /// <summary>A loader behind a C handle, with the store it keeps open.</summary>
-    private sealed class LoaderHandle(StoreHandle store, BatchLoader loader, BatchLoaderOptions options)
+    private sealed class LoaderHandle(StoreHandle store, BatchLoader loader)
     {
         public StoreHandle Store { get; } = store;
         public BatchLoader Loader { get; } = loader;
-        public BatchLoaderOptions Options { get; } = options;
 
         /// <summary>The batch memory of the caller's most recent buffer sets (a ring of them, typically).</summary>
         public NativeSpans.RecentCallerMemory RecentCallerMemory { get; } = new();
+
+        /// <summary>The plan export's scratch, one caller at a time (it is no hot path).</summary>
+        public Lock PlanLock { get; } = new();
+        public EpochOrder PlanOrder { get; } = loader.Plan.NewEpochOrder();
+        public PlannedRow[] PlannedRows { get; } = new PlannedRow[loader.Plan.BatchSize];
     }
 
     [UnmanagedCallersOnly(EntryPoint = "logitstore_loader_create")]
@@ -37,15 +44,13 @@ internal static unsafe class LoaderExports
                 Seed = options->Seed,
                 Rank = options->Rank,
                 WorldSize = options->WorldSize,
-                StartStep = options->StartStep,
-                Workers = options->Workers,
-                RingSize = options->RingSize,
+                Workers = 0,
             };
             s.AddUser();
             try
             {
                 var created = new BatchLoader(s.Reader, o);
-                *loader = GCHandle.ToIntPtr(GCHandle.Alloc(new LoaderHandle(s, created, o)));
+                *loader = GCHandle.ToIntPtr(GCHandle.Alloc(new LoaderHandle(s, created)));
             }
             catch
             {
@@ -90,6 +95,33 @@ internal static unsafe class LoaderExports
         }
     }
 
+    /// <summary>
+    /// Step <paramref name="step"/>'s plan: for each batch row, the global block and the row of it (sequence by sequence,
+    /// ⌊L / T⌋ rows each) it comes from; the first batch-size entries of the two arrays are written.
+    /// </summary>
+    [UnmanagedCallersOnly(EntryPoint = "logitstore_loader_plan")]
+    public static int Plan(nint loader, long step, int* blocks, int* rows, int count)
+    {
+        try
+        {
+            var l = NativeSpans.Target<LoaderHandle>(loader);
+            var plan = l.Loader.Plan;
+            if (count < plan.BatchSize) throw new ArgumentException($"room for {count} rows, fewer than the batch's {plan.BatchSize}");
+            var blockOf = NativeSpans.Of(blocks, count);
+            var rowOf = NativeSpans.Of(rows, count);
+            lock (l.PlanLock)
+            {
+                plan.RowsOf(step, l.PlannedRows, l.PlanOrder);
+                for (int r = 0; r < plan.BatchSize; r++) (blockOf[r], rowOf[r]) = (l.PlannedRows[r].Block, l.PlannedRows[r].Row);
+            }
+            return NativeStatus.Succeed();
+        }
+        catch (Exception ex)
+        {
+            return NativeStatus.Fail(ex);
+        }
+    }
+
     /// <summary>Assembles step <paramref name="step"/> on the calling thread, decoding into the caller's buffers.</summary>
     [UnmanagedCallersOnly(EntryPoint = "logitstore_loader_fill")]
     public static int Fill(nint loader, long step, BatchBuffersAbi* buffers)
@@ -99,50 +131,6 @@ internal static unsafe class LoaderExports
             var l = NativeSpans.Target<LoaderHandle>(loader);
             var memory = NativeSpans.Batch(buffers, l.Loader.Layout, l.RecentCallerMemory);
             l.Loader.FillInto(step, memory, memory.RowSequence, memory.RowOffset);
-            return NativeStatus.Succeed();
-        }
-        catch (Exception ex)
-        {
-            return NativeStatus.Fail(ex);
-        }
-    }
-
-    /// <summary>The next batch of the loader's worker threads (workers ≥ 1), copied into the caller's buffers.</summary>
-    [UnmanagedCallersOnly(EntryPoint = "logitstore_loader_next")]
-    public static int Next(nint loader, BatchBuffersAbi* buffers, long* step)
-    {
-        try
-        {
-            var l = NativeSpans.Target<LoaderHandle>(loader);
-            var dest = NativeSpans.Batch(buffers, l.Loader.Layout, l.RecentCallerMemory);
-            var batch = l.Loader.Next();
-            try
-            {
-                foreach (var c in BatchLayout.Columns) batch.Memory.Column(c).CopyTo(dest.Column(c));
-                batch.RowSequence.CopyTo(dest.RowSequence);
-                batch.RowOffset.CopyTo(dest.RowOffset);
-                if (step is not null) *step = batch.Step;
-            }
-            finally
-            {
-                l.Loader.Release(batch);
-            }
-            return NativeStatus.Succeed();
-        }
-        catch (Exception ex)
-        {
-            return NativeStatus.Fail(ex);
-        }
-    }
-
-    /// <summary>Takes <paramref name="count"/> batches from the worker threads and hands them back unread (skipping ahead).</summary>
-    [UnmanagedCallersOnly(EntryPoint = "logitstore_loader_discard")]
-    public static int Discard(nint loader, long count)
-    {
-        try
-        {
-            var l = NativeSpans.Target<LoaderHandle>(loader);
-            for (long i = 0; i < count; i++) l.Loader.Release(l.Loader.Next());
             return NativeStatus.Succeed();
         }
         catch (Exception ex)

@@ -6,10 +6,10 @@ namespace LogitStore.Native;
 internal static class NativeAbi
 {
     /// <summary>Bumped on any change to an export's signature or a struct's layout.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 }
 
-/// <summary><c>logitstore_loader_options</c>: how a loader cuts, orders and splits batches.</summary>
+/// <summary><c>logitstore_loader_options</c>: how a loader cuts, orders and splits batches (its plan and width).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct LoaderOptionsAbi
 {
@@ -22,9 +22,6 @@ internal struct LoaderOptionsAbi
     public ulong Seed;
     public int Rank;
     public int WorldSize;
-    public long StartStep;
-    public int Workers;
-    public int RingSize;
 }
 
 /// <summary><c>logitstore_batch_buffers</c>: caller-owned memory for one [B, T, K] batch.</summary>

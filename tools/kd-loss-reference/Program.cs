@@ -20,7 +20,8 @@ for (int b = 0; b < B; b++)
         for (int i = 0; i < v; i++)
             logits[(b * T + t) * v + i] = (float)(3 * Math.Sin(0.37 * i + 1.3 * t + 2.1 * b));
 var targets = new TeacherTargets(
-    tensor(batch.Ids, [B, T, K]), tensor(batch.Probs, [B, T, K]), tensor(batch.KeptCounts, [B, T]), tensor(batch.Residual, [B, T]));
+    tensor(batch.Ids.ToArray(), [B, T, K]), tensor(batch.Probs.ToArray(), [B, T, K]), tensor(batch.KeptCounts.ToArray(), [B, T]),
+    tensor(batch.Residual.ToArray(), [B, T]));
 var studentLogits = tensor(logits, [B, T, v]);
 var losses = new Dictionary<string, double>();
 foreach (double tau in new[] { 1.0, 2.0 })

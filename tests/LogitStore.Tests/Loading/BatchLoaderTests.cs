@@ -96,6 +96,27 @@ public class BatchLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Batches_HoldTheRowsTheirPlanNames()
+    {
+        using var store = StoreReader.Open(_dir);
+        using var loader = new BatchLoader(store, new BatchLoaderOptions
+        {
+            BatchSize = 3, SequenceLength = 16, Width = 4, Seed = 5, Rank = 1, WorldSize = 2, Workers = 2, RingSize = 2,
+        });
+        for (long step = 0; step < 2 * loader.StepsPerEpoch; step++)
+        {
+            var batch = loader.Next();
+            var planned = loader.Plan.RowsOf(step);
+            for (int r = 0; r < batch.Rows; r++)
+            {
+                Assert.Equal(store.BlockEntry(planned[r].Block).FirstSequence + (ulong)(planned[r].Row / 4), batch.RowSequence[r]);
+                Assert.Equal(planned[r].Row % 4 * 16, batch.RowOffset[r]);
+            }
+            loader.Release(batch);
+        }
+    }
+
+    [Fact]
     public void Ranks_ReadDisjointRows_AndTheSameNumberOfSteps()
     {
         using var store = StoreReader.Open(_dir);
