@@ -37,7 +37,7 @@ internal static class CodebookCommand
             DurableFile.WriteAtomic(r.GetValue(outOpt)!, books.FileBytes);
             Console.WriteLine(
                 $"trained {books.M} codebooks x 256 x {books.D} dims on {report.Vectors:N0} positions " +
-                $"in {report.Elapsed.TotalSeconds:F1} s; ref {DictionaryFile.RefHex(books.Ref)} -> {r.GetValue(outOpt)}");
+                $"in {report.Elapsed.TotalSeconds:F1} s; ref {books.RefHex} -> {r.GetValue(outOpt)}");
             Console.WriteLine(
                 $"weighted squared log error after each codebook: " +
                 $"{string.Join(" ", report.WeightedErrorAfterStage.Select(e => e.ToString("G3")))}; " +

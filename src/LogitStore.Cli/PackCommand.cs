@@ -167,7 +167,7 @@ internal static class PackCommand
                 }
                 if (Given(codebook))
                     Compare(codebook, m.Codecs.ValuesDictionary,
-                        DictionaryFile.RefHex(Codecs.Mvq.MvqCodebooks.Load(r.GetValue(codebook)!).Ref));
+                        Codecs.Mvq.MvqCodebooks.Load(r.GetValue(codebook)!).RefHex);
 
                 // Processing and codecs: the recorded options with the given ones put over them, compared member by member as
                 // the manifest writes them (so an option the recorded method ignores, say --top-p of a top-k store, agrees).

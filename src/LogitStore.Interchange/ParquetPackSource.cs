@@ -183,7 +183,7 @@ internal sealed class TopKRowProcessor(uint vocabSize, ProcessingOptions process
                     throw Invalid(row, sequence, $"{where}: log-probability {logprobs[j]} is not a finite value <= 0");
                 mass += Math.Exp(logprobs[j]);
             }
-            if (mass > 1 + StreamRecordParser.MassTolerance)
+            if (mass > 1 + ProcessingOptions.SuppliedMassTolerance)
                 throw Invalid(row, sequence, $"{where}: log-probabilities give a mass of {mass:G6}, more than 1");
             int most = _processor.MaxKept(ids.Length);
             if (_keptIds.Length < most) (_keptIds, _keptProbs) = (new int[most], new float[most]);

@@ -8,13 +8,13 @@ using LogitStore.Writing;
 namespace LogitStore.Studies;
 
 /// <summary>What decoding re-encoded blocks gives back, against the sequences they were encoded from (spec 6.1).</summary>
-public sealed record ReencodedFidelity(long Positions, double MeanKlKept, double MaxKlKept, double Top1Agreement);
+internal sealed record ReencodedFidelity(long Positions, double MeanKlKept, double MaxKlKept, double Top1Agreement);
 
 /// <summary>
 /// A store's first sequences re-encoded in memory with other codecs, in blocks as a pack writes them: their column sizes,
 /// how fast they decode on one thread, and how far the decoded values are from the ones encoded.
 /// </summary>
-public static class StoreReencoding
+internal static class StoreReencoding
 {
     /// <summary>The store's first sequences, up to the one that reaches <paramref name="positions"/> positions (0: all).</summary>
     public static List<SparseSequence> FirstSequences(StoreReader store, long positions)

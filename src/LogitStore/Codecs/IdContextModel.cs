@@ -167,7 +167,7 @@ public sealed class IdContextModel
     private static long BodyLength(long v, long c, long n) => 4 * v + GlobalTablesBytes + (8 + GlobalTablesBytes) * c + 4 * n;
 
     /// <summary>Reads a kind 3 dictionary, checking every rule of spec 2.4; errors name the file and the offset at fault.</summary>
-    public static IdContextModel FromDictionary(DictionaryFile dict, string file, uint vocabSize)
+    internal static IdContextModel FromDictionary(DictionaryFile dict, string file, uint vocabSize)
     {
         if (dict.Kind != DictionaryKind.IdContextModel)
             throw new StoreCorruptException(

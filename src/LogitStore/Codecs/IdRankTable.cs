@@ -57,7 +57,7 @@ public sealed class IdRankTable
         return new IdRankTable(order);
     }
 
-    public static IdRankTable FromDictionary(DictionaryFile dict, string file, uint vocabSize)
+    internal static IdRankTable FromDictionary(DictionaryFile dict, string file, uint vocabSize)
     {
         if (dict.Kind != DictionaryKind.IdRankTable)
             throw new StoreCorruptException(

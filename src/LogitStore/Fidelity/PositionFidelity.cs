@@ -1,13 +1,13 @@
 namespace LogitStore.Fidelity;
 
 /// <summary>One position's comparison of a store's distribution with a reference (spec 6.1).</summary>
-public readonly record struct PositionFidelity(double Kl, double KlKept, double Tv, bool Top1, double KeptMass, double KdLossError);
+internal readonly record struct PositionFidelity(double Kl, double KlKept, double Tv, bool Top1, double KeptMass, double KdLossError);
 
 /// <summary>
 /// A position as spec 6.1 reads it: kept entries (ids, probabilities that sum to 1 over the kept set) and the
 /// residual mass, spread evenly over the ids that are not kept.
 /// </summary>
-public readonly ref struct PositionDistribution(ReadOnlySpan<int> ids, ReadOnlySpan<float> probs, float residual)
+internal readonly ref struct PositionDistribution(ReadOnlySpan<int> ids, ReadOnlySpan<float> probs, float residual)
 {
     public ReadOnlySpan<int> Ids { get; } = ids;
     public ReadOnlySpan<float> Probs { get; } = probs;
@@ -18,7 +18,7 @@ public readonly ref struct PositionDistribution(ReadOnlySpan<int> ids, ReadOnlyS
 /// Exact comparison of two positions over the whole vocabulary (spec 6.1): closed form over the ids either side
 /// keeps, plus one term for the ids neither keeps. Not thread-safe (reusable id → slot map); one per thread.
 /// </summary>
-public sealed class PositionComparer
+internal sealed class PositionComparer
 {
     private const double Floor = 1e-30;
     private readonly int[] _slotInStore;

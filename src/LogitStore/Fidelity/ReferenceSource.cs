@@ -36,7 +36,7 @@ public sealed class StoreReference(string directory) : IReferenceSource
 /// reference, what a lossless store would hold) or untruncated (every explicit logit of the teacher, the
 /// analytic tail as residual).
 /// </summary>
-public sealed class SyntheticReference : IReferenceSource
+internal sealed class SyntheticReference : IReferenceSource
 {
     private readonly SyntheticTeacher _teacher;
     private readonly ThreadLocal<(LogitsProcessor, SyntheticTeacher.Workspace)> _perThread;

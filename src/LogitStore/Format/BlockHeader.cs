@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace LogitStore.Format;
 
 /// <summary>The 32-byte header that opens every block (spec 4.1).</summary>
-public readonly record struct BlockHeader(
+internal readonly record struct BlockHeader(
     uint BlockLength, ulong FirstSequence, uint SequenceCount, uint PositionCount, uint EntryCount, ushort ColumnCount)
 {
     /// <summary>Field offsets of spec 4.1, from the start of the block.</summary>

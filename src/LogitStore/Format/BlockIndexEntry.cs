@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace LogitStore.Format;
 
 /// <summary>One 32-byte entry of a shard's block index (spec 3.2).</summary>
-public readonly record struct BlockIndexEntry(
+internal readonly record struct BlockIndexEntry(
     ulong BlockOffset, uint BlockLength, uint SequenceCount, ulong FirstSequence, uint PositionCount, uint EntryCount)
 {
     /// <summary>Field offsets of spec 3.2, from the start of the entry.</summary>

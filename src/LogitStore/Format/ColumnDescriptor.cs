@@ -32,14 +32,14 @@ public enum CodecId : byte
 }
 
 /// <summary>Column compression ids (spec 4.2).</summary>
-public enum CompressionId : byte
+internal enum CompressionId : byte
 {
     None = 0,
     Zstd = 1,
 }
 
 /// <summary>One 24-byte entry of a block's column directory (spec 4.2).</summary>
-public readonly record struct ColumnDescriptor(
+internal readonly record struct ColumnDescriptor(
     ColumnKind Kind, CodecId Codec, CompressionId Compression, byte Flags, uint Offset, uint StoredLength, uint DecodedLength,
     uint CodecParam)
 {

@@ -3,7 +3,7 @@ using System.Collections.Immutable;
 namespace LogitStore.Format;
 
 /// <summary>One column kind of spec 4.3: its spec name, whether every block must have it, and the codecs it accepts.</summary>
-public sealed record ColumnDefinition(ColumnKind Kind, string Name, bool Required, ImmutableArray<CodecId> Codecs)
+internal sealed record ColumnDefinition(ColumnKind Kind, string Name, bool Required, ImmutableArray<CodecId> Codecs)
 {
     public bool Accepts(CodecId codec)
     {
@@ -17,7 +17,7 @@ public sealed record ColumnDefinition(ColumnKind Kind, string Name, bool Require
 /// The column kinds of a block (spec 4.3) in their fixed directory order: what the block encoder writes and what the
 /// block decoder expects.
 /// </summary>
-public static class ColumnTable
+internal static class ColumnTable
 {
     public static ImmutableArray<ColumnDefinition> Columns { get; } =
     [

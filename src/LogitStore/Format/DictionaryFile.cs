@@ -14,7 +14,7 @@ public enum DictionaryKind : byte
 /// A dictionary file (spec 2.4): a 64-byte header with kind-specific fields, then the body. Blocks name the
 /// dictionary they were encoded with by its 32-bit <see cref="Ref"/> (low half of the header checksum).
 /// </summary>
-public sealed class DictionaryFile
+internal sealed class DictionaryFile
 {
     /// <summary>Header field offsets of spec 2.4; the header starts at file offset 0, so they are file offsets too.</summary>
     public static class Offsets

@@ -1,7 +1,7 @@
 namespace LogitStore.Format;
 
 /// <summary>Magic numbers, versions and fixed sizes of format-spec/README.md.</summary>
-public static class FormatConstants
+internal static class FormatConstants
 {
     public const ushort MajorVersion = 1;
     public const ushort MinorVersion = 4;

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace LogitStore.Format;
 
 /// <summary>The 64-byte footer that ends every shard (spec 3.3).</summary>
-public readonly record struct ShardFooter(
+internal readonly record struct ShardFooter(
     ulong IndexOffset, uint BlockCount, ulong SequenceCount, ulong PositionCount, ulong EntryCount, ulong IndexChecksum)
 {
     /// <summary>Field offsets of spec 3.3, from the start of the footer (file length − 64).</summary>

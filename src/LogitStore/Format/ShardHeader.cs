@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace LogitStore.Format;
 
 /// <summary>The 64-byte header at offset 0 of every shard (spec 3.1).</summary>
-public readonly record struct ShardHeader(ushort MajorVersion, ushort MinorVersion, uint VocabSize, ulong FirstSequence, Guid PackId)
+internal readonly record struct ShardHeader(ushort MajorVersion, ushort MinorVersion, uint VocabSize, ulong FirstSequence, Guid PackId)
 {
     /// <summary>Field offsets of spec 3.1; the header starts at file offset 0, so they are file offsets too.</summary>
     public static class Offsets

@@ -5,7 +5,7 @@ using LogitStore.Format;
 namespace LogitStore.Ingest;
 
 /// <summary>One frame of the teacher stream: its type, its payload (copied out of the pipe) and where it started.</summary>
-public readonly record struct StreamFrame(uint Type, byte[] Payload, long Offset)
+internal readonly record struct StreamFrame(uint Type, byte[] Payload, long Offset)
 {
     public const uint SequenceType = 1;
     public const uint EndType = 2;

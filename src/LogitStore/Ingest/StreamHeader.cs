@@ -6,14 +6,14 @@ using LogitStore.Format;
 namespace LogitStore.Ingest;
 
 /// <summary>Payload kinds of the teacher stream protocol.</summary>
-public enum StreamPayloadKind : byte
+internal enum StreamPayloadKind : byte
 {
     TopKLogProbs = 1,
     FullLogits = 2,
 }
 
 /// <summary>The stream protocol's header (format-spec/stream-protocol.md section 1).</summary>
-public sealed record StreamHeader(StreamPayloadKind Kind, uint VocabSize, uint MaxEntries, ulong FirstSequence, string TeacherId)
+internal sealed record StreamHeader(StreamPayloadKind Kind, uint VocabSize, uint MaxEntries, ulong FirstSequence, string TeacherId)
 {
     /// <summary>Field offsets of stream-protocol.md section 1; the header opens the stream, so they are stream offsets too.</summary>
     public static class Offsets

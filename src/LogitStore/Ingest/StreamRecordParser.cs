@@ -7,7 +7,7 @@ namespace LogitStore.Ingest;
 /// <summary>
 /// Turns a sequence frame's payload into a processed <see cref="SparseSequence"/> (stream-protocol.md 2.1, 3). One per thread.
 /// </summary>
-public sealed class StreamRecordParser
+internal sealed class StreamRecordParser
 {
     private readonly StreamHeader _header;
     private readonly string _stream;
@@ -19,8 +19,6 @@ public sealed class StreamRecordParser
     private int[] _ids = [];
     private float[] _values = [];
 
-    /// <summary>How far above 1 the supplied mass of one position may be (rounding of f32 log-probabilities).</summary>
-    public const double MassTolerance = 1e-3;
 
     public StreamRecordParser(StreamHeader header, string stream, ProcessingOptions processing)
     {
@@ -123,8 +121,8 @@ public sealed class StreamRecordParser
             mass += Math.Exp(lp);
         }
         o += 4 * n;
-        if (mass > 1 + MassTolerance)
-            throw Corrupt(baseOffset + o - 4 * n, $"log-probabilities give a mass of {mass:G6}, more than 1 + {MassTolerance}");
+        if (mass > 1 + ProcessingOptions.SuppliedMassTolerance)
+            throw Corrupt(baseOffset + o - 4 * n, $"log-probabilities give a mass of {mass:G6}, more than 1 + {ProcessingOptions.SuppliedMassTolerance}");
         double outside = Math.Clamp(1 - mass, 0, 0.999999);
         return _processor.Process(_ids.AsSpan(0, n), _values.AsSpan(0, n), outside, _keptIds, _keptProbs, seq * 65536 + (ulong)pos);
     }

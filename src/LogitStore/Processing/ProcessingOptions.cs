@@ -13,6 +13,9 @@ public enum TruncationMethod
 /// <summary>Logits-processing parameters; defaults are the pre-training-distillation paper's best setting (top-0.95-50).</summary>
 public sealed record ProcessingOptions
 {
+    /// <summary>How far above 1 the mass of one position's supplied log-probabilities may be (rounding of f32 values).</summary>
+    public const double SuppliedMassTolerance = 1e-3;
+
     public TruncationMethod Method { get; init; } = TruncationMethod.TopPK;
     public float Temperature { get; init; } = 1.0f;
     public float TopP { get; init; } = 0.95f;

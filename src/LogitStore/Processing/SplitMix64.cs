@@ -1,7 +1,7 @@
 namespace LogitStore.Processing;
 
 /// <summary>Deterministic, seekable random numbers: every (seed, stream) pair gives its own sequence, whatever thread asks.</summary>
-public struct SplitMix64
+internal struct SplitMix64
 {
     private ulong _state;
 

@@ -15,7 +15,7 @@ public enum BlockValues
 }
 
 /// <summary>Checks and decodes one block (spec section 4) into a <see cref="DecodedBlock"/>.</summary>
-public static class BlockDecoder
+internal static class BlockDecoder
 {
     public static void Decode(
         ReadOnlySpan<byte> block, BlockIndexEntry entry, uint vocabSize, string file, DecodedBlock dest, bool verifyChecksum = true,

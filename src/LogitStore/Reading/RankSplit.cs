@@ -5,7 +5,7 @@ namespace LogitStore.Reading;
 /// order (the store's, or an epoch's shuffle) goes to rank i mod world size. Ranks never decode the same block, and
 /// their shares differ by at most one block.
 /// </summary>
-public readonly record struct RankSplit
+internal readonly record struct RankSplit
 {
     public RankSplit(int rank, int worldSize)
     {

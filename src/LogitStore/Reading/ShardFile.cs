@@ -11,7 +11,7 @@ namespace LogitStore.Reading;
 /// Each read also compares the file's length (fstat) with the one the shard was checked at: a shard cut or grown in
 /// place is being rewritten, and its blocks are not served even where they still lie inside the file.
 /// </remarks>
-public sealed class ShardFile : IDisposable
+internal sealed class ShardFile : IDisposable
 {
     private readonly SafeFileHandle _handle;
 

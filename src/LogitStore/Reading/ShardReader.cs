@@ -3,7 +3,7 @@ using LogitStore.Format;
 namespace LogitStore.Reading;
 
 /// <summary>One shard, open for positioned reads, its header, footer and block index checked against the manifest (spec 3, 7).</summary>
-public sealed class ShardReader : IDisposable
+internal sealed class ShardReader : IDisposable
 {
     private readonly ShardFile _file;
 

@@ -138,19 +138,19 @@ public sealed class StoreReader : IDisposable
     /// <summary>The codebooks and id rank tables the manifest lists, checked.</summary>
     public Codecs.StoreDictionaries Dictionaries { get; }
     /// <summary>The shards that opened (all of them unless the store was opened with damage allowed).</summary>
-    public IReadOnlyList<ShardReader> Shards => [.. _shards.OfType<ShardReader>()];
+    internal IReadOnlyList<ShardReader> Shards => [.. _shards.OfType<ShardReader>()];
     public uint VocabSize => Manifest.VocabSize;
     public ulong FirstSequence => Manifest.FirstSequence;
     public ulong SequenceCount => Manifest.EndSequence - Manifest.FirstSequence;
     public int BlockCount => _blockShard.Length;
 
     /// <summary>The block's index entry; for a block of a damaged shard, its sequences only (no offsets or counts).</summary>
-    public BlockIndexEntry BlockEntry(int block) => BlockEntryOf(_blockShard[block], _blockInShard[block]);
+    internal BlockIndexEntry BlockEntry(int block) => BlockEntryOf(_blockShard[block], _blockInShard[block]);
 
     /// <summary>A copy of the encoded bytes of global block <paramref name="block"/> as they are in its shard (spec 4).</summary>
     public byte[] BlockBytes(int block) => ShardOfBlock(block).BlockBytes(_blockInShard[block]);
 
-    public ShardReader ShardOfBlock(int block) => _shards[_blockShard[block]] ?? throw DamageOf(_blockShard[block]);
+    internal ShardReader ShardOfBlock(int block) => _shards[_blockShard[block]] ?? throw DamageOf(_blockShard[block]);
 
     /// <summary>
     /// The global block holding sequence <paramref name="sequence"/>: O(1) when blocks are full, as the writer makes them.

@@ -11,7 +11,7 @@ namespace LogitStore.Synthetic;
 /// the vocabulary. Candidate ids follow a Zipf-like frequency order (frequent tokens recur), and each next input
 /// token is drawn from the previous position's distribution. Everything is a pure function of (seed, position).
 /// </summary>
-public sealed class SyntheticTeacher
+internal sealed class SyntheticTeacher
 {
     private readonly uint _vocab;
     private readonly ulong _seed;

@@ -8,7 +8,7 @@ namespace LogitStore.Writing;
 /// Turns whole sequences into one block (spec section 4): columns → codec → zstd → directory → checksum.
 /// Thread-safe: scratch buffers are per thread.
 /// </summary>
-public static class BlockEncoder
+internal static class BlockEncoder
 {
     [ThreadStatic] private static Scratch? t_scratch;
 

@@ -93,7 +93,7 @@ public sealed record CodecOptions
         || (Values.NeedsDictionary && Codebooks is null);
 
     /// <summary>Builds the block codecs of options that passed <see cref="Validate(uint)"/> and its siblings.</summary>
-    public BlockCodecs Resolve(
+    internal BlockCodecs Resolve(
         uint vocabSize, int draws, IdRankTable? rankTable = null, Codecs.Mvq.MvqCodebooks? codebooks = null, IdContextModel? idModel = null)
     {
         return new BlockCodecs(
@@ -105,4 +105,4 @@ public sealed record CodecOptions
 }
 
 /// <summary>The codec instances a block is encoded with.</summary>
-public sealed record BlockCodecs(IIdCodec Tokens, IIdCodec Ids, IValueCodec Values, int ZstdLevel);
+internal sealed record BlockCodecs(IIdCodec Tokens, IIdCodec Ids, IValueCodec Values, int ZstdLevel);

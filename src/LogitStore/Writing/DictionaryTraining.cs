@@ -7,7 +7,7 @@ namespace LogitStore.Writing;
 public static class DictionaryTraining
 {
     /// <summary>Most frequent kept ids first, counted over <paramref name="sample"/>; ids never seen follow by ascending id.</summary>
-    public static IdRankTable RankTable(IEnumerable<SparseSequence> sample, uint vocabSize)
+    internal static IdRankTable RankTable(IEnumerable<SparseSequence> sample, uint vocabSize)
     {
         var counts = new long[vocabSize];
         foreach (var s in sample)
@@ -16,7 +16,7 @@ public static class DictionaryTraining
     }
 
     /// <summary>The kept probabilities of up to <paramref name="maxPositions"/> positions, one array per position (rank order).</summary>
-    public static List<float[]> Positions(IEnumerable<SparseSequence> sample, int maxPositions)
+    internal static List<float[]> Positions(IEnumerable<SparseSequence> sample, int maxPositions)
     {
         var list = new List<float[]>();
         foreach (var s in sample)
@@ -36,7 +36,7 @@ public static class DictionaryTraining
         return list;
     }
 
-    public static MvqCodebooks Codebooks(
+    internal static MvqCodebooks Codebooks(
         IEnumerable<SparseSequence> sample, int codebooks, int maxPositions, Action<MvqTrainingReport>? report = null)
     {
         var (books, r) = MvqTrainer.Train(Positions(sample, maxPositions), new MvqTrainingOptions { Codebooks = codebooks });

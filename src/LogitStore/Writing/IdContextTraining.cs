@@ -3,7 +3,7 @@ using LogitStore.Codecs;
 namespace LogitStore.Writing;
 
 /// <summary>Trains the id context model of the context ids codec from sample sequences (the writer's model, spec 5.10).</summary>
-public static class IdContextTraining
+internal static class IdContextTraining
 {
     /// <summary>An input token gets a context when it is seen at this many sample positions.</summary>
     public const int MinContextPositions = 32;

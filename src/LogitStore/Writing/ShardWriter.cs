@@ -8,7 +8,7 @@ namespace LogitStore.Writing;
 /// Writes one shard under a temporary name: header, appended blocks, then on <see cref="Commit"/>
 /// the block index and footer, then the durable commit to its final name (spec 3, 2.5).
 /// </summary>
-public sealed class ShardWriter : IDisposable
+internal sealed class ShardWriter : IDisposable
 {
     private readonly PendingFile _pending;
     private readonly FileStream _file;

@@ -8,7 +8,7 @@ namespace LogitStore.Writing;
 /// The ids a writer gives a store (<c>store_id</c>) and a pack run (<c>pack_id</c>): random, or derived from an identity
 /// seed so that the same inputs give the same bytes (format-spec 2, "Ids derived from a seed").
 /// </summary>
-public static class StoreIdentity
+internal static class StoreIdentity
 {
     /// <summary>The label hashed into a derived <c>store_id</c>.</summary>
     public const string StoreIdLabel = "logitstore store_id";

@@ -164,7 +164,7 @@ public sealed class StoreWriter : IAsyncDisposable
     public long WrittenSequences => Interlocked.Read(ref _writtenSequences);
 
     /// <summary>The codecs blocks are encoded with; null until the dictionaries they need are trained.</summary>
-    public BlockCodecs? Codecs => _codecs;
+    internal BlockCodecs? Codecs => _codecs;
 
     /// <summary>Called with a line of text when the writer trains dictionaries.</summary>
     public Action<string>? Log { get; set; }

@@ -70,6 +70,9 @@ public sealed class MvqCodebooks
     public float EscapeRange { get; }
     public uint Ref { get; }
 
+    /// <summary><see cref="Ref"/> as the manifest writes it (8 hex digits).</summary>
+    public string RefHex => DictionaryFile.RefHex(Ref);
+
     /// <summary>The dictionary file (spec 2.4, kind 1) that holds this set.</summary>
     public byte[] FileBytes { get; }
 
@@ -109,7 +112,7 @@ public sealed class MvqCodebooks
     /// <summary>Reads a codebook dictionary file (from <c>logitstore codebook train</c>).</summary>
     public static MvqCodebooks Load(string path) => FromDictionary(DictionaryFile.Read(path), path);
 
-    public static MvqCodebooks FromDictionary(DictionaryFile dict, string file)
+    internal static MvqCodebooks FromDictionary(DictionaryFile dict, string file)
     {
         if (dict.Kind != DictionaryKind.MvqCodebooks)
             throw new StoreCorruptException(
