@@ -65,17 +65,17 @@ internal static class PackCommand
         var draws = new Option<int>("--draws") { Description = "sampled: draws per position", DefaultValueFactory = _ => proc.Draws };
         var tokCodec = new Option<string>("--tokens-codec")
         {
-            Description = string.Join(" | ", IdCodecSpec.NamesFor(ColumnKind.Tokens)),
+            Description = CodecTable.Help(ColumnKind.Tokens),
             DefaultValueFactory = _ => defaults.Tokens.Name,
         };
         var ids = new Option<string>("--ids")
         {
-            Description = string.Join(" | ", IdCodecSpec.Names),
+            Description = CodecTable.Help(ColumnKind.Ids),
             DefaultValueFactory = _ => defaults.Ids.Name,
         };
         var values = new Option<string>("--values")
         {
-            Description = "f32 | f16 | q8 | q4 | counts | mvq:M (M codebooks, 1-32)",
+            Description = CodecTable.Help(ColumnKind.Values),
             DefaultValueFactory = _ => defaults.Values.Name,
         };
         var codebook = new Option<string?>("--codebook")

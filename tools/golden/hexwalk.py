@@ -2,14 +2,17 @@
 """Checks the golden stores against the spec and prints the hex walk-through of format-spec section 9 (Markdown).
 
 Usage: hexwalk.py GOLDEN_DIR    (tests/LogitStore.Tests/Golden: a directory MAJOR.MINOR per format version, each with
-                                 the stores packed-q8 and ranked-q8, and from 1.3 context-q8, beside their JSON)
+                                 the stores packed-q8 and ranked-q8, from 1.3 context-q8, and from 1.4 context-mvq4,
+                                 packed-counts and packed-f16, beside their JSON)
 
 It is a second reader, independent of LogitStore: it checks every field of every version's stores against the rules
 of the spec (magic, versions, reserved zeros, alignment, lengths, the counts the headers repeat, every XXH3-64
-checksum, the manifest checksum, the zstd frames, the dictionary files: id rank table, id context model) and decodes
-every block by the steps of section 5 (the context ids codec by 5.10), comparing the result bit for bit with the JSON
-the LogitStore reader produced. Any disagreement stops it with the structure, the offset and what differs. The
-walk-through follows the newest version's stores.
+checksum, the manifest checksum, the zstd frames, the dictionary files: id rank table, id context model, mvq codebooks)
+and decodes every block by the steps of section 5 (the context ids codec by 5.10), comparing the result bit for bit
+with the JSON the LogitStore reader produced; mvq's coded positions, whose exp 5.9 does not pin to the bit, within the
+tolerance of 5.9 (this reader's exp is binary64 exp rounded to binary32). Any disagreement stops it with the
+structure, the offset and what differs. The walk-through follows the newest version's packed-q8, ranked-q8 and
+context-q8.
 Needs the `zstd` and `xxhsum` command-line tools (xxHash 0.8 or later, for `xxhsum -H3`).
 """
 import json
@@ -158,7 +161,8 @@ CONTEXT_SYMBOLS, CONTEXT_GROUPS, CONTEXT_ESCAPE, CONTEXT_TOTAL = 124, 3, 123, 40
 
 
 def read_dictionary(store, entry, vocab):
-    """Spec 2.4: a dictionary file and its manifest entry (kind 2, id rank table, or kind 3, id context model)."""
+    """Spec 2.4: a dictionary file and its manifest entry (kind 1, mvq codebooks, kind 2, id rank table, or kind 3, id
+    context model)."""
     data = open(os.path.join(store, entry["file"]), "rb").read()
     name = entry["file"]
     check(len(data) == entry["bytes"] and f"{xxh3(data):016x}" == entry["xxh3"], f"{name}: bytes / xxh3 vs manifest")
@@ -166,7 +170,7 @@ def read_dictionary(store, entry, vocab):
     check(len(h) == DICTIONARY_HEADER_SIZE and h[:8] == b"LGSTDICT" and u(h, 8, 2) == 1 and u(h, 10, 2) == 0,
           f"{name}: magic / version")
     kind = h[12]
-    check(kind in (2, 3) and entry["kind"] == DICTIONARY_KINDS[kind] and h[13:16] == b"\0\0\0",
+    check(kind in (1, 2, 3) and entry["kind"] == DICTIONARY_KINDS[kind] and h[13:16] == b"\0\0\0",
           f"{name}: kind {kind} (manifest {entry['kind']!r}), reserved")
     body_length, body_sum, header_sum = u(h, 16, 8), u(h, 24, 8), u(h, 56, 8)
     body = data[DICTIONARY_HEADER_SIZE:]
@@ -175,9 +179,12 @@ def read_dictionary(store, entry, vocab):
     ref = header_sum & 0xFFFFFFFF
     check(ref == u(h, 56, 4) and f"{ref:08x}" == entry["ref"], f"{name}: ref = low 32 bits of header_xxh3")
     check(name == f"dictionaries/{entry['kind']}-{entry['ref']}.lsd", f"{name}: file name")
-    check(u(h, 32, 4) == vocab, f"{name}: offset 32: V {u(h, 32, 4)} is not the store's vocab_size {vocab}")
     out = dict(bytes=data, header=h, kind=kind, body_length=body_length, body_sum=body_sum, header_sum=header_sum,
                ref=ref)
+    if kind == 1:
+        out.update(read_codebooks(name, h, body))
+        return out
+    check(u(h, 32, 4) == vocab, f"{name}: offset 32: V {u(h, 32, 4)} is not the store's vocab_size {vocab}")
     if kind == 2:
         check(body_length == 4 * vocab, f"{name}: body_length = 4 V")
         check(all(x == 0 for x in h[36:56]), f"{name}: reserved kind fields")
@@ -187,6 +194,21 @@ def read_dictionary(store, entry, vocab):
     check(sorted(ids) == list(range(vocab)), f"{name}: offset 64: the rank table is not a permutation of [0, V)")
     out["ids"] = ids
     return out
+
+
+def read_codebooks(name, h, body):
+    """Spec 2.4, kind 1: M codebooks of K = 256 centroids of D binary32 values, log floor F, escape range."""
+    m, k, d = u(h, 32, 2), u(h, 34, 2), u(h, 36, 2)
+    log_floor, escape_kl, escape_range = struct.unpack_from("<fff", h, 40)
+    check(1 <= m <= 32 and k == 256 and 1 <= d <= 255 and u(h, 38, 2) == 0 and u(h, 52, 4) == 0,
+          f"{name}: offset 32: M {m}, K {k}, D {d}, reserved")
+    check(log_floor > 0 and escape_kl >= 0 and 0 < escape_range < 1000,
+          f"{name}: offset 40: log_floor {log_floor}, escape_kl {escape_kl}, escape_range {escape_range}")
+    check(len(body) == 4 * m * k * d, f"{name}: body_length = 4 M K D")
+    values = struct.unpack(f"<{m * k * d}f", body)
+    check(all(math.isfinite(v) for v in values), f"{name}: a centroid value is not finite")
+    centroids = [[values[(c * k + i) * d:(c * k + i + 1) * d] for i in range(k)] for c in range(m)]
+    return dict(m=m, d=d, log_floor=log_floor, escape_kl=escape_kl, escape_range=escape_range, centroids=centroids)
 
 
 def read_context_model(name, h, body, vocab):
@@ -437,10 +459,7 @@ def decode_block(block, vocab, dictionaries, name):
         at += n
     for col in (lengths_col, counts_col, residual_col):
         check(col["param"] == 0, f"{where}: codec_param of a u32, u16 or unorm16 column is not 0 (5)")
-    check(1 <= values_col["param"] <= 255999, f"{where}: q8 codec_param outside 1-255999 (5)")
-    check(values_col["codec"] == 18, f"{where}: q8 values")
-    check(len(values_col["data"]) == e["entries"], f"{where}: q8 decoded_length = E")
-    _, _, weights = q8_weights(values_col["param"])
+    values, coded = decode_values(values_col, counts, dictionaries, f"{where}: values")
     check(len(residual_col["data"]) == 2 * e["positions"], f"{where}: residual_mass length")
     inv65535 = fl32(1 / 65535)
     sequences, position, entry = [], 0, 0
@@ -448,16 +467,105 @@ def decode_block(block, vocab, dictionaries, name):
         positions = []
         for _ in range(length):
             n = counts[position]
-            probs, _, _ = q8_decode(list(values_col["data"][entry:entry + n]), weights)
             residual = fl32(u(residual_col["data"], 2 * position, 2) * inv65535)
-            positions.append(dict(ids=ids[entry:entry + n], probs=probs, residual=residual))
+            positions.append(dict(ids=ids[entry:entry + n], probs=values[entry:entry + n], residual=residual,
+                                  mvq_coded=coded[position]))
             position, entry = position + 1, entry + n
         sequences.append(dict(sequence=e["first"] + s, tokens=tokens[position - length:position], positions=positions))
     return sequences
 
 
+def decode_values(col, counts, dictionaries, where):
+    """Spec 5.3-5.5 and 5.9: the values column's probabilities, in entry order, and for each position whether it is an
+    mvq-coded one (whose values 5.9 pins only to its tolerance)."""
+    codec, param, data, entries = col["codec"], col["param"], col["data"], sum(counts)
+    not_coded = [False] * len(counts)
+    if codec == 18:
+        check(1 <= param <= 255999, f"{where}: q8 codec_param outside 1-255999 (5)")
+        check(len(data) == entries, f"{where}: q8 decoded_length = E")
+        _, _, weights = q8_weights(param)
+        values, at = [], 0
+        for n in counts:
+            values += q8_decode(list(data[at:at + n]), weights)[0]
+            at += n
+        return values, not_coded
+    if codec == 17:
+        check(param == 0 and len(data) == 2 * entries, f"{where}: f16 codec_param 0, decoded_length = 2 E")
+        values = list(struct.unpack(f"<{entries}e", data))
+        check(all(math.isfinite(v) and v >= 0 for v in values), f"{where}: an f16 value is NaN, infinite or negative")
+        return values, not_coded
+    if codec == 20:
+        check(1 <= param <= 65535 and len(data) == 2 * entries, f"{where}: counts codec_param N in 1-65535, 2 E bytes")
+        draws = [u(data, 2 * j, 2) for j in range(entries)]
+        inv, at = fl32(1 / param), 0
+        for t, n in enumerate(counts):
+            check(n == 0 or (min(draws[at:at + n]) >= 1 and sum(draws[at:at + n]) == param),
+                  f"{where}: position {t}: a count of 0, or counts not summing to N = {param}")
+            at += n
+        return [fl32(c * inv) for c in draws], not_coded
+    check(codec == 21, f"{where}: codec {codec}")
+    return mvq_decode(data, counts, dictionaries.get(param), where)
+
+
+def mvq_decode(data, counts, books, where):
+    """Spec 5.9: escape bitmap, M index planes, the escaped positions' q8 codes; coded positions by steps 1-5."""
+    check(books is not None and books["kind"] == 1, f"{where}: mvq codec_param names no listed mvq codebooks")
+    m, d, floor = books["m"], books["d"], books["log_floor"]
+    many = [t for t, n in enumerate(counts) if n >= 2]
+    q = len(many)
+    bitmap = bits_of(data[:(q + 7) // 8])
+    check(bitmap >> q == 0, f"{where}: unused bits of the escape bitmap are not zero")
+    planes = (q + 7) // 8
+    escaped = [(bitmap >> i) & 1 == 1 for i in range(q)]
+    escape_entries = sum(counts[t] for i, t in enumerate(many) if escaped[i])
+    check(len(data) == planes + m * q + escape_entries, f"{where}: decoded_length, expected ceil(Q/8) + M Q + E_x")
+    _, _, weights = q8_weights(round(256 * books["escape_range"]))
+    codes_at, escape_at = planes + m * q, planes + m * q
+    values, coded, i = [], [False] * len(counts), 0
+    for t, n in enumerate(counts):
+        if n < 2:
+            values += [1.0] * n
+            continue
+        index = [data[planes + c * q + i] for c in range(m)]
+        if escaped[i]:
+            check(not any(index), f"{where}: escaped position {t} has a non-zero codebook index")
+            values += q8_decode(list(data[escape_at:escape_at + n]), weights)[0]
+            escape_at += n
+        else:
+            k = n - 1
+            check(k <= d, f"{where}: coded position {t} keeps {n} entries, more than D + 1 = {d + 1}")
+            a = list(books["centroids"][0][index[0]][:k])
+            for c in range(1, m):
+                a = [fl32(x + y) for x, y in zip(a, books["centroids"][c][index[c]])]
+            for j in range(1, k):
+                a[j] = min(a[j], a[j - 1])
+            e = [min(fl32(math.exp(min(max(x, -floor), 0.0))), 1.0) for x in a]
+            f = 8 * (k // 8)
+            lanes = [0.0] * 8
+            for j in range(f):
+                lanes[j % 8] = fl32(lanes[j % 8] + e[j])
+            t01, t23, t45, t67 = (fl32(lanes[x] + lanes[x + 1]) for x in (0, 2, 4, 6))
+            total = fl32(fl32(t01 + t23) + fl32(t45 + t67))
+            for j in range(f, k):
+                total = fl32(total + e[j])
+            inv = fl32(1 / fl32(1 + total))
+            values += [inv] + [fl32(x * inv) for x in e]
+            coded[t] = True
+        i += 1
+    check(codes_at + escape_entries == escape_at, f"{where}: escaped codes")
+    return values, coded
+
+
+def ulp32(x):
+    """The spacing of binary32 numbers at x >= 0 (5.9)."""
+    bits = struct.unpack("<I", struct.pack("<f", x))[0]
+    return struct.unpack("<f", struct.pack("<I", bits + 1))[0] - x
+
+
 def compare(decoded, golden, name):
-    """Bit for bit: tokens and ids equal, every probability and residual the same binary32."""
+    """Bit for bit: tokens and ids equal, every probability and residual the same binary32; the values of an mvq-coded
+    position within 32 ulp of the larger of the two (5.9). Returns the largest such difference, in ulp."""
+    widest = 0
     check(len(decoded) == len(golden), f"{name}: {len(decoded)} sequences, the JSON has {len(golden)}")
     for mine, theirs in zip(decoded, golden):
         where = f"{name} sequence {theirs['sequence']}"
@@ -467,8 +575,14 @@ def compare(decoded, golden, name):
             check(p["ids"] == q["ids"], f"{where} position {t}: ids {p['ids']} vs {q['ids']}")
             check(len(p["probs"]) == len(q["probs"]), f"{where} position {t}: kept count")
             for j, (a, b) in enumerate(zip(p["probs"], q["probs"])):
-                check(same_float(a, b), f"{where} position {t} entry {j}: decoded {short32(a)}, the JSON has {b!r}")
+                if p["mvq_coded"]:
+                    apart = abs(a - b) / ulp32(fl32(max(a, b)))
+                    widest = max(widest, apart)
+                    check(apart <= 32, f"{where} position {t} entry {j}: decoded {short32(a)}, the JSON has {b!r}")
+                else:
+                    check(same_float(a, b), f"{where} position {t} entry {j}: decoded {short32(a)}, the JSON has {b!r}")
             check(same_float(p["residual"], q["residual"]), f"{where} position {t}: residual")
+    return widest
 
 
 def check_manifest_checksum(raw, version, name):
@@ -575,18 +689,21 @@ def read_store(store, golden_json):
         for block in shard["blocks"]:
             names = [CODEC_NAMES[c["codec"]] for c in block["columns"]]
             codecs = manifest["codecs"]
-            check([codecs["tokens"], codecs["ids"], codecs["values"]] == names[1:2] + names[3:5],
+            values_ref = f"{block['columns'][4]['param']:08x}" if names[4] == "mvq" else ""
+            values_name = f"mvq:{tables[block['columns'][4]['param']]['m']}" if values_ref else names[4]
+            check([codecs["tokens"], codecs["ids"], codecs["values"]] == [names[1], names[3], values_name],
                   f"{name}: the manifest's codecs (2.2) are not those of the column directory")
             ids_ref = f"{block['columns'][3]['param']:08x}" if names[3] in ("ranked", "context") else ""
             check(codecs["ids_dictionary"] == ids_ref, f"{name}: ids_dictionary is not the ids column's ref")
+            check(codecs["values_dictionary"] == values_ref, f"{name}: values_dictionary is not the values column's ref")
             decoded += decode_block(block, vocab, tables, f"{name}/{entry['file']}")
         first += entry["sequences"]
         shards.append(shard)
     totals = {k: sum(s[k] for s in manifest["shards"]) for k in ("sequences", "positions", "entries", "bytes")}
     check(totals == manifest["totals"], f"{name}: totals")
-    compare(decoded, json.load(open(golden_json, encoding="utf-8")), name)
+    widest = compare(decoded, json.load(open(golden_json, encoding="utf-8")), name)
     return dict(manifest=manifest, shards=shards, tables=tables, decoded=decoded, vocab=vocab, name=name, version=version,
-                raw_manifest=raw, manifest_checksum=manifest_checksum)
+                raw_manifest=raw, manifest_checksum=manifest_checksum, widest_mvq_difference=widest)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -1074,6 +1191,13 @@ def main(golden):
             context = read_store(os.path.join(golden, directory, "context-q8"),
                                  os.path.join(golden, directory, "context-q8.json"))
             check_context_model(context)
+        for other in ("context-mvq4", "packed-counts", "packed-f16"):
+            if os.path.isdir(os.path.join(golden, directory, other)):
+                store = read_store(os.path.join(golden, directory, other), os.path.join(golden, directory, other + ".json"))
+                coded = sum(p["mvq_coded"] for s in store["decoded"] for p in s["positions"])
+                if coded:
+                    print(f"hexwalk: {store['name']}: {coded} mvq-coded positions, decoded within "
+                          f"{store['widest_mvq_difference']:g} ulp of the JSON", file=sys.stderr)
         newest = (packed, ranked, context)
     walk = walk_packed(newest[0]) + walk_ranked(newest[1])
     if newest[2] is not None:

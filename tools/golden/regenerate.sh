@@ -9,8 +9,7 @@
 # compressing a column differently): then first check that the reader still decodes the old files (GoldenStoreTests),
 # and say so in the commit.
 #
-# The options below are written out in full, defaults included, so that a changed default does not silently change
-# the golden bytes; tests/LogitStore.Tests/Golden/GoldenStores.cs repeats them for the writer test.
+# The stores and their options are listed in tests/LogitStore.Tests/Golden/stores.txt, which the writer test reads too.
 # Needs: dotnet, python3, zstd and xxhsum (the walk-through checks the zstd frames and every checksum with them).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -21,22 +20,13 @@ for tool in zstd xxhsum; do
   command -v "$tool" >/dev/null || { echo "regenerate: $tool is missing (apt install zstd xxhash)" >&2; exit 1; }
 done
 
-source_options=(--synthetic --tokens 16 --seq-len 8 --vocab 50 --seed 1)
-processing_options=(--method top-p-k --temperature 1 --top-p 0.95 --top-k 50)
-layout_options=(--seqs-per-block 1 --zstd-level 3 --shard-mib 256 --dictionary-sample 32768 --value-range 0 --beam 4)
-# context-q8 needs token contexts (input tokens at 32 or more sample positions, format-spec 5.10) and ids kept only once
-# at a context (coded as escapes): 40 sequences of 16 positions, at most 10 entries kept, 8 sequences per block.
-context_source_options=(--synthetic --tokens 640 --seq-len 16 --vocab 50 --seed 1)
-context_processing_options=(--method top-p-k --temperature 1 --top-p 0.95 --top-k 10)
-context_layout_options=(--seqs-per-block 8 --zstd-level 3 --shard-mib 256 --dictionary-sample 32768 --value-range 0 --beam 4)
-identity_seed=1
 scratch_root="$(mktemp -d)"
 trap 'rm -rf "$scratch_root"' EXIT
 
 pack() {
   local name="$1"; shift
   local scratch="$scratch_root/$name"
-  "$cli" pack "$@" --id-seed "$identity_seed" --out "$scratch" >/dev/null
+  "$cli" pack "$@" --out "$scratch" >/dev/null
   "$cli" verify "$scratch" >/dev/null
   rm -f "$scratch/writer.lock" # the writer's lock is not part of the store's data (format-spec 2.5.1)
   local version
@@ -50,12 +40,20 @@ pack() {
     "$(find "$golden/$version/$name" -type f -printf '%s\n' | paste -sd+ | bc) bytes"
 }
 
-pack packed-q8 "${source_options[@]}" "${processing_options[@]}" "${layout_options[@]}" \
-  --tokens-codec packed --ids packed --values q8
-pack ranked-q8 "${source_options[@]}" "${processing_options[@]}" "${layout_options[@]}" \
-  --tokens-codec packed --ids ranked --values q8
-pack context-q8 "${context_source_options[@]}" "${context_processing_options[@]}" "${context_layout_options[@]}" \
-  --tokens-codec packed --ids context --values q8
+# stores.txt: a line naming a store, then its options on indented lines; blank lines and '#' comments between them.
+names=()
+declare -A options
+while IFS= read -r line; do
+  case "$line" in
+    '' | '#'*) ;;
+    ' '* | $'\t'*) options[$name]+=" $line" ;;
+    *) name="$line"; names+=("$name"); options[$name]="" ;;
+  esac
+done <"$golden/stores.txt"
+for name in "${names[@]}"; do
+  read -ra args <<<"${options[$name]}"
+  pack "$name" "${args[@]}"
+done
 
 # Section 9 of the spec lies between these two markers. The walk-through follows the newest version's stores, and
 # checks every version's against the spec.

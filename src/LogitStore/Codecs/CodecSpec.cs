@@ -2,37 +2,6 @@ using LogitStore.Format;
 
 namespace LogitStore.Codecs;
 
-/// <summary>One codec as the manifest, the CLI and a block's column directory name it (spec 5).</summary>
-public sealed record CodecTableEntry(CodecId Id, string Name, bool NeedsDictionary);
-
-/// <summary>
-/// The one table of codec ids and names; the spec types and the registry read it. Which column takes which codec is
-/// <see cref="ColumnTable"/>'s.
-/// </summary>
-public static class CodecTable
-{
-    public static IReadOnlyList<CodecTableEntry> Entries { get; } =
-    [
-        new(CodecId.U32, "u32", NeedsDictionary: false),
-        new(CodecId.Packed, "packed", NeedsDictionary: false),
-        new(CodecId.Delta, "delta", NeedsDictionary: false),
-        new(CodecId.U16, "u16", NeedsDictionary: false),
-        new(CodecId.Ranked, "ranked", NeedsDictionary: true),
-        new(CodecId.Context, "context", NeedsDictionary: true),
-        new(CodecId.F32, "f32", NeedsDictionary: false),
-        new(CodecId.F16, "f16", NeedsDictionary: false),
-        new(CodecId.Q8, "q8", NeedsDictionary: false),
-        new(CodecId.Q4, "q4", NeedsDictionary: false),
-        new(CodecId.Counts, "counts", NeedsDictionary: false),
-        new(CodecId.Mvq, "mvq", NeedsDictionary: true),
-        new(CodecId.Unorm16, "unorm16", NeedsDictionary: false),
-    ];
-
-    public static CodecTableEntry Of(CodecId id) => Entries.First(e => e.Id == id);
-
-    public static string Name(CodecId id) => Entries.FirstOrDefault(e => e.Id == id)?.Name ?? $"codec-{(byte)id}";
-}
-
 /// <summary>The codec of a store's ids column (or its tokens column: u32 or packed), parsed once from its name.</summary>
 public readonly record struct IdCodecSpec(CodecId Id)
 {
@@ -45,22 +14,27 @@ public readonly record struct IdCodecSpec(CodecId Id)
     public static IEnumerable<string> Names => NamesFor(ColumnKind.Ids);
 
     /// <summary>The names of the id codecs a column takes (the ids or the tokens column).</summary>
-    public static IEnumerable<string> NamesFor(ColumnKind column) => ColumnTable.Of(column).Codecs.Select(CodecTable.Name);
+    public static IEnumerable<string> NamesFor(ColumnKind column) => CodecTable.For(column).Select(d => d.Name);
+
+    public IdCodecDescriptor Descriptor => (IdCodecDescriptor)CodecTable.Of(Id);
 
     public string Name => CodecTable.Name(Id);
 
     /// <summary>True for the ranked and context codecs, which need the store's id rank table or id context model.</summary>
-    public bool NeedsDictionary => CodecTable.Of(Id).NeedsDictionary;
+    public bool NeedsDictionary => Descriptor.NeedsDictionary;
+
+    /// <summary>The codec a writer encodes the column with.</summary>
+    public IIdCodec Create(CodecWriterInputs inputs) => Descriptor.Create(inputs);
 
     public static IdCodecSpec Parse(string name) =>
-        CodecTable.Entries.FirstOrDefault(e => e.Name == name && ColumnTable.Of(ColumnKind.Ids).Accepts(e.Id)) is { } e
-            ? new IdCodecSpec(e.Id)
+        CodecTable.For(ColumnKind.Ids).FirstOrDefault(d => d.Name == name) is { } d
+            ? new IdCodecSpec(d.Id)
             : throw new ArgumentException($"unknown id codec '{name}' ({string.Join(", ", Names)})");
 
     public override string ToString() => Name;
 }
 
-/// <summary>The codec of a store's values column with its parameter (M codebooks for mvq), parsed once from its name.</summary>
+/// <summary>The codec of a store's values column with its setting (M codebooks for mvq), parsed once from its name.</summary>
 public readonly record struct ValueCodecSpec
 {
     private ValueCodecSpec(CodecId id, int codebooks)
@@ -77,24 +51,21 @@ public readonly record struct ValueCodecSpec
 
     public CodecId Id { get; }
 
-    /// <summary>M of mvq:M; 0 for every other codec.</summary>
+    /// <summary>M of mvq:M, the one codec whose name carries a setting (<see cref="CodecDescriptor.Setting"/>); else 0.</summary>
     public int Codebooks { get; }
 
-    public static ValueCodecSpec Mvq(int codebooks) =>
-        codebooks is >= 1 and <= Codecs.Mvq.MvqCodebooks.MaxCodebooks
-            ? new ValueCodecSpec(CodecId.Mvq, codebooks)
-            : throw new ArgumentException(
-                $"value codec 'mvq:{codebooks}': write mvq:M with M codebooks, 1..{Codecs.Mvq.MvqCodebooks.MaxCodebooks} (e.g. mvq:8)");
+    public static ValueCodecSpec Mvq(int codebooks) => WithSetting(CodecTable.Of(CodecId.Mvq), codebooks.ToString());
 
-    public static IEnumerable<string> Names =>
-        ColumnTable.Of(ColumnKind.Values).Codecs.Select(id => id == CodecId.Mvq ? "mvq:M" : CodecTable.Name(id));
+    public static IEnumerable<string> Names => CodecTable.For(ColumnKind.Values).Select(d => d.Syntax);
 
-    public string Name => Id == CodecId.Mvq ? $"mvq:{Codebooks}" : CodecTable.Name(Id);
+    public ValueCodecDescriptor Descriptor => (ValueCodecDescriptor)CodecTable.Of(Id);
+
+    public string Name => Descriptor.Setting is null ? Descriptor.Name : $"{Descriptor.Name}:{Codebooks}";
 
     public bool IsMvq => Id == CodecId.Mvq;
 
     /// <summary>True for mvq, which needs the store's codebooks.</summary>
-    public bool NeedsDictionary => CodecTable.Of(Id).NeedsDictionary;
+    public bool NeedsDictionary => Descriptor.NeedsDictionary;
 
     /// <summary>The log range R (nats) q8 and q4 use when none is given (spec 5.4); 0 for the other codecs.</summary>
     public double DefaultLogRange => Id switch
@@ -107,16 +78,27 @@ public readonly record struct ValueCodecSpec
     /// <summary>The log range a q8/q4 store is written with: the given one, or the codec's default; 0 for other codecs.</summary>
     public double LogRangeOrDefault(double given) => DefaultLogRange == 0 ? 0 : given > 0 ? given : DefaultLogRange;
 
+    /// <summary>The codec a writer encodes the column with.</summary>
+    public IValueCodec Create(CodecWriterInputs inputs) => Descriptor.Create(this, inputs);
+
     public static ValueCodecSpec Parse(string name)
     {
-        if (name.StartsWith("mvq", StringComparison.Ordinal))
-            return name.Length > 4 && name[3] == ':' && int.TryParse(name.AsSpan(4), out int m)
-                ? Mvq(m)
-                : throw new ArgumentException(
-                    $"value codec '{name}': write mvq:M with M codebooks, 1..{Codecs.Mvq.MvqCodebooks.MaxCodebooks} (e.g. mvq:8)");
-        return CodecTable.Entries.FirstOrDefault(e => e.Name == name && ColumnTable.Of(ColumnKind.Values).Accepts(e.Id)) is { } e
-            ? new ValueCodecSpec(e.Id, 0)
-            : throw new ArgumentException($"unknown value codec '{name}' ({string.Join(", ", Names)})");
+        int colon = name.IndexOf(':');
+        string codec = colon < 0 ? name : name[..colon];
+        var found = CodecTable.For(ColumnKind.Values).FirstOrDefault(d => d.Name == codec);
+        if (found is null || (found.Setting is null && colon >= 0))
+            throw new ArgumentException($"unknown value codec '{name}' ({string.Join(", ", Names)})");
+        return found.Setting is null ? new ValueCodecSpec(found.Id, 0) : WithSetting(found, colon < 0 ? null : name[(colon + 1)..]);
+    }
+
+    private static ValueCodecSpec WithSetting(CodecDescriptor codec, string? setting)
+    {
+        var s = codec.Setting!;
+        return int.TryParse(setting, out int value) && s.Accepts(value)
+            ? new ValueCodecSpec(codec.Id, value)
+            : throw new ArgumentException(
+                $"value codec '{codec.Name}{(setting is null ? "" : ":" + setting)}': write {codec.Syntax} with {s.Letter} " +
+                $"{s.Meaning}, {s.Min}..{s.Max} (e.g. {codec.Name}:{s.Example})");
     }
 
     public override string ToString() => Name;

@@ -2,16 +2,11 @@ using System.Collections.Immutable;
 
 namespace LogitStore.Format;
 
-/// <summary>One column kind of spec 4.3: its spec name, whether every block must have it, and the codecs it accepts.</summary>
-internal sealed record ColumnDefinition(ColumnKind Kind, string Name, bool Required, ImmutableArray<CodecId> Codecs)
-{
-    public bool Accepts(CodecId codec)
-    {
-        foreach (var accepted in Codecs)
-            if (accepted == codec) return true;
-        return false;
-    }
-}
+/// <summary>
+/// One column kind of spec 4.3: its spec name and whether every block must have it. Which codecs it takes is each codec's
+/// fact (<c>Codecs.CodecTable</c>).
+/// </summary>
+internal sealed record ColumnDefinition(ColumnKind Kind, string Name, bool Required);
 
 /// <summary>
 /// The column kinds of a block (spec 4.3) in their fixed directory order: what the block encoder writes and what the
@@ -21,12 +16,12 @@ internal static class ColumnTable
 {
     public static ImmutableArray<ColumnDefinition> Columns { get; } =
     [
-        new(ColumnKind.SequenceLengths, "sequence_lengths", Required: true, [CodecId.U32]),
-        new(ColumnKind.Tokens, "tokens", Required: true, [CodecId.U32, CodecId.Packed]),
-        new(ColumnKind.KeptCounts, "kept_counts", Required: true, [CodecId.U16]),
-        new(ColumnKind.Ids, "ids", Required: true, [CodecId.U32, CodecId.Packed, CodecId.Delta, CodecId.Ranked, CodecId.Context]),
-        new(ColumnKind.Values, "values", Required: true, [CodecId.F32, CodecId.F16, CodecId.Q8, CodecId.Q4, CodecId.Counts, CodecId.Mvq]),
-        new(ColumnKind.ResidualMass, "residual_mass", Required: true, [CodecId.Unorm16]),
+        new(ColumnKind.SequenceLengths, "sequence_lengths", Required: true),
+        new(ColumnKind.Tokens, "tokens", Required: true),
+        new(ColumnKind.KeptCounts, "kept_counts", Required: true),
+        new(ColumnKind.Ids, "ids", Required: true),
+        new(ColumnKind.Values, "values", Required: true),
+        new(ColumnKind.ResidualMass, "residual_mass", Required: true),
     ];
 
     /// <summary>The columns a writer writes: the required ones, in directory order (spec 4.3 writes no optional column).</summary>

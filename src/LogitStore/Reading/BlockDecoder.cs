@@ -85,12 +85,11 @@ internal static class BlockDecoder
                     $"kind {(byte)d.Kind} is out of order or repeated " +
                     $"(expected {ColumnTable.FirstRequired(next)?.Name ?? "no more required columns"})");
             next = column + 1;
-            var definition = ColumnTable.Columns[column];
-            if (!definition.Accepts(d.Codec))
+            if (!CodecTable.Accepts(d.Kind, d.Codec))
                 throw descriptorAt.Corrupt(
                     ColumnDescriptor.Offsets.Codec,
-                    $"codec {(byte)d.Codec} ({CodecRegistry.Name(d.Codec)}) is not one the column accepts " +
-                    $"({string.Join(", ", definition.Codecs.Select(CodecRegistry.Name))})");
+                    $"codec {(byte)d.Codec} ({CodecTable.Name(d.Codec)}) is not one the column accepts " +
+                    $"({string.Join(", ", CodecTable.For(d.Kind))})");
             var where = new ColumnLocation(file, at + d.Offset, d.Kind);
             var bytes = Payload(block.Slice((int)d.Offset, (int)d.StoredLength), d, dest, where, descriptorAt);
             switch (d.Kind)
@@ -127,7 +126,7 @@ internal static class BlockDecoder
                     if (values == BlockValues.Probabilities)
                         valueCodec.Decode(bytes, dest.KeptCounts.AsSpan(0, p), dest.Probs.AsSpan(0, e), where);
                     else if (valueCodec is MvqValueCodec mvq) ReadMvqCodes(mvq, bytes, dest, p, e, where);
-                    else throw new InvalidOperationException($"{file}: block values are {CodecRegistry.Name(d.Codec)}, not mvq codes");
+                    else throw new InvalidOperationException($"{file}: block values are {CodecTable.Name(d.Codec)}, not mvq codes");
                     break;
                 case ColumnKind.ResidualMass:
                     ExpectNoCodecParam(d, descriptorAt);
@@ -215,16 +214,16 @@ internal static class BlockDecoder
     }
 
     /// <summary>Why a codec the column accepts gave no decoder: its <c>codec_param</c>, or the dictionary that names.</summary>
-    private static string CodecParamProblem(ColumnDescriptor d, StoreDictionaries? dictionaries) => d.Codec switch
-    {
-        CodecId.Mvq or CodecId.Ranked or CodecId.Context when dictionaries?.Damaged(d.CodecParam) is { } file =>
-            $"the dictionary with ref {DictionaryFile.RefHex(d.CodecParam)} it needs is damaged ({file})",
-        CodecId.Mvq => $"the manifest lists no mvq codebooks with ref {DictionaryFile.RefHex(d.CodecParam)}: " +
-            $"this block cannot be decoded with any other codebook",
-        CodecId.Ranked => $"the manifest lists no id rank table with ref {DictionaryFile.RefHex(d.CodecParam)}",
-        CodecId.Context => $"the manifest lists no id context model with ref {DictionaryFile.RefHex(d.CodecParam)}",
-        _ => $"codec {CodecRegistry.Name(d.Codec)} does not accept codec_param {d.CodecParam}",
-    };
+    private static string CodecParamProblem(ColumnDescriptor d, StoreDictionaries? dictionaries) =>
+        CodecTable.Of(d.Codec).Parameter switch
+        {
+            { Dictionary: not null } when dictionaries?.Damaged(d.CodecParam) is { } file =>
+                $"the dictionary with ref {DictionaryFile.RefHex(d.CodecParam)} it needs is damaged ({file})",
+            { DictionaryName: { } name } =>
+                $"the manifest lists no {name} with ref {DictionaryFile.RefHex(d.CodecParam)}: the block decodes with that one only",
+            var parameter => $"codec {CodecTable.Name(d.Codec)} does not accept codec_param {d.CodecParam} " +
+                $"({parameter.Meaning}: {parameter.Min}..{parameter.Max})",
+        };
 
     /// <summary>Turns counts stored at [1..n] into start offsets at [0..n]; checks they sum to <paramref name="total"/>.</summary>
     private static void PrefixSums(int[] a, int n, int total, ColumnLocation where, string what, string unit, bool allowZero)
@@ -247,7 +246,7 @@ internal static class BlockDecoder
     {
         if (d.CodecParam != 0)
             throw descriptorAt.Corrupt(
-                ColumnDescriptor.Offsets.CodecParam, $"codec {CodecRegistry.Name(d.Codec)} takes no codec_param, found {d.CodecParam}");
+                ColumnDescriptor.Offsets.CodecParam, $"codec {CodecTable.Name(d.Codec)} takes no codec_param, found {d.CodecParam}");
     }
 
     private static void ExpectDecodedLength(ColumnDescriptor d, long decodedLength, DescriptorLocation descriptorAt)

@@ -99,10 +99,10 @@ internal sealed class BlockCodecCache
     private readonly Dictionary<(CodecId, uint, StoreDictionaries?), IValueCodec> _values = new();
 
     public IIdCodec? IdCodec(CodecId id, uint param, StoreDictionaries? dictionaries) =>
-        Lookup(_ids, (id, param, dictionaries), static k => CodecRegistry.IdCodec(k.Item1, k.Item2, k.Item3));
+        Lookup(_ids, (id, param, dictionaries), static k => CodecTable.OpenIdCodec(k.Item1, k.Item2, k.Item3));
 
     public IValueCodec? ValueCodec(CodecId id, uint param, StoreDictionaries? dictionaries) =>
-        Lookup(_values, (id, param, dictionaries), static k => CodecRegistry.ValueCodec(k.Item1, k.Item2, k.Item3));
+        Lookup(_values, (id, param, dictionaries), static k => CodecTable.OpenValueCodec(k.Item1, k.Item2, k.Item3));
 
     private static T? Lookup<T>(
         Dictionary<(CodecId, uint, StoreDictionaries?), T> cache,

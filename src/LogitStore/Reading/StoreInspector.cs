@@ -37,7 +37,7 @@ public static class StoreInspector
                 var d = ColumnDescriptor.Read(bytes[inBlock..], shard.Path, (long)entry.BlockOffset + inBlock);
                 stored[d.Kind] = stored.GetValueOrDefault(d.Kind) + d.StoredLength;
                 decodedBytes[d.Kind] = decodedBytes.GetValueOrDefault(d.Kind) + d.DecodedLength;
-                string name = Codecs.CodecRegistry.Name(d.Codec) + (d.Compression == CompressionId.Zstd ? "+zstd" : "");
+                string name = Codecs.CodecTable.Name(d.Codec) + (d.Compression == CompressionId.Zstd ? "+zstd" : "");
                 (codecs.TryGetValue(d.Kind, out var set) ? set : codecs[d.Kind] = new SortedSet<string>()).Add(name);
                 payload += d.StoredLength;
             }

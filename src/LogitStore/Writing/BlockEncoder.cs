@@ -39,8 +39,8 @@ internal static class BlockEncoder
         for (int c = 0; c < columns.Length; c++)
         {
             var (codec, param, rawBuffer, rawLength) = EncodeColumn(columns[c].Kind, c, s, codecs, sequences.Count, positions, entries);
-            if (!columns[c].Accepts(codec))
-                throw new ArgumentException($"codec {CodecRegistry.Name(codec)} is not one the {columns[c].Name} column accepts");
+            if (!CodecTable.Accepts(columns[c].Kind, codec))
+                throw new ArgumentException($"codec {CodecTable.Name(codec)} is not one the {columns[c].Name} column accepts");
             var raw = rawBuffer.AsSpan(0, rawLength);
             var zbuf = s.Compressed(c, Compressor.GetCompressBound(raw.Length));
             int zlen = codecs.ZstdLevel == 0 ? int.MaxValue : compressor.Wrap(raw, zbuf);

@@ -45,7 +45,7 @@ public sealed record CodecOptions
         if (SequencesPerBlock < 1) throw new ArgumentException($"sequences per block must be >= 1, got {SequencesPerBlock}");
         if (ZstdLevel is < -7 or > 22) throw new ArgumentException($"zstd level must be in [-7, 22], got {ZstdLevel}");
         if (ShardTargetBytes < 4096) throw new ArgumentException($"shard target size must be at least 4096 bytes, got {ShardTargetBytes}");
-        if (!ColumnTable.Of(ColumnKind.Tokens).Accepts(Tokens.Id))
+        if (!CodecTable.Accepts(ColumnKind.Tokens, Tokens.Id))
             throw new ArgumentException(
                 $"the tokens column takes {string.Join(" or ", IdCodecSpec.NamesFor(ColumnKind.Tokens))}, not '{Tokens}'");
         if (MvqBeam is < 1 or > MaxMvqBeam)
@@ -73,7 +73,7 @@ public sealed record CodecOptions
     /// <summary>Checks these options against the store's vocabulary, before anything is allocated for it.</summary>
     public void Validate(uint vocabSize)
     {
-        if ((Ids == IdCodecSpec.Ranked || Ids == IdCodecSpec.Context) && vocabSize > MaxDictionaryVocabulary)
+        if (Ids.NeedsDictionary && vocabSize > MaxDictionaryVocabulary)
             throw new SettingException(
                 "ids",
                 $"'{Ids}' keeps tables of a few bytes per vocabulary id and takes vocabularies of up to " +
@@ -96,11 +96,12 @@ public sealed record CodecOptions
     internal BlockCodecs Resolve(
         uint vocabSize, int draws, IdRankTable? rankTable = null, Codecs.Mvq.MvqCodebooks? codebooks = null, IdContextModel? idModel = null)
     {
-        return new BlockCodecs(
-            CodecRegistry.IdCodec(Tokens, vocabSize),
-            CodecRegistry.IdCodec(Ids, vocabSize, rankTable, idModel),
-            CodecRegistry.ValueCodec(Values, ValueLogRange, draws, codebooks, MvqBeam),
-            ZstdLevel);
+        var inputs = new CodecWriterInputs
+        {
+            VocabSize = vocabSize, ValueLogRange = ValueLogRange, Draws = draws, MvqBeam = MvqBeam,
+            RankTable = rankTable, IdModel = idModel, Codebooks = codebooks,
+        };
+        return new BlockCodecs(Tokens.Create(inputs), Ids.Create(inputs), Values.Create(inputs), ZstdLevel);
     }
 }
 

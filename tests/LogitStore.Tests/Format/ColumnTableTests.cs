@@ -24,7 +24,7 @@ public class ColumnTableTests
 
     private static string Describe(ColumnDefinition column)
     {
-        string codecs = string.Join(",", column.Codecs.Select(id => (byte)id));
+        string codecs = string.Join(",", CodecTable.For(column.Kind).Select(codec => (byte)codec.Id));
         return $"{(byte)column.Kind} {column.Name} {(column.Required ? "required" : "optional")} {codecs}";
     }
 
@@ -46,7 +46,8 @@ public class ColumnTableTests
         {
             var d = ColumnDescriptor.Read(block.AsSpan(ColumnDescriptor.OffsetInBlock(c)), "block", ColumnDescriptor.OffsetInBlock(c));
             Assert.Equal(ColumnTable.Written[c].Kind, d.Kind);
-            Assert.True(ColumnTable.Written[c].Accepts(d.Codec), $"{ColumnTable.Written[c].Name}: {CodecRegistry.Name(d.Codec)}");
+            Assert.True(
+                CodecTable.Accepts(ColumnTable.Written[c].Kind, d.Codec), $"{ColumnTable.Written[c].Name}: {CodecTable.Name(d.Codec)}");
         }
     }
 

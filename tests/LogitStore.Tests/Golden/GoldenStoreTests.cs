@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Text.Json;
 using LogitStore.Reading;
 using LogitStore.Synthetic;
@@ -12,6 +13,9 @@ namespace LogitStore.Tests.Golden;
 /// tools/golden/regenerate.sh writes a new version directory and the older ones stay, for the reader. Regenerating an
 /// existing version is right only when the writer emits other but equally valid bytes for the same data (say, a zstd
 /// update that compresses a column differently), and only once the reader test passes on the old files.
+/// The <c>mvq</c> store's values are pinned only to about one unit in the last place (format-spec 5.9): its golden JSON
+/// comes from a CPU whose 256-bit vectors are accelerated (x64 with AVX2), and a reader on any other compares them within
+/// the tolerance of 5.9. Its bytes, codebooks included, are the same on any core count.
 /// </summary>
 public class GoldenStoreTests
 {
@@ -21,12 +25,12 @@ public class GoldenStoreTests
         {
             var data = new TheoryData<string, string>();
             foreach (string version in GoldenStores.Versions)
-                foreach (string name in GoldenStores.IdsCodecs.Keys.Where(n => GoldenStores.Has(version, n))) data.Add(version, name);
+                foreach (var store in GoldenStores.Current.Where(s => GoldenStores.Has(version, s.Name))) data.Add(version, store.Name);
             return data;
         }
     }
 
-    public static TheoryData<string> Names => new(GoldenStores.IdsCodecs.Keys);
+    public static TheoryData<string> Names => new(GoldenStores.Current.Select(s => s.Name));
 
     [Fact]
     public void TheCurrentVersion_HasGoldenStores() =>
@@ -43,6 +47,9 @@ public class GoldenStoreTests
         var report = StoreVerifier.Verify(store);
         Assert.True(report.Ok, $"{label}: {string.Join("; ", report.Faults.Select(f => f.Message))}");
         using var reader = StoreReader.Open(store);
+        // mvq's exp is the vectorised one on such a CPU, the scalar one elsewhere (format-spec 5.9).
+        bool withinMvqTolerance = reader.Manifest.Codecs.Values.StartsWith("mvq", StringComparison.Ordinal)
+            && !Vector256.IsHardwareAccelerated;
         using var json = JsonDocument.Parse(File.ReadAllBytes(GoldenStores.DecodedJson(version, name)));
         var sequences = json.RootElement;
         Assert.Equal((ulong)sequences.GetArrayLength(), reader.SequenceCount);
@@ -63,7 +70,8 @@ public class GoldenStoreTests
                 var decoded = view.ProbsAt(t);
                 Assert.Equal(probs.Length, decoded.Length);
                 for (int j = 0; j < probs.Length; j++)
-                    AssertSameBits(probs[j], decoded[j], $"{where} entry {j}: probability");
+                    if (withinMvqTolerance) AssertWithinMvqTolerance(probs[j], decoded[j], $"{where} entry {j}: probability");
+                    else AssertSameBits(probs[j], decoded[j], $"{where} entry {j}: probability");
                 AssertSameBits(position.GetProperty("residual").GetSingle(), view.Residual[t], $"{where}: residual");
                 t++;
             }
@@ -78,12 +86,9 @@ public class GoldenStoreTests
         try
         {
             string written = Path.Combine(root, name);
+            var options = GoldenStores.Named(name);
             await SyntheticPack.RunAsync(
-                written,
-                GoldenStores.Source(name),
-                GoldenStores.Processing(name),
-                GoldenStores.Codecs(name),
-                identitySeed: GoldenStores.IdentitySeed);
+                written, options.Source, options.Processing, options.Codecs, identitySeed: options.IdentitySeed);
             string golden = GoldenStores.StoreDirectory(GoldenStores.CurrentVersion, name);
             string[] files = RelativeFiles(golden);
             Assert.Equal(files, RelativeFiles(written));
@@ -100,6 +105,14 @@ public class GoldenStoreTests
     {
         if (BitConverter.SingleToInt32Bits(expected) != BitConverter.SingleToInt32Bits(actual))
             Assert.Fail($"{what}: the golden JSON has {expected:R}, the reader decoded {actual:R}");
+    }
+
+    /// <summary>Spec 5.9's promise: within 32 units in the last place of the larger of the two values.</summary>
+    private static void AssertWithinMvqTolerance(float expected, float actual, string what)
+    {
+        float larger = MathF.Max(expected, actual);
+        if (!(Math.Abs((double)expected - actual) <= 32.0 * (MathF.BitIncrement(larger) - larger)))
+            Assert.Fail($"{what}: the golden JSON has {expected:R}, the reader decoded {actual:R}: more than 32 ulp apart");
     }
 
     /// <summary>The store's files; the writer's lock is not part of its data (spec 2.5.1).</summary>

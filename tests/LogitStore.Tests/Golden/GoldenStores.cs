@@ -1,3 +1,4 @@
+using System.Globalization;
 using LogitStore.Codecs;
 using LogitStore.Format;
 using LogitStore.Processing;
@@ -7,62 +8,113 @@ using LogitStore.Writing;
 namespace LogitStore.Tests.Golden;
 
 /// <summary>
-/// The golden stores beside this file, one directory per format version (MAJOR.MINOR), and the options that wrote them:
-/// tools/golden/regenerate.sh passes the same options, defaults included, to <c>logitstore pack</c>. A change to the
-/// golden bytes is a format change (GoldenStoreTests).
+/// One golden store of the current version and the <c>logitstore pack</c> options that write it, as
+/// <c>Golden/stores.txt</c> lists them: that file is what tools/golden/regenerate.sh passes to the command line, and
+/// this type turns the same options into the writer's settings (the pack command's mapping, which the writer test
+/// checks: a setting mapped otherwise writes other bytes).
+/// </summary>
+internal sealed record GoldenStore(string Name, IReadOnlyDictionary<string, string> Options)
+{
+    /// <summary>Every option a golden store's line gives, defaults included; <c>--synthetic</c> takes no value.</summary>
+    private static readonly string[] Written =
+    [
+        "--synthetic", "--tokens", "--seq-len", "--vocab", "--seed",
+        "--method", "--temperature", "--top-p", "--top-k", "--draws",
+        "--tokens-codec", "--ids", "--values",
+        "--seqs-per-block", "--zstd-level", "--shard-mib", "--dictionary-sample", "--value-range", "--beam",
+        "--id-seed",
+    ];
+
+    private string this[string option] => Options[option];
+
+    private static CultureInfo Invariant => CultureInfo.InvariantCulture;
+
+    /// <summary>The synthetic teacher's data: the pack command's source for <c>--synthetic</c>.</summary>
+    public SyntheticSource Source => new(
+        ulong.Parse(this["--tokens"], Invariant),
+        uint.Parse(this["--vocab"], Invariant),
+        int.Parse(this["--seq-len"], Invariant),
+        ulong.Parse(this["--seed"], Invariant));
+
+    /// <summary>The truncation; as the pack command does, the synthetic seed is also the sampling seed.</summary>
+    public ProcessingOptions Processing => new()
+    {
+        Method = ProcessingOptions.ParseMethod(this["--method"]),
+        Temperature = float.Parse(this["--temperature"], Invariant),
+        TopP = float.Parse(this["--top-p"], Invariant),
+        TopK = int.Parse(this["--top-k"], Invariant),
+        Draws = int.Parse(this["--draws"], Invariant),
+        Seed = ulong.Parse(this["--seed"], Invariant),
+    };
+
+    public CodecOptions Codecs => new()
+    {
+        Tokens = IdCodecSpec.Parse(this["--tokens-codec"]),
+        Ids = IdCodecSpec.Parse(this["--ids"]),
+        Values = ValueCodecSpec.Parse(this["--values"]),
+        ValueLogRange = double.Parse(this["--value-range"], Invariant),
+        MvqBeam = int.Parse(this["--beam"], Invariant),
+        DictionarySample = int.Parse(this["--dictionary-sample"], Invariant),
+        ZstdLevel = int.Parse(this["--zstd-level"], Invariant),
+        SequencesPerBlock = int.Parse(this["--seqs-per-block"], Invariant),
+        ShardTargetBytes = long.Parse(this["--shard-mib"], Invariant) << 20,
+    };
+
+    public ulong IdentitySeed => ulong.Parse(this["--id-seed"], Invariant);
+
+    /// <summary>
+    /// Reads stores.txt: a line naming a store, then its options on the indented lines below it; blank lines and lines
+    /// starting with '#' between them. Every option of <see cref="Written"/> must be given, and no other.
+    /// </summary>
+    public static IReadOnlyList<GoldenStore> Parse(string path)
+    {
+        var stores = new List<(string Name, List<string> Words)>();
+        foreach (string line in File.ReadLines(path))
+        {
+            if (line.Length == 0 || line.StartsWith('#')) continue;
+            if (char.IsWhiteSpace(line[0]))
+                (stores.Count > 0 ? stores[^1].Words : throw new FormatException($"{path}: options before a store's name"))
+                    .AddRange(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+            else stores.Add((line.Trim(), []));
+        }
+        return [.. stores.Select(s => new GoldenStore(s.Name, OptionsOf(s.Words, $"{path}: {s.Name}")))];
+    }
+
+    private static Dictionary<string, string> OptionsOf(List<string> words, string where)
+    {
+        var options = new Dictionary<string, string>();
+        for (int i = 0; i < words.Count; i++)
+        {
+            string option = words[i];
+            if (!Written.Contains(option)) throw new FormatException($"{where}: '{option}' is not an option the writer test maps");
+            bool flag = option == "--synthetic";
+            if (!flag && i + 1 == words.Count) throw new FormatException($"{where}: {option} has no value");
+            if (!options.TryAdd(option, flag ? "" : words[++i])) throw new FormatException($"{where}: {option} is given twice");
+        }
+        if (Written.FirstOrDefault(o => !options.ContainsKey(o)) is { } missing)
+            throw new FormatException($"{where}: {missing} is missing (every option is written out, defaults included)");
+        return options;
+    }
+}
+
+/// <summary>
+/// The golden stores beside this file, one directory per format version (MAJOR.MINOR), and the options that wrote the
+/// current version's (stores.txt). A change to the golden bytes is a format change (GoldenStoreTests).
 /// </summary>
 internal static class GoldenStores
 {
-    public const ulong IdentitySeed = 1;
-
     /// <summary>The version directory the writer of today writes (and must reproduce).</summary>
     public static readonly string CurrentVersion = $"{FormatConstants.MajorVersion}.{FormatConstants.MinorVersion}";
 
-    /// <summary>
-    /// 2 sequences of 8 positions of the synthetic teacher (seed 1) over a vocabulary of 50; <c>context-q8</c> has 40
-    /// sequences of 16 positions, enough for its id context model to have token contexts (5.10: 32 sample positions).
-    /// </summary>
-    public static SyntheticSource Source(string name) => name == "context-q8"
-        ? new(Tokens: 640, VocabSize: 50, SequenceLength: 16, Seed: 1, Head: 128)
-        : new(Tokens: 16, VocabSize: 50, SequenceLength: 8, Seed: 1, Head: 128);
-
-    /// <summary>
-    /// Top-p-k 0.95 / 50 at temperature 1 (the CLI also puts the synthetic seed in the sampling seed); <c>context-q8</c>
-    /// keeps at most 10 entries, so that some ids are kept only once at a context and are coded as escapes.
-    /// </summary>
-    public static ProcessingOptions Processing(string name) => new()
-    {
-        Method = TruncationMethod.TopPK,
-        Temperature = 1,
-        TopP = 0.95f,
-        TopK = name == "context-q8" ? 10 : 50,
-        Draws = 50,
-        Seed = 1,
-    };
-
-    /// <summary>Name of each golden store, and the ids codec it differs in; tokens are packed and values q8 in all.</summary>
-    public static readonly IReadOnlyDictionary<string, IdCodecSpec> IdsCodecs = new Dictionary<string, IdCodecSpec>
-    {
-        ["packed-q8"] = IdCodecSpec.Packed,
-        ["ranked-q8"] = IdCodecSpec.Ranked,
-        ["context-q8"] = IdCodecSpec.Context,
-    };
-
-    public static CodecOptions Codecs(string name) => new()
-    {
-        Tokens = IdCodecSpec.Packed,
-        Ids = IdsCodecs[name],
-        Values = ValueCodecSpec.Q8,
-        ValueLogRange = 0,
-        MvqBeam = 4,
-        DictionarySample = 32768,
-        ZstdLevel = 3,
-        SequencesPerBlock = name == "context-q8" ? 8 : 1,
-        ShardTargetBytes = 256L << 20,
-    };
-
     /// <summary>The golden files, copied next to the test assembly.</summary>
     public static string Root => Path.Combine(AppContext.BaseDirectory, "Golden");
+
+    /// <summary>The current version's stores with their options, in the order stores.txt lists them.</summary>
+    public static IReadOnlyList<GoldenStore> Current => s_current.Value;
+
+    private static readonly Lazy<IReadOnlyList<GoldenStore>> s_current = new(() => GoldenStore.Parse(Path.Combine(Root, "stores.txt")));
+
+    public static GoldenStore Named(string name) => Current.Single(s => s.Name == name);
 
     /// <summary>Whether a version has the store: a store of a newer codec exists only from the version that added it.</summary>
     public static bool Has(string version, string name) => Directory.Exists(StoreDirectory(version, name));

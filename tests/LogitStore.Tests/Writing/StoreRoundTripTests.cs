@@ -36,7 +36,8 @@ public class StoreRoundTripTests
             Write(dir, vocab, codecs, seqs);
             using var reader = StoreReader.Open(dir);
             // mvq: the bound of the codebooks the writer trained and listed; the others need no dictionary.
-            var valueBound = CodecRegistry.ValueCodec(codecs.Values, 0, 50, reader.Dictionaries.AllCodebooks.SingleOrDefault());
+            var valueBound = codecs.Values.Create(
+                new CodecWriterInputs { Draws = 50, Codebooks = reader.Dictionaries.AllCodebooks.SingleOrDefault() });
             if (reader.SequenceCount != (ulong)seqs.Count) return false;
             var scratch = new DecodedBlock();
             for (int i = seqs.Count - 1; i >= 0; i--) // random access, backwards

@@ -32,6 +32,10 @@ public sealed record MvqTrainingReport(
 /// Lloyd iterations) on what the previous codebooks left; then refinement passes that re-fit each codebook with
 /// the others fixed, as MVQ does. Distances are Σ_j w_j (r_j − c_j)² with w_j = p_{j+1}, ≈ 2·KL.
 /// Assignment runs on all cores through the same SIMD kernel as encoding.
+/// The codebooks are a function of the positions and options alone, the same bits for any thread count: threads
+/// share out only work whose result is each vector's own (seeding distances, assignment), and cluster sums run
+/// cluster by cluster in vector order. Nor do they depend on the vector width of the CPU (<see cref="VectorKernels"/>);
+/// what they take from the platform is <see cref="MathF.Log"/> of the log-ratios.
 /// </summary>
 public static class MvqTrainer
 {
@@ -178,37 +182,34 @@ public static class MvqTrainer
             var errors = new double[count];
             error = Assign(data, target, centroids, assign, errors);
             if (it == iterations) break;
-            // Update: per cluster and dimension, the weighted mean of its members.
+            // Update: per cluster and dimension, the weighted mean of its members. Each cluster's sums run over its
+            // members in vector order, whichever thread takes the cluster: the sums, hence the codebooks, are the same
+            // bits for any thread count and any scheduling.
+            var (members, memberStart) = MembersByCluster(assign);
             var sums = new double[K * stride];
             var weights = new double[K * stride];
-            var sync = new object();
-            Parallel.For(0, data.Threads, () => (new double[K * stride], new double[K * stride]), (t, _, local) =>
+            Parallel.For(0, K, new ParallelOptions { MaxDegreeOfParallelism = data.Threads }, k =>
             {
-                var (s, ws) = local;
-                for (int i = t; i < count; i += data.Threads)
+                int o = k * stride;
+                for (int x = memberStart[k]; x < memberStart[k + 1]; x++)
                 {
-                    int o = assign[i] * stride;
+                    int i = members[x];
                     var w = data.W[i];
                     var r = target[i];
                     for (int j = 0; j < data.Dims[i]; j++)
                     {
-                        s[o + j] += w[j] * r[j];
-                        ws[o + j] += w[j];
+                        sums[o + j] += w[j] * r[j];
+                        weights[o + j] += w[j];
                     }
                 }
-                return local;
-            }, local =>
-            {
-                lock (sync)
-                    for (int x = 0; x < sums.Length; x++) { sums[x] += local.Item1[x]; weights[x] += local.Item2[x]; }
             });
-            var members = new int[K];
-            foreach (byte a in assign) members[a]++;
             int reseed = 0;
-            int[] worst = members.Contains(0) ? Enumerable.Range(0, count).OrderByDescending(i => errors[i]).Take(K).ToArray() : [];
+            int[] worst = EmptyClusters(memberStart)
+                ? Enumerable.Range(0, count).OrderByDescending(i => errors[i]).Take(K).ToArray()
+                : [];
             for (int k = 0; k < K; k++)
             {
-                if (members[k] == 0)
+                if (memberStart[k + 1] == memberStart[k])
                 {
                     // An empty cluster restarts at the currently worst-coded vector.
                     int i = worst[reseed++ % worst.Length];
@@ -220,6 +221,25 @@ public static class MvqTrainer
             }
         }
         return error;
+    }
+
+    /// <summary>The vectors of each cluster in ascending order: those of cluster k are members[start[k] .. start[k + 1]).</summary>
+    private static (int[] Members, int[] Start) MembersByCluster(byte[] assign)
+    {
+        var start = new int[K + 1];
+        foreach (byte a in assign) start[a + 1]++;
+        for (int k = 0; k < K; k++) start[k + 1] += start[k];
+        var next = start[..K];
+        var members = new int[assign.Length];
+        for (int i = 0; i < assign.Length; i++) members[next[assign[i]]++] = i;
+        return (members, start);
+    }
+
+    private static bool EmptyClusters(int[] start)
+    {
+        for (int k = 0; k < K; k++)
+            if (start[k + 1] == start[k]) return true;
+        return false;
     }
 
     /// <summary>

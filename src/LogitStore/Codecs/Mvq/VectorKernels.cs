@@ -6,7 +6,12 @@ namespace LogitStore.Codecs.Mvq;
 
 /// <summary>
 /// The SIMD kernels of MVQ training, encoding and decoding. Every entry point checks its span lengths first, so
-/// the unchecked vector loads inside stay in bounds.
+/// the unchecked vector loads inside stay in bounds. They use 256-bit vectors of 8 lanes whatever the CPU offers,
+/// so the order of every sum is fixed; where 256-bit vectors are not accelerated the runtime runs the same lane
+/// operations in software, and the fused multiply-add of <see cref="Gemv256"/> rounds once on every path. So
+/// additions, subtractions and products come out the same bits everywhere; only <see cref="ClampExp"/>'s
+/// <c>exp</c> differs between the vectorised and the scalar path (format-spec 5.9), which decoding and the
+/// encoder's KL guard use, not training.
 /// </summary>
 internal static class VectorKernels
 {
