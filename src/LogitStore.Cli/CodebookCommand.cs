@@ -27,7 +27,7 @@ internal static class CodebookCommand
         var beam = new Option<int>("--beam")
         {
             Description = "beam width used to measure the codebooks on the sample",
-            DefaultValueFactory = _ => Codecs.MvqValueCodec.DefaultBeam,
+            DefaultValueFactory = _ => new CodecOptions().MvqBeam,
         };
         var train = new Command("train", "train M codebooks on the first positions of a store") { from, sample, m, outOpt, beam };
         train.SetAction(r =>

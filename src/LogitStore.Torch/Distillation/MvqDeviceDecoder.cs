@@ -26,7 +26,7 @@ public sealed class MvqDeviceDecoder : IDisposable
                 for (int j = 0; j < books.D; j++)
                     c[i++] = books.Centroid(m, k, j);
         _centroids = tensor(c, [books.M, MvqCodebooks.Centroids, books.D]).to(device).DetachFromDisposeScope();
-        var w = Enumerable.Range(0, 256).Select(books.EscapeCodec.Weight).ToArray();
+        var w = Enumerable.Range(0, 256).Select(books.EscapeWeight).ToArray();
         _escapeWeights = tensor(w).to(device).DetachFromDisposeScope();
     }
 

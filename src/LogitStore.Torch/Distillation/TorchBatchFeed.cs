@@ -66,7 +66,7 @@ public sealed class TorchBatchFeed : IDisposable
             },
         });
         Layout = _loader.Layout;
-        if (Layout.MvqCodebooks > 0) _decoder = new MvqDeviceDecoder(store.Dictionaries.AllCodebooks.Single(), device);
+        if (Layout.MvqCodebooks > 0) _decoder = new MvqDeviceDecoder(store.Codebooks.Single(), device);
         if (cuda) _deviceBuffers = [new DeviceBuffers(Layout, device), new DeviceBuffers(Layout, device)];
     }
 

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace LogitStore.Codecs;
 
 /// <summary>LSB-first bit packing of unsigned integers at a fixed width (spec 5.1).</summary>
-public static class BitPacking
+internal static class BitPacking
 {
     public static int PackedLength(int count, int width) => (int)(((long)count * width + 7) / 8);
 

@@ -8,7 +8,7 @@ namespace LogitStore.Codecs;
 /// What a column's u32 <c>codec_param</c> holds for one codec (spec 5, "codec_param values"): the values a reader
 /// accepts, and for the codecs that need a dictionary, which kind of dictionary its <c>ref</c> names.
 /// </summary>
-public sealed record CodecParameter(string Meaning, uint Min, uint Max, DictionaryKind? Dictionary = null, string? DictionaryName = null)
+internal sealed record CodecParameter(string Meaning, uint Min, uint Max, DictionaryKind? Dictionary = null, string? DictionaryName = null)
 {
     /// <summary>The codecs that take no parameter: <c>codec_param</c> is 0.</summary>
     public static readonly CodecParameter None = new("none (0)", 0, 0);
@@ -24,7 +24,7 @@ public sealed record CodecParameter(string Meaning, uint Min, uint Max, Dictiona
 /// A setting a codec's name carries in the manifest and on the command line after a colon (the M of <c>mvq:M</c>),
 /// with the values a writer takes.
 /// </summary>
-public sealed record CodecSetting(string Letter, string Meaning, int Min, int Max, int Example)
+internal sealed record CodecSetting(string Letter, string Meaning, int Min, int Max, int Example)
 {
     public bool Accepts(int value) => value >= Min && value <= Max;
 }
@@ -33,7 +33,7 @@ public sealed record CodecSetting(string Letter, string Meaning, int Min, int Ma
 /// What a writer makes a codec from besides its name: the store's vocabulary, the dictionaries it trained or was given,
 /// and the settings of the values codecs.
 /// </summary>
-public sealed record CodecWriterInputs
+internal sealed record CodecWriterInputs
 {
     public uint VocabSize { get; init; }
 
@@ -53,7 +53,7 @@ public sealed record CodecWriterInputs
 /// One codec of spec 5, every fact about it in one place: its id and name, the columns that take it, what its
 /// <c>codec_param</c> means and which values are valid. <see cref="CodecTable"/> holds one per codec.
 /// </summary>
-public abstract class CodecDescriptor(CodecId id, string name, ImmutableArray<ColumnKind> columns, CodecParameter parameter)
+internal abstract class CodecDescriptor(CodecId id, string name, ImmutableArray<ColumnKind> columns, CodecParameter parameter)
 {
     public CodecId Id { get; } = id;
     public string Name { get; } = name;
@@ -81,7 +81,7 @@ public abstract class CodecDescriptor(CodecId id, string name, ImmutableArray<Co
 }
 
 /// <summary>A codec of token ids (the tokens and ids columns; u32 also of sequence_lengths): spec 5.1, 5.2, 5.8, 5.10.</summary>
-public sealed class IdCodecDescriptor(
+internal sealed class IdCodecDescriptor(
     CodecId id,
     string name,
     ImmutableArray<ColumnKind> columns,
@@ -101,7 +101,7 @@ public sealed class IdCodecDescriptor(
 }
 
 /// <summary>A codec of kept probabilities (the values column): spec 5.3–5.5, 5.9.</summary>
-public sealed class ValueCodecDescriptor(
+internal sealed class ValueCodecDescriptor(
     CodecId id,
     string name,
     CodecParameter parameter,
@@ -124,5 +124,5 @@ public sealed class ValueCodecDescriptor(
 }
 
 /// <summary>A fixed-width codec the block codec reads and writes itself (kept_counts' u16, residual_mass' unorm16).</summary>
-public sealed class FixedWidthCodecDescriptor(CodecId id, string name, ImmutableArray<ColumnKind> columns)
+internal sealed class FixedWidthCodecDescriptor(CodecId id, string name, ImmutableArray<ColumnKind> columns)
     : CodecDescriptor(id, name, columns, CodecParameter.None);

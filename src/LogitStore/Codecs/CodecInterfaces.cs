@@ -3,13 +3,13 @@ using LogitStore.Format;
 namespace LogitStore.Codecs;
 
 /// <summary>Where a column's payload sits, for error messages.</summary>
-public readonly record struct ColumnLocation(string File, long Offset, ColumnKind Kind)
+internal readonly record struct ColumnLocation(string File, long Offset, ColumnKind Kind)
 {
     public StoreCorruptException Corrupt(string problem) => new(File, Offset, $"{ColumnTable.NameOf(Kind)} column: {problem}");
 }
 
 /// <summary>Encodes a column of token ids (tokens or kept ids); spec 5.1, 5.2, 5.8, 5.10.</summary>
-public interface IIdCodec
+internal interface IIdCodec
 {
     CodecId Id { get; }
     uint Param { get; }
@@ -32,7 +32,7 @@ public interface IIdCodec
 }
 
 /// <summary>Encodes a column of kept probabilities; spec 5.3–5.5.</summary>
-public interface IValueCodec
+internal interface IValueCodec
 {
     CodecId Id { get; }
     uint Param { get; }

@@ -16,7 +16,7 @@ public readonly record struct IdCodecSpec(CodecId Id)
     /// <summary>The names of the id codecs a column takes (the ids or the tokens column).</summary>
     public static IEnumerable<string> NamesFor(ColumnKind column) => CodecTable.For(column).Select(d => d.Name);
 
-    public IdCodecDescriptor Descriptor => (IdCodecDescriptor)CodecTable.Of(Id);
+    internal IdCodecDescriptor Descriptor => (IdCodecDescriptor)CodecTable.Of(Id);
 
     public string Name => CodecTable.Name(Id);
 
@@ -24,7 +24,7 @@ public readonly record struct IdCodecSpec(CodecId Id)
     public bool NeedsDictionary => Descriptor.NeedsDictionary;
 
     /// <summary>The codec a writer encodes the column with.</summary>
-    public IIdCodec Create(CodecWriterInputs inputs) => Descriptor.Create(inputs);
+    internal IIdCodec Create(CodecWriterInputs inputs) => Descriptor.Create(inputs);
 
     public static IdCodecSpec Parse(string name) =>
         CodecTable.For(ColumnKind.Ids).FirstOrDefault(d => d.Name == name) is { } d
@@ -58,7 +58,7 @@ public readonly record struct ValueCodecSpec
 
     public static IEnumerable<string> Names => CodecTable.For(ColumnKind.Values).Select(d => d.Syntax);
 
-    public ValueCodecDescriptor Descriptor => (ValueCodecDescriptor)CodecTable.Of(Id);
+    internal ValueCodecDescriptor Descriptor => (ValueCodecDescriptor)CodecTable.Of(Id);
 
     public string Name => Descriptor.Setting is null ? Descriptor.Name : $"{Descriptor.Name}:{Codebooks}";
 
@@ -79,7 +79,7 @@ public readonly record struct ValueCodecSpec
     public double LogRangeOrDefault(double given) => DefaultLogRange == 0 ? 0 : given > 0 ? given : DefaultLogRange;
 
     /// <summary>The codec a writer encodes the column with.</summary>
-    public IValueCodec Create(CodecWriterInputs inputs) => Descriptor.Create(this, inputs);
+    internal IValueCodec Create(CodecWriterInputs inputs) => Descriptor.Create(this, inputs);
 
     public static ValueCodecSpec Parse(string name)
     {

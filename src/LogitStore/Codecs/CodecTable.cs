@@ -15,7 +15,7 @@ public static class CodecTable
     private const ColumnKind Lengths = ColumnKind.SequenceLengths, Tokens = ColumnKind.Tokens, Ids = ColumnKind.Ids;
 
     /// <summary>Every codec, in the order the column table's codecs are listed (and command help names them).</summary>
-    public static ImmutableArray<CodecDescriptor> Entries { get; } =
+    internal static ImmutableArray<CodecDescriptor> Entries { get; } =
     [
         new IdCodecDescriptor(
             CodecId.U32, "u32", [Lengths, Tokens, Ids], CodecParameter.None,
@@ -74,7 +74,7 @@ public static class CodecTable
     private static CodecParameter LogRange => new("256 × R, R the log range in nats", 1, 255_999);
 
     /// <summary>The descriptor of codec <paramref name="id"/>, or null for an id spec 5 does not define.</summary>
-    public static CodecDescriptor? Find(CodecId id)
+    internal static CodecDescriptor? Find(CodecId id)
     {
         foreach (var d in Entries)
             if (d.Id == id) return d;
@@ -82,14 +82,14 @@ public static class CodecTable
     }
 
     /// <summary>The descriptor of codec <paramref name="id"/>, which must be one spec 5 defines.</summary>
-    public static CodecDescriptor Of(CodecId id) =>
+    internal static CodecDescriptor Of(CodecId id) =>
         Find(id) ?? throw new ArgumentOutOfRangeException(nameof(id), id, "not a codec of spec 5");
 
     /// <summary>The codec's name, or its number for an id spec 5 does not define.</summary>
     public static string Name(CodecId id) => Find(id)?.Name ?? $"codec-{(byte)id}";
 
     /// <summary>The codecs <paramref name="column"/> takes, in table order.</summary>
-    public static IEnumerable<CodecDescriptor> For(ColumnKind column) => Entries.Where(d => d.Accepts(column));
+    internal static IEnumerable<CodecDescriptor> For(ColumnKind column) => Entries.Where(d => d.Accepts(column));
 
     /// <summary>Whether <paramref name="column"/> takes codec <paramref name="id"/> (spec 4.3).</summary>
     public static bool Accepts(ColumnKind column, CodecId id) => Find(id)?.Accepts(column) == true;
@@ -98,11 +98,11 @@ public static class CodecTable
     public static string Help(ColumnKind column) => string.Join(" | ", For(column).Select(d => d.Help));
 
     /// <summary>The decoder of an id column stored with (<paramref name="id"/>, <paramref name="param"/>), or null.</summary>
-    public static IIdCodec? OpenIdCodec(CodecId id, uint param, StoreDictionaries? dictionaries = null) =>
+    internal static IIdCodec? OpenIdCodec(CodecId id, uint param, StoreDictionaries? dictionaries = null) =>
         Find(id) is IdCodecDescriptor d ? d.Open(param, dictionaries) : null;
 
     /// <summary>The decoder of a values column stored with (<paramref name="id"/>, <paramref name="param"/>), or null.</summary>
-    public static IValueCodec? OpenValueCodec(CodecId id, uint param, StoreDictionaries? dictionaries = null) =>
+    internal static IValueCodec? OpenValueCodec(CodecId id, uint param, StoreDictionaries? dictionaries = null) =>
         Find(id) is ValueCodecDescriptor d ? d.Open(param, dictionaries) : null;
 
     private static T Needs<T>(T? dictionary, string codec, string what) where T : class =>

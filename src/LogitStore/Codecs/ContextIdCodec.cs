@@ -10,7 +10,7 @@ namespace LogitStore.Codecs;
 /// Codec 5: each kept id as a value class coded by interleaved rANS under the store's id context model (the position's
 /// input token picks a candidate list and tables), plus raw extra bits (spec 5.10). Lossless; entries stay in rank order.
 /// </summary>
-public sealed class ContextIdCodec(IdContextModel model) : IIdCodec
+internal sealed class ContextIdCodec(IdContextModel model) : IIdCodec
 {
     private const int States = 4;
     private const uint StateLow = 1u << 16;
@@ -237,7 +237,7 @@ public sealed class ContextIdCodec(IdContextModel model) : IIdCodec
 }
 
 /// <summary>The value classes of spec 5.10: a 1-based value as a class (0 … 122) and a few extra bits.</summary>
-public static class ValueClass
+internal static class ValueClass
 {
     /// <summary>Classes below this code their value directly (v = class + 1), with no extra bits.</summary>
     public const int Direct = 7;

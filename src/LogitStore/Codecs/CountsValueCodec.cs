@@ -4,7 +4,7 @@ using LogitStore.Format;
 namespace LogitStore.Codecs;
 
 /// <summary>Codec 20: sampled distributions as exact draw counts out of N (spec 5.5).</summary>
-public sealed class CountsValueCodec : IValueCodec
+internal sealed class CountsValueCodec : IValueCodec
 {
     public CountsValueCodec(int draws)
     {

@@ -3,7 +3,7 @@ using LogitStore.Format;
 namespace LogitStore.Codecs;
 
 /// <summary>Codec 2: per position, ids in ascending order as LEB128 gaps (spec 5.2).</summary>
-public sealed class DeltaIdCodec : IIdCodec
+internal sealed class DeltaIdCodec : IIdCodec
 {
     public static readonly DeltaIdCodec Instance = new();
 

@@ -4,7 +4,7 @@ using LogitStore.Format;
 namespace LogitStore.Codecs;
 
 /// <summary>Codec 17: probabilities as binary16, round to nearest even (spec 5.3).</summary>
-public sealed class F16ValueCodec : IValueCodec
+internal sealed class F16ValueCodec : IValueCodec
 {
     public static readonly F16ValueCodec Instance = new();
 

@@ -4,7 +4,7 @@ using LogitStore.Format;
 namespace LogitStore.Codecs;
 
 /// <summary>Codec 16: probabilities as binary32 (exact; the plain layout).</summary>
-public sealed class F32ValueCodec : IValueCodec
+internal sealed class F32ValueCodec : IValueCodec
 {
     public static readonly F32ValueCodec Instance = new();
 

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace LogitStore.Codecs;
 
 /// <summary>The fixed-width columns: sequence lengths (u32), kept counts (u16), residual mass (unorm16); spec 5.6, 5.7.</summary>
-public static class FixedWidthColumns
+internal static class FixedWidthColumns
 {
     public static int WriteU32(ReadOnlySpan<int> values, Span<byte> dest)
     {

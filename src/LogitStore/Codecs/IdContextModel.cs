@@ -8,7 +8,7 @@ namespace LogitStore.Codecs;
 /// The id context model of spec 2.4 (kind 3) that the <see cref="ContextIdCodec"/> codes ids under (spec 5.10): a
 /// global rank table, candidate lists keyed by input token, and one frequency table per context and entry group.
 /// </summary>
-public sealed class IdContextModel
+internal sealed class IdContextModel
 {
     /// <summary>Symbols of a table: the value classes 0 … 122 and the escape.</summary>
     public const int Symbols = 124;

@@ -8,7 +8,7 @@ namespace LogitStore.Codecs;
 /// The id rank table of spec 2.4 (kind 2): a permutation of the vocabulary, most frequent ids first, used by the
 /// <see cref="RankedIdCodec"/>.
 /// </summary>
-public sealed class IdRankTable
+internal sealed class IdRankTable
 {
     private readonly int[] _idOfRank;
     private readonly int[] _rankOfId;

@@ -6,7 +6,7 @@ namespace LogitStore.Codecs;
 /// Codecs 18 (q8) and 19 (q4): each kept probability as a uniform code of ln(p / p_max) over [−R, 0];
 /// decoding renormalises each position (spec 5.4).
 /// </summary>
-public sealed class LogRatioValueCodec : IValueCodec
+internal sealed class LogRatioValueCodec : IValueCodec
 {
     public const double DefaultRange8 = 16.0;
     public const double DefaultRange4 = 8.0;

@@ -7,7 +7,7 @@ namespace LogitStore.Codecs;
 /// Codec 21: per position M codebook indexes (one byte each), escapes in q8 (spec 5.9). <see cref="Param"/> is the
 /// codebook set's ref, so a block only ever decodes with the codebooks it was encoded with.
 /// </summary>
-public sealed class MvqValueCodec : IValueCodec
+internal sealed class MvqValueCodec : IValueCodec
 {
     public const int DefaultBeam = 4;
 

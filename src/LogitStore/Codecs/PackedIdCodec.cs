@@ -3,7 +3,7 @@ using LogitStore.Format;
 namespace LogitStore.Codecs;
 
 /// <summary>Codec 1: ids bit-packed at the vocabulary's width (spec 5.1).</summary>
-public sealed class PackedIdCodec : IIdCodec
+internal sealed class PackedIdCodec : IIdCodec
 {
     private readonly int _width;
 

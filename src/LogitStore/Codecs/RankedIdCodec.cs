@@ -8,7 +8,7 @@ namespace LogitStore.Codecs;
 /// Codec 4: each id as its frequency rank, split into an exponent byte (which the column's zstd stage
 /// entropy-codes) and raw mantissa bits (spec 5.8). Lossless; entries stay in rank order.
 /// </summary>
-public sealed class RankedIdCodec(IdRankTable table) : IIdCodec
+internal sealed class RankedIdCodec(IdRankTable table) : IIdCodec
 {
     public IdRankTable Table { get; } = table;
     public CodecId Id => CodecId.Ranked;

@@ -7,7 +7,7 @@ namespace LogitStore.Codecs;
 /// The dictionaries a store lists (spec 2.4), by ref: what a block's <c>codec_param</c> names for the
 /// <c>ranked</c>, <c>context</c> and <c>mvq</c> codecs. Immutable once loaded.
 /// </summary>
-public sealed class StoreDictionaries
+internal sealed class StoreDictionaries
 {
     private readonly Dictionary<uint, MvqCodebooks> _codebooks = new();
     private readonly Dictionary<uint, IdRankTable> _rankTables = new();

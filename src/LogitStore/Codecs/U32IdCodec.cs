@@ -5,7 +5,7 @@ using LogitStore.Format;
 namespace LogitStore.Codecs;
 
 /// <summary>Codec 0: one little-endian u32 per id (the plain layout).</summary>
-public sealed class U32IdCodec : IIdCodec
+internal sealed class U32IdCodec : IIdCodec
 {
     public static readonly U32IdCodec Instance = new();
 

@@ -136,7 +136,10 @@ public sealed class StoreReader : IDisposable
     }
 
     /// <summary>The codebooks and id rank tables the manifest lists, checked.</summary>
-    public Codecs.StoreDictionaries Dictionaries { get; }
+    internal Codecs.StoreDictionaries Dictionaries { get; }
+
+    /// <summary>The mvq codebook sets the store's manifest lists (one, unless merged from parts trained apart).</summary>
+    public IReadOnlyList<Codecs.Mvq.MvqCodebooks> Codebooks => [.. Dictionaries.AllCodebooks];
     /// <summary>The shards that opened (all of them unless the store was opened with damage allowed).</summary>
     internal IReadOnlyList<ShardReader> Shards => [.. _shards.OfType<ShardReader>()];
     public uint VocabSize => Manifest.VocabSize;

@@ -28,10 +28,10 @@ public sealed record CodecOptions
     public Codecs.Mvq.MvqCodebooks? Codebooks { get; init; }
 
     /// <summary>Id rank table for the ranked id codec; when null the writer builds it from the first positions.</summary>
-    public IdRankTable? RankTable { get; init; }
+    internal IdRankTable? RankTable { get; init; }
 
     /// <summary>Id context model for the context id codec; when null the writer trains it from the first positions.</summary>
-    public IdContextModel? IdModel { get; init; }
+    internal IdContextModel? IdModel { get; init; }
 
     public int ZstdLevel { get; init; } = 3;
     public int SequencesPerBlock { get; init; } = 16;

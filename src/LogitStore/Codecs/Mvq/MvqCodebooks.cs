@@ -77,7 +77,10 @@ public sealed class MvqCodebooks
     public byte[] FileBytes { get; }
 
     /// <summary>The q8 codec of escaped positions.</summary>
-    public LogRatioValueCodec EscapeCodec { get; }
+    internal LogRatioValueCodec EscapeCodec { get; }
+
+    /// <summary>The probability weight an escaped position's q8 code <paramref name="code"/> stands for (spec 5.9).</summary>
+    public float EscapeWeight(int code) => EscapeCodec.Weight(code);
 
     /// <summary>Largest kept count a coded (not escaped) position can have.</summary>
     public int MaxKept => D + 1;

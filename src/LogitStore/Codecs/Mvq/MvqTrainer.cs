@@ -3,7 +3,7 @@ using LogitStore.Processing;
 namespace LogitStore.Codecs.Mvq;
 
 /// <summary>How codebooks are fitted (spec 5.9 leaves it to the writer; README, "Codebooks").</summary>
-public sealed record MvqTrainingOptions
+internal sealed record MvqTrainingOptions
 {
     public int Codebooks { get; init; } = 8;
     public int LloydIterations { get; init; } = 10;
@@ -37,7 +37,7 @@ public sealed record MvqTrainingReport(
 /// cluster by cluster in vector order. Nor do they depend on the vector width of the CPU (<see cref="VectorKernels"/>);
 /// what they take from the platform is <see cref="MathF.Log"/> of the log-ratios.
 /// </summary>
-public static class MvqTrainer
+internal static class MvqTrainer
 {
     private const int K = MvqCodebooks.Centroids;
 
