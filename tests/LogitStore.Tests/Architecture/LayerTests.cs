@@ -81,6 +81,23 @@ public class LayerTests
         Assert.DoesNotContain(references, r => forbidden.Any(f => r.StartsWith(f, StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public void ThePublicTypes_AreTheOnesThisPageLists()
+    {
+        string root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "LogitStore.sln"))) root = Path.GetDirectoryName(root)!;
+        string page = File.ReadAllText(Path.Combine(root, "docs", "architecture.md"));
+        string section = page[page.IndexOf("## Public API of the core", StringComparison.Ordinal)..];
+        var listed = System.Text.RegularExpressions.Regex.Matches(section, @"^- `[\w.]+`: (.*?)(?=^- |\z)",
+                System.Text.RegularExpressions.RegexOptions.Multiline | System.Text.RegularExpressions.RegexOptions.Singleline)
+            .SelectMany(m => System.Text.RegularExpressions.Regex.Matches(m.Groups[1].Value, @"`(\w+)`").Select(t => t.Groups[1].Value))
+            .ToHashSet();
+        var exported = typeof(StoreDirectory).Assembly.GetExportedTypes().Where(t => !t.IsNested).Select(t => t.Name).ToHashSet();
+        Assert.True(exported.SetEquals(listed),
+            $"public but not listed: {string.Join(", ", exported.Except(listed).Order())}; " +
+            $"listed but not public: {string.Join(", ", listed.Except(exported).Order())}");
+    }
+
     /// <summary>"type uses type" lines for every use of a layer that the user's layer may not use.</summary>
     public static List<string> BackEdges(IEnumerable<Type> types, IReadOnlyDictionary<string, string[]> mayUse, string root)
     {
