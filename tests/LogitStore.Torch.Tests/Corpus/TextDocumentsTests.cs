@@ -52,6 +52,6 @@ public sealed class TextDocumentsTests : IDisposable
         var path = Path.Combine(_dir, "c.txt");
         File.WriteAllText(path, "one\n\ntwo\n");
         Assert.Equal(["one", "two"], TextDocuments.Read(path).Select(d => d.Text));
-        Assert.Throws<ArgumentException>(() => TextDocuments.Read(path, "body"));
+        Assert.Equal("text_field", Assert.Throws<SettingException>(() => TextDocuments.Read(path, "body")).Setting);
     }
 }
