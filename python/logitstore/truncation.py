@@ -26,6 +26,26 @@ def _rank_order(values: torch.Tensor, ids: torch.Tensor) -> Tuple[torch.Tensor, 
     return values.gather(-1, by_value), ids.gather(-1, by_value)
 
 
+def _top(z: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """
+    The k largest entries of each row in rank order. torch.topk may take any of the entries tied with the k-th value;
+    the spec takes the lowest ids among them, so rows with such a tie have their selection redone.
+    """
+    top, ids = torch.topk(z, k, dim=-1)
+    if k < z.shape[-1]:
+        threshold = top[:, -1:]
+        above = (z > threshold).sum(dim=-1, keepdim=True)
+        tied = z == threshold
+        ambiguous = (above + tied.sum(dim=-1, keepdim=True) > k).squeeze(-1)
+        if bool(ambiguous.any()):
+            rows = ambiguous.nonzero().squeeze(-1)
+            first_tied = tied[rows] & (tied[rows].int().cumsum(dim=-1) <= k - above[rows])
+            chosen = (z[rows] > threshold[rows]) | first_tied
+            ids[rows] = chosen.nonzero()[:, 1].view(-1, k)
+            top[rows] = z[rows].gather(1, ids[rows])
+    return _rank_order(top, ids)
+
+
 def _kept_only(ids: torch.Tensor, logprobs: torch.Tensor, counts: torch.Tensor
                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Cuts the rows to the widest kept count, pads past each row's count (id 0, log-prob −inf), copies to the host."""
@@ -53,8 +73,8 @@ def _sampled(z: torch.Tensor, draws: int, seed: int) -> Tuple[torch.Tensor, torc
     drawn = torch.searchsorted(cdf, u, right=True).clamp_max(v - 1)
     tally = torch.zeros((rows, v), dtype=torch.int32, device=z.device)
     tally.scatter_add_(1, drawn, torch.ones_like(drawn, dtype=torch.int32))
-    counts_of, ids = torch.topk(tally, min(draws, v), dim=-1)
-    counts_of, ids = _rank_order(counts_of, ids)
+    # Every drawn id is among the top `draws`: entries tied at the boundary are never-drawn zeros, which are not kept.
+    counts_of, ids = _rank_order(*torch.topk(tally, min(draws, v), dim=-1))
     kept = counts_of > 0
     drawn_mass = (weights.gather(1, ids).double() * kept).sum(dim=-1, keepdim=True)
     logprobs = torch.log(counts_of.double() / draws) + torch.log(drawn_mass)
@@ -131,8 +151,7 @@ def truncate(logits: torch.Tensor, *, method: str, top_k: Optional[int] = None, 
         if method == "sampled":
             ids, logprobs, counts = _sampled(z, draws, seed)
         else:
-            top, ids = torch.topk(z, min(k, v), dim=-1)
-            top, ids = _rank_order(top, ids)
+            top, ids = _top(z, min(k, v))
             logprobs = top - torch.logsumexp(z, dim=-1, keepdim=True)
             counts = torch.full(top.shape[:1], top.shape[1], dtype=torch.int64, device=z.device)
             if method in ("top-p", "top-p-k"):
