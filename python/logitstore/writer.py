@@ -340,9 +340,9 @@ class Writer:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        """Commits on a clean exit; aborts when the block raised."""
+        """Commits on a clean exit (unless the block closed or aborted the writer); aborts when the block raised."""
         try:
-            if exc_type is None:
+            if exc_type is None and self._handle:
                 self.commit()
         finally:
             self.close()
