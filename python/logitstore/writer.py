@@ -53,7 +53,7 @@ def _text(name: str, value: Any) -> bytes:
     return value.encode("utf-8")
 
 
-def host_array(value: Any, name: str, floating: bool) -> np.ndarray:
+def _host_array(value: Any, name: str, floating: bool) -> np.ndarray:
     """
     `value` (a numpy array, a torch tensor on any device, or nested sequences) as a C-contiguous numpy array on the
     host: float32 when `floating`, else the integer dtype it has (checked and narrowed by the caller).
@@ -84,7 +84,7 @@ def host_array(value: Any, name: str, floating: bool) -> np.ndarray:
 
 def _ids(value: Any, name: str, shape_rank: int, low: int, high: int) -> np.ndarray:
     """Integers in [low, high) as int32, checked before they are narrowed (a wide id must not wrap into range)."""
-    array = host_array(value, name, floating=False)
+    array = _host_array(value, name, floating=False)
     if array.ndim != shape_rank:
         raise ValueError(f"{name} must have {shape_rank} dimension(s), got shape {array.shape}")
     if array.size and (int(array.min()) < low or int(array.max()) >= high):
@@ -281,7 +281,7 @@ class Writer:
                 raise TypeError("write takes logits=… or ids=… with logprobs=…, not both")
             library = _native.lib()
             if logits is not None:
-                values = host_array(logits, "logits", floating=True)
+                values = _host_array(logits, "logits", floating=True)
                 if values.shape != (t, self.vocab_size):
                     raise ValueError(f"logits must be [T={t}, V={self.vocab_size}], got {tuple(values.shape)}")
                 _native.check(library.logitstore_writer_append_logits(
@@ -290,7 +290,7 @@ class Writer:
                 if ids is None or logprobs is None:
                     raise TypeError("top-k lists take both ids=… and logprobs=…")
                 id_array = _ids(ids, "ids", 2, 0, self.vocab_size)
-                lp_array = host_array(logprobs, "logprobs", floating=True)
+                lp_array = _host_array(logprobs, "logprobs", floating=True)
                 if id_array.shape[0] != t or lp_array.shape != id_array.shape or id_array.shape[1] < 1:
                     raise ValueError(f"ids and logprobs must both be [T={t}, K >= 1], got {tuple(id_array.shape)} "
                                      f"and {tuple(lp_array.shape)}")
@@ -339,7 +339,7 @@ class Writer:
     def __enter__(self) -> "Writer":
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: Optional[type], exc: Optional[BaseException], tb: Any) -> None:
         """Commits on a clean exit (unless the block closed or aborted the writer); aborts when the block raised."""
         try:
             if exc_type is None and self._handle:
