@@ -96,6 +96,67 @@ logitstore_status logitstore_loader_reserve_callers(logitstore_loader *loader, i
 logitstore_status logitstore_loader_fill(logitstore_loader *loader, int64_t step, const logitstore_batch_buffers *buffers);
 void logitstore_loader_close(logitstore_loader *loader);
 
+/* ---- Writing a store from this process (docs/native-abi.md, "Writing"). ---- */
+
+typedef struct logitstore_writer logitstore_writer;
+
+#define LOGITSTORE_WRITER_OVERWRITE 1    /* replace a store at the path (not with logitstore_writer_resume) */
+#define LOGITSTORE_WRITER_ID_SEED 2      /* derive store_id and pack_id from id_seed (format spec 2.8) */
+
+/* The settings of a store a writer makes, as `logitstore pack` takes them. Fill with logitstore_writer_options_default,
+   then set what differs; a NULL string takes the default. struct_size = sizeof(logitstore_writer_options). */
+typedef struct logitstore_writer_options {
+    int32_t struct_size;
+    uint32_t vocab_size;         /* V >= 2: every token and kept id is below it */
+    const char *teacher_id;      /* UTF-8, recorded as the manifest's teacher.id; NULL: "" */
+    const char *method;          /* "top-k", "top-p", "top-p-k", "sampled" or "full" */
+    float temperature;
+    float top_p;
+    int32_t top_k;
+    int32_t draws;               /* sampled: draws per position */
+    uint64_t seed;               /* sampled: seed of the draws */
+    const char *tokens_codec;    /* "packed" or "u32" */
+    const char *ids;             /* ids codec: "context", "ranked", "packed", "delta", "u32" */
+    const char *values;          /* values codec: "mvq:M", "q8", "q4", "f16", "f32", "counts" */
+    double value_log_range;      /* q8/q4: R in nats; 0: the codec's default */
+    int32_t mvq_beam;
+    int32_t dictionary_sample;   /* positions collected to train dictionaries */
+    int32_t zstd_level;
+    int32_t sequences_per_block;
+    int64_t shard_target_bytes;
+    int32_t part_index;          /* part part_index of part_count (format spec 2.6); part_count 0: a whole store */
+    int32_t part_count;
+    uint64_t first_sequence;     /* a part's first global sequence id: a multiple of sequences_per_block */
+    int32_t workers;             /* encoding threads; 0: every core */
+    int32_t flags;               /* LOGITSTORE_WRITER_* */
+    uint64_t id_seed;            /* with LOGITSTORE_WRITER_ID_SEED */
+} logitstore_writer_options;
+
+logitstore_status logitstore_writer_options_default(logitstore_writer_options *options);
+/* Starts a new store at path; every setting is checked before anything is written. */
+logitstore_status logitstore_writer_create(const char *path, const logitstore_writer_options *options,
+                                           logitstore_writer **writer);
+/* Finishes the partial store at path (settings must equal the store's); starts one where none is. */
+logitstore_status logitstore_writer_resume(const char *path, const logitstore_writer_options *options,
+                                           logitstore_writer **writer);
+/* committed: sequences the store held when the writer opened it, to be sent again first (tokens alone are read);
+   received: sequences taken so far; was_complete: a resume found the store complete. */
+logitstore_status logitstore_writer_state(logitstore_writer *writer, uint64_t *committed, uint64_t *received,
+                                          int32_t *was_complete);
+/* One sequence: tokens [length], logits [length * V] float32 (count = length * V), processed by the store's method.
+   A resent sequence may pass NULL logits and count 0. */
+logitstore_status logitstore_writer_append_logits(logitstore_writer *writer, const int32_t *tokens, int32_t length,
+                                                  const float *logits, int64_t count);
+/* One sequence with top-k lists: ids and log-probabilities [length * width] (full distribution, temperature 1),
+   counts [length] entries used per position (NULL: width each). A resent sequence may pass NULL ids and logprobs. */
+logitstore_status logitstore_writer_append_top_k(logitstore_writer *writer, const int32_t *tokens, int32_t length,
+                                                 const int32_t *ids, const float *logprobs, int32_t width,
+                                                 const int32_t *counts);
+/* Completes the store. */
+logitstore_status logitstore_writer_commit(logitstore_writer *writer);
+/* Releases the writer; one not committed is aborted: the store keeps what it committed, as after a crash. */
+void logitstore_writer_close(logitstore_writer *writer);
+
 #ifdef __cplusplus
 }
 #endif

@@ -61,6 +61,39 @@ class BatchBuffers(ctypes.Structure):
     ]
 
 
+class WriterOptions(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_int32),
+        ("vocab_size", ctypes.c_uint32),
+        ("teacher_id", ctypes.c_char_p),
+        ("method", ctypes.c_char_p),
+        ("temperature", ctypes.c_float),
+        ("top_p", ctypes.c_float),
+        ("top_k", ctypes.c_int32),
+        ("draws", ctypes.c_int32),
+        ("seed", ctypes.c_uint64),
+        ("tokens_codec", ctypes.c_char_p),
+        ("ids", ctypes.c_char_p),
+        ("values", ctypes.c_char_p),
+        ("value_log_range", ctypes.c_double),
+        ("mvq_beam", ctypes.c_int32),
+        ("dictionary_sample", ctypes.c_int32),
+        ("zstd_level", ctypes.c_int32),
+        ("sequences_per_block", ctypes.c_int32),
+        ("shard_target_bytes", ctypes.c_int64),
+        ("part_index", ctypes.c_int32),
+        ("part_count", ctypes.c_int32),
+        ("first_sequence", ctypes.c_uint64),
+        ("workers", ctypes.c_int32),
+        ("flags", ctypes.c_int32),
+        ("id_seed", ctypes.c_uint64),
+    ]
+
+
+WRITER_OVERWRITE = 1
+WRITER_ID_SEED = 2
+
+
 def _library_path():
     explicit = os.environ.get("LOGITSTORE_LIBRARY")
     if explicit:
@@ -97,6 +130,14 @@ def _load(path):
         "logitstore_loader_fill": (i32, [p, i64, ctypes.POINTER(BatchBuffers)]),
         "logitstore_loader_close": (None, [p]),
         "logitstore_allocated_bytes": (i64, []),
+        "logitstore_writer_options_default": (i32, [ctypes.POINTER(WriterOptions)]),
+        "logitstore_writer_create": (i32, [ctypes.c_char_p, ctypes.POINTER(WriterOptions), pp]),
+        "logitstore_writer_resume": (i32, [ctypes.c_char_p, ctypes.POINTER(WriterOptions), pp]),
+        "logitstore_writer_state": (i32, [p, ctypes.POINTER(u64), ctypes.POINTER(u64), ctypes.POINTER(i32)]),
+        "logitstore_writer_append_logits": (i32, [p, p, i32, p, i64]),
+        "logitstore_writer_append_top_k": (i32, [p, p, i32, p, p, i32, p]),
+        "logitstore_writer_commit": (i32, [p]),
+        "logitstore_writer_close": (None, [p]),
     }
     for name, (restype, argtypes) in signatures.items():
         fn = getattr(lib, name)

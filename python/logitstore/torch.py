@@ -186,3 +186,7 @@ def _tempered(probs: torch.Tensor, residual: torch.Tensor, mask: torch.Tensor, m
                            torch.full_like(rest, float("-inf")))
     log_z = torch.cat([log_kept, log_tail.unsqueeze(-1)], -1).logsumexp(-1)
     return (log_kept - log_z.unsqueeze(-1)).exp(), (log_tail - log_z).exp()
+
+
+# The device cut is a module of its own (it needs no dataset machinery); it is reached here, with the rest of torch.
+from .truncation import truncate  # noqa: E402,F401

@@ -4,6 +4,7 @@ using LogitStore.Cli;
 // The pack sources 'pack --resume' can finish, by the manifest's source kind.
 LogitStore.Synthetic.SyntheticPackSource.Register();
 LogitStore.Ingest.StreamPackSource.Register();
+LogitStore.Ingest.TeacherWriter.Register();
 LogitStore.Torch.Teacher.TeacherPack.RegisterPackSource();
 LogitStore.Interchange.ParquetPackSource.Register();
 

@@ -36,3 +36,36 @@ internal unsafe struct BatchBuffersAbi
     public ulong* RowSequence;
     public int* RowOffset;
 }
+
+/// <summary><c>logitstore_writer_options</c>: the settings of a store a writer makes (NULL strings take the default).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct WriterOptionsAbi
+{
+    public const int OverwriteFlag = 1;
+    public const int IdSeedFlag = 2;
+
+    public int StructSize;
+    public uint VocabSize;
+    public byte* TeacherId;
+    public byte* Method;
+    public float Temperature;
+    public float TopP;
+    public int TopK;
+    public int Draws;
+    public ulong Seed;
+    public byte* TokensCodec;
+    public byte* Ids;
+    public byte* Values;
+    public double ValueLogRange;
+    public int MvqBeam;
+    public int DictionarySample;
+    public int ZstdLevel;
+    public int SequencesPerBlock;
+    public long ShardTargetBytes;
+    public int PartIndex;
+    public int PartCount;
+    public ulong FirstSequence;
+    public int Workers;
+    public int Flags;
+    public ulong IdSeed;
+}

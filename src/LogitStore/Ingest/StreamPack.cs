@@ -130,8 +130,7 @@ public sealed class StreamPackSource : IPackSource
     {
         using var parsers = new ThreadLocal<StreamRecordParser>(() => new StreamRecordParser(_header, _input.Name, processing));
         progress?.Start(writer, 0, (long)writer.Manifest.Totals.Positions);
-        var committed = new CommittedSequences(writer.NextSequence - writer.Manifest.FirstSequence, writer.CommittedCorpus);
-        await PumpAsync(_input, _header, _offset, writer, parsers, committed, _part, ct);
+        await PumpAsync(_input, _header, _offset, writer, parsers, ct);
     }
 
     public ValueTask DisposeAsync() => _input.DisposeAsync();
@@ -152,34 +151,13 @@ public sealed class StreamPackSource : IPackSource
         }
     }
 
-    /// <summary>
-    /// The sequences a resumed pack already holds: their count, and the fingerprint's corpus term over them (spec 2.9), which
-    /// the resent stream's first sequences must give again.
-    /// </summary>
-    private readonly record struct CommittedSequences(ulong Count, ulong Corpus);
-
-    /// <summary>
-    /// Refuses a resent stream whose first <paramref name="committed"/>.Count sequences are not the committed ones (another
-    /// producer's stream, or another corpus): their tokens' corpus term must equal the store's.
-    /// </summary>
-    private static void CheckResent(string stream, long offset, CommittedSequences committed, ulong resent)
-    {
-        if (resent != committed.Corpus)
-            throw new StoreCorruptException(
-                stream, offset,
-                $"the stream's first {committed.Count} sequences are not the ones the store committed (their tokens' corpus " +
-                $"fingerprint is {resent:x16}, the store's {committed.Corpus:x16}): another producer's or another corpus's stream");
-    }
-
     private static async Task PumpAsync(
         TeacherStream input, StreamHeader header, long offset, StoreWriter writer, ThreadLocal<StreamRecordParser> parsers,
-        CommittedSequences committed, PartSpec? part, CancellationToken ct)
+        CancellationToken ct)
     {
-        ulong skip = committed.Count, resentCorpus = 0, firstId = writer.Manifest.FirstSequence;
+        var sequences = new ProducerSequences<StreamFrame>(writer, "the stream", (frame, id) => parsers.Value!.Parse(frame, id));
+        Func<StreamFrame, int[]> tokens = frame => parsers.Value!.Tokens(frame);
         var reader = input.Reader;
-        int spb = writer.SequencesPerBlock;
-        var batch = new List<StreamFrame>(spb);
-        ulong received = 0;
         bool ended = false;
         while (!ended)
         {
@@ -192,50 +170,26 @@ public sealed class StreamPackSource : IPackSource
                 if (frame.Type == StreamFrame.EndType)
                 {
                     ulong count = BinaryPrimitives.ReadUInt64LittleEndian(frame.Payload);
-                    if (count != received)
-                        throw new StoreCorruptException(
-                            input.Name, frame.Offset + 8, $"end frame counts {count} sequences, {received} were sent");
-                    if (received < skip)
-                        throw new StoreCorruptException(
-                            input.Name, frame.Offset + 8,
-                            $"the stream ends after {received} sequences; the store already holds {skip} of it (a shorter stream?)");
-                    CheckPartEnd(input.Name, frame.Offset + 8, header, count, part, writer);
+                    var atCount = Fault(input.Name, frame.Offset + 8);
+                    if (count != sequences.Received)
+                        throw atCount($"end frame counts {count} sequences, {sequences.Received} were sent");
+                    sequences.CheckEnd(atCount);
                     ended = true;
                     break;
                 }
-                received++;
-                if (received <= skip)
-                {
-                    resentCorpus += StoreFingerprint.SequenceTerm(firstId + received - 1, parsers.Value!.Tokens(frame));
-                    if (received == skip) CheckResent(input.Name, frame.Offset, committed, resentCorpus);
-                    continue;
-                }
-                batch.Add(frame);
-                if (batch.Count == spb) await SubmitAsync(writer, batch, parsers, ct);
+                await sequences.AddAsync(frame, tokens, Fault(input.Name, frame.Offset), ct);
             }
             reader.AdvanceTo(buffer.Start, buffer.End);
             if (ended) await ExpectEndOfStreamAsync(input, buffer.Length, offset, ct);
             else if (result.IsCompleted)
                 throw new StoreCorruptException(
-                    input.Name, offset, $"stream ended without an end frame after {received} sequences (truncated producer?)");
+                    input.Name, offset, $"stream ended without an end frame after {sequences.Received} sequences (truncated producer?)");
         }
-        if (batch.Count > 0) await SubmitAsync(writer, batch, parsers, ct);
-        await writer.CompleteAsync(ct);
+        await sequences.CompleteAsync(ct);
     }
 
-    /// <summary>A part holds whole blocks unless it is the last, and records its length (stream-protocol.md 6).</summary>
-    private static void CheckPartEnd(string stream, long offset, StreamHeader header, ulong count, PartSpec? part, StoreWriter writer)
-    {
-        if (header.FirstSequence + count >= 1UL << 63)
-            throw new StoreCorruptException(stream, offset, $"first_sequence + {count} sequences reach 2^63");
-        if (part is not { } p) return;
-        if (p.Index < p.Count - 1 && count % (ulong)writer.SequencesPerBlock != 0)
-            throw new StoreCorruptException(
-                stream, offset,
-                $"part {p} sends {count} sequences, not a multiple of sequences_per_block {writer.SequencesPerBlock}: only the last " +
-                "part may end with a short block");
-        writer.Manifest.Partition!.SequenceCount = count;
-    }
+    private static Func<string, Exception> Fault(string stream, long offset) =>
+        problem => new StoreCorruptException(stream, offset, problem);
 
     /// <summary>Nothing may follow the end frame (stream-protocol.md 2.2): the producer closes the stream after it.</summary>
     private static async Task ExpectEndOfStreamAsync(TeacherStream input, long buffered, long offset, CancellationToken ct)
@@ -248,20 +202,5 @@ public sealed class StreamPackSource : IPackSource
             if (result.IsCompleted && buffered == 0) return;
         }
         throw new StoreCorruptException(input.Name, offset, "bytes follow the end frame (the stream must end there)");
-    }
-
-    private static ValueTask SubmitAsync(
-        StoreWriter writer, List<StreamFrame> batch, ThreadLocal<StreamRecordParser> parsers, CancellationToken ct)
-    {
-        var frames = batch.ToArray();
-        batch.Clear();
-        ulong first = writer.NextSequence;
-        return writer.AppendBlockAsync(frames.Length, () =>
-        {
-            var parser = parsers.Value!;
-            var seqs = new SparseSequence[frames.Length];
-            for (int i = 0; i < frames.Length; i++) seqs[i] = parser.Parse(frames[i], first + (ulong)i);
-            return seqs;
-        }, ct);
     }
 }

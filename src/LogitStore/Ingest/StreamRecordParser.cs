@@ -5,38 +5,24 @@ using LogitStore.Processing;
 namespace LogitStore.Ingest;
 
 /// <summary>
-/// Turns a sequence frame's payload into a processed <see cref="SparseSequence"/> (stream-protocol.md 2.1, 3). One per thread.
+/// Turns a sequence frame's payload into a processed <see cref="SparseSequence"/> (stream-protocol.md 2.1, 3): reads the
+/// frame's bytes and hands each position record to a <see cref="TeacherRecordProcessor"/>, naming the offset of any value
+/// it refuses. One per thread.
 /// </summary>
 internal sealed class StreamRecordParser
 {
     private readonly StreamHeader _header;
     private readonly string _stream;
-    private readonly LogitsProcessor _processor;
-    private readonly SparseSequenceBuilder _builder = new();
-    private readonly int[] _keptIds;
-    private readonly float[] _keptProbs;
-    private readonly HashSet<int> _seen = new();
+    private readonly TeacherRecordProcessor _records;
     private int[] _ids = [];
     private float[] _values = [];
-
 
     public StreamRecordParser(StreamHeader header, string stream, ProcessingOptions processing)
     {
         _header = header;
         _stream = stream;
-        _processor = new LogitsProcessor(processing);
-        if (header.Kind == StreamPayloadKind.TopKLogProbs)
-        {
-            if (processing.Temperature != 1f)
-                throw new ArgumentException(
-                    "a stream of top-k log-probabilities needs temperature 1: apply τ in the producer before taking the top-k");
-            if (processing.Method == TruncationMethod.Sampled)
-                throw new ArgumentException("sampled truncation needs full logits (payload kind 2)");
-        }
-        int cap = header.Kind == StreamPayloadKind.TopKLogProbs ? (int)header.MaxEntries : (int)header.VocabSize;
-        int maxKept = _processor.MaxKept(cap);
-        _keptIds = new int[maxKept];
-        _keptProbs = new float[maxKept];
+        _records = new TeacherRecordProcessor(header.VocabSize, processing);
+        if (header.Kind == StreamPayloadKind.TopKLogProbs) TeacherRecordProcessor.CheckTopKProcessing(processing);
     }
 
     /// <summary>A sequence frame's input tokens alone (what a resume compares with the committed sequences).</summary>
@@ -71,29 +57,25 @@ internal sealed class StreamRecordParser
         long baseOffset = frame.Offset + StreamFrame.HeaderSize;
         int o = 0;
         var tokens = ReadTokens(frame, ref o);
-        uint t = (uint)tokens.Length;
-        _builder.Clear();
-        for (int pos = 0; pos < t; pos++)
+        _records.Begin();
+        for (int pos = 0; pos < tokens.Length; pos++)
         {
             long at = baseOffset + o;
-            (int kept, float residual) r;
             try
             {
-                r = _header.Kind == StreamPayloadKind.TopKLogProbs
-                    ? ParseTopK(p, ref o, baseOffset, sequenceId, pos)
-                    : ParseFull(p, ref o, baseOffset, sequenceId, pos);
+                if (_header.Kind == StreamPayloadKind.TopKLogProbs) ParseTopK(p, ref o, baseOffset, tokens[pos], sequenceId, pos);
+                else ParseFull(p, ref o, baseOffset, tokens[pos], sequenceId, pos);
             }
-            catch (ArgumentException ex)
+            catch (ArgumentException ex) when (ex is not RecordValueException)
             {
                 throw Corrupt(at, $"position {pos}: {ex.Message}");
             }
-            _builder.AddPosition(tokens[pos], _keptIds.AsSpan(0, r.kept), _keptProbs.AsSpan(0, r.kept), r.residual);
         }
         if (o != p.Length) throw Corrupt(baseOffset + o, $"{p.Length - o} bytes left over after the last position record");
-        return _builder.Build();
+        return _records.Build();
     }
 
-    private (int, float) ParseTopK(ReadOnlySpan<byte> p, ref int o, long baseOffset, ulong seq, int pos)
+    private void ParseTopK(ReadOnlySpan<byte> p, ref int o, long baseOffset, int token, ulong seq, int pos)
     {
         if (o + 2 > p.Length) throw Corrupt(baseOffset + o, "payload ends inside a position record");
         int n = BinaryPrimitives.ReadUInt16LittleEndian(p[o..]);
@@ -101,45 +83,49 @@ internal sealed class StreamRecordParser
         if (n < 1 || n > _header.MaxEntries) throw Corrupt(baseOffset + o - 2, $"entry count {n} is outside [1, {_header.MaxEntries}]");
         if (o + 8 * n > p.Length) throw Corrupt(baseOffset + o, "payload ends inside a position record");
         if (_ids.Length < n) { _ids = new int[n]; _values = new float[n]; }
-        _seen.Clear();
-        double mass = 0;
+        int idsAt = o, logprobsAt = o + 4 * n;
         for (int j = 0; j < n; j++)
         {
-            uint id = BinaryPrimitives.ReadUInt32LittleEndian(p[(o + 4 * j)..]);
-            if (id >= _header.VocabSize)
-                throw Corrupt(baseOffset + o + 4 * j, $"id {id} is not below the vocabulary size {_header.VocabSize}");
-            if (!_seen.Add((int)id)) throw Corrupt(baseOffset + o + 4 * j, $"id {id} appears twice in one position");
-            _ids[j] = (int)id;
+            _ids[j] = (int)BinaryPrimitives.ReadUInt32LittleEndian(p[(idsAt + 4 * j)..]);
+            _values[j] = BinaryPrimitives.ReadSingleLittleEndian(p[(logprobsAt + 4 * j)..]);
         }
-        o += 4 * n;
-        for (int j = 0; j < n; j++)
+        o += 8 * n;
+        var ids = _ids.AsSpan(0, n);
+        var logprobs = _values.AsSpan(0, n);
+        double mass;
+        try
         {
-            float lp = BinaryPrimitives.ReadSingleLittleEndian(p[(o + 4 * j)..]);
-            if (!float.IsFinite(lp) || lp > 1e-4f)
-                throw Corrupt(baseOffset + o + 4 * j, $"log-probability {lp} is not a finite value <= 0");
-            _values[j] = lp;
-            mass += Math.Exp(lp);
+            mass = _records.CheckTopK(ids, logprobs);
         }
-        o += 4 * n;
-        if (mass > 1 + ProcessingOptions.SuppliedMassTolerance)
-            throw Corrupt(baseOffset + o - 4 * n, $"log-probabilities give a mass of {mass:G6}, more than 1 + {ProcessingOptions.SuppliedMassTolerance}");
-        double outside = Math.Clamp(1 - mass, 0, 0.999999);
-        return _processor.Process(_ids.AsSpan(0, n), _values.AsSpan(0, n), outside, _keptIds, _keptProbs, seq * 65536 + (ulong)pos);
+        catch (RecordValueException ex)
+        {
+            throw Corrupt(baseOffset + ex.Field switch
+            {
+                RecordField.Id => idsAt + 4 * ex.Entry,
+                RecordField.LogProb => logprobsAt + 4 * ex.Entry,
+                _ => logprobsAt,
+            }, ex.Message);
+        }
+        _records.AddTopK(token, ids, logprobs, mass, seq, pos);
     }
 
-    private (int, float) ParseFull(ReadOnlySpan<byte> p, ref int o, long baseOffset, ulong seq, int pos)
+    private void ParseFull(ReadOnlySpan<byte> p, ref int o, long baseOffset, int token, ulong seq, int pos)
     {
         int v = (int)_header.VocabSize;
         if (o + 4L * v > p.Length) throw Corrupt(baseOffset + o, "payload ends inside a full-logits record");
         if (_values.Length < v) _values = new float[v];
-        for (int j = 0; j < v; j++)
+        for (int j = 0; j < v; j++) _values[j] = BinaryPrimitives.ReadSingleLittleEndian(p[(o + 4 * j)..]);
+        var logits = _values.AsSpan(0, v);
+        try
         {
-            float z = BinaryPrimitives.ReadSingleLittleEndian(p[(o + 4 * j)..]);
-            if (!float.IsFinite(z)) throw Corrupt(baseOffset + o + 4 * j, $"logit {z} of id {j} is not finite");
-            _values[j] = z;
+            TeacherRecordProcessor.CheckLogits(logits);
+        }
+        catch (RecordValueException ex)
+        {
+            throw Corrupt(baseOffset + o + 4 * ex.Entry, ex.Message);
         }
         o += 4 * v;
-        return _processor.ProcessDense(_values.AsSpan(0, v), _keptIds, _keptProbs, seq * 65536 + (ulong)pos);
+        _records.AddLogits(token, logits, seq, pos);
     }
 
     private uint ReadU32(ReadOnlySpan<byte> p, ref int o, long baseOffset, string what)
