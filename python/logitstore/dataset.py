@@ -211,10 +211,14 @@ class LogitStoreDataset(IterableDataset):
         epoch, next_step = int(state["epoch"]), int(state["next_step"])
         if epoch < 0 or not 0 <= next_step < max(1, self.steps_per_epoch):
             raise ValueError(f"the state's step ({epoch}, {next_step}) is outside [0, {self.steps_per_epoch}) of an epoch")
-        self.set_epoch(epoch, next_step)
         worker, info = state.get("worker"), get_worker_info()
         if worker is not None and info is not None and (worker["id"], worker["num_workers"]) == (info.id, info.num_workers):
+            # This worker's own state (StatefulDataLoader hands each worker the one it saved): the workers stopped
+            # at different steps, so each takes up its own, and the position the workers share is left alone.
+            self._progress = None
             self._worker_resume = (info.id, info.num_workers, int(worker["next_step"]))
+            return
+        self.set_epoch(epoch, next_step)
 
     def __len__(self) -> int:
         """Batches one iteration yields over all workers."""
