@@ -308,7 +308,8 @@ internal static class PackCommand
             Func<Task<IPackSource>> openSource = streamPath is null
                 ? () => Task.FromResult<IPackSource>(new SyntheticPackSource(
                     new SyntheticSource(r.GetValue(tokens), r.GetValue(vocab), r.GetValue(seqLen), r.GetValue(seed)), partSpec))
-                : async () => await StreamPackSource.OpenAsync(await TeacherStream.OpenAsync(streamPath, ct, Listening), ct, part: partSpec);
+                : async () => await StreamPackSource.OpenAsync(
+                    await TeacherStream.OpenAsync(streamPath, ct, Listening), ct, part: partSpec);
             var manifest = await ProgressDisplay.RunAsync(
                 "pack",
                 () => (progress.DonePositions, progress.TotalPositions),
