@@ -83,10 +83,10 @@ public sealed class TeacherWriter : IDisposable
     {
         if (options.Overwrite)
             throw new SettingException("overwrite", "replaces a store and resume finishes one: give one of them");
+        var store = new StoreDirectory(directory);
+        if (!store.HoldsStore) return Create(directory, options); // which checks every setting once
         options.Validate();
         StoreWriterOptions.ValidateSettings(options.Processing, options.Codecs);
-        var store = new StoreDirectory(directory);
-        if (!store.HoldsStore) return Create(directory, options);
         var differences = options.Differences(store.LoadManifest());
         if (differences.Count > 0)
             throw new ArgumentException($"{directory} was written with other settings: {string.Join("; ", differences)}");

@@ -68,10 +68,21 @@ public static class Pack
     /// Packs <paramref name="source"/> into a new store; <paramref name="identitySeed"/> derives the store's ids
     /// (<see cref="StoreWriterOptions.IdentitySeed"/>), so that the same inputs give a byte-identical store.
     /// </summary>
-    public static Task<Manifest> RunAsync(
+    public static async Task<Manifest> RunAsync(
         string directory, IPackSource source, ProcessingOptions processing, CodecOptions codecs, bool overwrite = false,
-        int workers = 0, ulong? identitySeed = null, PackProgress? progress = null, CancellationToken ct = default) =>
-        RunAsync(directory, () => Task.FromResult(source), processing, codecs, overwrite, workers, identitySeed, progress, ct);
+        int workers = 0, ulong? identitySeed = null, PackProgress? progress = null, CancellationToken ct = default)
+    {
+        try
+        {
+            StoreWriterOptions.ValidateSettings(processing, codecs);
+        }
+        catch
+        {
+            await source.DisposeAsync(); // the pack owns the source it was given, refused or not
+            throw;
+        }
+        return await RunValidatedAsync(directory, source, processing, codecs, overwrite, workers, identitySeed, progress, ct);
+    }
 
     /// <summary>
     /// Packs the source <paramref name="openSource"/> opens into a new store, after the settings are checked: a refused
@@ -83,7 +94,15 @@ public static class Pack
         CancellationToken ct = default)
     {
         StoreWriterOptions.ValidateSettings(processing, codecs);
-        await using var source = await openSource();
+        return await RunValidatedAsync(
+            directory, await openSource(), processing, codecs, overwrite, workers, identitySeed, progress, ct);
+    }
+
+    private static async Task<Manifest> RunValidatedAsync(
+        string directory, IPackSource source, ProcessingOptions processing, CodecOptions codecs, bool overwrite, int workers,
+        ulong? identitySeed, PackProgress? progress, CancellationToken ct)
+    {
+        await using var _ = source;
         var options = source.Describe(processing, codecs) with
         {
             Overwrite = overwrite,
