@@ -16,13 +16,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from torch.utils.data import DataLoader
-
+from bench_read import python_dataset  # DataLoader(LogitStoreDataset) timed after its first batch, as bench_read does
 from logitstore import Store
-from logitstore.torch import LogitStoreDataset
 
 REPO = Path(__file__).resolve().parents[2]
 # "batch loader [B=8, T=1024, K=50]  threads  2      2.71 M positions/s  (...)", as `bench read` logs its loader row.
@@ -44,22 +41,6 @@ def csharp_loader(store, b, t, k, workers):
     return float(match.group(5)) * 1e6
 
 
-def python_dataset(store, b, t, k, workers, seconds):
-    """Positions/s that DataLoader(num_workers=workers) delivers from the dataset, after its first batch."""
-    dataset = LogitStoreDataset(store, b, t, k, seed=1, epochs=1000, rank=0, world_size=1)
-    it = iter(DataLoader(dataset, batch_size=None, num_workers=workers))
-    try:
-        next(it)   # workers started, first decode: not steady state
-        batches, start = 0, time.perf_counter()
-        for _ in it:
-            batches += 1
-            if time.perf_counter() - start >= seconds:
-                break
-        return batches * b * t / (time.perf_counter() - start)
-    finally:
-        it._shutdown_workers()
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("store")
@@ -79,7 +60,7 @@ def main():
     for round_ in range(args.rounds):
         for w in args.workers:
             readings[("csharp", w)].append(csharp_loader(args.store, b, t, k, w))
-            readings[("python", w)].append(python_dataset(args.store, b, t, k, w, args.seconds))
+            readings[("python", w)].append(python_dataset(args.store, b, t, k, w, args.seconds, seed=1))
             print(f"round {round_} workers {w}: C# {readings[('csharp', w)][-1] / 1e6:.2f}, Python "
                   f"{readings[('python', w)][-1] / 1e6:.2f} M positions/s", file=sys.stderr)
 

@@ -87,7 +87,8 @@ public static class StudentTrainer
         var device = TorchRuntime.Device(o.Device);
         random.manual_seed((long)o.Seed);
         string dataStore = o.Mode == StudentMode.RecordedOnline
-            ? o.RecordedStore ?? throw new SettingException("recorded", "names the store recorded-online mode trains from, and none was given")
+            ? o.RecordedStore
+                ?? throw new SettingException("recorded", "names the store recorded-online mode trains from, and none was given")
             : o.Store;
         using var store = StoreReader.Open(dataStore);
         LoaderResumeState? resumeFrom = o.Resume ? ReadTrainingState(o.Output) : null;
@@ -106,7 +107,9 @@ public static class StudentTrainer
         DecoderLM? teacher = null;
         if (o.Mode == StudentMode.Online)
         {
-            teacher = Checkpoint.Load(o.Teacher ?? throw new SettingException("teacher", "names the checkpoint online mode runs, and none was given"), device);
+            teacher = Checkpoint.Load(
+                o.Teacher ?? throw new SettingException("teacher", "names the checkpoint online mode runs, and none was given"),
+                device);
             teacher.eval();
         }
         var vocabulary = o.VocabularyFrom is null
@@ -214,7 +217,8 @@ public static class StudentTrainer
     private static LoaderResumeState ReadTrainingState(string? checkpoint)
     {
         string path = Path.Combine(
-            checkpoint ?? throw new SettingException("out", "names the checkpoint a resumed student continues, and none was given"), TrainingStateFile);
+            checkpoint ?? throw new SettingException("out", "names the checkpoint a resumed student continues, and none was given"),
+            TrainingStateFile);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no training state to resume from");
         return LoaderResumeState.FromJson(System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))?["loader"], path);
     }

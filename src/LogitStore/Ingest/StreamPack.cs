@@ -93,7 +93,9 @@ public sealed class StreamPackSource : IPackSource
         }
     }
 
-    /// <summary>Lets <see cref="Pack.ResumeAsync(string, PackResumeInputs, int, PackProgress?, CancellationToken)"/> finish stream packs.</summary>
+    /// <summary>
+    /// Lets <see cref="Pack.ResumeAsync(string, PackResumeInputs, int, PackProgress?, CancellationToken)"/> finish stream packs.
+    /// </summary>
     public static void Register() => PackSources.Register(Kind, ResumeAsync);
 
     /// <summary>Opens the stream a partial store was packed from, sent again by its producer (<see cref="PackSources.Resumer"/>).</summary>

@@ -34,7 +34,9 @@ public sealed class SyntheticPackSource(SyntheticSource source, PartSpec? part =
     public static Task<IPackSource> ResumeAsync(Manifest manifest, PackResumeInputs inputs, CancellationToken ct) =>
         Task.FromResult<IPackSource>(Resume(manifest));
 
-    /// <summary>Lets <see cref="Pack.ResumeAsync(string, PackResumeInputs, int, PackProgress?, CancellationToken)"/> finish synthetic packs.</summary>
+    /// <summary>
+    /// Lets <see cref="Pack.ResumeAsync(string, PackResumeInputs, int, PackProgress?, CancellationToken)"/> finish synthetic packs.
+    /// </summary>
     public static void Register() => PackSources.Register(SyntheticSource.Kind, ResumeAsync);
 
     public StoreWriterOptions Describe(ProcessingOptions processing, CodecOptions codecs)
