@@ -74,7 +74,8 @@ public static class StoreFrontierStudy
 
         var clock = Stopwatch.StartNew();
         var rankTable = DictionaryTraining.RankTable(sample, vocab);
-        var idModel = IdContextTraining.Train(sample, vocab);
+        var idModels = o.Ids.Select(IdCodecSpec.Parse).Where(i => i.TakesIdModel).Distinct()
+            .ToDictionary(i => i, i => IdContextTraining.Train(sample, vocab, i));
         string[] values = sampled ? ["counts"] : o.Values;
         var books = values.Select(ValueCodecSpec.Parse).Where(v => v.IsMvq).Distinct()
             .ToDictionary(v => v.Codebooks, v => DictionaryTraining.Codebooks(sample, v.Codebooks, o.DictionarySample));
@@ -89,6 +90,7 @@ public static class StoreFrontierStudy
                 var valueSpec = ValueCodecSpec.Parse(valuesName);
                 if (idSpec == IdCodecSpec.Delta && valueSpec.IsMvq) continue;   // refused by the writer (spec 5.4)
                 var bookSet = valueSpec.IsMvq ? books[valueSpec.Codebooks] : null;
+                var idModel = idModels.GetValueOrDefault(idSpec);
                 var codecs = new CodecOptions
                 {
                     Ids = idSpec, Values = valueSpec, SequencesPerBlock = o.SequencesPerBlock, ZstdLevel = o.ZstdLevel,
@@ -99,7 +101,7 @@ public static class StoreFrontierStudy
                 var dictionaries = StoreDictionaries.Empty.With(bookSet, rankTable, idModel);
                 var fidelity = StoreReencoding.Fidelity(blocks, sequences, vocab, dictionaries);
                 double dictionaryBytes = (idSpec == IdCodecSpec.Ranked ? rankTable.FileBytes.Length : 0)
-                    + (idSpec == IdCodecSpec.Context ? idModel.FileBytes.Length : 0) + (bookSet?.FileBytes.Length ?? 0);
+                    + (idModel?.FileBytes.Length ?? 0) + (bookSet?.FileBytes.Length ?? 0);
                 double PerToken(ColumnKind kind) => StoreReencoding.ColumnBytes(blocks, kind) / (double)positions;
                 var row = new FrontierRow
                 {

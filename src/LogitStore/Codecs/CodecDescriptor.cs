@@ -24,9 +24,9 @@ internal sealed record CodecParameter(string Meaning, uint Min, uint Max, Dictio
 /// A setting a codec's name carries in the manifest and on the command line after a colon (the M of <c>mvq:M</c>),
 /// with the values a writer takes.
 /// </summary>
-internal sealed record CodecSetting(string Letter, string Meaning, int Min, int Max, int Example)
+internal sealed record CodecSetting(string Letter, string Meaning, int Min, int Max, int Example, Func<int, bool>? Rule = null)
 {
-    public bool Accepts(int value) => value >= Min && value <= Max;
+    public bool Accepts(int value) => value >= Min && value <= Max && (Rule?.Invoke(value) ?? true);
 }
 
 /// <summary>
@@ -63,7 +63,7 @@ internal abstract class CodecDescriptor(CodecId id, string name, ImmutableArray<
 
     public CodecParameter Parameter { get; } = parameter;
 
-    /// <summary>True for the codecs whose <c>codec_param</c> names one of the store's dictionaries (ranked, context, mvq).</summary>
+    /// <summary>True for the codecs whose <c>codec_param</c> names one of the store's dictionaries (ranked, context, banded, mvq).</summary>
     public bool NeedsDictionary => Parameter.Dictionary is not null;
 
     /// <summary>The setting the codec's name carries (<c>mvq:M</c>), or null.</summary>
@@ -80,16 +80,19 @@ internal abstract class CodecDescriptor(CodecId id, string name, ImmutableArray<
     public override string ToString() => Name;
 }
 
-/// <summary>A codec of token ids (the tokens and ids columns; u32 also of sequence_lengths): spec 5.1, 5.2, 5.8, 5.10.</summary>
+/// <summary>A codec of token ids (the tokens and ids columns; u32 also of sequence_lengths): spec 5.1, 5.2, 5.8, 5.10, 5.11.</summary>
 internal sealed class IdCodecDescriptor(
     CodecId id,
     string name,
     ImmutableArray<ColumnKind> columns,
     CodecParameter parameter,
     Func<CodecWriterInputs, IIdCodec> forWriter,
-    Func<uint, StoreDictionaries?, IIdCodec?> forReader)
+    Func<uint, StoreDictionaries?, IIdCodec?> forReader,
+    CodecSetting? setting = null)
     : CodecDescriptor(id, name, columns, parameter)
 {
+    public override CodecSetting? Setting { get; } = setting;
+
     /// <summary>The codec a writer encodes with.</summary>
     public IIdCodec Create(CodecWriterInputs inputs) => forWriter(inputs);
 

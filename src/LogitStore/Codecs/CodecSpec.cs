@@ -2,8 +2,11 @@ using LogitStore.Format;
 
 namespace LogitStore.Codecs;
 
-/// <summary>The codec of a store's ids column (or its tokens column: u32 or packed), parsed once from its name.</summary>
-public readonly record struct IdCodecSpec(CodecId Id)
+/// <summary>
+/// The codec of a store's ids column (or its tokens column: u32 or packed) with its setting (the first rank coded in a
+/// set, R of banded:R), parsed once from its name.
+/// </summary>
+public readonly record struct IdCodecSpec(CodecId Id, int SetsFrom = 0)
 {
     public static readonly IdCodecSpec U32 = new(CodecId.U32);
     public static readonly IdCodecSpec Packed = new(CodecId.Packed);
@@ -11,25 +14,42 @@ public readonly record struct IdCodecSpec(CodecId Id)
     public static readonly IdCodecSpec Ranked = new(CodecId.Ranked);
     public static readonly IdCodecSpec Context = new(CodecId.Context);
 
+    /// <summary>The banded codec whose bands from rank <paramref name="setsFrom"/> on are sets (spec 5.11).</summary>
+    public static IdCodecSpec Banded(int setsFrom) => Parse($"banded:{setsFrom}");
+
     public static IEnumerable<string> Names => NamesFor(ColumnKind.Ids);
 
-    /// <summary>The names of the id codecs a column takes (the ids or the tokens column).</summary>
-    public static IEnumerable<string> NamesFor(ColumnKind column) => CodecTable.For(column).Select(d => d.Name);
+    /// <summary>The names of the id codecs a column takes (the ids or the tokens column), with their settings' letters.</summary>
+    public static IEnumerable<string> NamesFor(ColumnKind column) => CodecTable.For(column).Select(d => d.Syntax);
 
     internal IdCodecDescriptor Descriptor => (IdCodecDescriptor)CodecTable.Of(Id);
 
-    public string Name => CodecTable.Name(Id);
+    public string Name => Descriptor.Setting is null ? CodecTable.Name(Id) : $"{Descriptor.Name}:{SetsFrom}";
 
-    /// <summary>True for the ranked and context codecs, which need the store's id rank table or id context model.</summary>
+    /// <summary>True for the ranked, context and banded codecs, which need one of the store's id dictionaries.</summary>
     public bool NeedsDictionary => Descriptor.NeedsDictionary;
+
+    /// <summary>True for the context and banded codecs, which code under an id context model (kind 3) or id band model (kind 4).</summary>
+    public bool TakesIdModel => Id is CodecId.Context or CodecId.Banded;
 
     /// <summary>The codec a writer encodes the column with.</summary>
     internal IIdCodec Create(CodecWriterInputs inputs) => Descriptor.Create(inputs);
 
-    public static IdCodecSpec Parse(string name) =>
-        CodecTable.For(ColumnKind.Ids).FirstOrDefault(d => d.Name == name) is { } d
-            ? new IdCodecSpec(d.Id)
-            : throw new ArgumentException($"unknown id codec '{name}' ({string.Join(", ", Names)})");
+    public static IdCodecSpec Parse(string name)
+    {
+        int colon = name.IndexOf(':');
+        string codec = colon < 0 ? name : name[..colon];
+        var found = CodecTable.For(ColumnKind.Ids).FirstOrDefault(d => d.Name == codec);
+        if (found is null || (found.Setting is null && colon >= 0))
+            throw new ArgumentException($"unknown id codec '{name}' ({string.Join(", ", Names)})");
+        if (found.Setting is not { } s) return new IdCodecSpec(found.Id);
+        string? setting = colon < 0 ? null : name[(colon + 1)..];
+        return int.TryParse(setting, out int value) && s.Accepts(value)
+            ? new IdCodecSpec(found.Id, value)
+            : throw new ArgumentException(
+                $"id codec '{name}': write {found.Syntax} with {s.Letter} {s.Meaning}, {s.Min}..{s.Max} " +
+                $"(e.g. {found.Name}:{s.Example})");
+    }
 
     public override string ToString() => Name;
 }

@@ -36,8 +36,18 @@ public static class CodecTable
             (reference, dictionaries) => dictionaries?.RankTable(reference) is { } table ? new RankedIdCodec(table) : null),
         new IdCodecDescriptor(
             CodecId.Context, "context", [Ids], CodecParameter.RefOf(DictionaryKind.IdContextModel, "id context model"),
-            inputs => new ContextIdCodec(Needs(inputs.IdModel, "context", "an id context model")),
-            (reference, dictionaries) => dictionaries?.IdModel(reference) is { } model ? new ContextIdCodec(model) : null),
+            inputs => new ContextIdCodec(Needs(inputs.IdModel, "context", "an id context model", DictionaryKind.IdContextModel)),
+            (reference, dictionaries) => dictionaries?.IdModel(reference) is { Kind: DictionaryKind.IdContextModel } model
+                ? new ContextIdCodec(model)
+                : null),
+        new IdCodecDescriptor(
+            CodecId.Banded, "banded", [Ids], CodecParameter.RefOf(DictionaryKind.IdBandModel, "id band model"),
+            inputs => new BandedIdCodec(Needs(inputs.IdModel, "banded", "an id band model", DictionaryKind.IdBandModel)),
+            (reference, dictionaries) => dictionaries?.IdModel(reference) is { Kind: DictionaryKind.IdBandModel } model
+                ? new BandedIdCodec(model)
+                : null,
+            new CodecSetting("R", "the first rank coded in a set: 1 or a power of two from 8", 1, IdContextModel.BandStartLimit / 2,
+                Example: 16, Rule: IdBands.IsBandStart)),
         new ValueCodecDescriptor(
             CodecId.F32, "f32", CodecParameter.None,
             (_, _) => F32ValueCodec.Instance,
@@ -107,4 +117,7 @@ public static class CodecTable
 
     private static T Needs<T>(T? dictionary, string codec, string what) where T : class =>
         dictionary ?? throw new ArgumentException($"the '{codec}' id codec needs {what}");
+
+    private static IdContextModel Needs(IdContextModel? model, string codec, string what, DictionaryKind kind) =>
+        Needs(model, codec, what).Kind == kind ? model! : throw new ArgumentException($"the '{codec}' id codec needs {what}");
 }

@@ -1,12 +1,15 @@
 using System.Buffers.Binary;
 using LogitStore.Format;
+using BandFields = LogitStore.Format.DictionaryFile.IdBandFieldOffsets;
 using Fields = LogitStore.Format.DictionaryFile.IdContextFieldOffsets;
 
 namespace LogitStore.Codecs;
 
 /// <summary>
-/// The id context model of spec 2.4 (kind 3) that the <see cref="ContextIdCodec"/> codes ids under (spec 5.10): a
-/// global rank table, candidate lists keyed by input token, and one frequency table per context and entry group.
+/// The id context model of spec 2.4 that the <see cref="ContextIdCodec"/> (kind 3, spec 5.10) and the
+/// <see cref="BandedIdCodec"/> (kind 4, the id band model, spec 5.11) code ids under: a global rank table, candidate
+/// lists keyed by input token, and one frequency table per context and entry group (kind 3's three groups, or kind 4's
+/// bands).
 /// </summary>
 internal sealed class IdContextModel
 {
@@ -14,9 +17,14 @@ internal sealed class IdContextModel
     public const int Symbols = 124;
     public const int Escape = 123;
     public const int Groups = 3;
+
+    /// <summary>Most bands an id band model has (spec 2.4, kind 4).</summary>
+    public const int MaxBands = 17;
+
+    /// <summary>Band starts stay below this (an entry index is a u16, spec 4.3).</summary>
+    public const int BandStartLimit = 65536;
     public const int PrecisionBits = 12;
     public const int Total = 1 << PrecisionBits;
-    private const int GlobalTablesBytes = 2 * Groups * Symbols;
 
     private readonly int[] _idOfRank;
     private readonly int[] _rankOfId;
@@ -28,19 +36,28 @@ internal sealed class IdContextModel
     private readonly ushort[] _cumulative;
     private readonly byte[] _slotSymbols;
     private readonly Lazy<Dictionary<long, int>> _candidateIndex;
+    private readonly int[] _bandStarts;
+    private readonly byte[] _bandOfEntry;
 
     /// <summary>
-    /// A model from its arrays (spec 2.4, kind 3): <paramref name="frequencies"/> holds the global tables, then each
-    /// context's, <see cref="Groups"/> × <see cref="Symbols"/> per context. Throws <see cref="ArgumentException"/> on
-    /// any rule of the spec it breaks.
+    /// A model from its arrays (spec 2.4): <paramref name="frequencies"/> holds the global tables, then each context's,
+    /// one per group × <see cref="Symbols"/>. Without <paramref name="bandStarts"/> it is a kind 3 id context model (the
+    /// three groups of spec 5.10); with them, a kind 4 id band model whose bands from <paramref name="setFrom"/> on are
+    /// coded as sets (spec 5.11). Throws <see cref="ArgumentException"/> on any rule of the spec it breaks.
     /// </summary>
-    public IdContextModel(int[] idOfRank, int[] contextTokens, int[][] candidateLists, ushort[] frequencies)
+    public IdContextModel(
+        int[] idOfRank, int[] contextTokens, int[][] candidateLists, ushort[] frequencies, int[]? bandStarts = null, int setFrom = 0)
     {
         int v = idOfRank.Length;
         if (v < 2) throw new ArgumentException("an id context model needs a vocabulary of at least 2 ids");
+        Kind = bandStarts is null ? DictionaryKind.IdContextModel : DictionaryKind.IdBandModel;
+        _bandStarts = bandStarts ?? [0, 1, 8];
+        SetFrom = bandStarts is null ? Groups : setFrom;
+        if (BandError(_bandStarts, SetFrom) is { } bandError) throw new ArgumentException(bandError);
+        _bandOfEntry = BandsOfEntries(_bandStarts);
         int c = contextTokens.Length;
         if (candidateLists.Length != c) throw new ArgumentException("one candidate list per context");
-        if (frequencies.Length != Groups * Symbols * (1 + c)) throw new ArgumentException("one frequency table per context and group");
+        if (frequencies.Length != BandCount * Symbols * (1 + c)) throw new ArgumentException("one frequency table per context and group");
         _idOfRank = idOfRank;
         _rankOfId = new int[v];
         Array.Fill(_rankOfId, -1);
@@ -76,7 +93,7 @@ internal sealed class IdContextModel
                     throw new ArgumentException($"context {k}: candidate {id} is a repeat or not below {v}");
             candidateLists[k].CopyTo(_candidates, _candidateStart[k]);
         }
-        int tables = Groups * (1 + c);
+        int tables = BandCount * (1 + c);
         _frequencies = frequencies;
         _cumulative = new ushort[frequencies.Length];
         _slotSymbols = new byte[(long)tables * Total];
@@ -91,12 +108,33 @@ internal sealed class IdContextModel
                 sum += f;
             }
             if (sum != Total) throw new ArgumentException($"frequency table {t} sums to {sum}, not {Total}");
-            if (t < Groups && frequencies[t * Symbols + Escape] != 0)
+            if (t < BandCount && frequencies[t * Symbols + Escape] != 0)
                 throw new ArgumentException($"global table {t} gives the escape a frequency");
         }
         (FileBytes, Ref) = Serialise();
         _candidateIndex = new Lazy<Dictionary<long, int>>(BuildCandidateIndex);
     }
+
+    /// <summary>Kind 3 (an id context model, spec 5.10) or kind 4 (an id band model, spec 5.11).</summary>
+    public DictionaryKind Kind { get; }
+
+    /// <summary>Entry groups: the three of kind 3, or the bands of kind 4.</summary>
+    public int BandCount => _bandStarts.Length;
+
+    /// <summary>The first band coded as a set (<see cref="BandCount"/>: none is; always so for kind 3).</summary>
+    public int SetFrom { get; }
+
+    /// <summary>The first entry index of each band.</summary>
+    public ReadOnlySpan<int> BandStarts => _bandStarts;
+
+    /// <summary>The band of entry <paramref name="entryIndex"/> of a position.</summary>
+    public int BandOf(int entryIndex) => _bandOfEntry[Math.Min(entryIndex, _bandOfEntry.Length - 1)];
+
+    /// <summary>The band of each entry index up to the last band's start (later entries are all in the last band).</summary>
+    internal ReadOnlySpan<byte> BandOfEntry => _bandOfEntry;
+
+    /// <summary>The table of band <paramref name="band"/> in context <paramref name="context"/> (−1: the global table).</summary>
+    public int BandTable(int context, int band) => BandCount * (context + 1) + band;
 
     public int VocabSize => _idOfRank.Length;
     public int ContextCount => _contextTokens.Length;
@@ -139,39 +177,69 @@ internal sealed class IdContextModel
     private (byte[] Bytes, uint Ref) Serialise()
     {
         int v = VocabSize, c = ContextCount;
+        bool banded = Kind == DictionaryKind.IdBandModel;
         Span<byte> fields = stackalloc byte[DictionaryFile.KindFieldsSize];
         fields.Clear();
         BinaryPrimitives.WriteUInt32LittleEndian(fields[Fields.VocabSize..], (uint)v);
         BinaryPrimitives.WriteUInt32LittleEndian(fields[Fields.ContextCount..], (uint)c);
         BinaryPrimitives.WriteUInt32LittleEndian(fields[Fields.CandidateCount..], (uint)_candidates.Length);
-        var body = new byte[BodyLength(v, c, _candidates.Length)];
+        if (banded)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(fields[BandFields.BandCount..], (uint)BandCount);
+            BinaryPrimitives.WriteUInt32LittleEndian(fields[BandFields.SetFrom..], (uint)SetFrom);
+        }
+        var body = new byte[BodyLength(v, c, _candidates.Length, BandCount, banded)];
         var w = body.AsSpan();
         foreach (int id in _idOfRank) { BinaryPrimitives.WriteInt32LittleEndian(w, id); w = w[4..]; }
-        for (int i = 0; i < Groups * Symbols; i++) { BinaryPrimitives.WriteUInt16LittleEndian(w, _frequencies[i]); w = w[2..]; }
+        if (banded)
+            foreach (int start in _bandStarts) { BinaryPrimitives.WriteInt32LittleEndian(w, start); w = w[4..]; }
+        for (int i = 0; i < BandCount * Symbols; i++) { BinaryPrimitives.WriteUInt16LittleEndian(w, _frequencies[i]); w = w[2..]; }
         for (int k = 0; k < c; k++)
         {
             BinaryPrimitives.WriteInt32LittleEndian(w, _contextTokens[k]);
             BinaryPrimitives.WriteInt32LittleEndian(w[4..], _candidateStart[k + 1] - _candidateStart[k]);
             w = w[8..];
         }
-        for (int i = Groups * Symbols; i < _frequencies.Length; i++)
+        for (int i = BandCount * Symbols; i < _frequencies.Length; i++)
         {
             BinaryPrimitives.WriteUInt16LittleEndian(w, _frequencies[i]);
             w = w[2..];
         }
         foreach (int id in _candidates) { BinaryPrimitives.WriteInt32LittleEndian(w, id); w = w[4..]; }
-        var (bytes, parsed) = DictionaryFile.Build(DictionaryKind.IdContextModel, fields, body);
+        var (bytes, parsed) = DictionaryFile.Build(Kind, fields, body);
         return (bytes, parsed.Ref);
     }
 
-    private static long BodyLength(long v, long c, long n) => 4 * v + GlobalTablesBytes + (8 + GlobalTablesBytes) * c + 4 * n;
+    /// <summary>Spec 2.4's body length: kind 3 (<paramref name="banded"/> false, three groups) or kind 4 with B bands.</summary>
+    private static long BodyLength(long v, long c, long n, long bands, bool banded) =>
+        4 * v + (banded ? 4 * bands : 0) + 2 * Symbols * bands * (1 + c) + 8 * c + 4 * n;
+
+    /// <summary>What breaks spec 2.4's rules on bands (kind 4), or null.</summary>
+    private static string? BandError(ReadOnlySpan<int> starts, int setFrom)
+    {
+        if (starts.Length is < 1 or > MaxBands) return $"{starts.Length} bands, not in [1, {MaxBands}]";
+        if (starts[0] != 0) return $"the first band starts at {starts[0]}, not 0";
+        for (int b = 1; b < starts.Length; b++)
+            if (starts[b] <= starts[b - 1] || starts[b] >= BandStartLimit)
+                return $"band {b} starts at {starts[b]}: not after band {b - 1}'s start or not below {BandStartLimit}";
+        return setFrom < 1 || setFrom > starts.Length ? $"set_from {setFrom} is not in [1, {starts.Length}]" : null;
+    }
+
+    private static byte[] BandsOfEntries(ReadOnlySpan<int> starts)
+    {
+        var bandOf = new byte[starts[^1] + 1];
+        for (int b = 0; b < starts.Length; b++)
+            bandOf.AsSpan(starts[b]).Fill((byte)b);
+        return bandOf;
+    }
 
     /// <summary>Reads a kind 3 dictionary, checking every rule of spec 2.4; errors name the file and the offset at fault.</summary>
     internal static IdContextModel FromDictionary(DictionaryFile dict, string file, uint vocabSize)
     {
-        if (dict.Kind != DictionaryKind.IdContextModel)
+        if (dict.Kind is not (DictionaryKind.IdContextModel or DictionaryKind.IdBandModel))
             throw new StoreCorruptException(
-                file, DictionaryFile.Offsets.Kind, $"dictionary kind {(byte)dict.Kind} is not an id context model (3)");
+                file, DictionaryFile.Offsets.Kind, $"dictionary kind {(byte)dict.Kind} is not an id context or band model (3, 4)");
+        bool banded = dict.Kind == DictionaryKind.IdBandModel;
         const int at = DictionaryFile.Offsets.KindFields;
         const int bodyAt = FormatConstants.DictionaryHeaderSize;
         var f = dict.KindFields.Span;
@@ -184,11 +252,18 @@ internal sealed class IdContextModel
         if (c > v) throw new StoreCorruptException(file, at + Fields.ContextCount, $"{c} contexts, more than V = {v}");
         if ((ulong)n > (ulong)c * v || n > int.MaxValue / 8)
             throw new StoreCorruptException(file, at + Fields.CandidateCount, $"{n} candidates, more than C·V = {(ulong)c * v}");
-        int nonZero = f[Fields.Reserved..].IndexOfAnyExcept((byte)0);
+        uint bands = banded ? BinaryPrimitives.ReadUInt32LittleEndian(f[BandFields.BandCount..]) : Groups;
+        uint setFrom = banded ? BinaryPrimitives.ReadUInt32LittleEndian(f[BandFields.SetFrom..]) : Groups;
+        if (bands is < 1 or > MaxBands)
+            throw new StoreCorruptException(file, at + BandFields.BandCount, $"{bands} bands, not in [1, {MaxBands}]");
+        if (setFrom < 1 || setFrom > bands)
+            throw new StoreCorruptException(file, at + BandFields.SetFrom, $"set_from {setFrom} is not in [1, B = {bands}]");
+        int reservedAt = banded ? BandFields.Reserved : Fields.Reserved;
+        int nonZero = f[reservedAt..].IndexOfAnyExcept((byte)0);
         if (nonZero >= 0) throw new StoreCorruptException(
-            file, at + Fields.Reserved + nonZero, "reserved id context model fields are not zero");
+            file, at + reservedAt + nonZero, $"reserved {DictionaryFile.KindName(dict.Kind)} model fields are not zero");
         var body = dict.Body.Span;
-        long expected = BodyLength(v, c, n);
+        long expected = BodyLength(v, c, n, bands, banded);
         if (body.Length != expected)
             throw new StoreCorruptException(
                 file, DictionaryFile.Offsets.BodyLength, $"body is {body.Length} bytes, spec 2.4 gives {expected}");
@@ -204,12 +279,29 @@ internal sealed class IdContextModel
             seen[id] = true;
             idOfRank[r] = (int)id;
         }
-        int globalAt = 4 * (int)v, directoryAt = globalAt + GlobalTablesBytes, contextTablesAt = directoryAt + 8 * (int)c;
-        int candidatesAt = contextTablesAt + GlobalTablesBytes * (int)c;
-        var frequencies = new ushort[Groups * Symbols * (1 + c)];
-        for (int t = 0; t < Groups * (1 + c); t++)
+        int startsAt = 4 * (int)v, globalAt = startsAt + (banded ? 4 * (int)bands : 0);
+        int[]? starts = null;
+        if (banded)
         {
-            int tableAt = t < Groups ? globalAt + 2 * Symbols * t : contextTablesAt + 2 * Symbols * (t - Groups);
+            starts = new int[bands];
+            for (int b = 0; b < bands; b++)
+            {
+                uint start = BinaryPrimitives.ReadUInt32LittleEndian(body[(startsAt + 4 * b)..]);
+                if (start >= BandStartLimit || (b == 0 ? start != 0 : start <= starts[b - 1]))
+                    throw new StoreCorruptException(
+                        file, bodyAt + startsAt + 4 * b,
+                        $"band {b} starts at {start}: band 0 must start at 0, and each later one after the one before and " +
+                        $"below {BandStartLimit}");
+                starts[b] = (int)start;
+            }
+        }
+        int tablesBytes = 2 * Symbols * (int)bands;
+        int directoryAt = globalAt + tablesBytes, contextTablesAt = directoryAt + 8 * (int)c;
+        int candidatesAt = contextTablesAt + tablesBytes * (int)c;
+        var frequencies = new ushort[bands * Symbols * (1 + c)];
+        for (int t = 0; t < bands * (1 + c); t++)
+        {
+            int tableAt = t < bands ? globalAt + 2 * Symbols * t : contextTablesAt + 2 * Symbols * (t - (int)bands);
             int sum = 0;
             for (int s = 0; s < Symbols; s++)
             {
@@ -219,7 +311,7 @@ internal sealed class IdContextModel
             }
             if (sum != Total)
                 throw new StoreCorruptException(file, bodyAt + tableAt, $"frequency table {t} sums to {sum}, not {Total}");
-            if (t < Groups && frequencies[t * Symbols + Escape] != 0)
+            if (t < bands && frequencies[t * Symbols + Escape] != 0)
                 throw new StoreCorruptException(
                     file, bodyAt + tableAt + 2 * Escape, $"global frequency table {t} gives the escape symbol a frequency");
         }
@@ -254,7 +346,7 @@ internal sealed class IdContextModel
         }
         if (listed != n)
             throw new StoreCorruptException(file, at + Fields.CandidateCount, $"N = {n}, the contexts list {listed} candidates");
-        return new IdContextModel(idOfRank, tokens, lists, frequencies);
+        return new IdContextModel(idOfRank, tokens, lists, frequencies, starts, (int)setFrom);
     }
 
     /// <summary>

@@ -93,7 +93,9 @@ internal sealed class StoreDictionaries
         {
             case DictionaryKind.MvqCodebooks: _codebooks[dict.Ref] = MvqCodebooks.FromDictionary(dict, path); break;
             case DictionaryKind.IdRankTable: _rankTables[dict.Ref] = IdRankTable.FromDictionary(dict, path, vocabSize); break;
-            case DictionaryKind.IdContextModel: _idModels[dict.Ref] = IdContextModel.FromDictionary(dict, path, vocabSize); break;
+            case DictionaryKind.IdContextModel or DictionaryKind.IdBandModel:
+                _idModels[dict.Ref] = IdContextModel.FromDictionary(dict, path, vocabSize);
+                break;
         }
     }
 }

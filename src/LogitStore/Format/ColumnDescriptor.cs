@@ -22,6 +22,7 @@ public enum CodecId : byte
     U16 = 3,
     Ranked = 4,
     Context = 5,
+    Banded = 6,
     F32 = 16,
     F16 = 17,
     Q8 = 18,

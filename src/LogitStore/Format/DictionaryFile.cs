@@ -8,6 +8,7 @@ public enum DictionaryKind : byte
     MvqCodebooks = 1,
     IdRankTable = 2,
     IdContextModel = 3,
+    IdBandModel = 4,
 }
 
 /// <summary>
@@ -59,6 +60,17 @@ internal sealed class DictionaryFile
         public const int Reserved = 12;
     }
 
+    /// <summary>Kind 4 (id band model) field offsets of spec 2.4, from the start of the kind fields.</summary>
+    public static class IdBandFieldOffsets
+    {
+        public const int VocabSize = 0;
+        public const int ContextCount = 4;
+        public const int CandidateCount = 8;
+        public const int BandCount = 12;
+        public const int SetFrom = 16;
+        public const int Reserved = 20;
+    }
+
     public const int KindFieldsSize = 24;
     private const int ReservedSize = 3;
 
@@ -82,6 +94,7 @@ internal sealed class DictionaryFile
         DictionaryKind.MvqCodebooks => "mvq",
         DictionaryKind.IdRankTable => "idrank",
         DictionaryKind.IdContextModel => "idctx",
+        DictionaryKind.IdBandModel => "idband",
         _ => $"kind-{(byte)kind}",
     };
 
@@ -134,7 +147,8 @@ internal sealed class DictionaryFile
         if (bytes.Slice(Offsets.Reserved, ReservedSize).ContainsAnyExcept((byte)0))
             throw new StoreCorruptException(file, Offsets.Reserved, "reserved dictionary header bytes are not zero");
         var kind = (DictionaryKind)bytes[Offsets.Kind];
-        if (kind is not (DictionaryKind.MvqCodebooks or DictionaryKind.IdRankTable or DictionaryKind.IdContextModel))
+        if (kind is not (DictionaryKind.MvqCodebooks or DictionaryKind.IdRankTable or DictionaryKind.IdContextModel
+            or DictionaryKind.IdBandModel))
             throw new StoreCorruptException(file, Offsets.Kind, $"unknown dictionary kind {(byte)kind}");
         ulong bodyLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes[Offsets.BodyLength..]);
         if (bodyLength != (ulong)(bytes.Length - FormatConstants.DictionaryHeaderSize))

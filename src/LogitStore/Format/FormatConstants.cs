@@ -4,7 +4,7 @@ namespace LogitStore.Format;
 internal static class FormatConstants
 {
     public const ushort MajorVersion = 1;
-    public const ushort MinorVersion = 4;
+    public const ushort MinorVersion = 5;
 
     public static ReadOnlySpan<byte> ShardMagic => "LGSTSHRD"u8;
     public static ReadOnlySpan<byte> FooterMagic => "LGSTFOOT"u8;

@@ -89,7 +89,7 @@ public sealed record CodecOptions
     }
 
     /// <summary>True when a codec needs a dictionary the writer trains from the first positions (none was given).</summary>
-    public bool TrainsDictionaries => (Ids == IdCodecSpec.Ranked && RankTable is null) || (Ids == IdCodecSpec.Context && IdModel is null)
+    public bool TrainsDictionaries => (Ids == IdCodecSpec.Ranked && RankTable is null) || (Ids.TakesIdModel && IdModel is null)
         || (Values.NeedsDictionary && Codebooks is null);
 
     /// <summary>Builds the block codecs of options that passed <see cref="Validate(uint)"/> and its siblings.</summary>

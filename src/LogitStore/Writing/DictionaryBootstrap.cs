@@ -38,10 +38,10 @@ internal sealed class DictionaryBootstrap(CodecOptions codecs, uint vocabSize)
                 $"built the id rank table from {sample.Sum(s => (long)s.EntryCount)} kept ids in {clock.Elapsed.TotalSeconds:F1} s");
         }
         var idModel = codecs.IdModel;
-        if (idModel is null && codecs.Ids == IdCodecSpec.Context)
+        if (idModel is null && codecs.Ids.TakesIdModel)
         {
             clock.Restart();
-            idModel = IdContextTraining.Train(sample, vocabSize);
+            idModel = IdContextTraining.Train(sample, vocabSize, codecs.Ids);
             log?.Invoke(
                 $"trained the id context model ({idModel.ContextCount} token contexts, {idModel.CandidateCount} candidates) " +
                 $"in {clock.Elapsed.TotalSeconds:F1} s");

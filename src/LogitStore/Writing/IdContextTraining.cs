@@ -1,8 +1,12 @@
 using LogitStore.Codecs;
+using LogitStore.Format;
 
 namespace LogitStore.Writing;
 
-/// <summary>Trains the id context model of the context ids codec from sample sequences (the writer's model, spec 5.10).</summary>
+/// <summary>
+/// Trains the id context model of the context ids codec (the writer's model, spec 5.10), or the id band model of the
+/// banded ids codec (5.11), from sample sequences.
+/// </summary>
 internal static class IdContextTraining
 {
     /// <summary>An input token gets a context when it is seen at this many sample positions.</summary>
@@ -10,7 +14,11 @@ internal static class IdContextTraining
     public const int MaxContexts = 1024;
     public const int MaxCandidates = 4096;
 
-    public static IdContextModel Train(IReadOnlyList<SparseSequence> sample, uint vocabSize)
+    /// <summary>
+    /// The model <paramref name="codec"/> codes under: an id context model for <c>context</c> (the default), an id band
+    /// model for <c>banded:R</c>.
+    /// </summary>
+    public static IdContextModel Train(IReadOnlyList<SparseSequence> sample, uint vocabSize, IdCodecSpec? codec = null)
     {
         int v = checked((int)vocabSize);
         var rankTable = DictionaryTraining.RankTable(sample, vocabSize);
@@ -44,6 +52,8 @@ internal static class IdContextTraining
         lists = keep.Select(k => lists[k]).ToArray();
         contextOf.Clear();
         for (int k = 0; k < contextTokens.Length; k++) contextOf[contextTokens[k]] = k;
+        if (codec is { Id: CodecId.Banded } banded)
+            return TrainBands(sample, rankTable, contextTokens, lists, banded.SetsFrom);
         var indexOf = lists.Select(l =>
         {
             var d = new Dictionary<int, int>(l.Length);
@@ -83,8 +93,72 @@ internal static class IdContextTraining
         return new IdContextModel(idOfRank, contextTokens, lists, frequencies);
     }
 
+    /// <summary>
+    /// The id band model (spec 5.11, the writer's model) over the contexts and lists already chosen: bands that cover the
+    /// sample's longest position, sets from the band at rank <paramref name="setsFrom"/>, tables from the sample's symbols.
+    /// </summary>
+    private static IdContextModel TrainBands(
+        IReadOnlyList<SparseSequence> sample, IdRankTable rankTable, int[] contextTokens, int[][] lists, int setsFrom)
+    {
+        int v = rankTable.VocabSize, maxKept = 1;
+        foreach (var s in sample)
+            foreach (int n in s.KeptCounts) maxKept = Math.Max(maxKept, n);
+        int[] starts = IdBands.Starts(maxKept);
+        int setFrom = IdBands.SetFrom(starts, setsFrom), bands = starts.Length;
+        const int symbols = IdContextModel.Symbols;
+        int tables = bands * (1 + contextTokens.Length);
+        var idOfRank = new int[v];
+        for (int r = 0; r < v; r++) idOfRank[r] = rankTable.IdOf(r);
+        // The symbols of a position depend on the lists, the ranks and the bands only: a model with any valid tables
+        // gives them, so count them under flat tables, then build the model again with the counted ones.
+        var required = new bool[symbols];
+        Array.Fill(required, true);
+        var flat = new ushort[tables * symbols];
+        var ones = Enumerable.Repeat(1L, symbols).ToArray();
+        for (int t = 0; t < tables; t++)
+        {
+            required[IdContextModel.Escape] = t >= bands;
+            ones[IdContextModel.Escape] = t >= bands ? 1 : 0;
+            IdContextModel.Normalise(ones, required, flat.AsSpan(t * symbols, symbols));
+        }
+        var counting = new IdContextModel(idOfRank, contextTokens, lists, flat, starts, setFrom);
+        var sink = new CountingSink(new long[tables * symbols]);
+        var scratch = new long[Math.Max(1, maxKept)];
+        ForEachPosition(sample, (token, ids) =>
+            BandSymbols.OfPosition(counting, counting.ContextOf(token), ids, scratch, ref sink));
+
+        var frequencies = new ushort[tables * symbols];
+        for (int t = 0; t < tables; t++)
+        {
+            int context = t / bands - 1;
+            uint largest = context < 0 ? (uint)v : (uint)lists[context].Length;
+            Array.Clear(required);
+            for (int c = 0; c <= ValueClass.Of(largest, out _, out _); c++) required[c] = true;
+            if (context >= 0) required[IdContextModel.Escape] = true;
+            IdContextModel.Normalise(sink.Counts.AsSpan(t * symbols, symbols), required, frequencies.AsSpan(t * symbols, symbols));
+        }
+        return new IdContextModel(idOfRank, contextTokens, lists, frequencies, starts, setFrom);
+    }
+
+    /// <summary>Counts each table's symbols.</summary>
+    private readonly struct CountingSink(long[] counts) : BandSymbols.ISink
+    {
+        public long[] Counts { get; } = counts;
+
+        public void Escape(int table) => Counts[table * IdContextModel.Symbols + IdContextModel.Escape]++;
+
+        public void Value(int table, uint v) => Counts[table * IdContextModel.Symbols + ValueClass.Of(v, out _, out _)]++;
+    }
+
     /// <summary>Calls <paramref name="visit"/>(input token, index in position, id) for every kept entry, in rank order.</summary>
-    private static void ForEachEntry(IReadOnlyList<SparseSequence> sample, Action<int, int, int> visit)
+    private static void ForEachEntry(IReadOnlyList<SparseSequence> sample, Action<int, int, int> visit) =>
+        ForEachPosition(sample, (token, ids) =>
+        {
+            for (int j = 0; j < ids.Length; j++) visit(token, j, ids[j]);
+        });
+
+    /// <summary>Calls <paramref name="visit"/>(input token, kept ids in rank order) for every position.</summary>
+    private static void ForEachPosition(IReadOnlyList<SparseSequence> sample, PositionVisitor visit)
     {
         int[] ids = [];
         float[] probs = [];
@@ -104,9 +178,12 @@ internal static class IdContextTraining
                 s.Ids.AsSpan(e, n).CopyTo(idSpan);
                 s.Probs.AsSpan(e, n).CopyTo(probSpan);
                 if (!EntryOrder.IsRankOrdered(idSpan, probSpan)) EntryOrder.SortByRank(idSpan, probSpan);
-                for (int j = 0; j < n; j++) visit(s.Tokens[t], j, idSpan[j]);
+                visit(s.Tokens[t], idSpan);
                 e += n;
             }
         }
     }
 }
+
+/// <summary>Visits one position: its input token and its kept ids in rank order.</summary>
+internal delegate void PositionVisitor(int token, ReadOnlySpan<int> ids);

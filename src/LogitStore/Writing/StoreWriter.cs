@@ -49,7 +49,7 @@ public sealed class StoreWriter : IAsyncDisposable
         var rankTable = codecOptions.RankTable
             ?? (codecOptions.Ids == IdCodecSpec.Ranked ? listed.RankTable(DictionaryFile.ParseRef(manifest.Codecs.IdsDictionary)) : null);
         var idModel = codecOptions.IdModel
-            ?? (codecOptions.Ids == IdCodecSpec.Context ? listed.IdModel(DictionaryFile.ParseRef(manifest.Codecs.IdsDictionary)) : null);
+            ?? (codecOptions.Ids.TakesIdModel ? listed.IdModel(DictionaryFile.ParseRef(manifest.Codecs.IdsDictionary)) : null);
         var codebooks = codecOptions.Codebooks
             ?? (codecOptions.Values.NeedsDictionary ? listed.Codebooks(DictionaryFile.ParseRef(manifest.Codecs.ValuesDictionary)) : null);
         var known = codecOptions with { RankTable = rankTable, IdModel = idModel, Codebooks = codebooks };
@@ -253,7 +253,7 @@ public sealed class StoreWriter : IAsyncDisposable
         if (rankTable is not null)
             changed |= Install(DictionaryKind.IdRankTable, rankTable.FileBytes, rankTable.Ref, r => _manifest.Codecs.IdsDictionary = r);
         if (idModel is not null)
-            changed |= Install(DictionaryKind.IdContextModel, idModel.FileBytes, idModel.Ref, r => _manifest.Codecs.IdsDictionary = r);
+            changed |= Install(idModel.Kind, idModel.FileBytes, idModel.Ref, r => _manifest.Codecs.IdsDictionary = r);
         if (codebooks is not null)
             changed |= Install(DictionaryKind.MvqCodebooks, codebooks.FileBytes, codebooks.Ref, r => _manifest.Codecs.ValuesDictionary = r);
         if (changed) CommitManifest();

@@ -18,7 +18,7 @@ public class CodecTableTests
     {
         string[] spec =
         [
-            "u32 0..0", "packed 1..32", "delta 0..0", "u16 0..0", "ranked ref IdRankTable", "context ref IdContextModel",
+            "u32 0..0", "packed 1..32", "delta 0..0", "u16 0..0", "ranked ref IdRankTable", "context ref IdContextModel", "banded ref IdBandModel",
             "f32 0..0", "f16 0..0", "q8 1..255999", "q4 1..255999", "counts 1..65535", "mvq ref MvqCodebooks", "unorm16 0..0",
         ];
         Assert.Equal(spec, CodecTable.Entries.Select(d => d.Parameter.Dictionary is { } kind
@@ -50,7 +50,9 @@ public class CodecTableTests
     public void Help_ListsEachColumnsCodecs_WithTheirSettings()
     {
         Assert.Equal("u32 | packed", CodecTable.Help(ColumnKind.Tokens));
-        Assert.Equal("u32 | packed | delta | ranked | context", CodecTable.Help(ColumnKind.Ids));
+        Assert.Equal(
+            "u32 | packed | delta | ranked | context | banded:R (R the first rank coded in a set: 1 or a power of two from 8, 1-32768)",
+            CodecTable.Help(ColumnKind.Ids));
         Assert.Equal("f32 | f16 | q8 | q4 | counts | mvq:M (M codebooks, 1-32)", CodecTable.Help(ColumnKind.Values));
     }
 
@@ -72,4 +74,25 @@ public class CodecTableTests
     [InlineData("delta")]
     public void ValueCodecName_WithAWrongSetting_IsRefused(string name) =>
         Assert.Throws<ArgumentException>(() => ValueCodecSpec.Parse(name));
+
+    [Theory]
+    [InlineData("banded:1", 1)]
+    [InlineData("banded:8", 8)]
+    [InlineData("banded:32768", 32768)]
+    [InlineData("context", 0)]
+    public void IdCodecNames_RoundTrip(string name, int setsFrom)
+    {
+        var spec = IdCodecSpec.Parse(name);
+        Assert.Equal(setsFrom, spec.SetsFrom);
+        Assert.Equal(name, spec.Name);
+    }
+
+    [Theory]
+    [InlineData("banded:0")]
+    [InlineData("banded:4")]
+    [InlineData("banded:65536")]
+    [InlineData("banded:")]
+    [InlineData("ranked:8")]
+    public void IdCodecName_WithAWrongSetting_IsRefused(string name) =>
+        Assert.Throws<ArgumentException>(() => IdCodecSpec.Parse(name));
 }

@@ -18,7 +18,7 @@ public class ContextIdCodecTests
     /// Sequences whose kept ids depend on the input token (as a teacher's do), so that training finds token contexts:
     /// tokens from a small skewed set, ids mostly from a per-token neighbourhood, some from anywhere.
     /// </summary>
-    private static List<SparseSequence> TokenDependent(Random rng, uint vocab, int sequences, int length, int maxKept)
+    internal static List<SparseSequence> TokenDependent(Random rng, uint vocab, int sequences, int length, int maxKept)
     {
         var list = new List<SparseSequence>();
         for (int q = 0; q < sequences; q++)
@@ -213,7 +213,7 @@ public class ContextIdCodecTests
     private static uint ReadU32(byte[] b, int at) => BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(at));
 
     /// <summary>Recomputes both inner checksums, so that only the model's own rules can catch the change.</summary>
-    private static void Reseal(byte[] bytes)
+    internal static void Reseal(byte[] bytes)
     {
         int h = FormatConstants.DictionaryHeaderSize;
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(DictionaryFile.Offsets.BodyChecksum), Checksum.Of(bytes.AsSpan(h)));
