@@ -1,4 +1,6 @@
 using System.CommandLine;
+using LogitStore.Codecs;
+using LogitStore.Format;
 using LogitStore.Studies.Frontier;
 using LogitStore.Studies.Ids;
 using LogitStore.Studies.Throughput;
@@ -34,12 +36,23 @@ internal static class BenchCommand
             Description = "with --store: report file name (without extension)", DefaultValueFactory = _ => "frontier",
         };
         var noEntropy = new Option<bool>("--no-entropy") { Description = "with --store: skip the id entropy models" };
+        var storeDefaults = new StoreFrontierStudy.Options();
+        var idCodecs = new Option<string[]>("--ids")
+        {
+            Description = $"with --store: ids codecs ({CodecTable.Help(ColumnKind.Ids)})",
+            DefaultValueFactory = _ => storeDefaults.Ids, AllowMultipleArgumentsPerToken = true,
+        };
+        var valueCodecs = new Option<string[]>("--values")
+        {
+            Description = $"with --store: value codecs of the stores with probabilities ({CodecTable.Help(ColumnKind.Values)})",
+            DefaultValueFactory = _ => storeDefaults.Values, AllowMultipleArgumentsPerToken = true,
+        };
         var frontier = new Command(
             "frontier",
             "bytes/token against fidelity for every value codec (f32, f16, q8, q4, mvq:2..32) and id codec, on the synthetic teacher " +
             "or on real-teacher stores (--store)")
         {
-            outOpt, tokens, sample, stores, storePositions, name, noEntropy,
+            outOpt, tokens, sample, stores, storePositions, name, noEntropy, idCodecs, valueCodecs,
         };
         frontier.SetAction(async (r, ct) =>
         {
@@ -48,10 +61,17 @@ internal static class BenchCommand
             var given = r.GetValue(stores) ?? [];
             if (given.Length > 0)
             {
-                var o = new StoreFrontierStudy.Options { Positions = r.GetValue(storePositions), Entropy = !r.GetValue(noEntropy) };
+                var o = new StoreFrontierStudy.Options
+                {
+                    Positions = r.GetValue(storePositions), Entropy = !r.GetValue(noEntropy),
+                    Ids = [.. r.GetValue(idCodecs)!.Select(n => IdCodecSpec.Parse(n).Name)],
+                    Values = [.. r.GetValue(valueCodecs)!.Select(n => ValueCodecSpec.Parse(n).Name)],
+                };
                 var frontiers = StoreFrontierStudy.Run(given, o, Console.WriteLine);
                 string line = $"logitstore bench frontier --store {string.Join(" --store ", given)}" +
                     (o.Positions > 0 ? $" --positions {o.Positions}" : "") + (o.Entropy ? "" : " --no-entropy") +
+                    (o.Ids.SequenceEqual(storeDefaults.Ids) ? "" : $" --ids {string.Join(' ', o.Ids)}") +
+                    (o.Values.SequenceEqual(storeDefaults.Values) ? "" : $" --values {string.Join(' ', o.Values)}") +
                     $" --name {file} --out {dir}";
                 StoreFrontierReport.Write(dir, file, frontiers, line);
                 Console.WriteLine($"wrote {dir}/{file}.md, {file}.json, {file}.png ({frontiers.Sum(f => f.Rows.Count)} configurations)");

@@ -40,7 +40,7 @@ public static class StoreFrontierStudy
         public int SequencesPerBlock { get; init; } = new CodecOptions().SequencesPerBlock;
         public int ZstdLevel { get; init; } = new CodecOptions().ZstdLevel;
         public int DecodeRepeats { get; init; } = 2;
-        public string[] Ids { get; init; } = ["u32", "packed", "delta", "ranked", "context"];
+        public string[] Ids { get; init; } = ["u32", "packed", "delta", "ranked", "context", "banded:8", "banded:16", "banded:32"];
         public string[] Values { get; init; } = ["f16", "q8", "mvq:4", "mvq:8"];
 
         /// <summary>Whether to measure the id entropies of each store (<see cref="IdContextEntropy"/>).</summary>

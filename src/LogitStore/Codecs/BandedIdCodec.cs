@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Runtime.CompilerServices;
+using System.Numerics;
 using LogitStore.Format;
 
 namespace LogitStore.Codecs;
@@ -261,24 +261,34 @@ internal static class BandSymbols
 }
 
 /// <summary>
-/// The writer's bands (spec 5.11, the writer's model): entries 0, 1–7, then bands twice as long as the one before
-/// (8–15, 16–31, …), and the band a <c>banded:R</c> codec starts its sets at.
+/// The writer's bands (spec 5.11, the writer's model): ordered bands 0, 1–7, then each twice as long as the one before
+/// (8–15, 16–31, …) up to the rank R of <c>banded:R</c>; from R on, set bands of 4 entries, or of an eighth of their
+/// start rounded down to a power of two where that is more (8 from rank 64, 16 from 128, …).
 /// </summary>
 internal static class IdBands
 {
-    /// <summary>The band starts that cover positions of up to <paramref name="maxKept"/> entries (at least one band).</summary>
-    public static int[] Starts(int maxKept)
+    /// <summary>Fewest entries a set band holds: permuting more values at once costs more KL than it saves bits.</summary>
+    public const int SetWidth = 4;
+
+    /// <summary>
+    /// The band starts that cover positions of up to <paramref name="maxKept"/> entries (at least one band), with set bands
+    /// from rank <paramref name="setsFrom"/> on.
+    /// </summary>
+    public static int[] Starts(int maxKept, int setsFrom)
     {
         var starts = new List<int> { 0 };
-        for (int start = 1; start < maxKept && starts.Count < IdContextModel.MaxBands; start = start == 1 ? 8 : 2 * start)
-            starts.Add(start);
+        for (int start = 1; start < maxKept; start = Next(start, setsFrom)) starts.Add(start);
         return [.. starts];
     }
+
+    private static int Next(int start, int setsFrom) =>
+        start >= setsFrom ? start + Math.Max(SetWidth, (int)BitOperations.RoundUpToPowerOf2((uint)start + 1) / 16)
+        : start == 1 ? Math.Min(8, setsFrom) : Math.Min(2 * start, setsFrom);
 
     /// <summary>Whether some band of the writer's layout starts at rank <paramref name="rank"/> (1, 8, 16, 32, …).</summary>
     public static bool IsBandStart(int rank) => rank == 1 || (rank >= 8 && (rank & (rank - 1)) == 0);
 
-    /// <summary>The first band at or after rank <paramref name="setsFrom"/>: the model's <c>set_from</c>.</summary>
+    /// <summary>The band that starts at rank <paramref name="setsFrom"/> (or after it): the model's <c>set_from</c>.</summary>
     public static int SetFrom(ReadOnlySpan<int> starts, int setsFrom)
     {
         for (int b = 1; b < starts.Length; b++)

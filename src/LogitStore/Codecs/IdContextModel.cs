@@ -19,7 +19,7 @@ internal sealed class IdContextModel
     public const int Groups = 3;
 
     /// <summary>Most bands an id band model has (spec 2.4, kind 4).</summary>
-    public const int MaxBands = 17;
+    public const int MaxBands = 128;
 
     /// <summary>Band starts stay below this (an entry index is a u16, spec 4.3).</summary>
     public const int BandStartLimit = 65536;

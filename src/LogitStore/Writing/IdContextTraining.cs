@@ -103,7 +103,7 @@ internal static class IdContextTraining
         int v = rankTable.VocabSize, maxKept = 1;
         foreach (var s in sample)
             foreach (int n in s.KeptCounts) maxKept = Math.Max(maxKept, n);
-        int[] starts = IdBands.Starts(maxKept);
+        int[] starts = IdBands.Starts(maxKept, setsFrom);
         int setFrom = IdBands.SetFrom(starts, setsFrom), bands = starts.Length;
         const int symbols = IdContextModel.Symbols;
         int tables = bands * (1 + contextTokens.Length);
