@@ -261,9 +261,9 @@ internal static class BandSymbols
 }
 
 /// <summary>
-/// The writer's bands (spec 5.11, the writer's model): ordered bands 0, 1–7, then each twice as long as the one before
-/// (8–15, 16–31, …) up to the rank R of <c>banded:R</c>; from R on, set bands of 4 entries, or of an eighth of their
-/// start rounded down to a power of two where that is more (8 from rank 64, 16 from 128, …).
+/// The writer's bands (spec 5.11, the writer's model): ordered bands 0, 1, 2–3, 4–7, … (each from the third on twice as
+/// long as the one before) up to the rank R of <c>banded:R</c>; from R on, set bands of 4 entries, or of an eighth of
+/// their start rounded down to a power of two where that is more (8 from rank 64, 16 from 128, …).
 /// </summary>
 internal static class IdBands
 {
@@ -283,10 +283,10 @@ internal static class IdBands
 
     private static int Next(int start, int setsFrom) =>
         start >= setsFrom ? start + Math.Max(SetWidth, (int)BitOperations.RoundUpToPowerOf2((uint)start + 1) / 16)
-        : start == 1 ? Math.Min(8, setsFrom) : Math.Min(2 * start, setsFrom);
+        : Math.Min(2 * start, setsFrom);
 
-    /// <summary>Whether some band of the writer's layout starts at rank <paramref name="rank"/> (1, 8, 16, 32, …).</summary>
-    public static bool IsBandStart(int rank) => rank == 1 || (rank >= 8 && (rank & (rank - 1)) == 0);
+    /// <summary>Whether an ordered band of the writer's layout starts at rank <paramref name="rank"/>: a power of two.</summary>
+    public static bool IsBandStart(int rank) => rank >= 1 && (rank & (rank - 1)) == 0;
 
     /// <summary>The band that starts at rank <paramref name="setsFrom"/> (or after it): the model's <c>set_from</c>.</summary>
     public static int SetFrom(ReadOnlySpan<int> starts, int setsFrom)

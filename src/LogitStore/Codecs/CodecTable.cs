@@ -46,7 +46,7 @@ public static class CodecTable
             (reference, dictionaries) => dictionaries?.IdModel(reference) is { Kind: DictionaryKind.IdBandModel } model
                 ? new BandedIdCodec(model)
                 : null,
-            new CodecSetting("R", "the first rank coded in a set: 1 or a power of two from 8", 1, IdContextModel.BandStartLimit / 2,
+            new CodecSetting("R", "the first rank coded in a set, a power of two", 1, IdContextModel.BandStartLimit / 2,
                 Example: 16, Rule: IdBands.IsBandStart)),
         new ValueCodecDescriptor(
             CodecId.F32, "f32", CodecParameter.None,

@@ -68,16 +68,16 @@ public class BandedIdCodecTests
     public void TheWritersBands_DoubleAfterTheSecond_AndSetFromNamesTheBandAtR()
     {
         Assert.Equal([0], IdBands.Starts(1, 16));
-        Assert.Equal([0, 1, 8, 16, 32], IdBands.Starts(50, 1024));
-        Assert.Equal([0, 1, 8, 16, 20, 24, 28, 32, 36, 40, 44, 48], IdBands.Starts(50, 16));
-        Assert.Equal([0, 1, 8, 12, 16, 20], IdBands.Starts(21, 8));
+        Assert.Equal([0, 1, 2, 4, 8, 16, 32], IdBands.Starts(50, 1024));
+        Assert.Equal([0, 1, 2, 4, 8, 16, 20, 24, 28, 32, 36, 40, 44, 48], IdBands.Starts(50, 16));
+        Assert.Equal([0, 1, 2, 4, 8, 12, 16, 20], IdBands.Starts(21, 8));
         Assert.Equal([60, 64, 72, 80], IdBands.Starts(81, 16)[^4..]);
         Assert.Equal([0, 1, 5], IdBands.Starts(6, 1));
         Assert.True(IdBands.Starts(65535, 1).Length <= IdContextModel.MaxBands);
-        Assert.Equal(3, IdBands.SetFrom([0, 1, 8, 16, 20], 16));
-        Assert.Equal(5, IdBands.SetFrom([0, 1, 8, 16, 32], 64));
-        Assert.True(IdBands.IsBandStart(1) && IdBands.IsBandStart(8) && IdBands.IsBandStart(32));
-        Assert.False(IdBands.IsBandStart(4) || IdBands.IsBandStart(12) || IdBands.IsBandStart(0));
+        Assert.Equal(5, IdBands.SetFrom([0, 1, 2, 4, 8, 16, 20], 16));
+        Assert.Equal(5, IdBands.SetFrom([0, 1, 2, 4, 8], 64));
+        Assert.True(IdBands.IsBandStart(1) && IdBands.IsBandStart(4) && IdBands.IsBandStart(32));
+        Assert.False(IdBands.IsBandStart(3) || IdBands.IsBandStart(12) || IdBands.IsBandStart(0));
         Assert.Equal("banded:16", IdCodecSpec.Parse("banded:16").Name);
         Assert.Throws<ArgumentException>(() => IdCodecSpec.Parse("banded:12"));
         Assert.Throws<ArgumentException>(() => IdCodecSpec.Parse("banded"));
@@ -130,16 +130,16 @@ public class BandedIdCodecTests
         const int v = 400;
         var model = IdContextTraining.Train(ContextIdCodecTests.TokenDependent(new Random(2), v, 6, 200, 40), v, IdCodecSpec.Banded(16));
         Assert.Equal(DictionaryKind.IdBandModel, model.Kind);
-        Assert.Equal([0, 1, 8, 16, 20, 24, 28, 32, 36], model.BandStarts.ToArray());
-        Assert.Equal(3, model.SetFrom);
+        Assert.Equal([0, 1, 2, 4, 8, 16, 20, 24, 28, 32, 36], model.BandStarts.ToArray());
+        Assert.Equal(5, model.SetFrom);
         var reread = IdContextModel.FromDictionary(DictionaryFile.Parse(model.FileBytes, "idband.lsd"), "idband.lsd", v);
         Assert.Equal(model.FileBytes, reread.FileBytes);
-        Assert.Equal(3, reread.SetFrom);
+        Assert.Equal(5, reread.SetFrom);
 
         int fields = DictionaryFile.Offsets.KindFields, startsAt = FormatConstants.DictionaryHeaderSize + 4 * v;
         foreach (var (at, value) in new (int, uint)[]
         {
-            (fields + BandFields.BandCount, 129), (fields + BandFields.SetFrom, 0), (fields + BandFields.SetFrom, 10),
+            (fields + BandFields.BandCount, 129), (fields + BandFields.SetFrom, 0), (fields + BandFields.SetFrom, 12),
             (fields + BandFields.Reserved, 1), (startsAt, 1), (startsAt + 8, 1), (startsAt + 16, 65536),
         })
         {

@@ -51,7 +51,7 @@ public class CodecTableTests
     {
         Assert.Equal("u32 | packed", CodecTable.Help(ColumnKind.Tokens));
         Assert.Equal(
-            "u32 | packed | delta | ranked | context | banded:R (R the first rank coded in a set: 1 or a power of two from 8, 1-32768)",
+            "u32 | packed | delta | ranked | context | banded:R (R the first rank coded in a set, a power of two, 1-32768)",
             CodecTable.Help(ColumnKind.Ids));
         Assert.Equal("f32 | f16 | q8 | q4 | counts | mvq:M (M codebooks, 1-32)", CodecTable.Help(ColumnKind.Values));
     }
@@ -89,7 +89,7 @@ public class CodecTableTests
 
     [Theory]
     [InlineData("banded:0")]
-    [InlineData("banded:4")]
+    [InlineData("banded:12")]
     [InlineData("banded:65536")]
     [InlineData("banded:")]
     [InlineData("ranked:8")]
