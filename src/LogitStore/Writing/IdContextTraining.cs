@@ -14,6 +14,9 @@ internal static class IdContextTraining
     public const int MaxContexts = 1024;
     public const int MaxCandidates = 4096;
 
+    /// <summary>An id band model's list scores each kept occurrence at entry index j as ⌊10^6 / (1 + j)⌋.</summary>
+    private const long RankWeight = 1_000_000;
+
     /// <summary>
     /// The model <paramref name="codec"/> codes under: an id context model for <c>context</c> (the default), an id band
     /// model for <c>banded:R</c>.
@@ -39,9 +42,17 @@ internal static class IdContextTraining
         {
             if (contextOf.TryGetValue(token, out int k)) idCounts[k][id] = idCounts[k].GetValueOrDefault(id) + 1;
         });
-        var lists = idCounts
-            .Select(c => c.Where(kv => kv.Value >= 2)
-                .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key)
+        // An id band model orders a list by rank-weighted counts: a set band's canonical order is the list's, and an id
+        // that is often near the top belongs before one kept as often further down (spec 5.11, the writer's model).
+        bool banded = codec is { Id: CodecId.Banded };
+        var idScores = contextTokens.Select(_ => new Dictionary<int, long>()).ToArray();
+        if (banded)
+            ForEachEntry(sample, (token, j, id) =>
+            {
+                if (contextOf.TryGetValue(token, out int k)) idScores[k][id] = idScores[k].GetValueOrDefault(id) + RankWeight / (1 + j);
+            });
+        var lists = idCounts.Select((counts, k) => counts.Where(kv => kv.Value >= 2)
+                .OrderByDescending(kv => banded ? idScores[k][kv.Key] : kv.Value).ThenBy(kv => kv.Key)
                 .Take(MaxCandidates)
                 .Select(kv => kv.Key)
                 .ToArray())
