@@ -29,9 +29,10 @@ public sealed record ColdPass(
     long? StorageBytesRead, IReadOnlyList<string> FilesStillResident);
 
 /// <summary>
-/// Whole passes of several read paths, interleaved so that their ratios are side by side: each cold round drops a path's
-/// files and reads them once, path after path (A, B, C, then again); after a warm-up pass of each, the hot passes read
-/// each path again in the same order.
+/// Whole passes of several read paths, interleaved so that their ratios are side by side: after a warm-up pass of each
+/// path (code compiled, files cached), every round drops each path's files and reads them once, path after path (A, B, C
+/// cold), then reads each path again with its files cached (A, B, C hot); then the next round. A shift in the machine's
+/// load over the run then falls on cold and hot passes, and on every path, alike.
 /// </summary>
 public static class ReadPasses
 {
@@ -44,34 +45,22 @@ public static class ReadPasses
     public static async Task<Result> RunAsync(
         IReadOnlyList<PassPath> paths, int coldRounds, int hotPasses, Action<string>? log = null, CancellationToken ct = default)
     {
+        foreach (var path in paths) await TimeAsync(path, ct); // warm-up: the code compiled, the files cached
         var cold = new List<ColdPass>();
-        if (PageCache.CanDrop)
-            for (int round = 1; round <= coldRounds; round++)
+        var hot = paths.ToDictionary(p => p.Name, _ => new List<(double Seconds, long Positions)>());
+        for (int round = 1; round <= Math.Max(PageCache.CanDrop ? coldRounds : 0, hotPasses); round++)
+        {
+            if (PageCache.CanDrop && round <= coldRounds)
+                foreach (var path in paths)
+                    cold.Add(await ColdPassAsync(path, round, log, ct));
+            if (round <= hotPasses)
                 foreach (var path in paths)
                 {
-                    var drop = PageCache.Drop(path.Files);
-                    long? readBefore = StorageBytesRead();
-                    var (seconds, positions) = await TimeAsync(path, ct);
-                    long? readAfter = StorageBytesRead();
-                    var pass = new ColdPass(
-                        round, path.Name, seconds, positions, drop.Before, drop.After, PageCache.ResidencyOf(path.Files),
-                        readAfter - readBefore, drop.FilesStillResident);
-                    cold.Add(pass);
-                    log?.Invoke(
-                        $"cold {round}: {path.Name,-40} {positions / seconds / 1e6,8:F2} M positions/s  resident " +
-                        $"{Percent(drop.Before.Share)} → {Percent(drop.After.Share)} (dropped) → " +
-                        $"{Percent(pass.AfterPass.Share)} (read); " +
-                        $"{(pass.StorageBytesRead is { } b ? $"{b / 1e6:F1} MB" : "unknown bytes")} read from storage");
+                    var timed = await TimeAsync(path, ct);
+                    hot[path.Name].Add(timed);
+                    log?.Invoke($"hot {round}:  {path.Name,-40} {timed.Positions / timed.Seconds / 1e6,8:F2} M positions/s");
                 }
-        foreach (var path in paths) await TimeAsync(path, ct); // warm-up: the files into the cache, the code jitted
-        var hot = paths.ToDictionary(p => p.Name, _ => new List<(double Seconds, long Positions)>());
-        for (int pass = 1; pass <= hotPasses; pass++)
-            foreach (var path in paths)
-            {
-                var timed = await TimeAsync(path, ct);
-                hot[path.Name].Add(timed);
-                log?.Invoke($"hot {pass}:  {path.Name,-40} {timed.Positions / timed.Seconds / 1e6,8:F2} M positions/s");
-            }
+        }
 
         var rows = new List<PassRow>();
         foreach (var path in paths)
@@ -81,6 +70,22 @@ public static class ReadPasses
             rows.Add(HotRow(path, hot[path.Name]));
         }
         return new Result(rows, cold);
+    }
+
+    private static async Task<ColdPass> ColdPassAsync(PassPath path, int round, Action<string>? log, CancellationToken ct)
+    {
+        var drop = PageCache.Drop(path.Files);
+        long? readBefore = StorageBytesRead();
+        var (seconds, positions) = await TimeAsync(path, ct);
+        long? readAfter = StorageBytesRead();
+        var pass = new ColdPass(
+            round, path.Name, seconds, positions, drop.Before, drop.After, PageCache.ResidencyOf(path.Files),
+            readAfter - readBefore, drop.FilesStillResident);
+        log?.Invoke(
+            $"cold {round}: {path.Name,-40} {positions / seconds / 1e6,8:F2} M positions/s  resident " +
+            $"{Percent(drop.Before.Share)} → {Percent(drop.After.Share)} (dropped) → {Percent(pass.AfterPass.Share)} (read); " +
+            $"{(pass.StorageBytesRead is { } b ? $"{b / 1e6:F1} MB" : "unknown bytes")} read from storage");
+        return pass;
     }
 
     private static PassRow HotRow(PassPath path, IReadOnlyList<(double Seconds, long Positions)> passes)

@@ -17,7 +17,8 @@ public sealed record ColdComparison(
     double LogitStoreOverPlainCold, double LogitStoreOverPlainHot, double LogitStoreOverParquetCold,
     double LogitStoreOverParquetHot, double PlainColdFileBytesPerSecond, double RawColdBytesPerSecond, double RawColdSeconds,
     double PlainColdSeconds, double PlainHotSeconds, double PlainColdOverHot, double LogitStoreColdOverHot,
-    double LogitStoreColdFileBytesPerSecond, double? TargetHoldsBelowDiskBytesPerSecond)
+    double LogitStoreColdFileBytesPerSecond, double LogitStoreColdSeconds, double LogitStoreFileBytes,
+    double? TargetHoldsBelowDiskBytesPerSecond)
 {
     /// <summary>The cold ratio the read path aims at: LogitStore's cold positions/s over the plain arrays'.</summary>
     public const double Target = 3;
@@ -70,6 +71,7 @@ internal static class ReadReport
         double fileBytes = r.PlainPositions * plain.BytesPerPosition;
         double rawSeconds = fileBytes / raw.FileBytesPerSecond;
         double hotSeconds = r.PlainPositions / plainHot.PositionsPerSecond;
+        long oursPositions = r.Passes.ColdPasses.First(p => p.Path == r.LogitStorePath).Positions;
         // On a disk of rate D the plain path reads at most D / its bytes per position, while LogitStore keeps its hot rate
         // as long as D covers its own bytes; the target then holds for D below LogitStore's hot rate × plain bytes / target.
         double? holdsBelow = plain.BytesPerPosition > ColdComparison.Target * ours.BytesPerPosition
@@ -88,6 +90,8 @@ internal static class ReadReport
             plain.PositionsPerSecond / plainHot.PositionsPerSecond,
             ours.PositionsPerSecond / oursHot.PositionsPerSecond,
             ours.FileBytesPerSecond,
+            oursPositions / ours.PositionsPerSecond,
+            oursPositions * ours.BytesPerPosition,
             holdsBelow);
     }
 
@@ -122,9 +126,10 @@ internal static class ReadReport
             "Each pass opens the path's files and reads every position once, in order, into the dense [B, T, K] layout on " +
             "one thread (LogitStore: the batch loader with one worker, not shuffled). Cold: the first pass after fsync and " +
             "posix_fadvise(POSIX_FADV_DONTNEED) on every file of the path (manifest, dictionaries and shards for the store), " +
-            $"checked with mincore; the median of {coldRounds} rounds, the paths one after another in each round. Hot: the best " +
-            $"of {hotPasses} passes with the files cached. Bytes read per position: the bytes of the path's files over the " +
-            "positions a pass read; MB/s of files: those bytes per second of the pass.");
+            $"checked with mincore; the median of {coldRounds} rounds. Hot: the best of {hotPasses} passes with the files " +
+            "cached. After a warm-up pass of each path, each round runs every path cold, one after another, then every path " +
+            "hot. Bytes read per position: the bytes of the path's files over the positions a pass read; MB/s of files: " +
+            "those bytes per second of the pass.");
         sb.AppendLine();
         if (!PageCache.CanDrop)
         {
@@ -164,20 +169,33 @@ internal static class ReadReport
             $"{c.RawColdBytesPerSecond / 1e6:F0} MB/s ({c.RawColdSeconds:F3} s; the median of {coldRounds}, a single-machine " +
             $"reading of this disk); the plain path's hot pass takes {c.PlainHotSeconds:F3} s.");
         sb.AppendLine();
+        double rawOverPlain = c.RawColdBytesPerSecond / c.PlainColdFileBytesPerSecond;
         sb.AppendLine(c.PlainColdOverHot >= ColdComparison.NotWaitingOnDisk
             ? $"The plain path's cold pass runs at {c.PlainColdOverHot:P0} of its hot rate: with this disk it is bound by " +
-              "copying out of the page cache, not by the disk (a fast disk, or a virtual disk the host caches)."
-            : $"The plain path's cold pass runs at {c.PlainColdOverHot:P0} of its hot rate, so it waits on the disk, but not " +
-              "on its bandwidth: large sequential reads get the same file " +
-              $"{c.RawColdBytesPerSecond / c.PlainColdFileBytesPerSecond:F1}× as fast as the memory map's page faults draw it " +
-              "(the kernel reads ahead a little at each fault), and a disk this fast may be a virtual disk the host caches.");
+              "copying out of the page cache, not by the disk."
+            : $"The plain path's cold pass runs at {c.PlainColdOverHot:P0} of its hot rate, so it waits on the disk" +
+              (rawOverPlain >= 1.25
+                  ? $"; large sequential reads get the same file {rawOverPlain:F1}× as fast as the memory map's page faults " +
+                    "draw it (the kernel reads ahead one window at each fault), so part of that wait is the faults' reads, " +
+                    "not the disk's bandwidth."
+                  : ", at nearly the rate of large sequential reads: the disk's bandwidth bounds it."));
+        bool decodeBound = c.LogitStoreColdFileBytesPerSecond < 0.25 * c.RawColdBytesPerSecond;
         sb.AppendLine(
-            $"LogitStore's cold pass runs at {c.LogitStoreColdOverHot:P0} of its hot rate and draws its files at " +
-            $"{c.LogitStoreColdFileBytesPerSecond / 1e6:F0} MB/s, {c.LogitStoreColdFileBytesPerSecond / c.RawColdBytesPerSecond:P1} " +
-            "of the raw read's rate: " +
-            (c.LogitStoreColdFileBytesPerSecond < 0.25 * c.RawColdBytesPerSecond
+            $"LogitStore's cold pass takes {c.LogitStoreColdSeconds:F2} s, {c.LogitStoreColdOverHot:P0} of its hot rate, and " +
+            $"draws its {c.LogitStoreFileBytes / 1e6:F0} MB of files at {c.LogitStoreColdFileBytesPerSecond / 1e6:F0} MB/s, " +
+            $"{c.LogitStoreColdFileBytesPerSecond / c.RawColdBytesPerSecond:P1} of the raw read's rate (which would read them in " +
+            $"{c.LogitStoreFileBytes / c.RawColdBytesPerSecond:F3} s): " +
+            (decodeBound
                 ? $"it is bound by decoding (ids `{codecs.Ids}`, values `{codecs.Values}`), not by the disk."
                 : "the disk's rate counts for it as well."));
+        if (decodeBound && c.LogitStoreOverPlainCold < ColdComparison.Target)
+            sb.AppendLine(
+                $"So on this disk ({c.RawColdBytesPerSecond / 1e6:F0} MB/s to large reads: a fast disk, or a virtual disk the " +
+                $"host caches) the plain arrays' cold pass still delivers {plain.PositionsPerSecond / 1e6:F2}M positions/s, " +
+                (c.LogitStoreOverPlainCold < 1
+                    ? $"{1 / c.LogitStoreOverPlainCold:F1}× LogitStore's decode rate, and LogitStore's "
+                    : $"LogitStore's decode rate is only {c.LogitStoreOverPlainCold:F2}× that, and its ") +
+                $"{plain.BytesPerPosition / ours.BytesPerPosition:F1}× fewer bytes per position do not make up for it.");
         sb.AppendLine();
         if (c.TargetHoldsBelowDiskBytesPerSecond is { } below)
             sb.AppendLine(
