@@ -92,20 +92,36 @@ internal static class BenchCommand
             Description = "most threads (decode scaling and loader workers)",
             DefaultValueFactory = _ => Environment.ProcessorCount,
         };
+        var readDefaults = new ReadBenchmark.Options();
+        var coldRounds = new Option<int>("--cold-rounds")
+        {
+            Description = "cold passes of each path, each after dropping its files from the page cache (Linux)",
+            DefaultValueFactory = _ => readDefaults.ColdRounds,
+        };
+        var hotPasses = new Option<int>("--hot-passes")
+        {
+            Description = "passes of each path with its files cached; the best counts", DefaultValueFactory = _ => readDefaults.HotPasses,
+        };
         var read = new Command(
             "read",
-            "decode, random access, batch loader, and the plain alternatives (int32+fp32 via mmap, Parquet) " +
-            "written from the same data, side by side")
+            "decode, random access, batch loader, and whole passes, cold and hot, of the store against the plain alternatives " +
+            "(int32+fp32 via mmap, Parquet) written from the same data, side by side")
         {
-            store, readOut, batch, seq, k, workers,
+            store, readOut, batch, seq, k, workers, coldRounds, hotPasses,
         };
         read.SetAction(async (r, ct) =>
         {
-            var rows = await ReadBenchmark.RunAsync(r.GetValue(store)!, r.GetValue(readOut)!, new ReadBenchmark.Options
+            string dir = r.GetValue(readOut)!;
+            var o = readDefaults with
             {
                 BatchSize = r.GetValue(batch), SequenceLength = r.GetValue(seq), TopK = r.GetValue(k), MaxThreads = r.GetValue(workers),
-            }, Console.WriteLine, ct);
-            Console.WriteLine($"wrote {r.GetValue(readOut)}/read.md, read.json, read.png ({rows.Count} paths)");
+                ColdRounds = r.GetValue(coldRounds), HotPasses = r.GetValue(hotPasses),
+            };
+            string line = $"logitstore bench read {r.GetValue(store)} --out {dir} --batch {o.BatchSize}" +
+                (o.SequenceLength > 0 ? $" --seq {o.SequenceLength}" : "") + (o.TopK > 0 ? $" --k {o.TopK}" : "") +
+                $" --workers {o.MaxThreads} --cold-rounds {o.ColdRounds} --hot-passes {o.HotPasses}";
+            var result = await ReadBenchmark.RunAsync(r.GetValue(store)!, dir, o, line, Console.WriteLine, ct);
+            Console.WriteLine($"wrote {dir}/read.md, read.json, read.png ({result.Rows.Count + result.Passes.Rows.Count} rows)");
             return 0;
         });
         var entropyStore = new Option<string>("--store") { Description = "store directory", Required = true };

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using LogitStore.Reading;
 using Parquet;
 using Parquet.Schema;
@@ -173,23 +172,18 @@ public sealed class ParquetAlternative
     }
 
     /// <summary>
-    /// Sequential read into the dense layout, one row group after another (wrapping), for <paramref name="seconds"/>: positions/s.
+    /// Opens the file and reads every row group once, in order, into the dense layout (one group's rows at a time):
+    /// positions read. The read benchmark's whole pass, cold or hot.
     /// </summary>
-    public async Task<double> ReadRateAsync(double seconds, CancellationToken ct = default)
+    public async Task<long> ReadPassAsync(CancellationToken ct = default)
     {
         await using var reader = await Reader.OpenAsync(Path, ct);
         var tokens = new int[reader.MaxRowsPerGroup];
         var ids = new int[reader.MaxRowsPerGroup * TopK];
         var probs = new float[reader.MaxRowsPerGroup * TopK];
         long done = 0;
-        int group = 0;
-        await reader.ReadGroupAsync(0, tokens, ids, probs, 0, TopK, ct); // warm-up
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed.TotalSeconds < seconds)
-        {
+        for (int group = 0; group < reader.RowGroupCount; group++)
             done += await reader.ReadGroupAsync(group, tokens, ids, probs, 0, TopK, ct);
-            group = (group + 1) % reader.RowGroupCount;
-        }
-        return done / clock.Elapsed.TotalSeconds;
+        return done;
     }
 }

@@ -13,11 +13,12 @@ namespace LogitStore.Studies.Throughput;
 public sealed record ReadRow(string Path, int Threads, double PositionsPerSecond, double BytesPerToken, string Note);
 
 /// <summary>
-/// Read-side throughput, side by side in one run (the host side): block decode per core and its scaling,
-/// random access, the batch loader's delivered tokens/s, and the two plain alternatives written from the same data
-/// and read into the same dense batch layout: int32 ids + fp32 probabilities through a memory map, and Parquet
-/// (<see cref="ParquetAlternative"/>). Every path reads a file the run has just written, so the page cache is hot:
-/// these are decode rates, not disk rates.
+/// Read-side throughput, side by side in one run (the host side): block decode per core and its scaling, random access and
+/// the shuffled batch loader, all with the store in the page cache; then whole passes, cold and hot, of three paths that
+/// read the same data into the same dense batch layout on one thread (<see cref="ReadPasses"/>): the store through the batch
+/// loader, int32 ids + fp32 probabilities through a memory map, and Parquet (<see cref="ParquetAlternative"/>). A cold pass
+/// follows dropping the path's files from the page cache (<see cref="PageCache"/>), so it measures the disk as well as the
+/// decode; a hot pass measures the decode alone.
 /// </summary>
 public static class ReadBenchmark
 {
@@ -28,11 +29,31 @@ public static class ReadBenchmark
         public int TopK { get; init; } = 0;             // 0: the store's top_k (or 50)
         public int MaxThreads { get; init; } = Environment.ProcessorCount;
         public double SecondsPerMeasurement { get; init; } = 3;
+
+        /// <summary>Cold passes of each path, each after dropping its files from the page cache.</summary>
+        public int ColdRounds { get; init; } = 3;
+
+        /// <summary>Hot passes of each path; the best counts.</summary>
+        public int HotPasses { get; init; } = 3;
     }
 
-    public static async Task<IReadOnlyList<ReadRow>> RunAsync(
-        string storeDir, string outDirectory, Options o, Action<string>? log = null, CancellationToken ct = default)
+    /// <summary>
+    /// What one run measured: the steady-state rows, the whole passes and every cold pass, the names of the three compared
+    /// paths, and the positions the plain file holds.
+    /// </summary>
+    public sealed record Result(
+        IReadOnlyList<ReadRow> Rows, ReadPasses.Result Passes, string LogitStorePath, string PlainPath, string ParquetPath,
+        long PlainPositions);
+
+    /// <summary>
+    /// Measures <paramref name="storeDir"/> and writes read.md, read.json and read.png, naming <paramref name="command"/> as
+    /// the command that made them.
+    /// </summary>
+    public static async Task<Result> RunAsync(
+        string storeDir, string outDirectory, Options o, string command, Action<string>? log = null, CancellationToken ct = default)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(o.ColdRounds);
+        ArgumentOutOfRangeException.ThrowIfLessThan(o.HotPasses, 1);
         Directory.CreateDirectory(outDirectory);
         var rows = new List<ReadRow>();
         using var store = StoreReader.Open(storeDir);
@@ -70,47 +91,99 @@ public static class ReadBenchmark
             o.SecondsPerMeasurement,
             storeBytesPerToken,
             "shuffled, dense fp32, pinned ring"));
-        // The three sequential rows below are the like-for-like comparison: one thread, in order, into [B, T, K].
+        // The whole passes are the like-for-like comparison: one thread, in order, into [B, T, K], each from its own files.
         var sequential = loaderOptions with { Workers = 1, Shuffle = false };
-        Add(LoaderRow(
-            $"{SequentialPrefix} LogitStore (batch loader) [K={k}]",
-            store,
-            sequential,
-            o.SecondsPerMeasurement,
-            storeBytesPerToken,
-            "in order, 1 worker, zstd + codecs + checksums"));
-
+        var files = StoreFiles(store);
         string plain = Path.Combine(outDirectory, "plain-int32-fp32.bin");
-        long positions = WritePlain(store, plain, k);
-        double plainBytes = new FileInfo(plain).Length / (double)positions;
-        Add(new ReadRow(
-            $"{SequentialPrefix} plain int32+fp32 via mmap [K={k}]",
-            1,
-            PlainRate(plain, positions, k, loaderOptions, o.SecondsPerMeasurement),
-            plainBytes,
-            "copy into the batch layout"));
-        File.Delete(plain);
-
         string parquetPath = Path.Combine(outDirectory, "alternative.parquet");
-        var parquet = await ParquetAlternative.WriteAsync(store, parquetPath, k, ct);
-        double parquetBytes = new FileInfo(parquetPath).Length / (double)parquet.Positions;
-        Add(new ReadRow(
-            $"{SequentialPrefix} Parquet (Parquet.Net) [K={k}]",
-            1,
-            await parquet.ReadRateAsync(o.SecondsPerMeasurement, ct),
-            parquetBytes,
-            $"token + list<int32> ids + list<float> probs, zstd, row groups of {ParquetAlternative.PositionsPerRowGroup} positions"));
-        File.Delete(parquetPath);
-
-        File.WriteAllText(
-            Path.Combine(outDirectory, "read.json"), JsonSerializer.Serialize(new { store = storeDir, rows }, Manifest.JsonOptions));
-        File.WriteAllText(Path.Combine(outDirectory, "read.md"), Markdown(storeDir, rows));
-        SavePlot(Path.Combine(outDirectory, "read.png"), rows);
-        return rows;
+        try
+        {
+            long positions = WritePlain(store, plain, k);
+            var parquet = await ParquetAlternative.WriteAsync(store, parquetPath, k, ct);
+            int rowsPerBatch = loaderOptions.BatchSize * length;
+            string ours = $"LogitStore (batch loader, 1 worker) [K={k}]";
+            string plainName = $"plain int32+fp32 via mmap [K={k}]";
+            string parquetName = $"Parquet (Parquet.Net) [K={k}]";
+            var paths = new PassPath[]
+            {
+                new(ours, files, _ => Task.FromResult(LoaderPass(storeDir, sequential))),
+                new(plainName, [plain], _ => Task.FromResult(PlainPass(plain, k, rowsPerBatch))),
+                new(parquetName, [parquetPath], parquet.ReadPassAsync),
+                new(RawReadPath, [plain], _ => Task.FromResult(RawPass(plain, positions))),
+            };
+            var passes = await ReadPasses.RunAsync(paths, o.ColdRounds, o.HotPasses, log, ct);
+            var result = new Result(rows, passes, ours, plainName, parquetName, positions);
+            ReadReport.Write(outDirectory, storeDir, command, store, result);
+            return result;
+        }
+        finally
+        {
+            File.Delete(plain);
+            File.Delete(parquetPath);
+        }
     }
 
+    /// <summary>The name of the pass that reads the plain file's bytes and decodes nothing: the disk's own rate, cold.</summary>
+    public const string RawReadPath = "raw read of the plain file (1 MiB reads, no decode)";
 
-    private const string SequentialPrefix = "sequential, 1 thread:";
+    /// <summary>Every file the store path reads: the manifest, the dictionaries and the shards.</summary>
+    private static IReadOnlyList<string> StoreFiles(StoreReader store)
+    {
+        var directory = new StoreDirectory(store.Directory);
+        return [
+            directory.ManifestPath,
+            .. store.Manifest.Dictionaries.Select(d => directory.Of(d.File)),
+            .. store.Manifest.Shards.Select(s => directory.Of(s.File)),
+        ];
+    }
+
+    /// <summary>Opens the store and reads one epoch in order through the batch loader: positions delivered.</summary>
+    private static long LoaderPass(string storeDir, BatchLoaderOptions options)
+    {
+        using var store = StoreReader.Open(storeDir);
+        using var loader = new BatchLoader(store, options);
+        long positions = 0;
+        for (long step = 0; step < loader.StepsPerEpoch; step++)
+        {
+            var b = loader.Next();
+            positions += (long)b.Rows * b.Length;
+            loader.Release(b);
+        }
+        return positions;
+    }
+
+    /// <summary>Maps the plain file and copies every position into batches of <paramref name="rowsPerBatch"/> rows.</summary>
+    private static long PlainPass(string path, int k, int rowsPerBatch)
+    {
+        int rowBytes = 4 + 8 * k;
+        long positions = new FileInfo(path).Length / rowBytes;
+        using var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        using var view = mmf.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        var tokens = new int[rowsPerBatch];
+        var ids = new int[rowsPerBatch * k];
+        var probs = new float[rowsPerBatch * k];
+        for (long at = 0; at < positions; at += rowsPerBatch)
+        {
+            long rows = Math.Min(rowsPerBatch, positions - at);
+            for (long p = 0; p < rows; p++)
+            {
+                long off = (at + p) * rowBytes;
+                tokens[p] = view.ReadInt32(off);
+                view.ReadArray(off + 4, ids, (int)(p * k), k);
+                view.ReadArray(off + 4 + 4 * k, probs, (int)(p * k), k);
+            }
+        }
+        return positions;
+    }
+
+    /// <summary>Reads the plain file's bytes with 1 MiB reads and no copy out: the rate the disk (or cache) gives them.</summary>
+    private static long RawPass(string path, long positions)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+        var buffer = new byte[1 << 20];
+        while (file.Read(buffer) > 0) { }
+        return positions;
+    }
 
     private static double DecodeRate(StoreReader store, int threads, double seconds)
     {
@@ -205,67 +278,4 @@ public static class ReadBenchmark
             }
         return positions;
     }
-
-    private static double PlainRate(string path, long positions, int k, BatchLoaderOptions o, double seconds)
-    {
-        using var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        using var view = mmf.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-        int rowBytes = 4 + 8 * k;
-        long rowsPerBatch = (long)o.BatchSize * o.SequenceLength;
-        var tokens = new int[rowsPerBatch];
-        var ids = new int[rowsPerBatch * k];
-        var probs = new float[rowsPerBatch * k];
-        long done = 0, at = 0;
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed.TotalSeconds < seconds)
-        {
-            if (at + rowsPerBatch > positions) at = 0;
-            for (long p = 0; p < rowsPerBatch; p++)
-            {
-                long off = (at + p) * rowBytes;
-                tokens[p] = view.ReadInt32(off);
-                view.ReadArray(off + 4, ids, (int)(p * k), k);
-                view.ReadArray(off + 4 + 4 * k, probs, (int)(p * k), k);
-            }
-            at += rowsPerBatch;
-            done += rowsPerBatch;
-        }
-        return done / clock.Elapsed.TotalSeconds;
-    }
-
-    private static string Markdown(string store, IReadOnlyList<ReadRow> rows)
-    {
-        var sb = new StringBuilder();
-        sb.AppendLine("# Read throughput (host side)");
-        sb.AppendLine();
-        sb.AppendLine(
-            $"`logitstore bench read {store}` on {Environment.ProcessorCount} cores; single-machine reading, " +
-            $"ratios are side by side in one run.");
-        sb.AppendLine();
-        sb.AppendLine("| path | threads | M positions/s | bytes/token on disk | note |");
-        sb.AppendLine("|---|---:|---:|---:|---|");
-        foreach (var r in rows)
-            sb.AppendLine($"| {r.Path} | {r.Threads} | {r.PositionsPerSecond / 1e6:F2} | {r.BytesPerToken:F1} | {r.Note} |");
-        var ours = rows.First(r => r.Path.StartsWith($"{SequentialPrefix} LogitStore"));
-        sb.AppendLine();
-        sb.AppendLine("Sequential read, one thread, into the same dense [B, T, K] layout:");
-        foreach (var alt in rows.Where(r => r.Path.StartsWith(SequentialPrefix) && r != ours))
-            sb.AppendLine(
-                $"- LogitStore vs {alt.Path[SequentialPrefix.Length..].Trim()}: " +
-                $"{ours.PositionsPerSecond / alt.PositionsPerSecond:F2}× the positions/s " +
-                $"at {alt.BytesPerToken / ours.BytesPerToken:F1}× fewer bytes per token.");
-        return sb.ToString();
-    }
-
-    private static void SavePlot(string path, IReadOnlyList<ReadRow> rows) =>
-        HorizontalBarPlot.Save(
-            path,
-            rows.Select(r => new HorizontalBarPlot.Row(
-                $"{r.Path} ×{r.Threads} ({r.BytesPerToken:F0} B/token)",
-                r.PositionsPerSecond / 1e6,
-                r.Path.Contains("LogitStore") || r.Path.StartsWith("batch loader") || r.Path.StartsWith("block decode")
-                    || r.Path.StartsWith("random"))).ToList(),
-            "read throughput into the dense batch layout (hot page cache)",
-            "million positions / s",
-            1200);
 }
