@@ -63,8 +63,7 @@ internal static class IdContextTraining
         lists = keep.Select(k => lists[k]).ToArray();
         contextOf.Clear();
         for (int k = 0; k < contextTokens.Length; k++) contextOf[contextTokens[k]] = k;
-        if (codec is { Id: CodecId.Banded } banded)
-            return TrainBands(sample, rankTable, contextTokens, lists, banded.SetsFrom);
+        if (banded) return TrainBands(sample, rankTable, contextTokens, lists, codec!.Value.SetsFrom);
         var indexOf = lists.Select(l =>
         {
             var d = new Dictionary<int, int>(l.Length);
