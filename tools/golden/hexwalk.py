@@ -2,17 +2,18 @@
 """Checks the golden stores against the spec and prints the hex walk-through of format-spec section 9 (Markdown).
 
 Usage: hexwalk.py GOLDEN_DIR    (tests/LogitStore.Tests/Golden: a directory MAJOR.MINOR per format version, each with
-                                 the stores packed-q8 and ranked-q8, from 1.3 context-q8, and from 1.4 context-mvq4,
-                                 packed-counts and packed-f16, beside their JSON)
+                                 the stores packed-q8 and ranked-q8, from 1.3 context-q8, from 1.4 context-mvq4,
+                                 packed-counts and packed-f16, and from 1.5 banded-q8, beside their JSON)
 
 It is a second reader, independent of LogitStore: it checks every field of every version's stores against the rules
 of the spec (magic, versions, reserved zeros, alignment, lengths, the counts the headers repeat, every XXH3-64
-checksum, the manifest checksum, the zstd frames, the dictionary files: id rank table, id context model, mvq codebooks)
-and decodes every block by the steps of section 5 (the context ids codec by 5.10), comparing the result bit for bit
-with the JSON the LogitStore reader produced; mvq's coded positions, whose exp 5.9 does not pin to the bit, within the
-tolerance of 5.9 (this reader's exp is binary64 exp rounded to binary32). Any disagreement stops it with the
-structure, the offset and what differs. The walk-through follows the newest version's packed-q8, ranked-q8 and
-context-q8.
+checksum, the manifest checksum, the zstd frames, the dictionary files: id rank table, id context model, id band model,
+mvq codebooks) and decodes every block by the steps of section 5 (the context ids codec by 5.10, the banded one by
+5.11), comparing the result bit for bit with the JSON the LogitStore reader produced; mvq's coded positions, whose exp
+5.9 does not pin to the bit, within the tolerance of 5.9 (this reader's exp is binary64 exp rounded to binary32). Any
+disagreement stops it with the structure, the offset and what differs. It also recomputes the id rank table, context
+model and band model that the writer's rules (5.8, 5.10, 5.11) give for the golden data and compares them with the
+files. The walk-through follows the newest version's packed-q8, ranked-q8, context-q8 and banded-q8.
 Needs the `zstd` and `xxhsum` command-line tools (xxHash 0.8 or later, for `xxhsum -H3`).
 """
 import json
@@ -26,9 +27,9 @@ import textwrap
 SHARD_HEADER_SIZE, BLOCK_INDEX_ENTRY_SIZE, SHARD_FOOTER_SIZE = 64, 32, 64
 BLOCK_HEADER_SIZE, COLUMN_ENTRY_SIZE, DICTIONARY_HEADER_SIZE = 32, 24, 64
 KIND_NAMES = {1: "sequence_lengths", 2: "tokens", 3: "kept_counts", 4: "ids", 5: "values", 6: "residual_mass"}
-CODEC_NAMES = {0: "u32", 1: "packed", 2: "delta", 3: "u16", 4: "ranked", 5: "context", 16: "f32", 17: "f16", 18: "q8", 19: "q4",
-               20: "counts", 21: "mvq", 32: "unorm16"}
-ALLOWED_CODECS = {1: {0}, 2: {0, 1}, 3: {3}, 4: {0, 1, 2, 4, 5}, 5: {16, 17, 18, 19, 20, 21}, 6: {32}}
+CODEC_NAMES = {0: "u32", 1: "packed", 2: "delta", 3: "u16", 4: "ranked", 5: "context", 6: "banded", 16: "f32", 17: "f16",
+               18: "q8", 19: "q4", 20: "counts", 21: "mvq", 32: "unorm16"}
+ALLOWED_CODECS = {1: {0}, 2: {0, 1}, 3: {3}, 4: {0, 1, 2, 4, 5, 6}, 5: {16, 17, 18, 19, 20, 21}, 6: {32}}
 WRAP = 118
 
 
@@ -156,13 +157,17 @@ def q8_decode(codes, weights):
     return [fl32(weights[c] * inv) for c in codes], s, inv
 
 
-DICTIONARY_KINDS = {1: "mvq", 2: "idrank", 3: "idctx"}
+DICTIONARY_KINDS = {1: "mvq", 2: "idrank", 3: "idctx", 4: "idband"}
 CONTEXT_SYMBOLS, CONTEXT_GROUPS, CONTEXT_ESCAPE, CONTEXT_TOTAL = 124, 3, 123, 4096
+# 5.10's entry groups (j = 0, 1-7, 8 and later), read as the bands of 5.11 with no set band: the two codecs then share
+# one decoder.
+CONTEXT_GROUP_STARTS = [0, 1, 8]
+BAND_LIMIT, BAND_START_LIMIT = 17, 65536
 
 
 def read_dictionary(store, entry, vocab):
-    """Spec 2.4: a dictionary file and its manifest entry (kind 1, mvq codebooks, kind 2, id rank table, or kind 3, id
-    context model)."""
+    """Spec 2.4: a dictionary file and its manifest entry (kind 1, mvq codebooks, kind 2, id rank table, kind 3, id
+    context model, or kind 4, id band model)."""
     data = open(os.path.join(store, entry["file"]), "rb").read()
     name = entry["file"]
     check(len(data) == entry["bytes"] and f"{xxh3(data):016x}" == entry["xxh3"], f"{name}: bytes / xxh3 vs manifest")
@@ -170,7 +175,7 @@ def read_dictionary(store, entry, vocab):
     check(len(h) == DICTIONARY_HEADER_SIZE and h[:8] == b"LGSTDICT" and u(h, 8, 2) == 1 and u(h, 10, 2) == 0,
           f"{name}: magic / version")
     kind = h[12]
-    check(kind in (1, 2, 3) and entry["kind"] == DICTIONARY_KINDS[kind] and h[13:16] == b"\0\0\0",
+    check(kind in DICTIONARY_KINDS and entry["kind"] == DICTIONARY_KINDS[kind] and h[13:16] == b"\0\0\0",
           f"{name}: kind {kind} (manifest {entry['kind']!r}), reserved")
     body_length, body_sum, header_sum = u(h, 16, 8), u(h, 24, 8), u(h, 56, 8)
     body = data[DICTIONARY_HEADER_SIZE:]
@@ -189,7 +194,7 @@ def read_dictionary(store, entry, vocab):
         check(body_length == 4 * vocab, f"{name}: body_length = 4 V")
         check(all(x == 0 for x in h[36:56]), f"{name}: reserved kind fields")
     else:
-        out.update(read_context_model(name, h, body, vocab))
+        out.update(read_context_model(name, h, body, vocab, kind))
     ids = [u(body, 4 * r, 4) for r in range(vocab)]
     check(sorted(ids) == list(range(vocab)), f"{name}: offset 64: the rank table is not a permutation of [0, V)")
     out["ids"] = ids
@@ -211,21 +216,42 @@ def read_codebooks(name, h, body):
     return dict(m=m, d=d, log_floor=log_floor, escape_kl=escape_kl, escape_range=escape_range, centroids=centroids)
 
 
-def read_context_model(name, h, body, vocab):
-    """Spec 2.4, kind 3: the id context model's kind fields and its five body arrays, every rule checked."""
+def read_context_model(name, h, body, vocab, kind):
+    """Spec 2.4, kind 3 (the id context model: five body arrays) or kind 4 (the id band model: the same with B bands in
+    place of the three groups, and the band starts as a sixth array), every rule checked."""
     contexts, candidates = u(h, 36, 4), u(h, 40, 4)
     check(contexts <= vocab, f"{name}: offset 36: C = {contexts} is above V")
     check(candidates <= contexts * vocab, f"{name}: offset 40: N = {candidates} is above C·V")
-    check(all(x == 0 for x in h[44:56]), f"{name}: offset 44: reserved kind fields")
-    s, g = CONTEXT_SYMBOLS, CONTEXT_GROUPS
-    global_at = 4 * vocab
+    s = CONTEXT_SYMBOLS
+    if kind == 3:
+        g, set_from, starts_at = CONTEXT_GROUPS, CONTEXT_GROUPS, None
+        check(all(x == 0 for x in h[44:56]), f"{name}: offset 44: reserved kind fields")
+    else:
+        g, set_from, starts_at = u(h, 44, 4), u(h, 48, 4), 4 * vocab
+        check(1 <= g <= BAND_LIMIT, f"{name}: offset 44: B = {g} is not in 1-{BAND_LIMIT}")
+        check(1 <= set_from <= g, f"{name}: offset 48: set_from = {set_from} is not in 1-B ({g})")
+        check(all(x == 0 for x in h[52:56]), f"{name}: offset 52: reserved kind field")
+    global_at = 4 * vocab + (4 * g if kind == 4 else 0)
     directory_at = global_at + 2 * g * s
     frequencies_at = directory_at + 8 * contexts
     candidates_at = frequencies_at + 2 * g * s * contexts
-    check(2 * g * s == 744 and directory_at + 8 * contexts + 2 * g * s * contexts == 4 * vocab + 744 + 752 * contexts,
-          "the body offsets of 2.4")
+    if kind == 3:
+        check(2 * g * s == 744 and candidates_at == 4 * vocab + 744 + 752 * contexts, "the body offsets of 2.4")
+        formula = "4·V + 744 + 752·C + 4·N"
+    else:
+        check(directory_at == 4 * vocab + 252 * g and candidates_at == 4 * vocab + 252 * g + (8 + 248 * g) * contexts,
+              "the body offsets of 2.4, kind 4")
+        formula = "4·V + 252·B + (8 + 248·B)·C + 4·N"
     check(len(body) == candidates_at + 4 * candidates,
-          f"{name}: body_length {len(body)}, 4·V + 744 + 752·C + 4·N = {candidates_at + 4 * candidates}")
+          f"{name}: body_length {len(body)}, {formula} = {candidates_at + 4 * candidates}")
+    if kind == 3:
+        starts = CONTEXT_GROUP_STARTS
+    else:
+        starts = [u(body, starts_at + 4 * b, 4) for b in range(g)]
+        for b, x in enumerate(starts):
+            where = f"{name}: offset {DICTIONARY_HEADER_SIZE + starts_at + 4 * b}: band start {b} = {x}"
+            check(x == 0 if b == 0 else starts[b - 1] < x < BAND_START_LIMIT,
+                  f"{where}: start_0 is not 0, or the starts are not strictly ascending below {BAND_START_LIMIT}")
 
     def frequency_table(at, global_table):
         f = [u(body, at + 2 * i, 2) for i in range(s)]
@@ -260,9 +286,9 @@ def read_context_model(name, h, body, vocab):
         at += 4 * count
     return dict(contexts=contexts, candidates=candidates, global_tables=global_tables,
                 context_of={t: k for k, t in enumerate(tokens)}, tokens=tokens, counts=counts,
-                context_tables=context_tables, lists=lists,
-                offsets=dict(global_at=global_at, directory_at=directory_at, frequencies_at=frequencies_at,
-                             candidates_at=candidates_at))
+                context_tables=context_tables, lists=lists, starts=starts, set_from=set_from,
+                offsets=dict(starts_at=starts_at, global_at=global_at, directory_at=directory_at,
+                             frequencies_at=frequencies_at, candidates_at=candidates_at))
 
 
 def context_class(v):
@@ -275,10 +301,14 @@ def context_class(v):
 
 
 def unpack_context(data, tokens, counts, model, vocab, what, trace=None):
-    """Spec 5.10: the interleaved rANS symbols and the extra bits of a `context` ids column, entry by entry.
+    """Spec 5.10: the interleaved rANS symbols and the extra bits of a `context` ids column, entry by entry; and 5.11,
+    the `banded` ids column, whose model's bands take the place of the groups (a kind 3 model reads as the bands 0,
+    1-7, 8 and later, none of them a set band).
 
-    Returns the ids and, per entry, the steps (position, group, context or None, symbols, v, extra bits, from the list);
-    with a list as trace, appends (i, state, x before, r, symbol, f, F, x after, word or None) for every symbol."""
+    Returns the ids and, per entry, the steps (position, group or band, context or None, symbols, v, extra bits, from
+    the list, and a dict: whether the band is a set band, the list index or rank the id was taken from, and the table
+    of each symbol, ("T", k, b) or ("G", b)); with a list as trace, appends (i, state, x before, r, symbol, f, F,
+    x after, word or None) for every symbol."""
     check(len(data) >= 20, f"{what}: decoded_length {len(data)} is below 20")
     stream_length = u(data, 0, 4)
     check(stream_length % 2 == 0 and stream_length >= 16 and 4 + stream_length <= len(data),
@@ -323,28 +353,63 @@ def unpack_context(data, tokens, counts, model, vocab, what, trace=None):
         extra_used += width
         return ((4 + (c - 7) % 4) << width) + b, width
 
-    ids, steps, entry = [], [], 0
-    for p, n in enumerate(counts):
-        k = model["context_of"].get(tokens[p])
-        for j in range(n):
-            g = 0 if j == 0 else 1 if j <= 7 else 2
-            first = symbols
-            if k is not None:
-                c = next_symbol(model["context_tables"][k][g])
+    def decode_ordered(p, g, k, ids, steps):
+        """5.10, coding an entry (an ordered band of 5.11): a list index, or an escape and a global rank."""
+        entry = len(ids)
+        if k is not None:
+            c = next_symbol(model["context_tables"][k][g])
+            if c != CONTEXT_ESCAPE:
+                v, width = value_of(c)
+                check(v <= model["counts"][k], f"{what}: entry {entry}: v = {v} is above count_{k}")
+                ids.append(model["lists"][k][v - 1])
+                steps.append((p, g, k, [c], v, width, True, dict(set=False, at=v - 1, tables=[("T", k, g)])))
+                return
+        c = next_symbol(model["global_tables"][g])
+        check(c != CONTEXT_ESCAPE, f"{what}: entry {entry}: an escape from a global table")
+        v, width = value_of(c)
+        check(v <= vocab, f"{what}: entry {entry}: v = {v} is above V")
+        ids.append(model["ids"][v - 1])
+        tables = ([("T", k, g)] if k is not None else []) + [("G", g)]
+        steps.append((p, g, k, ([CONTEXT_ESCAPE] if k is not None else []) + [c], v, width, False,
+                      dict(set=False, at=v - 1, tables=tables)))
+
+    def decode_set(p, b, k, m, ids, steps):
+        """5.11, a set band of m entries: gaps between list indexes in T(k, b), then (after one escape, or at once where
+        the position has no context) gaps between global ranks in G(b), each from -1."""
+        in_list, previous = k is not None, -1
+        for _ in range(m):
+            entry, escaped, tables = len(ids), [], []
+            if in_list:
+                c = next_symbol(model["context_tables"][k][b])
+                tables.append(("T", k, b))
                 if c != CONTEXT_ESCAPE:
                     v, width = value_of(c)
-                    check(v <= model["counts"][k], f"{what}: entry {entry}: v = {v} is above count_{k}")
-                    ids.append(model["lists"][k][v - 1])
-                    steps.append((p, g, k, [c], v, width, True))
-                    entry += 1
+                    previous += v
+                    check(previous < model["counts"][k], f"{what}: entry {entry}: list index {previous} ≥ count_{k}")
+                    ids.append(model["lists"][k][previous])
+                    steps.append((p, b, k, [c], v, width, True, dict(set=True, at=previous, tables=tables)))
                     continue
-            c = next_symbol(model["global_tables"][g])
+                in_list, previous, escaped = False, -1, [CONTEXT_ESCAPE]
+            c = next_symbol(model["global_tables"][b])
+            tables.append(("G", b))
             check(c != CONTEXT_ESCAPE, f"{what}: entry {entry}: an escape from a global table")
             v, width = value_of(c)
-            check(v <= vocab, f"{what}: entry {entry}: v = {v} is above V")
-            ids.append(model["ids"][v - 1])
-            steps.append((p, g, k, ([CONTEXT_ESCAPE] if k is not None else []) + [c], v, width, False))
-            entry += 1
+            previous += v
+            check(previous < vocab, f"{what}: entry {entry}: rank {previous} is not below V")
+            ids.append(model["ids"][previous])
+            steps.append((p, b, k, escaped + [c], v, width, False, dict(set=True, at=previous, tables=tables)))
+
+    starts, set_from = model["starts"], model["set_from"]
+    ids, steps = [], []
+    for p, n in enumerate(counts):
+        k = model["context_of"].get(tokens[p])
+        for b, low in enumerate(starts):
+            high = n if b == len(starts) - 1 else min(starts[b + 1], n)
+            if b < set_from:
+                for _ in range(low, high):
+                    decode_ordered(p, b, k, ids, steps)
+            elif low < high:
+                decode_set(p, b, k, high - low, ids, steps)
     check(word_at == word_end, f"{what}: {(word_end - word_at) // 2} words of the rANS stream are left over")
     check(states == [1 << 16] * 4, f"{what}: the final states are {states}, not 2^16")
     check(len(data) == extra_at + (extra_used + 7) // 8,
@@ -449,8 +514,9 @@ def decode_block(block, vocab, dictionaries, name):
         ids, _ = unpack_ranked(ids_col["data"], e["entries"], table_["ids"], f"{where}: ids")
     else:
         model = dictionaries.get(ids_col["param"])
-        check(ids_col["codec"] == 5 and model is not None and model["kind"] == 3,
-              f"{where}: context ids name no listed id context model")
+        kind = {5: 3, 6: 4}.get(ids_col["codec"])
+        check(kind is not None and model is not None and model["kind"] == kind,
+              f"{where}: {CODEC_NAMES[ids_col['codec']]} ids name no listed dictionary of kind {kind} (2.4)")
         ids, _ = unpack_context(ids_col["data"], tokens, counts, model, vocab, f"{where}: ids")
     check(max(tokens + ids) < vocab, f"{where}: a token or id is not below V")
     at = 0
@@ -666,6 +732,19 @@ def parse_manifest(raw, name):
     return manifest
 
 
+def banded_name(name_in_manifest, model, store):
+    """2.2 and 5.11: `banded:R`, R the first rank coded in a set: the start of band set_from, or (set_from = B, no set
+    band) a rank at which no band starts, above the last start. The manifest's name when it fits the model."""
+    check(model["kind"] == 4, f"{store}: banded ids name a dictionary of kind {model['kind']}")
+    starts, set_from = model["starts"], model["set_from"]
+    if set_from < len(starts):
+        return f"banded:{starts[set_from]}"
+    prefix, _, rank = name_in_manifest.partition(":")
+    check(prefix == "banded" and rank.isdigit() and int(rank) > starts[-1],
+          f"{store}: codecs.ids {name_in_manifest!r} for a model without a set band (set_from = B)")
+    return name_in_manifest
+
+
 def read_store(store, golden_json):
     """Everything a reader checks when it opens a store and decodes all of it (7), compared with the golden JSON."""
     raw = open(os.path.join(store, "manifest.json"), "rb").read()
@@ -691,9 +770,12 @@ def read_store(store, golden_json):
             codecs = manifest["codecs"]
             values_ref = f"{block['columns'][4]['param']:08x}" if names[4] == "mvq" else ""
             values_name = f"mvq:{tables[block['columns'][4]['param']]['m']}" if values_ref else names[4]
-            check([codecs["tokens"], codecs["ids"], codecs["values"]] == [names[1], names[3], values_name],
+            ids_name = names[3]
+            if ids_name == "banded":
+                ids_name = banded_name(codecs["ids"], tables[block["columns"][3]["param"]], name)
+            check([codecs["tokens"], codecs["ids"], codecs["values"]] == [names[1], ids_name, values_name],
                   f"{name}: the manifest's codecs (2.2) are not those of the column directory")
-            ids_ref = f"{block['columns'][3]['param']:08x}" if names[3] in ("ranked", "context") else ""
+            ids_ref = f"{block['columns'][3]['param']:08x}" if names[3] in ("ranked", "context", "banded") else ""
             check(codecs["ids_dictionary"] == ids_ref, f"{name}: ids_dictionary is not the ids column's ref")
             check(codecs["values_dictionary"] == values_ref, f"{name}: values_dictionary is not the values column's ref")
             decoded += decode_block(block, vocab, tables, f"{name}/{entry['file']}")
@@ -1078,7 +1160,7 @@ def walk_context(store):
     extra_bits = bits_of(data[4 + r_len:])
     rows = []
     for j in sorted({symbol_of[i][0] for i in shown}):
-        p, g, k, syms, v, width, listed = info["steps"][j]
+        p, g, k, syms, v, width, listed = info["steps"][j][:7]
         b0 = bit_at[j]
         extra = (f"bits {b0}–{b0 + width - 1}: `{(extra_bits >> b0) & ((1 << width) - 1):0{width}b}`" if width > 1
                  else f"bit {b0}: `{(extra_bits >> b0) & 1}`" if width else "none")
@@ -1090,12 +1172,182 @@ def walk_context(store):
               f"{tokens[info['steps'][first_context][0]]} is context {info['steps'][first_context][2]}'s token): "
               "its ids are coded as their index in the list, plus 1."))
     if escape is not None:
-        p, g, k, syms, v, width, _ = info["steps"][escape]
+        p, g, k, syms, v, width, _ = info["steps"][escape][:7]
         emit(para(f"The block's first escape is entry {escape} (position {p}, token {tokens[p]}, context {k}, group "
                   f"{g}): symbol 123 in T({k},{g}), then class {syms[1]} in G({g}): v = {v}, id = table[{v - 1}] = "
                   f"{ids[escape]}, an id that is not in context {k}'s list."))
     emit(para(f"After symbol {info['symbols'] - 1} every word has been read and the four states are 0x10000 again (the "
               f"encoder's start). Position 0's ids, {ids[:counts[0]]}, are those of the golden JSON."))
+    return out
+
+
+def walk_banded(store, context_store):
+    out = []
+    emit = out.append
+    manifest = store["manifest"]
+    d_entry = manifest["dictionaries"][0]
+    m = store["tables"][int(d_entry["ref"], 16)]
+    h, vocab, o = m["header"], store["vocab"], m["offsets"]
+    body = m["bytes"][DICTIONARY_HEADER_SIZE:]
+    source, codecs = manifest["source"], manifest["codecs"]
+    starts, set_from, bands = m["starts"], m["set_from"], len(m["starts"])
+    emit(f"### 9.12 The id band model of `{store['name']}` (2.4, kind 4) and its `banded` ids (5.11)\n")
+    emit(para(f"`{store['name']}` holds the teacher of `context-q8` over the same {source['total_sequences']} "
+              f"sequences of {source['sequence_length']} positions, {manifest['processing']['method']} "
+              f"{manifest['processing']['top_k']}, {codecs['sequences_per_block']} sequences per block, with "
+              f"`{codecs['ids']}` ids. Its manifest lists one dictionary:"))
+    emit("```json\n\"dictionaries\": " + json.dumps(manifest["dictionaries"], indent=2) + ",\n"
+         + f"\"codecs\": {{ \"ids\": \"{codecs['ids']}\", \"ids_dictionary\": \"{codecs['ids_dictionary']}\", … }}"
+         + "\n```\n")
+    emit(para(f"`{d_entry['file']}` is a 64-byte header and a body of {m['body_length']} bytes:"))
+    emit(dump_lines(h, 0))
+    emit(table([
+        (0, hexbytes(h[0:8]), "magic", '`"LGSTDICT"`', "ASCII"),
+        (8, hexbytes(h[8:10]), "major", 1, "1"),
+        (10, hexbytes(h[10:12]), "minor", 0, "0 (the dictionary header's own version, for every kind)"),
+        (12, hexbytes(h[12:13]), "kind", 4, "id band model"),
+        (13, hexbytes(h[13:16]), "reserved", 0, "0"),
+        (16, hexbytes(h[16:24]), "body_length", m["body_length"],
+         f"4·V + 252·B + (8 + 248·B)·C + 4·N = {4 * vocab} + {252 * bands} + {(8 + 248 * bands) * m['contexts']} + "
+         f"{4 * m['candidates']}"),
+        (24, hexbytes(h[24:32]), "body_xxh3", f"`0x{m['body_sum']:016x}`", "XXH3-64 of the body"),
+        (32, hexbytes(h[32:36]), "V", vocab, "= manifest `vocab_size`"),
+        (36, hexbytes(h[36:40]), "C", m["contexts"], "token contexts"),
+        (40, hexbytes(h[40:44]), "N", m["candidates"], "candidates over all contexts"),
+        (44, hexbytes(h[44:48]), "B", bands, "bands, 1–17"),
+        (48, hexbytes(h[48:52]), "set_from", set_from,
+         f"bands {set_from}–{bands - 1} are set bands" if set_from < bands else "no set band"),
+        (52, hexbytes(h[52:56]), "reserved", 0, "0"),
+        (56, hexbytes(h[56:64]), "header_xxh3", f"`0x{m['header_sum']:016x}`",
+         f"XXH3-64 of bytes 0–55; its low 32 bits are the ref `{d_entry['ref']}`"),
+    ]))
+    at = lambda x: DICTIONARY_HEADER_SIZE + x
+    ranges = [f"{s}" if e - s == 1 else f"{s}–{e - 1}" for s, e in zip(starts, starts[1:])] + [f"{starts[-1]} and later"]
+    emit(para(f"The band starts, {bands} u32 at {at(o['starts_at'])}, right after the rank table (at {at(0)}, {vocab} "
+              f"u32: {m['ids'][:8]} …):"))
+    emit(dump_lines(body[o["starts_at"]:o["starts_at"] + 4 * bands], at(o["starts_at"])))
+    most = max(len(p["ids"]) for s in store["decoded"] for p in s["positions"])
+    emit(para(f"start = {starts}: band b holds the entries j with start_b ≤ j < start_(b+1), so the bands are the "
+              f"entries {', '.join(ranges)}; the largest kept count is {most}, so the last band holds at most "
+              f"entries {starts[-1]}–{most - 1}. set_from = {set_from}: "
+              f"bands {', '.join(str(b) for b in range(set_from, bands))} (entries {starts[set_from]} and later) are "
+              "coded as sets."))
+    directory = ", ".join(f"(token {t}, count {c})" for t, c in zip(m["tokens"], m["counts"]))
+    emit(para(f"The other arrays: the global frequencies at {at(o['global_at'])} ({bands} tables of 124 u16, one per "
+              f"band); the context directory at {at(o['directory_at'])}: {directory}; the context frequencies at "
+              f"{at(o['frequencies_at'])} ({bands} tables of 124 u16 per context); the candidates at "
+              f"{at(o['candidates_at'])}: context 0's list is {m['lists'][0][:8]} … The file ends at "
+              f"{at(m['body_length'])}. Every table sums to 4096, and the global ones give the escape (symbol 123) 0."))
+    emit(para("The writer's model (5.11) is a function of the data: the script recounts the golden JSON (every position "
+              "is in the sample; a set band's ids come back in another order, but as the same set) and finds the same "
+              "band starts and set_from, rank table, contexts, lists and frequency tables, a set band's tables counting "
+              "the classes of its gaps."))
+
+    shard = store["shards"][0]
+    escapes = {}
+    for b_index, blk in enumerate(shard["blocks"]):
+        e = blk["entry"]
+        tokens = unpack_bits(blk["columns"][1]["data"], e["positions"], blk["columns"][1]["param"], "tokens")
+        counts = [u(blk["columns"][2]["data"], 2 * i, 2) for i in range(e["positions"])]
+        trace = [] if b_index == 0 else None
+        ids, info = unpack_context(blk["columns"][3]["data"], tokens, counts, m, vocab, "ids", trace)
+        for step in info["steps"]:
+            if CONTEXT_ESCAPE in step[3]:
+                escapes[step[1]] = escapes.get(step[1], 0) + 1
+        if b_index == 0:
+            block, e0, tokens0, counts0, ids0, info0, trace0 = blk, e, tokens, counts, ids, info, trace
+    ids_col = block["columns"][3]
+    data = ids_col["data"]
+    start = block["start"] + ids_col["offset"]
+    emit(para(f"In block 0 of `{store['name']}/{manifest['shards'][0]['file']}` (P = {e0['positions']} positions, "
+              f"E = {e0['entries']} entries), the ids column's directory entry has codec 6 (`banded`), compression "
+              f"{ids_col['comp']} and codec_param `{hexbytes(ids_col['raw'][16:20])}`, the u32 0x{ids_col['param']:08x}: "
+              f"the ref of this model. Its payload, bytes {start}–{start + ids_col['stored'] - 1} "
+              f"(+{ids_col['offset']}), is "
+              + (f"a zstd frame; decompressed, it is {ids_col['dlen']} bytes" if ids_col["comp"]
+                 else f"stored as it is ({ids_col['dlen']} bytes)")
+              + ", laid out as 5.10's. Its first 32 bytes (offsets from 0):"))
+    emit(dump_lines(data[:32]))
+    r_len = info0["stream_length"]
+    emit(para(f"R = {r_len}: the four initial states {', '.join(f'0x{x:08x}' for x in info0['initial_states'])}, and "
+              f"{(r_len - 16) // 2} u16 words from offset 20; the extra bits start at offset {4 + r_len}, "
+              f"{info0['extra_bits']} bits in {(info0['extra_bits'] + 7) // 8} bytes, so decoded_length = 4 + {r_len} + "
+              f"{(info0['extra_bits'] + 7) // 8} = {ids_col['dlen']}. The block's {e0['entries']} entries take "
+              f"K = {info0['symbols']} symbols."))
+
+    steps = info0["steps"]
+    symbol_of, i = {}, 0
+    for j, step in enumerate(steps):
+        for n, where in enumerate(step[7]["tables"]):
+            symbol_of[i] = (j, step[0], f"T({where[1]},{where[2]})" if where[0] == "T" else f"G({where[1]})")
+            i += 1
+    first_entry = [sum(counts0[:p]) for p in range(len(counts0))]
+    n0 = counts0[0]
+    shown_entries = [0, 1] + [first_entry[0] + j for j in range(starts[set_from], min(starts[set_from] + 4, n0))]
+    if set_from + 1 < bands and starts[set_from + 1] < n0:
+        shown_entries.append(first_entry[0] + starts[set_from + 1])
+    context_position = next((p for p in range(len(counts0)) if tokens0[p] in m["context_of"]
+                             and counts0[p] > starts[set_from]), None)
+    if context_position is not None:
+        low = first_entry[context_position] + starts[set_from]
+        shown_entries += list(range(low, min(low + 3, first_entry[context_position] + counts0[context_position])))
+    shown = [i for i, (j, _, _) in sorted(symbol_of.items()) if j in shown_entries]
+    emit(para("Some of them, symbol i with state X[i mod 4] (x before and after, r = x mod 4096, the symbol s with "
+              "F[s] ≤ r < F[s] + f[s], the word read when x fell below 2^16; T(k,b) is context k's table of band b, "
+              "G(b) the global table of band b):"))
+    rows = []
+    for i in shown:
+        (_, state, before, r, sym, f, cum, after, word) = trace0[i]
+        j, p, where = symbol_of[i]
+        rows.append((i, j, p, tokens0[p], where, state, f"0x{before:08x}", r, sym, f, cum, f"0x{after:08x}",
+                     f"0x{word:04x}" if word is not None else "—"))
+    emit(table(rows, ("i", "entry", "position", "token", "table", "X", "x", "r", "s", "f[s]", "F[s]", "x after",
+                      "word")))
+    bit_at, bit = {}, 0
+    for j, step in enumerate(steps):
+        bit_at[j] = bit
+        bit += step[5]
+    extra_bits = bits_of(data[4 + r_len:])
+    emit(para(f"Their entries (j, the entry's index in its position; its band; the symbols read; v, a list index or "
+              "rank plus 1 in an ordered band and the gap d in a set band; the extra bits, counted from bit 0 of byte "
+              f"{4 + r_len}; the list index i or rank r the id is taken from, i = i_prev + d or r = r_prev + d in a set "
+              "band, from −1; the id):"))
+    rows = []
+    for j in shown_entries:
+        p, b, k, syms, v, width, listed, more = steps[j]
+        b0 = bit_at[j]
+        extra = (f"bits {b0}–{b0 + width - 1}: `{(extra_bits >> b0) & ((1 << width) - 1):0{width}b}`" if width > 1
+                 else f"bit {b0}: `{(extra_bits >> b0) & 1}`" if width else "none")
+        kind_of_band = "set" if more["set"] else "ordered"
+        how = f"cand_{k}[{more['at']}]" if listed else f"table[{more['at']}]"
+        rows.append((j, p, tokens0[p], "—" if k is None else k, j - first_entry[p], f"{b} ({kind_of_band})", syms, v,
+                     extra, how, ids0[j]))
+    emit(table(rows, ("entry", "position", "token", "context", "j", "band", "symbols", "v", "extra bits", "id from",
+                      "id")))
+    band_ids = ids0[starts[set_from]:starts[set_from + 1] if set_from + 1 < bands else n0]
+    emit(para(f"Position 0 (input token {tokens0[0]}) has no context, so its set bands are coded in the global tables: "
+              f"band {set_from}'s ids, {band_ids}, come out by ascending rank "
+              f"({[m['ids'].index(x) for x in band_ids]}), each rank coded as its gap to the one before (the first "
+              f"from −1); band {set_from + 1} starts again from −1."
+              + (f" Position {context_position} (input token {tokens0[context_position]}, context "
+                 f"{m['context_of'][tokens0[context_position]]}) codes its set bands as gaps between list indexes in "
+                 "the context's tables." if context_position is not None else "")))
+    if context_store is not None and context_store["decoded"][0]["tokens"] == store["decoded"][0]["tokens"]:
+        theirs = context_store["decoded"][0]["positions"][0]["ids"]
+        emit(para(f"Position 0's ids, {ids0[:n0]}, are those of the golden JSON. `context-q8` keeps the same teacher's "
+                  f"first {len(theirs)} at this position in rank order, {theirs}: from entry {starts[set_from]} on, "
+                  "`banded` returns the set in canonical order, paired with the values in rank order (5.11)."))
+    if escapes:
+        counted = ", ".join(f"{escapes[b]} in band {b}" for b in sorted(escapes))
+        emit(para(f"Over the store's {len(shard['blocks'])} blocks the ids column codes escapes: {counted}."))
+    else:
+        held = (f"each list holds {m['counts'][0]}" if len(set(m["counts"])) == 1
+                else f"the lists hold {', '.join(str(c) for c in m['counts'])}")
+        emit(para(f"No block of this store codes an escape, in any band: every id kept at a context position is in the "
+                  f"context's list ({held} of the {vocab} ids), "
+                  f"so K = E in every block. The escape of a set band (one escape, then global gaps from −1) is not "
+                  "exercised by these bytes."))
+    emit(para(f"After symbol {info0['symbols'] - 1} every word has been read and the four states are 0x10000 again."))
     return out
 
 
@@ -1123,8 +1375,22 @@ def writer_table(counts, codable):
     return f
 
 
+def writer_bands(positions, ids_name):
+    """The writer's bands of 5.11 (informative): starts 0, 1, 8, 16, 32, … below the largest kept count of the sample
+    (at least the band at 0); set_from the band that starts at R of `banded:R`, or B when none does."""
+    most = max((len(ids) for _, ids in positions), default=0)
+    starts, next_start = [0], 1
+    while next_start < most:
+        starts.append(next_start)
+        next_start = 8 if next_start == 1 else 2 * next_start
+    rank = int(ids_name.partition(":")[2])
+    return starts, starts.index(rank) if rank in starts else len(starts)
+
+
 def check_context_model(store):
-    """The writer's model of 5.10 (informative), recomputed from the golden JSON: every position is in the sample."""
+    """The writer's model of 5.10 (kind 3), or of 5.11 (kind 4: the bands of writer_bands, set bands counted as the
+    gaps of their canonical order), recomputed from the golden JSON: every position is in the sample. A set band's ids
+    come back in canonical order, not the teacher's, but as the same set, so the counts are the writer's."""
     vocab = store["vocab"]
     positions = [(tok, p["ids"]) for s in store["decoded"] for tok, p in zip(s["tokens"], s["positions"])]
     check(len(positions) <= store["manifest"]["codecs"]["dictionary_sample"], f"{store['name']}: sample")
@@ -1146,26 +1412,49 @@ def check_context_model(store):
                     at[i] += 1
         lists[t] = sorted((i for i in range(vocab) if at[i] >= 2), key=lambda i: (-at[i], i))[:4096]
     position_of_rank = {i: r for r, i in enumerate(rank)}
-    global_counts = [[0] * CONTEXT_SYMBOLS for _ in range(CONTEXT_GROUPS)]
-    context_counts = {t: [[0] * CONTEXT_SYMBOLS for _ in range(CONTEXT_GROUPS)] for t in tokens}
+    kinds = {model["kind"] for model in store["tables"].values()} & {3, 4}
+    check(len(kinds) == 1, f"{store['name']}: one id context or band model")
+    kind = kinds.pop()
+    if kind == 3:
+        starts, set_from, what = CONTEXT_GROUP_STARTS, CONTEXT_GROUPS, "5.10"
+    else:
+        starts, set_from = writer_bands(positions, store["manifest"]["codecs"]["ids"])
+        what = "5.11"
+    bands = len(starts)
+    global_counts = [[0] * CONTEXT_SYMBOLS for _ in range(bands)]
+    context_counts = {t: [[0] * CONTEXT_SYMBOLS for _ in range(bands)] for t in tokens}
     for tok, ids in positions:
-        for j, i in enumerate(ids):
-            g = 0 if j == 0 else 1 if j <= 7 else 2
-            if tok in lists:
-                if i in lists[tok]:
-                    context_counts[tok][g][context_class(lists[tok].index(i) + 1)[0]] += 1
-                    continue
-                context_counts[tok][g][CONTEXT_ESCAPE] += 1
-            global_counts[g][context_class(position_of_rank[i] + 1)[0]] += 1
+        listed = lists.get(tok)
+        for b, low in enumerate(starts):
+            band = ids[low:starts[b + 1]] if b + 1 < bands else ids[low:]
+            if b < set_from:
+                for i in band:
+                    if listed is not None:
+                        if i in listed:
+                            context_counts[tok][b][context_class(listed.index(i) + 1)[0]] += 1
+                            continue
+                        context_counts[tok][b][CONTEXT_ESCAPE] += 1
+                    global_counts[b][context_class(position_of_rank[i] + 1)[0]] += 1
+                continue
+            indexes = sorted(listed.index(i) for i in band if i in listed) if listed is not None else []
+            others = sorted(position_of_rank[i] for i in band if listed is None or i not in listed)
+            for previous, i in zip([-1] + indexes, indexes):
+                context_counts[tok][b][context_class(i - previous)[0]] += 1
+            if others and listed is not None:
+                context_counts[tok][b][CONTEXT_ESCAPE] += 1
+            for previous, r in zip([-1] + others, others):
+                global_counts[b][context_class(r - previous)[0]] += 1
     for model in store["tables"].values():
-        if model["kind"] != 3:
+        if model["kind"] != kind:
             continue
-        name = f"{store['name']}: the writer's model (5.10)"
+        name = f"{store['name']}: the writer's model ({what})"
         check(model["ids"] == rank, f"{name}: rank table")
+        check(model["starts"] == starts and model["set_from"] == set_from,
+              f"{name}: bands {model['starts']} from set_from {model['set_from']}, expected {starts} from {set_from}")
         check(model["tokens"] == tokens, f"{name}: context tokens {model['tokens']}, expected {tokens}")
         check(model["lists"] == [lists[t] for t in tokens], f"{name}: candidate lists")
         all_classes = sorted({context_class(v)[0] for v in range(1, vocab + 1)})
-        for g in range(CONTEXT_GROUPS):
+        for g in range(bands):
             expected = writer_table(global_counts[g], all_classes)
             check(model["global_tables"][g][0] == expected,
                   f"{name}: global table {g}: {model['global_tables'][g][0]} vs {expected}")
@@ -1181,7 +1470,7 @@ def main(golden):
                       if os.path.isdir(os.path.join(golden, d)) and d.replace(".", "").isdigit() and d.count(".") == 1)
     check(versions, f"{golden}: no version directories")
     newest = None
-    for _, directory in versions:
+    for version, directory in versions:
         packed = read_store(os.path.join(golden, directory, "packed-q8"), os.path.join(golden, directory, "packed-q8.json"))
         ranked = read_store(os.path.join(golden, directory, "ranked-q8"), os.path.join(golden, directory, "ranked-q8.json"))
         check_rank_order(ranked)
@@ -1191,6 +1480,13 @@ def main(golden):
             context = read_store(os.path.join(golden, directory, "context-q8"),
                                  os.path.join(golden, directory, "context-q8.json"))
             check_context_model(context)
+        banded = None
+        if version >= (1, 5):
+            # 1.5 added the banded ids codec and its golden store (9): from then on every version has it.
+            check(os.path.isdir(os.path.join(golden, directory, "banded-q8")), f"{directory}: banded-q8 is missing")
+            banded = read_store(os.path.join(golden, directory, "banded-q8"),
+                                os.path.join(golden, directory, "banded-q8.json"))
+            check_context_model(banded)
         for other in ("context-mvq4", "packed-counts", "packed-f16"):
             if os.path.isdir(os.path.join(golden, directory, other)):
                 store = read_store(os.path.join(golden, directory, other), os.path.join(golden, directory, other + ".json"))
@@ -1198,10 +1494,12 @@ def main(golden):
                 if coded:
                     print(f"hexwalk: {store['name']}: {coded} mvq-coded positions, decoded within "
                           f"{store['widest_mvq_difference']:g} ulp of the JSON", file=sys.stderr)
-        newest = (packed, ranked, context)
+        newest = (packed, ranked, context, banded)
     walk = walk_packed(newest[0]) + walk_ranked(newest[1])
     if newest[2] is not None:
         walk += walk_context(newest[2])
+    if newest[3] is not None:
+        walk += walk_banded(newest[3], newest[2])
     sys.stdout.write("\n".join(walk))
 
 
