@@ -47,7 +47,8 @@ internal sealed class BandedIdCodec : IIdCodec
                 BandSymbols.OfPosition(Model, Model.ContextOf(tokens[p]), ids.Slice(e, n), scratch, ref sink);
                 e += n;
             }
-            return IdRans.WriteColumn(Model, tables.AsSpan(0, sink.Steps), symbols.AsSpan(0, sink.Steps), sink.FinishBits(), entries, dest);
+            int steps = sink.Steps;
+            return IdRans.WriteColumn(Model, tables.AsSpan(0, steps), symbols.AsSpan(0, steps), sink.FinishBits(), entries, dest);
         }
         finally
         {
@@ -96,7 +97,8 @@ internal sealed class BandedIdCodec : IIdCodec
                 int previous = -1;
                 for (; j < end; j++, e++)
                 {
-                    int symbol = IdRans.Step(ref x[step & 3], global ? b : firstTable + b, slots, freq, cum, words, ref wordAt, ref overrun);
+                    int table = global ? b : firstTable + b;
+                    int symbol = IdRans.Step(ref x[step & 3], table, slots, freq, cum, words, ref wordAt, ref overrun);
                     step++;
                     if (symbol == IdContextModel.Escape)
                     {

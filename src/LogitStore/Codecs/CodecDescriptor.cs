@@ -63,7 +63,9 @@ internal abstract class CodecDescriptor(CodecId id, string name, ImmutableArray<
 
     public CodecParameter Parameter { get; } = parameter;
 
-    /// <summary>True for the codecs whose <c>codec_param</c> names one of the store's dictionaries (ranked, context, banded, mvq).</summary>
+    /// <summary>
+    /// True for the codecs whose <c>codec_param</c> names one of the store's dictionaries (ranked, context, banded, mvq).
+    /// </summary>
     public bool NeedsDictionary => Parameter.Dictionary is not null;
 
     /// <summary>The setting the codec's name carries (<c>mvq:M</c>), or null.</summary>

@@ -18,7 +18,8 @@ public class CodecTableTests
     {
         string[] spec =
         [
-            "u32 0..0", "packed 1..32", "delta 0..0", "u16 0..0", "ranked ref IdRankTable", "context ref IdContextModel", "banded ref IdBandModel",
+            "u32 0..0", "packed 1..32", "delta 0..0", "u16 0..0", "ranked ref IdRankTable", "context ref IdContextModel",
+            "banded ref IdBandModel",
             "f32 0..0", "f16 0..0", "q8 1..255999", "q4 1..255999", "counts 1..65535", "mvq ref MvqCodebooks", "unorm16 0..0",
         ];
         Assert.Equal(spec, CodecTable.Entries.Select(d => d.Parameter.Dictionary is { } kind
