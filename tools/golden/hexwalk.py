@@ -13,12 +13,15 @@ mvq codebooks) and decodes every block by the steps of section 5 (the context id
 5.9 does not pin to the bit, within the tolerance of 5.9 (this reader's exp is binary64 exp rounded to binary32). Any
 disagreement stops it with the structure, the offset and what differs. It also recomputes the id rank table, context
 model and band model that the writer's rules (5.8, 5.10, 5.11) give for the golden data and compares them with the
-files. The walk-through follows the newest version's packed-q8, ranked-q8, context-q8 and banded-q8.
+files; the one part the golden JSON cannot fix, the order of a band model's lists (rank-weighted counts of entry
+indexes that set bands do not keep), it checks as far as the JSON allows. The walk-through follows the newest version's
+packed-q8, ranked-q8, context-q8 and banded-q8.
 Needs the `zstd` and `xxhsum` command-line tools (xxHash 0.8 or later, for `xxhsum -H3`).
 """
 import json
 import math
 import os
+import random
 import struct
 import subprocess
 import sys
@@ -162,7 +165,7 @@ CONTEXT_SYMBOLS, CONTEXT_GROUPS, CONTEXT_ESCAPE, CONTEXT_TOTAL = 124, 3, 123, 40
 # 5.10's entry groups (j = 0, 1-7, 8 and later), read as the bands of 5.11 with no set band: the two codecs then share
 # one decoder.
 CONTEXT_GROUP_STARTS = [0, 1, 8]
-BAND_LIMIT, BAND_START_LIMIT = 17, 65536
+BAND_LIMIT, BAND_START_LIMIT = 128, 65536
 
 
 def read_dictionary(store, entry, vocab):
@@ -733,15 +736,13 @@ def parse_manifest(raw, name):
 
 
 def banded_name(name_in_manifest, model, store):
-    """2.2 and 5.11: `banded:R`, R the first rank coded in a set: the start of band set_from, or (set_from = B, no set
-    band) a rank at which no band starts, above the last start. The manifest's name when it fits the model."""
+    """2.2: `banded:R`, R the first rank the writer codes in a set. A reader takes the bands and set_from from the model
+    and does not check them against R (5.11); the writer's model check (check_context_model) does. The manifest's name
+    when it has that form."""
     check(model["kind"] == 4, f"{store}: banded ids name a dictionary of kind {model['kind']}")
-    starts, set_from = model["starts"], model["set_from"]
-    if set_from < len(starts):
-        return f"banded:{starts[set_from]}"
     prefix, _, rank = name_in_manifest.partition(":")
-    check(prefix == "banded" and rank.isdigit() and int(rank) > starts[-1],
-          f"{store}: codecs.ids {name_in_manifest!r} for a model without a set band (set_from = B)")
+    check(prefix == "banded" and rank.isdigit() and rank == str(int(rank)) and int(rank) >= 1,
+          f"{store}: codecs.ids {name_in_manifest!r} is not banded:R")
     return name_in_manifest
 
 
@@ -1181,7 +1182,34 @@ def walk_context(store):
     return out
 
 
-def walk_banded(store, context_store):
+def banded_blocks(store, model):
+    """Every block of a banded store decoded again by unpack_context, keeping its steps (and for block 0 the symbol
+    trace): (block, tokens, counts, ids, info, trace) each."""
+    out = []
+    for b_index, blk in enumerate(store["shards"][0]["blocks"]):
+        e = blk["entry"]
+        tokens = unpack_bits(blk["columns"][1]["data"], e["positions"], blk["columns"][1]["param"], "tokens")
+        counts = [u(blk["columns"][2]["data"], 2 * i, 2) for i in range(e["positions"])]
+        trace = [] if b_index == 0 else None
+        ids, info = unpack_context(blk["columns"][3]["data"], tokens, counts, model, store["vocab"], "ids", trace)
+        out.append((blk, tokens, counts, ids, info, trace))
+    return out
+
+
+def banded_escapes(blocks):
+    """The escapes a banded store's ids column codes: per band, in set bands and in ordered ones, and the ids a set band
+    reads from its global table after its escape."""
+    in_set, in_ordered, after = {}, {}, 0
+    for _, _, _, _, info, _ in blocks:
+        for p, b, k, symbols, _, _, listed, more in info["steps"]:
+            if CONTEXT_ESCAPE in symbols:
+                counted = in_set if more["set"] else in_ordered
+                counted[b] = counted.get(b, 0) + 1
+            after += more["set"] and k is not None and not listed
+    return in_set, in_ordered, after
+
+
+def walk_banded(store, orders):
     out = []
     emit = out.append
     manifest = store["manifest"]
@@ -1189,12 +1217,12 @@ def walk_banded(store, context_store):
     m = store["tables"][int(d_entry["ref"], 16)]
     h, vocab, o = m["header"], store["vocab"], m["offsets"]
     body = m["bytes"][DICTIONARY_HEADER_SIZE:]
-    source, codecs = manifest["source"], manifest["codecs"]
+    source, codecs, processing = manifest["source"], manifest["codecs"], manifest["processing"]
     starts, set_from, bands = m["starts"], m["set_from"], len(m["starts"])
     emit(f"### 9.12 The id band model of `{store['name']}` (2.4, kind 4) and its `banded` ids (5.11)\n")
-    emit(para(f"`{store['name']}` holds the teacher of `context-q8` over the same {source['total_sequences']} "
-              f"sequences of {source['sequence_length']} positions, {manifest['processing']['method']} "
-              f"{manifest['processing']['top_k']}, {codecs['sequences_per_block']} sequences per block, with "
+    emit(para(f"`{store['name']}` holds the synthetic teacher's (seed {source['seed']}) {processing['method']} "
+              f"{processing['top_k']} distributions over V = {vocab} for {source['total_sequences']} sequences of "
+              f"{source['sequence_length']} positions, {codecs['sequences_per_block']} sequences per block, with "
               f"`{codecs['ids']}` ids. Its manifest lists one dictionary:"))
     emit("```json\n\"dictionaries\": " + json.dumps(manifest["dictionaries"], indent=2) + ",\n"
          + f"\"codecs\": {{ \"ids\": \"{codecs['ids']}\", \"ids_dictionary\": \"{codecs['ids_dictionary']}\", … }}"
@@ -1214,7 +1242,7 @@ def walk_banded(store, context_store):
         (32, hexbytes(h[32:36]), "V", vocab, "= manifest `vocab_size`"),
         (36, hexbytes(h[36:40]), "C", m["contexts"], "token contexts"),
         (40, hexbytes(h[40:44]), "N", m["candidates"], "candidates over all contexts"),
-        (44, hexbytes(h[44:48]), "B", bands, "bands, 1–17"),
+        (44, hexbytes(h[44:48]), "B", bands, f"bands, 1–{BAND_LIMIT}"),
         (48, hexbytes(h[48:52]), "set_from", set_from,
          f"bands {set_from}–{bands - 1} are set bands" if set_from < bands else "no set band"),
         (52, hexbytes(h[52:56]), "reserved", 0, "0"),
@@ -1227,35 +1255,34 @@ def walk_banded(store, context_store):
               f"u32: {m['ids'][:8]} …):"))
     emit(dump_lines(body[o["starts_at"]:o["starts_at"] + 4 * bands], at(o["starts_at"])))
     most = max(len(p["ids"]) for s in store["decoded"] for p in s["positions"])
+    set_bands = (f"bands {', '.join(str(b) for b in range(set_from, bands))} (entries {starts[set_from]} and later) are "
+                 "coded as sets" if set_from < bands else "no band is coded as a set")
     emit(para(f"start = {starts}: band b holds the entries j with start_b ≤ j < start_(b+1), so the bands are the "
               f"entries {', '.join(ranges)}; the largest kept count is {most}, so the last band holds at most "
-              f"entries {starts[-1]}–{most - 1}. set_from = {set_from}: "
-              f"bands {', '.join(str(b) for b in range(set_from, bands))} (entries {starts[set_from]} and later) are "
-              "coded as sets."))
+              f"entries {starts[-1]}–{most - 1}. set_from = {set_from}: {set_bands}. These are the bands of the "
+              f"writer's model (5.11) for `{codecs['ids']}`: ordered bands from 0, 1, 2, 4, … below R, set bands of 4 "
+              f"entries from R, every start below the largest kept count of the sample."))
     directory = ", ".join(f"(token {t}, count {c})" for t, c in zip(m["tokens"], m["counts"]))
     emit(para(f"The other arrays: the global frequencies at {at(o['global_at'])} ({bands} tables of 124 u16, one per "
               f"band); the context directory at {at(o['directory_at'])}: {directory}; the context frequencies at "
               f"{at(o['frequencies_at'])} ({bands} tables of 124 u16 per context); the candidates at "
               f"{at(o['candidates_at'])}: context 0's list is {m['lists'][0][:8]} … The file ends at "
               f"{at(m['body_length'])}. Every table sums to 4096, and the global ones give the escape (symbol 123) 0."))
-    emit(para("The writer's model (5.11) is a function of the data: the script recounts the golden JSON (every position "
-              "is in the sample; a set band's ids come back in another order, but as the same set) and finds the same "
-              "band starts and set_from, rank table, contexts, lists and frequency tables, a set band's tables counting "
-              "the classes of its gaps."))
+    decided, pairs = sum(x[0] for x in orders), sum(x[1] for x in orders)
+    emit(para("The writer's model (5.11) is recomputed from the golden JSON (every position is in the sample; a set "
+              "band's ids come back in canonical order, but as the same set): the script finds the same rank table, "
+              "band starts and set_from, contexts, list members and frequency tables, a set band's tables counting "
+              "the classes of its gaps. The order of a list is the one thing the JSON does not fix: an id's "
+              "rank-weighted count needs its entry index j in the teacher's order, which a set band does not keep. "
+              f"Of the {pairs} adjacent pairs of the lists, {decided} are ordered by the bounds alone (each of an id's "
+              "set-band entries at its band's first or last index); for the others the script finds a teacher order "
+              "that the JSON allows (each set band's ids permuted among the band's entries) under which the rule gives "
+              "exactly the stored lists, and the frequency tables, which follow from the list indexes, are the "
+              "file's."))
 
-    shard = store["shards"][0]
-    escapes = {}
-    for b_index, blk in enumerate(shard["blocks"]):
-        e = blk["entry"]
-        tokens = unpack_bits(blk["columns"][1]["data"], e["positions"], blk["columns"][1]["param"], "tokens")
-        counts = [u(blk["columns"][2]["data"], 2 * i, 2) for i in range(e["positions"])]
-        trace = [] if b_index == 0 else None
-        ids, info = unpack_context(blk["columns"][3]["data"], tokens, counts, m, vocab, "ids", trace)
-        for step in info["steps"]:
-            if CONTEXT_ESCAPE in step[3]:
-                escapes[step[1]] = escapes.get(step[1], 0) + 1
-        if b_index == 0:
-            block, e0, tokens0, counts0, ids0, info0, trace0 = blk, e, tokens, counts, ids, info, trace
+    blocks = banded_blocks(store, m)
+    block, tokens0, counts0, ids0, info0, trace0 = blocks[0]
+    e0 = block["entry"]
     ids_col = block["columns"][3]
     data = ids_col["data"]
     start = block["start"] + ids_col["offset"]
@@ -1278,19 +1305,26 @@ def walk_banded(store, context_store):
     steps = info0["steps"]
     symbol_of, i = {}, 0
     for j, step in enumerate(steps):
-        for n, where in enumerate(step[7]["tables"]):
+        for where in step[7]["tables"]:
             symbol_of[i] = (j, step[0], f"T({where[1]},{where[2]})" if where[0] == "T" else f"G({where[1]})")
             i += 1
     first_entry = [sum(counts0[:p]) for p in range(len(counts0))]
     n0 = counts0[0]
-    shown_entries = [0, 1] + [first_entry[0] + j for j in range(starts[set_from], min(starts[set_from] + 4, n0))]
-    if set_from + 1 < bands and starts[set_from + 1] < n0:
-        shown_entries.append(first_entry[0] + starts[set_from + 1])
-    context_position = next((p for p in range(len(counts0)) if tokens0[p] in m["context_of"]
-                             and counts0[p] > starts[set_from]), None)
-    if context_position is not None:
-        low = first_entry[context_position] + starts[set_from]
-        shown_entries += list(range(low, min(low + 3, first_entry[context_position] + counts0[context_position])))
+    band_end = lambda b, n: min(starts[b + 1], n) if b + 1 < bands else n
+    # Position 0's first two entries, its first set band; then the first set band of block 0 that codes an escape
+    # (or, without one, the first set band at a context position) and the set band before it at that position.
+    shown_entries = [0, 1][:n0]
+    if set_from < bands and starts[set_from] < n0:
+        shown_entries += list(range(starts[set_from], band_end(set_from, n0)))
+    escape_at = next(((p, b) for p, b, k, symbols, _, _, _, more in steps
+                      if more["set"] and k is not None and CONTEXT_ESCAPE in symbols), None)
+    if escape_at is None:
+        escape_at = next(((p, set_from) for p in range(len(counts0))
+                          if tokens0[p] in m["context_of"] and set_from < bands and counts0[p] > starts[set_from]), None)
+    if escape_at is not None:
+        p, b = escape_at
+        for shown_band in ([b - 1] if b - 1 >= set_from else []) + [b]:
+            shown_entries += [first_entry[p] + j for j in range(starts[shown_band], band_end(shown_band, counts0[p]))]
     shown = [i for i, (j, _, _) in sorted(symbol_of.items()) if j in shown_entries]
     emit(para("Some of them, symbol i with state X[i mod 4] (x before and after, r = x mod 4096, the symbol s with "
               "F[s] ≤ r < F[s] + f[s], the word read when x fell below 2^16; T(k,b) is context k's table of band b, "
@@ -1324,29 +1358,51 @@ def walk_banded(store, context_store):
                      extra, how, ids0[j]))
     emit(table(rows, ("entry", "position", "token", "context", "j", "band", "symbols", "v", "extra bits", "id from",
                       "id")))
-    band_ids = ids0[starts[set_from]:starts[set_from + 1] if set_from + 1 < bands else n0]
-    emit(para(f"Position 0 (input token {tokens0[0]}) has no context, so its set bands are coded in the global tables: "
-              f"band {set_from}'s ids, {band_ids}, come out by ascending rank "
-              f"({[m['ids'].index(x) for x in band_ids]}), each rank coded as its gap to the one before (the first "
-              f"from −1); band {set_from + 1} starts again from −1."
-              + (f" Position {context_position} (input token {tokens0[context_position]}, context "
-                 f"{m['context_of'][tokens0[context_position]]}) codes its set bands as gaps between list indexes in "
-                 "the context's tables." if context_position is not None else "")))
-    if context_store is not None and context_store["decoded"][0]["tokens"] == store["decoded"][0]["tokens"]:
-        theirs = context_store["decoded"][0]["positions"][0]["ids"]
-        emit(para(f"Position 0's ids, {ids0[:n0]}, are those of the golden JSON. `context-q8` keeps the same teacher's "
-                  f"first {len(theirs)} at this position in rank order, {theirs}: from entry {starts[set_from]} on, "
-                  "`banded` returns the set in canonical order, paired with the values in rank order (5.11)."))
-    if escapes:
-        counted = ", ".join(f"{escapes[b]} in band {b}" for b in sorted(escapes))
-        emit(para(f"Over the store's {len(shard['blocks'])} blocks the ids column codes escapes: {counted}."))
+    explained = []
+    if set_from < bands and starts[set_from] < n0:
+        band_ids = ids0[starts[set_from]:band_end(set_from, n0)]
+        if tokens0[0] in m["context_of"]:
+            explained.append(f"Position 0 (input token {tokens0[0]}) is a context position.")
+        else:
+            explained.append(
+                f"Position 0 (input token {tokens0[0]}) has no context, so its set bands are coded in the global "
+                f"tables: band {set_from}'s ids, {band_ids}, come out by ascending rank "
+                f"({[m['ids'].index(x) for x in band_ids]}), each rank coded as its gap to the one before (the first "
+                "from −1); the next band starts again from −1.")
+    if escape_at is not None:
+        p, b = escape_at
+        k = m["context_of"][tokens0[p]]
+        text = f"Position {p} (input token {tokens0[p]}, context {k}) codes its set bands in the context's tables: "
+        for shown_band in ([b - 1] if b - 1 >= set_from else []) + [b]:
+            band_steps = [(j, steps[j]) for j in range(first_entry[p] + starts[shown_band],
+                                                       first_entry[p] + band_end(shown_band, counts0[p]))]
+            listed = [s[7]["at"] for _, s in band_steps if s[6]]
+            ranked = [(ids0[j], s[7]["at"]) for j, s in band_steps if not s[6]]
+            text += (f"band {shown_band}'s ids at list indexes {listed}, each index coded as its gap to the one "
+                     "before (the first from −1)" if shown_band < b else
+                     f"; band {shown_band} starts again from −1 with its ids at list indexes {listed}")
+            if ranked:
+                one = len(ranked) == 1
+                text += (f", then {'id' if one else 'ids'} {', '.join(str(x) for x, _ in ranked)}, kept only once at "
+                         f"token {tokens0[p]}'s positions and so not in context {k}'s list: one escape (symbol 123) in "
+                         f"T({k},{shown_band}), then {'its rank' if one else 'their ranks'} "
+                         f"{', '.join(str(r) for _, r in ranked)} in G({shown_band}), coded as "
+                         + (f"the gap {ranked[0][1] + 1} from −1" if one else "gaps from −1") + ". No second escape "
+                         "is read: after the escape every remaining entry of the band is a global one")
+        explained.append(text + ".")
+    emit(para(" ".join(explained)))
+    in_set, in_ordered, after = banded_escapes(blocks)
+    if in_set or in_ordered:
+        spelled = lambda counted: ", ".join(f"{counted[b]} in band {b}" for b in sorted(counted))
+        emit(para(f"Over the store's {len(blocks)} blocks the ids column codes {sum(in_set.values())} escapes in set "
+                  f"bands ({spelled(in_set)}), after which {after} ids are read from a global table, and "
+                  f"{sum(in_ordered.values())} in ordered bands" + (f" ({spelled(in_ordered)})" if in_ordered else "")
+                  + ": every id kept once at a token context, so not in its list."))
     else:
-        held = (f"each list holds {m['counts'][0]}" if len(set(m["counts"])) == 1
-                else f"the lists hold {', '.join(str(c) for c in m['counts'])}")
-        emit(para(f"No block of this store codes an escape, in any band: every id kept at a context position is in the "
-                  f"context's list ({held} of the {vocab} ids), "
-                  f"so K = E in every block. The escape of a set band (one escape, then global gaps from −1) is not "
-                  "exercised by these bytes."))
+        emit(para("No block of this store codes an escape, in any band, so K = E in every block."))
+    emit(para(f"Position 0's ids, {ids0[:n0]}, are those of the golden JSON"
+              + (f": from entry {starts[set_from]} on in the canonical order of their set bands, paired with the "
+                 "values in rank order (5.11)." if set_from < bands and starts[set_from] < n0 else ".")))
     emit(para(f"After symbol {info0['symbols'] - 1} every word has been read and the four states are 0x10000 again."))
     return out
 
@@ -1375,25 +1431,99 @@ def writer_table(counts, codable):
     return f
 
 
-def writer_bands(positions, ids_name):
-    """The writer's bands of 5.11 (informative): starts 0, 1, 8, 16, 32, … below the largest kept count of the sample
-    (at least the band at 0); set_from the band that starts at R of `banded:R`, or B when none does."""
-    most = max((len(ids) for _, ids in positions), default=0)
-    starts, next_start = [0], 1
-    while next_start < most:
-        starts.append(next_start)
-        next_start = 8 if next_start == 1 else 2 * next_start
+def writer_bands(most, ids_name, name):
+    """The writer's bands of 5.11 (informative) for `banded:R`, R a power of two: ordered bands from 0, 1, 2, 4, 8, …
+    below R, then set bands from R, each 4 entries long, or p/8 where that is more (p the largest power of two not
+    above its start); every start below the sample's largest kept count `most` (just 0 when it is at most 1); set_from
+    the band that starts at R, or B when none does."""
     rank = int(ids_name.partition(":")[2])
+    check(rank >= 1 and rank & (rank - 1) == 0, f"{name}: codecs.ids {ids_name!r}: R is not a power of two (5.11)")
+    starts, start = [0], 1
+    while start < most:
+        starts.append(start)
+        start = 2 * start if start < rank else start + max(4, (1 << (start.bit_length() - 1)) // 8)
     return starts, starts.index(rank) if rank in starts else len(starts)
 
 
+def rank_weight(j):
+    """5.11, the writer's model: an id kept at entry index j adds floor(10^6 / (1 + j)) to its rank-weighted count."""
+    return 10 ** 6 // (1 + j)
+
+
+# Swaps the search of check_rank_weighted_order may try; on the golden stores it needs a few thousand.
+ORDER_SEARCH_LIMIT = 200000
+
+
+def check_rank_weighted_order(listed, fixed, groups, where):
+    """5.11: a band model's list is ordered by rank-weighted count, highest first, ties by ascending id. The count needs
+    each id's entry index j in the teacher's rank order, which a set band does not keep (its ids decode in canonical
+    order), so the JSON fixes a count only up to where each set band's ids sat among the band's entries: `fixed` holds
+    each listed id's exact part (its ordered-band entries), `groups` one (entry indexes, ids) pair per non-empty set
+    band of a position of the context. This checks that the stored order is one the rule can give: no adjacent pair is
+    ruled out by the bounds, and a seeded search (swaps inside a band, from the canonical order, kept when they do not
+    move the counts further from the stored order) finds an assignment of every set band's ids to its entries, i.e. a
+    teacher order the JSON allows, under which the rule gives exactly the stored list. Returns the adjacent pairs
+    whose order the bounds alone decide, all adjacent pairs, and the swaps tried."""
+    count, low, high = dict(fixed), dict(fixed), dict(fixed)
+    groups = [(entries, list(ids)) for entries, ids in groups]
+    for entries, ids in groups:
+        weights = [rank_weight(j) for j in entries]
+        for j, i in zip(entries, ids):
+            if i in count:
+                count[i] += rank_weight(j)
+                low[i] += min(weights)
+                high[i] += max(weights)
+    index = {i: n for n, i in enumerate(listed)}
+    last = len(listed) - 1
+
+    def shortfall(n):
+        """How far adjacent pair n is from its stored order: a first needs the larger count, or an equal one and the
+        smaller id."""
+        a, b = listed[n], listed[n + 1]
+        return max(0, (0 if a < b else 1) - (count[a] - count[b]))
+
+    decided = 0
+    for n, (a, b) in enumerate(zip(listed, listed[1:])):
+        need = 0 if a < b else 1
+        check(high[a] - low[b] >= need,
+              f"{where}: ids {a} and {b}, list indexes {n} and {n + 1}: rank-weighted counts at most {high[a]} and at "
+              f"least {low[b]}, whatever the order inside the set bands")
+        decided += low[a] - high[b] >= need
+    shortfalls = sum(shortfall(n) for n in range(last))
+    movable = [g for g in groups if len(g[1]) >= 2 and any(i in index for i in g[1])]
+    rng, tries = random.Random(0), 0
+    while shortfalls:
+        check(movable and tries < ORDER_SEARCH_LIMIT,
+              f"{where}: no order inside the set bands found (in {tries} swaps) under which the rank-weighted counts "
+              f"give the stored list")
+        tries += 1
+        entries, ids = movable[rng.randrange(len(movable))]
+        x, y = rng.sample(range(len(ids)), 2)
+        a, b = ids[x], ids[y]
+        moved = rank_weight(entries[y]) - rank_weight(entries[x])
+        pairs = {n for i in (a, b) if i in index for n in (index[i] - 1, index[i]) if 0 <= n < last}
+        before = sum(shortfall(n) for n in pairs)
+        count[a], count[b] = count.get(a, 0) + moved, count.get(b, 0) - moved
+        after = sum(shortfall(n) for n in pairs)
+        if after <= before:
+            ids[x], ids[y] = b, a
+            shortfalls += after - before
+        else:
+            count[a], count[b] = count[a] - moved, count[b] + moved
+    check(sorted(listed, key=lambda i: (-count[i], i)) == listed, f"{where}: the order found does not give the list")
+    return decided, last, tries
+
+
 def check_context_model(store):
-    """The writer's model of 5.10 (kind 3), or of 5.11 (kind 4: the bands of writer_bands, set bands counted as the
-    gaps of their canonical order), recomputed from the golden JSON: every position is in the sample. A set band's ids
-    come back in canonical order, not the teacher's, but as the same set, so the counts are the writer's."""
-    vocab = store["vocab"]
+    """The writer's model of 5.10 (kind 3) or 5.11 (kind 4), recomputed from the golden JSON, in which every position is
+    in the sample, and compared with the model file. For kind 4, a set band's ids come back in canonical order, not the
+    teacher's, but as the same set: the rank table, bands, contexts, list members and frequency tables (a set band's
+    counting the gaps of its canonical order) are the writer's exactly; a list's order, which depends on the teacher's
+    order inside the set bands, is checked by check_rank_weighted_order. Returns, for a band model, per context the
+    figures that check returns."""
+    vocab, name = store["vocab"], store["name"]
     positions = [(tok, p["ids"]) for s in store["decoded"] for tok, p in zip(s["tokens"], s["positions"])]
-    check(len(positions) <= store["manifest"]["codecs"]["dictionary_sample"], f"{store['name']}: sample")
+    check(len(positions) <= store["manifest"]["codecs"]["dictionary_sample"], f"{name}: sample")
     kept = [0] * vocab
     seen = [0] * vocab
     for tok, ids in positions:
@@ -1403,66 +1533,93 @@ def check_context_model(store):
     rank = sorted(range(vocab), key=lambda i: (-kept[i], i))
     frequent = sorted((t for t in range(vocab) if seen[t] >= 32), key=lambda t: (-seen[t], t))[:1024]
     tokens = sorted(frequent)
-    lists = {}
+    kept_at = {}
     for t in tokens:
-        at = [0] * vocab
+        kept_at[t] = [0] * vocab
         for tok, ids in positions:
             if tok == t:
                 for i in ids:
-                    at[i] += 1
-        lists[t] = sorted((i for i in range(vocab) if at[i] >= 2), key=lambda i: (-at[i], i))[:4096]
+                    kept_at[t][i] += 1
     position_of_rank = {i: r for r, i in enumerate(rank)}
     kinds = {model["kind"] for model in store["tables"].values()} & {3, 4}
-    check(len(kinds) == 1, f"{store['name']}: one id context or band model")
+    check(len(kinds) == 1, f"{name}: one id context or band model")
     kind = kinds.pop()
     if kind == 3:
         starts, set_from, what = CONTEXT_GROUP_STARTS, CONTEXT_GROUPS, "5.10"
     else:
-        starts, set_from = writer_bands(positions, store["manifest"]["codecs"]["ids"])
+        most = max((len(ids) for _, ids in positions), default=0)
+        starts, set_from = writer_bands(most, store["manifest"]["codecs"]["ids"], name)
         what = "5.11"
     bands = len(starts)
-    global_counts = [[0] * CONTEXT_SYMBOLS for _ in range(bands)]
-    context_counts = {t: [[0] * CONTEXT_SYMBOLS for _ in range(bands)] for t in tokens}
-    for tok, ids in positions:
-        listed = lists.get(tok)
-        for b, low in enumerate(starts):
-            band = ids[low:starts[b + 1]] if b + 1 < bands else ids[low:]
-            if b < set_from:
-                for i in band:
-                    if listed is not None:
-                        if i in listed:
-                            context_counts[tok][b][context_class(listed.index(i) + 1)[0]] += 1
-                            continue
-                        context_counts[tok][b][CONTEXT_ESCAPE] += 1
-                    global_counts[b][context_class(position_of_rank[i] + 1)[0]] += 1
-                continue
-            indexes = sorted(listed.index(i) for i in band if i in listed) if listed is not None else []
-            others = sorted(position_of_rank[i] for i in band if listed is None or i not in listed)
-            for previous, i in zip([-1] + indexes, indexes):
-                context_counts[tok][b][context_class(i - previous)[0]] += 1
-            if others and listed is not None:
-                context_counts[tok][b][CONTEXT_ESCAPE] += 1
-            for previous, r in zip([-1] + others, others):
-                global_counts[b][context_class(r - previous)[0]] += 1
+    band_ranges = [(low, starts[b + 1] if b + 1 < bands else None) for b, low in enumerate(starts)]
+    orders = []
     for model in store["tables"].values():
         if model["kind"] != kind:
             continue
-        name = f"{store['name']}: the writer's model ({what})"
-        check(model["ids"] == rank, f"{name}: rank table")
+        where = f"{name}: the writer's model ({what})"
+        check(model["ids"] == rank, f"{where}: rank table")
         check(model["starts"] == starts and model["set_from"] == set_from,
-              f"{name}: bands {model['starts']} from set_from {model['set_from']}, expected {starts} from {set_from}")
-        check(model["tokens"] == tokens, f"{name}: context tokens {model['tokens']}, expected {tokens}")
-        check(model["lists"] == [lists[t] for t in tokens], f"{name}: candidate lists")
+              f"{where}: bands {model['starts']} from set_from {model['set_from']}, expected {starts} from {set_from}")
+        check(model["tokens"] == tokens, f"{where}: context tokens {model['tokens']}, expected {tokens}")
+        lists = {}
+        for k, t in enumerate(tokens):
+            members = [i for i in range(vocab) if kept_at[t][i] >= 2]
+            stored = model["lists"][k]
+            if kind == 3:
+                lists[t] = sorted(members, key=lambda i: (-kept_at[t][i], i))[:4096]
+                check(stored == lists[t], f"{where}: context {k}'s list")
+                continue
+            # 5.11 keeps 5.10's members (at most 4096 of them; which ones when more qualify, the JSON cannot say).
+            check(set(stored) == set(members) if len(members) <= 4096 else len(stored) == 4096 and set(stored) <= set(
+                members), f"{where}: context {k}'s list holds other ids than those kept at least twice at token {t}")
+            fixed, groups = {i: 0 for i in stored}, []
+            for tok, ids in positions:
+                if tok != t:
+                    continue
+                for b, (low, high) in enumerate(band_ranges):
+                    high = len(ids) if high is None else min(high, len(ids))
+                    if b >= set_from and low < high:
+                        groups.append((range(low, high), ids[low:high]))
+                    for j in range(low, high) if b < set_from else ():
+                        if ids[j] in fixed:
+                            fixed[ids[j]] += rank_weight(j)
+            orders.append(check_rank_weighted_order(stored, fixed, groups,
+                                                    f"{where}: context {k}'s list order (rank-weighted counts)"))
+            lists[t] = stored
+        global_counts = [[0] * CONTEXT_SYMBOLS for _ in range(bands)]
+        context_counts = {t: [[0] * CONTEXT_SYMBOLS for _ in range(bands)] for t in tokens}
+        for tok, ids in positions:
+            listed = lists.get(tok)
+            for b, (low, high) in enumerate(band_ranges):
+                band = ids[low:high]
+                if b < set_from:
+                    for i in band:
+                        if listed is not None:
+                            if i in listed:
+                                context_counts[tok][b][context_class(listed.index(i) + 1)[0]] += 1
+                                continue
+                            context_counts[tok][b][CONTEXT_ESCAPE] += 1
+                        global_counts[b][context_class(position_of_rank[i] + 1)[0]] += 1
+                    continue
+                indexes = sorted(listed.index(i) for i in band if i in listed) if listed is not None else []
+                others = sorted(position_of_rank[i] for i in band if listed is None or i not in listed)
+                for previous, i in zip([-1] + indexes, indexes):
+                    context_counts[tok][b][context_class(i - previous)[0]] += 1
+                if others and listed is not None:
+                    context_counts[tok][b][CONTEXT_ESCAPE] += 1
+                for previous, r in zip([-1] + others, others):
+                    global_counts[b][context_class(r - previous)[0]] += 1
         all_classes = sorted({context_class(v)[0] for v in range(1, vocab + 1)})
         for g in range(bands):
             expected = writer_table(global_counts[g], all_classes)
             check(model["global_tables"][g][0] == expected,
-                  f"{name}: global table {g}: {model['global_tables'][g][0]} vs {expected}")
+                  f"{where}: global table {g}: {model['global_tables'][g][0]} vs {expected}")
             for k, t in enumerate(tokens):
                 codable = sorted({context_class(v)[0] for v in range(1, len(lists[t]) + 1)} | {CONTEXT_ESCAPE})
                 expected = writer_table(context_counts[t][g], codable)
                 check(model["context_tables"][k][g][0] == expected,
-                      f"{name}: context {k} table {g}: {model['context_tables'][k][g][0]} vs {expected}")
+                      f"{where}: context {k} table {g}: {model['context_tables'][k][g][0]} vs {expected}")
+    return orders
 
 
 def main(golden):
@@ -1486,7 +1643,18 @@ def main(golden):
             check(os.path.isdir(os.path.join(golden, directory, "banded-q8")), f"{directory}: banded-q8 is missing")
             banded = read_store(os.path.join(golden, directory, "banded-q8"),
                                 os.path.join(golden, directory, "banded-q8.json"))
-            check_context_model(banded)
+            orders = check_context_model(banded)
+            banded["orders"] = orders
+            model = next(t for t in banded["tables"].values() if t["kind"] == 4)
+            in_set, in_ordered, after = banded_escapes(banded_blocks(banded, model))
+            # Section 9 says the store escapes ids kept once at a token context in set bands too.
+            check(in_set, f"{banded['name']}: no set band codes an escape, so the golden store does not cover 5.11's")
+            print(f"hexwalk: {banded['name']}: {sum(in_set.values())} escapes in set bands "
+                  f"({', '.join(f'band {b}: {n}' for b, n in sorted(in_set.items()))}; {after} ids read from a global "
+                  f"table after them), {sum(in_ordered.values())} in ordered bands; list order by rank-weighted count: "
+                  + ", ".join(f"context {k}: {d} of {n} adjacent pairs fixed by the JSON's bounds, the rest by a "
+                              f"teacher order found in {t} swaps" for k, (d, n, t) in enumerate(orders)),
+                  file=sys.stderr)
         for other in ("context-mvq4", "packed-counts", "packed-f16"):
             if os.path.isdir(os.path.join(golden, directory, other)):
                 store = read_store(os.path.join(golden, directory, other), os.path.join(golden, directory, other + ".json"))
@@ -1499,7 +1667,7 @@ def main(golden):
     if newest[2] is not None:
         walk += walk_context(newest[2])
     if newest[3] is not None:
-        walk += walk_banded(newest[3], newest[2])
+        walk += walk_banded(newest[3], newest[3]["orders"])
     sys.stdout.write("\n".join(walk))
 
 
