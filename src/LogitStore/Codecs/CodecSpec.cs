@@ -37,18 +37,8 @@ public readonly record struct IdCodecSpec(CodecId Id, int SetsFrom = 0)
 
     public static IdCodecSpec Parse(string name)
     {
-        int colon = name.IndexOf(':');
-        string codec = colon < 0 ? name : name[..colon];
-        var found = CodecTable.For(ColumnKind.Ids).FirstOrDefault(d => d.Name == codec);
-        if (found is null || (found.Setting is null && colon >= 0))
-            throw new ArgumentException($"unknown id codec '{name}' ({string.Join(", ", Names)})");
-        if (found.Setting is not { } s) return new IdCodecSpec(found.Id);
-        string? setting = colon < 0 ? null : name[(colon + 1)..];
-        return int.TryParse(setting, out int value) && s.Accepts(value)
-            ? new IdCodecSpec(found.Id, value)
-            : throw new ArgumentException(
-                $"id codec '{name}': write {found.Syntax} with {s.Letter} {s.Meaning}, {s.Min}..{s.Max} " +
-                $"(e.g. {found.Name}:{s.Example})");
+        var (codec, setting) = CodecNames.Parse(ColumnKind.Ids, "id", name, Names);
+        return new IdCodecSpec(codec.Id, setting);
     }
 
     public override string ToString() => Name;
@@ -74,7 +64,7 @@ public readonly record struct ValueCodecSpec
     /// <summary>M of mvq:M, the one codec whose name carries a setting (<see cref="CodecDescriptor.Setting"/>); else 0.</summary>
     public int Codebooks { get; }
 
-    public static ValueCodecSpec Mvq(int codebooks) => WithSetting(CodecTable.Of(CodecId.Mvq), codebooks.ToString());
+    public static ValueCodecSpec Mvq(int codebooks) => Parse($"mvq:{codebooks}");
 
     public static IEnumerable<string> Names => CodecTable.For(ColumnKind.Values).Select(d => d.Syntax);
 
@@ -103,23 +93,33 @@ public readonly record struct ValueCodecSpec
 
     public static ValueCodecSpec Parse(string name)
     {
-        int colon = name.IndexOf(':');
-        string codec = colon < 0 ? name : name[..colon];
-        var found = CodecTable.For(ColumnKind.Values).FirstOrDefault(d => d.Name == codec);
-        if (found is null || (found.Setting is null && colon >= 0))
-            throw new ArgumentException($"unknown value codec '{name}' ({string.Join(", ", Names)})");
-        return found.Setting is null ? new ValueCodecSpec(found.Id, 0) : WithSetting(found, colon < 0 ? null : name[(colon + 1)..]);
-    }
-
-    private static ValueCodecSpec WithSetting(CodecDescriptor codec, string? setting)
-    {
-        var s = codec.Setting!;
-        return int.TryParse(setting, out int value) && s.Accepts(value)
-            ? new ValueCodecSpec(codec.Id, value)
-            : throw new ArgumentException(
-                $"value codec '{codec.Name}{(setting is null ? "" : ":" + setting)}': write {codec.Syntax} with {s.Letter} " +
-                $"{s.Meaning}, {s.Min}..{s.Max} (e.g. {codec.Name}:{s.Example})");
+        var (codec, setting) = CodecNames.Parse(ColumnKind.Values, "value", name, Names);
+        return new ValueCodecSpec(codec.Id, setting);
     }
 
     public override string ToString() => Name;
+}
+
+/// <summary>Codec names with their settings (<c>mvq:M</c>, <c>banded:R</c>), as the manifest and the command line write them.</summary>
+internal static class CodecNames
+{
+    /// <summary>
+    /// The codec <paramref name="name"/> names among <paramref name="column"/>'s, and its setting (0 when it takes none);
+    /// throws <see cref="ArgumentException"/> naming the valid names or the setting's range.
+    /// </summary>
+    public static (CodecDescriptor Codec, int Setting) Parse(ColumnKind column, string what, string name, IEnumerable<string> names)
+    {
+        int colon = name.IndexOf(':');
+        string codec = colon < 0 ? name : name[..colon];
+        var found = CodecTable.For(column).FirstOrDefault(d => d.Name == codec);
+        if (found is null || (found.Setting is null && colon >= 0))
+            throw new ArgumentException($"unknown {what} codec '{name}' ({string.Join(", ", names)})");
+        if (found.Setting is not { } s) return (found, 0);
+        string? setting = colon < 0 ? null : name[(colon + 1)..];
+        return int.TryParse(setting, out int value) && s.Accepts(value)
+            ? (found, value)
+            : throw new ArgumentException(
+                $"{what} codec '{name}': write {found.Syntax} with {s.Letter} {s.Meaning}, {s.Min}..{s.Max} " +
+                $"(e.g. {found.Name}:{s.Example})");
+    }
 }
