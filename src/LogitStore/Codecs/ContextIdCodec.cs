@@ -106,14 +106,14 @@ internal sealed class ContextIdCodec(IdContextModel model) : IIdCodec
         if (ransBytes < StateBytes || ransBytes % 2 != 0 || ransBytes > src.Length - HeaderBytes)
             throw where.Corrupt($"rANS stream length {ransBytes} is odd, below {StateBytes} or past the column's {src.Length} bytes");
         if (tokens.Length != keptCounts.Length) throw new ArgumentException("one input token per position");
-        Span<uint> x = stackalloc uint[States];
-        for (int k = 0; k < States; k++)
-        {
-            x[k] = BinaryPrimitives.ReadUInt32LittleEndian(src[(HeaderBytes + 4 * k)..]);
-            if (x[k] < StateLow) throw where.Corrupt($"initial rANS state {k} ({x[k]}) is below 2^16");
-        }
-        var words = src.Slice(HeaderBytes + StateBytes, (int)ransBytes - StateBytes);
+        uint x0 = InitialState(src, 0, where), x1 = InitialState(src, 1, where);
+        uint x2 = InitialState(src, 2, where), x3 = InitialState(src, 3, where);
+        var stream = src.Slice(HeaderBytes + StateBytes, (int)ransBytes - StateBytes);
+        // Words are read whether or not a step needs one (branch-free), clamped to the last; an empty stream reads zeros.
+        var words = stream.Length == 0 ? NoWords : stream;
+        int lastWord = words.Length - 2;
         var extra = src[(HeaderBytes + (int)ransBytes)..];
+        long extraBitCount = 8L * extra.Length;
         var freq = Model.Frequencies;
         var cum = Model.Cumulative;
         var slots = Model.SlotSymbols;
@@ -121,88 +121,96 @@ internal sealed class ContextIdCodec(IdContextModel model) : IIdCodec
         var starts = Model.CandidateStart;
         var candidates = Model.Candidates;
         var byRank = Model.IdsByRank;
-        int wordAt = 0, step = 0, e = 0, bitAt = 0, bitCount = 0;
-        bool overrun = false;
-        ulong bitBuffer = 0;
         var extraBits = ValueClass.ExtraBitsTable;
         var bases = ValueClass.BaseTable;
+        int wordAt = 0, e = 0;
+        long bitPos = 0;
         for (int p = 0; p < keptCounts.Length; p++)
         {
             int n = keptCounts[p];
             if (n == 0) continue;
             int context = contextOf[tokens[p]];
             int firstTable = IdContextModel.TableOf(context, 0);
-            int listStart = context < 0 ? 0 : starts[context];
-            int listLength = context < 0 ? 0 : starts[context + 1] - listStart;
-            for (int j = 0; j < n; j++, e++)
+            var list = context < 0 ? byRank : candidates[starts[context]..starts[context + 1]];
+            var row = dest.Slice(e, n);
+            for (int j = 0; j < n; j++)
             {
                 int group = j == 0 ? 0 : j < 8 ? 1 : 2;
-                int symbol = Step(ref x[step & (States - 1)], firstTable + group, slots, freq, cum, words, ref wordAt, ref overrun);
-                step++;
+                int symbol = Step(ref x0, firstTable + group, slots, freq, cum, words, lastWord, ref wordAt);
+                (x0, x1, x2, x3) = (x1, x2, x3, x0);
+                var from = list;
                 bool global = context < 0;
                 if (symbol == IdContextModel.Escape)
                 {
-                    global = true;   // then a symbol of the global table of the same group
-                    symbol = Step(ref x[step & (States - 1)], group, slots, freq, cum, words, ref wordAt, ref overrun);
-                    step++;
+                    // Then a symbol of the global table of the same group.
+                    symbol = Step(ref x0, group, slots, freq, cum, words, lastWord, ref wordAt);
+                    (x0, x1, x2, x3) = (x1, x2, x3, x0);
+                    from = byRank;
+                    global = true;
                 }
                 int width = extraBits[symbol];
-                if (bitCount < width)
-                {
-                    while (bitCount <= 56 && bitAt < extra.Length)
-                    {
-                        bitBuffer |= (ulong)extra[bitAt++] << bitCount;
-                        bitCount += 8;
-                    }
-                    if (bitCount < width) throw where.Corrupt($"the extra bits end before entry {e}");
-                }
-                uint v = bases[symbol] + (uint)(bitBuffer & ((1UL << width) - 1));
-                bitBuffer >>= width;
-                bitCount -= width;
-                if (global)
-                {
-                    if (v - 1 >= (uint)byRank.Length)
-                        throw where.Corrupt($"rank {v - 1} of entry {e} is not below the vocabulary size {byRank.Length}");
-                    dest[e] = byRank[(int)v - 1];
-                }
-                else
-                {
-                    if (v - 1 >= (uint)listLength)
-                        throw where.Corrupt($"candidate {v - 1} of entry {e} is past the {listLength} of token {tokens[p]}'s list");
-                    dest[e] = candidates[listStart + (int)v - 1];
-                }
+                int at = (int)(bitPos >> 3);
+                ulong window = at <= extra.Length - 8 ? BinaryPrimitives.ReadUInt64LittleEndian(extra[at..]) : TailWindow(extra, at);
+                window >>= (int)(bitPos & 7);
+                bitPos += width;
+                if (bitPos > extraBitCount) throw where.Corrupt($"the extra bits end before entry {e + j}");
+                uint v = bases[symbol] + (uint)(window & ((1UL << width) - 1));
+                if (v - 1 >= (uint)from.Length) throw OutOfRange(where, global, v, e + j, from.Length, tokens[p]);
+                row[j] = from[(int)v - 1];
             }
-            if (overrun) throw where.Corrupt($"the rANS stream ends before entry {e}");
+            e += n;
+            if (wordAt > stream.Length) throw where.Corrupt($"the rANS stream ends before entry {e}");
         }
-        if (wordAt != words.Length) throw where.Corrupt($"{(words.Length - wordAt) / 2} rANS words are left after the last entry");
-        for (int k = 0; k < States; k++)
-            if (x[k] != StateLow) throw where.Corrupt(
-                $"rANS state {k} ends at {x[k]}, not 2^16: the stream or the model is not the encoder's");
-        if (bitAt != extra.Length) throw where.Corrupt($"{extra.Length - bitAt} bytes are left after the extra bits");
-        if (bitCount >= 8 || (bitBuffer & ((1UL << bitCount) - 1)) != 0)
+        if (wordAt != stream.Length) throw where.Corrupt($"{(stream.Length - wordAt) / 2} rANS words are left after the last entry");
+        // The states were rotated once per symbol; all four must be back at 2^16 whatever their order.
+        if (x0 != StateLow || x1 != StateLow || x2 != StateLow || x3 != StateLow) throw where.Corrupt(
+            "rANS states do not end at 2^16: the stream or the model is not the encoder's");
+        long usedBytes = (bitPos + 7) >> 3;
+        if (usedBytes != extra.Length) throw where.Corrupt($"{extra.Length - usedBytes} bytes are left after the extra bits");
+        if ((bitPos & 7) != 0 && extra[^1] >> (int)(bitPos & 7) != 0)
             throw where.Corrupt("unused bits of the last extra-bits byte are not zero");
     }
 
+    private static ReadOnlySpan<byte> NoWords => [0, 0];
+
+    private static uint InitialState(ReadOnlySpan<byte> src, int k, ColumnLocation where)
+    {
+        uint x = BinaryPrimitives.ReadUInt32LittleEndian(src[(HeaderBytes + 4 * k)..]);
+        if (x < StateLow) throw where.Corrupt($"initial rANS state {k} ({x}) is below 2^16");
+        return x;
+    }
+
+    /// <summary>The extra bits from byte <paramref name="at"/> on, where fewer than 8 bytes are left: zeros past the end.</summary>
+    private static ulong TailWindow(ReadOnlySpan<byte> extra, int at)
+    {
+        ulong window = 0;
+        for (int b = 0; at + b < extra.Length; b++) window |= (ulong)extra[at + b] << (8 * b);
+        return window;
+    }
+
+    private static StoreCorruptException OutOfRange(ColumnLocation where, bool global, uint v, int entry, int length, int token) =>
+        where.Corrupt(global
+            ? $"rank {v - 1} of entry {entry} is not below the vocabulary size {length}"
+            : $"candidate {v - 1} of entry {entry} is past the {length} of token {token}'s list");
+
     /// <summary>
     /// One decoding step of spec 5.10 (steps 1–4) on <paramref name="state"/> with table <paramref name="table"/>; returns
-    /// the symbol. The renormalisation is branch-free (the word is read whether or not it is needed); running out of
-    /// words sets <paramref name="overrun"/>.
+    /// the symbol. The renormalisation is branch-free: a word is read (clamped to the last) whether or not it is needed,
+    /// and <paramref name="wordAt"/> runs past the stream's end when it is too short.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Step(
         ref uint state, int table, ReadOnlySpan<byte> slots, ReadOnlySpan<ushort> freq, ReadOnlySpan<ushort> cum,
-        ReadOnlySpan<byte> words, ref int wordAt, ref bool overrun)
+        ReadOnlySpan<byte> words, int lastWord, ref int wordAt)
     {
         uint s = state, slot = s & (IdContextModel.Total - 1);
         int symbol = slots[(table << IdContextModel.PrecisionBits) + (int)slot];
         int at = table * IdContextModel.Symbols + symbol;
         s = freq[at] * (s >> IdContextModel.PrecisionBits) + slot - cum[at];
-        int renormalise = s < StateLow ? 1 : 0;
-        bool available = wordAt + 2 <= words.Length;
-        uint word = available ? BinaryPrimitives.ReadUInt16LittleEndian(words[wordAt..]) : 0u;
-        overrun |= renormalise != 0 && !available;
-        state = (s << (16 * renormalise)) | (word & (0u - (uint)renormalise));
-        wordAt += 2 * renormalise;
+        uint word = BinaryPrimitives.ReadUInt16LittleEndian(words[Math.Min(wordAt, lastWord)..]);
+        bool renormalise = s < StateLow;
+        state = renormalise ? (s << 16) | word : s;
+        wordAt += renormalise ? 2 : 0;
         return symbol;
     }
 
