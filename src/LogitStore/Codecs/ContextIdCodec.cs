@@ -98,121 +98,8 @@ internal sealed class ContextIdCodec(IdContextModel model) : IIdCodec
 
     public void Decode(
         ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize,
-        ColumnLocation where)
-    {
-        if (src.Length < HeaderBytes + StateBytes) throw where.Corrupt(
-            $"{src.Length} bytes, fewer than the {HeaderBytes + StateBytes} of an empty stream");
-        uint ransBytes = BinaryPrimitives.ReadUInt32LittleEndian(src);
-        if (ransBytes < StateBytes || ransBytes % 2 != 0 || ransBytes > src.Length - HeaderBytes)
-            throw where.Corrupt($"rANS stream length {ransBytes} is odd, below {StateBytes} or past the column's {src.Length} bytes");
-        if (tokens.Length != keptCounts.Length) throw new ArgumentException("one input token per position");
-        uint x0 = InitialState(src, 0, where), x1 = InitialState(src, 1, where);
-        uint x2 = InitialState(src, 2, where), x3 = InitialState(src, 3, where);
-        var stream = src.Slice(HeaderBytes + StateBytes, (int)ransBytes - StateBytes);
-        // Words are read whether or not a step needs one (branch-free), clamped to the last; an empty stream reads zeros.
-        var words = stream.Length == 0 ? NoWords : stream;
-        int lastWord = words.Length - 2;
-        var extra = src[(HeaderBytes + (int)ransBytes)..];
-        long extraBitCount = 8L * extra.Length;
-        var freq = Model.Frequencies;
-        var cum = Model.Cumulative;
-        var slots = Model.SlotSymbols;
-        var contextOf = Model.ContextOfToken;
-        var starts = Model.CandidateStart;
-        var candidates = Model.Candidates;
-        var byRank = Model.IdsByRank;
-        var extraBits = ValueClass.ExtraBitsTable;
-        var bases = ValueClass.BaseTable;
-        int wordAt = 0, e = 0;
-        long bitPos = 0;
-        for (int p = 0; p < keptCounts.Length; p++)
-        {
-            int n = keptCounts[p];
-            if (n == 0) continue;
-            int context = contextOf[tokens[p]];
-            int firstTable = IdContextModel.TableOf(context, 0);
-            var list = context < 0 ? byRank : candidates[starts[context]..starts[context + 1]];
-            var row = dest.Slice(e, n);
-            for (int j = 0; j < n; j++)
-            {
-                int group = j == 0 ? 0 : j < 8 ? 1 : 2;
-                int symbol = Step(ref x0, firstTable + group, slots, freq, cum, words, lastWord, ref wordAt);
-                (x0, x1, x2, x3) = (x1, x2, x3, x0);
-                var from = list;
-                bool global = context < 0;
-                if (symbol == IdContextModel.Escape)
-                {
-                    // Then a symbol of the global table of the same group.
-                    symbol = Step(ref x0, group, slots, freq, cum, words, lastWord, ref wordAt);
-                    (x0, x1, x2, x3) = (x1, x2, x3, x0);
-                    from = byRank;
-                    global = true;
-                }
-                int width = extraBits[symbol];
-                int at = (int)(bitPos >> 3);
-                ulong window = at <= extra.Length - 8 ? BinaryPrimitives.ReadUInt64LittleEndian(extra[at..]) : TailWindow(extra, at);
-                window >>= (int)(bitPos & 7);
-                bitPos += width;
-                if (bitPos > extraBitCount) throw where.Corrupt($"the extra bits end before entry {e + j}");
-                uint v = bases[symbol] + (uint)(window & ((1UL << width) - 1));
-                if (v - 1 >= (uint)from.Length) throw OutOfRange(where, global, v, e + j, from.Length, tokens[p]);
-                row[j] = from[(int)v - 1];
-            }
-            e += n;
-            if (wordAt > stream.Length) throw where.Corrupt($"the rANS stream ends before entry {e}");
-        }
-        if (wordAt != stream.Length) throw where.Corrupt($"{(stream.Length - wordAt) / 2} rANS words are left after the last entry");
-        // The states were rotated once per symbol; all four must be back at 2^16 whatever their order.
-        if (x0 != StateLow || x1 != StateLow || x2 != StateLow || x3 != StateLow) throw where.Corrupt(
-            "rANS states do not end at 2^16: the stream or the model is not the encoder's");
-        long usedBytes = (bitPos + 7) >> 3;
-        if (usedBytes != extra.Length) throw where.Corrupt($"{extra.Length - usedBytes} bytes are left after the extra bits");
-        if ((bitPos & 7) != 0 && extra[^1] >> (int)(bitPos & 7) != 0)
-            throw where.Corrupt("unused bits of the last extra-bits byte are not zero");
-    }
-
-    private static ReadOnlySpan<byte> NoWords => [0, 0];
-
-    private static uint InitialState(ReadOnlySpan<byte> src, int k, ColumnLocation where)
-    {
-        uint x = BinaryPrimitives.ReadUInt32LittleEndian(src[(HeaderBytes + 4 * k)..]);
-        if (x < StateLow) throw where.Corrupt($"initial rANS state {k} ({x}) is below 2^16");
-        return x;
-    }
-
-    /// <summary>The extra bits from byte <paramref name="at"/> on, where fewer than 8 bytes are left: zeros past the end.</summary>
-    private static ulong TailWindow(ReadOnlySpan<byte> extra, int at)
-    {
-        ulong window = 0;
-        for (int b = 0; at + b < extra.Length; b++) window |= (ulong)extra[at + b] << (8 * b);
-        return window;
-    }
-
-    private static StoreCorruptException OutOfRange(ColumnLocation where, bool global, uint v, int entry, int length, int token) =>
-        where.Corrupt(global
-            ? $"rank {v - 1} of entry {entry} is not below the vocabulary size {length}"
-            : $"candidate {v - 1} of entry {entry} is past the {length} of token {token}'s list");
-
-    /// <summary>
-    /// One decoding step of spec 5.10 (steps 1–4) on <paramref name="state"/> with table <paramref name="table"/>; returns
-    /// the symbol. The renormalisation is branch-free: a word is read (clamped to the last) whether or not it is needed,
-    /// and <paramref name="wordAt"/> runs past the stream's end when it is too short.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Step(
-        ref uint state, int table, ReadOnlySpan<byte> slots, ReadOnlySpan<ushort> freq, ReadOnlySpan<ushort> cum,
-        ReadOnlySpan<byte> words, int lastWord, ref int wordAt)
-    {
-        uint s = state, slot = s & (IdContextModel.Total - 1);
-        int symbol = slots[(table << IdContextModel.PrecisionBits) + (int)slot];
-        int at = table * IdContextModel.Symbols + symbol;
-        s = freq[at] * (s >> IdContextModel.PrecisionBits) + slot - cum[at];
-        uint word = BinaryPrimitives.ReadUInt16LittleEndian(words[Math.Min(wordAt, lastWord)..]);
-        bool renormalise = s < StateLow;
-        state = renormalise ? (s << 16) | word : s;
-        wordAt += renormalise ? 2 : 0;
-        return symbol;
-    }
+        ColumnLocation where) =>
+        ContextIdDecoder.Decode(Model, src, keptCounts, tokens, dest, where);
 
     /// <summary>Little-endian bit writer of spec 5.1 over a span.</summary>
     private ref struct BitWriter(Span<byte> dest)
@@ -260,6 +147,10 @@ internal static class ValueClass
 
     /// <summary>The smallest value of each class (0 for the escape).</summary>
     internal static ReadOnlySpan<uint> BaseTable => s_base;
+
+    /// <summary>Per class (and the escape, and 4 more to make 128): the smallest value, and its extra bits above bit 32.</summary>
+    internal static readonly ulong[] BaseAndExtraBits =
+        [.. Enumerable.Range(0, 128).Select(c => c >= Count ? 0UL : s_base[c] | (ulong)ExtraBits(c) << 32)];
 
     public static int Of(uint v, out int extraBits, out uint extra)
     {
