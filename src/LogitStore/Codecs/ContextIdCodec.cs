@@ -148,9 +148,6 @@ internal static class ValueClass
     /// <summary>The smallest value of each class (0 for the escape).</summary>
     internal static ReadOnlySpan<uint> BaseTable => s_base;
 
-    /// <summary>Per class (and the escape, and 4 more to make 128): the smallest value, and its extra bits above bit 32.</summary>
-    internal static readonly ulong[] BaseAndExtraBits =
-        [.. Enumerable.Range(0, 128).Select(c => c >= Count ? 0UL : s_base[c] | (ulong)ExtraBits(c) << 32)];
 
     public static int Of(uint v, out int extraBits, out uint extra)
     {

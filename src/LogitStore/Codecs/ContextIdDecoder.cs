@@ -53,7 +53,7 @@ internal static class ContextIdDecoder
             X2 = InitialState(src, 2, where), X3 = InitialState(src, 3, where),
             WordAt = WordsAt, BitAt = 8L * wordsEnd,
         };
-        if (model.DecodeTables.EntriesPerRow == RansDecodeTables.NarrowEntries)
+        if (model.DecodeTables.RowLength == NarrowRows.Length)
             DecodeEntries<NarrowRows>(model, src, wordsEnd, keptCounts, tokens, dest, where, ref c);
         else
             DecodeEntries<WideRows>(model, src, wordsEnd, keptCounts, tokens, dest, where, ref c);
@@ -139,8 +139,9 @@ internal static class ContextIdDecoder
         nint lastWord = wordsEnd > WordsAt ? wordsEnd - 2 : 0;
         uint x0 = c.X0, x1 = c.X1, x2 = c.X2, x3 = c.X3;
         nint wordAt = c.WordAt;
-        ref uint symbol = ref MemoryMarshal.GetReference(symbols);
-        ref ulong list = ref MemoryMarshal.GetReference(lists);
+        ref uint first = ref MemoryMarshal.GetReference(symbols);
+        ref ulong firstList = ref MemoryMarshal.GetReference(lists);
+        ref uint symbol = ref first;
         int filled = 0, p = batch.Position, done = batch.Done;
         for (; p < keptCounts.Length; p++, done = 0)
         {
@@ -164,29 +165,29 @@ internal static class ContextIdDecoder
             }
             // Every entry reads its id from the position's list but an escaped one, which pass 1 marks.
             lists.Slice(filled, n).Fill(own);
-            ref uint first = ref MemoryMarshal.GetReference(symbols);
-            nint j = 0;
+            int j = 0;
             if (done == 0)
             {
                 Entry<TRows, TWords>(
                     ref x0, ref x1, ref x2, ref x3, ref tables, ref rows, ref column, lastWord, ref wordAt, ref symbol, ref first,
-                    ref MemoryMarshal.GetReference(lists), ranks);
+                    ref firstList, ranks);
                 (x0, x1, x2, x3) = (x1, x2, x3, x0);
                 j = 1;
             }
             // Entry group 1 (entries 1–7), then group 2 (the rest), each with its own and its global table.
-            int groupOne = Math.Clamp(8 - Math.Max(done, 1), 0, n - (int)j);
+            int groupOne = Math.Clamp(8 - Math.Max(done, 1), 0, n - j);
+            ref uint one = ref Unsafe.Add(ref tables, TRows.Length);
+            ref uint globalOne = ref Unsafe.Add(ref rows, TRows.Length);
             DecodeRun<TRows, TWords>(
-                ref x0, ref x1, ref x2, ref x3, ref Unsafe.Add(ref tables, TRows.Length), ref Unsafe.Add(ref rows, TRows.Length),
-                ref column, lastWord, ref wordAt, ref Unsafe.Add(ref symbol, j), groupOne, ref first,
-                ref MemoryMarshal.GetReference(lists), ranks);
+                ref x0, ref x1, ref x2, ref x3, ref one, ref globalOne, ref column, lastWord, ref wordAt,
+                ref Unsafe.Add(ref symbol, j), groupOne, ref first, ref firstList, ranks);
             j += groupOne;
+            ref uint two = ref Unsafe.Add(ref tables, 2 * TRows.Length);
+            ref uint globalTwo = ref Unsafe.Add(ref rows, 2 * TRows.Length);
             DecodeRun<TRows, TWords>(
-                ref x0, ref x1, ref x2, ref x3, ref Unsafe.Add(ref tables, 2 * TRows.Length), ref Unsafe.Add(ref rows, 2 * TRows.Length),
-                ref column, lastWord, ref wordAt, ref Unsafe.Add(ref symbol, j), n - (int)j, ref first,
-                ref MemoryMarshal.GetReference(lists), ranks);
+                ref x0, ref x1, ref x2, ref x3, ref two, ref globalTwo, ref column, lastWord, ref wordAt,
+                ref Unsafe.Add(ref symbol, j), n - j, ref first, ref firstList, ranks);
             symbol = ref Unsafe.Add(ref symbol, n);
-            list = ref Unsafe.Add(ref list, n);
             filled += n;
             done += n;
             if (done < keptCounts[p]) break;   // a position larger than a batch goes on in the next
@@ -273,22 +274,23 @@ internal static class ContextIdDecoder
         where TWords : struct, IWordReach
     {
         uint x = state;
-        // The starts at or below the slot x mod 4096: those of the 64-slot words before its word, counted in the row's
-        // prefix bytes, and the bits of its word up to it (a shift by 63 − slot mod 64, which ~x is modulo 64).
+        // The starts at or below the slot x mod 4096 (RansDecodeTables): the count up to the end of its 64-slot word, less
+        // those its word marks past the slot (a shift by the slot mod 64, which is x modulo 64).
         ref byte counts = ref Unsafe.As<uint, byte>(ref row);
         nuint word = (x >> 6) & 63;
-        ulong starts = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref counts, 64 + 8 * word));
-        nuint k = Unsafe.Add(ref counts, word) + (nuint)(uint)BitOperations.PopCount(starts << (int)~x);
+        ulong later = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref counts, 64 + 8 * word)) >> (int)x;
+        nuint k = Unsafe.Add(ref counts, word)
+            - (Popcnt.X64.IsSupported ? (nuint)Popcnt.X64.PopCount(later) : (nuint)BitOperations.PopCount(later));
         ref uint entry = ref Unsafe.Add(ref row, RansDecodeTables.BeforeEntries + RansDecodeTables.EntryLength * (k - 1));
-        uint symbol = entry;
-        x -= RansDecodeTables.StartOf(symbol) + Unsafe.Add(ref entry, 1) * (x >> IdContextModel.PrecisionBits);
+        uint packed = Unsafe.Add(ref entry, 1);
+        x -= RansDecodeTables.StartOf(packed) + entry * (x >> IdContextModel.PrecisionBits);
         uint next = Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref column, TWords.At(wordAt, lastWord)));
         if (!BitConverter.IsLittleEndian) next = BinaryPrimitives.ReverseEndianness((ushort)next);
-        // Branch-free: whether a step renormalises is as good as random.
-        uint renormalise = x < StateLow ? 1u : 0u;
-        state = (x << (int)(renormalise << 4)) | (next & (0u - renormalise));
-        wordAt += (nint)(renormalise << 1);
-        return symbol;
+        // Branch-free, as whether a step renormalises is as good as random: all ones when x is below 2^16.
+        nint renormalise = (nint)(((long)x - StateLow) >> 63);
+        state = (x << (int)(renormalise & 16)) | (next & (uint)renormalise);
+        wordAt -= 2 * renormalise;
+        return RansDecodeTables.SymbolOf(packed);
     }
 
     /// <summary>
@@ -302,19 +304,18 @@ internal static class ContextIdDecoder
     {
         ref byte column = ref MemoryMarshal.GetReference(src);
         ref int id = ref MemoryMarshal.GetArrayDataReference(ids);
-        ref ulong classes = ref MemoryMarshal.GetArrayDataReference(ValueClass.BaseAndExtraBits);
         // A window of 8 bytes read at the entry's byte holds its bits (29 at most).
         long lastWindow = src.Length - 8;
         long bitAt = bitCursor;
         int j = 0;
         for (; j < symbols.Length && j < lists.Length && j < output.Length; j++)
         {
-            ulong cls = Unsafe.Add(ref classes, symbols[j] & RansDecodeTables.SymbolMask);
-            int width = (int)(cls >> 32);
+            uint symbol = symbols[j];
+            int width = RansDecodeTables.WidthOf(symbol);
             long at = bitAt >> 3;
             if (at > lastWindow) break;
             uint bits = (uint)(ReadWindow(ref column, at) >> (int)(bitAt & 7)) & ((1u << width) - 1);
-            uint index = (uint)lists[j] + (uint)cls + bits - 1;
+            uint index = (uint)lists[j] + (RansDecodeTables.LeadOf(symbol) << width) + bits - 1;
             if (index >= (uint)(lists[j] >> 32)) break;
             bitAt += width;
             output[j] = Unsafe.Add(ref id, index);
@@ -347,8 +348,6 @@ internal static class ContextIdDecoder
         long lastBlock = src.Length - Vector512<byte>.Count;
         long bitAt = bitCursor;
         var one = Vector512<ulong>.One;
-        var three = Vector512.Create(3UL);
-        var four = Vector512.Create(4UL);
         var zero = Vector512<ulong>.Zero;
         // A byte shuffle that copies each 64-bit lane's lowest byte to all 8 of its bytes (it works within 16-byte lanes).
         const ulong upper = 0x0808_0808_0808_0808;
@@ -360,12 +359,9 @@ internal static class ContextIdDecoder
         {
             long at = bitAt >> 3;
             if (at > lastBlock) break;
-            var cls = Avx512F.ConvertToVector512UInt64(Vector256.LoadUnsafe(ref Unsafe.Add(ref symbol, j)))
-                & Vector512.Create((ulong)RansDecodeTables.SymbolMask);
-            // Spec 5.10's classes: width max(c − 3, 0) / 4; value c + 1 below class 3, else (4 + (c + 1) mod 4)·2^width.
-            var width = (Vector512.Max(cls, three) - three) >>> 2;
-            var lead = Avx512F.ShiftLeftLogicalVariable(((cls + one) & three) + four, width);
-            var smallest = Vector512.ConditionalSelect(Vector512.LessThan(cls, three), cls + one, lead);
+            var cls = Avx512F.ConvertToVector512UInt64(Vector256.LoadUnsafe(ref Unsafe.Add(ref symbol, j)));
+            var width = (cls >>> 8) & Vector512.Create(31UL);
+            var smallest = Avx512F.ShiftLeftLogicalVariable(cls >>> 13, width);
             // Inclusive prefix sums of the widths across the 8 lanes, then each entry's bit offset from the first byte.
             var sum = width + Avx512F.AlignRight64(width, zero, 7);
             sum += Avx512F.AlignRight64(sum, zero, 6);
@@ -416,13 +412,13 @@ internal static class ContextIdDecoder
     {
         for (int j = 0; j < symbols.Length; j++)
         {
-            ulong cls = ValueClass.BaseAndExtraBits[symbols[j] & RansDecodeTables.SymbolMask];
-            int width = (int)(cls >> 32);
+            uint symbol = symbols[j];
+            int width = RansDecodeTables.WidthOf(symbol);
             if (bitAt + width > 8L * src.Length) throw where.Corrupt($"the extra bits end before entry {firstEntry + j}");
             ulong window = 0;
             for (long b = bitAt >> 3, last = Math.Min(src.Length, (bitAt >> 3) + 8); b < last; b++)
                 window |= (ulong)src[(int)b] << (int)(8 * (b - (bitAt >> 3)));
-            uint v = (uint)cls + ((uint)(window >> (int)(bitAt & 7)) & ((1u << width) - 1));
+            uint v = (RansDecodeTables.LeadOf(symbol) << width) + ((uint)(window >> (int)(bitAt & 7)) & ((1u << width) - 1));
             bitAt += width;
             int from = (int)(uint)lists[j], length = (int)(lists[j] >> 32) - from;
             if (v - 1 >= (uint)length) throw OutOfRange(where, from == 0, v, firstEntry + j, length, keptCounts, tokens);
@@ -448,23 +444,20 @@ internal static class ContextIdDecoder
         return BitConverter.IsLittleEndian ? window : BinaryPrimitives.ReverseEndianness(window);
     }
 
-    /// <summary>The row geometry of a model's tables, fixed per decode so that the compiler folds it.</summary>
+    /// <summary>The row length of a model's tables (<see cref="RansDecodeTables.RowLength"/>), as a type the compiler folds.</summary>
     private interface IRowShape
     {
-        static abstract int Entries { get; }
         static abstract int Length { get; }
     }
 
     private readonly struct NarrowRows : IRowShape
     {
-        public static int Entries => RansDecodeTables.NarrowEntries;
-        public static int Length => RansDecodeTables.BeforeEntries + RansDecodeTables.EntryLength * RansDecodeTables.NarrowEntries;
+        public static int Length => RansDecodeTables.LengthOf(RansDecodeTables.NarrowEntries);
     }
 
     private readonly struct WideRows : IRowShape
     {
-        public static int Entries => RansDecodeTables.WideEntries;
-        public static int Length => RansDecodeTables.BeforeEntries + RansDecodeTables.EntryLength * RansDecodeTables.WideEntries;
+        public static int Length => RansDecodeTables.LengthOf(RansDecodeTables.WideEntries);
     }
 
     /// <summary>Where a pass reads its words: as they come, or clamped to the last word near the column's end.</summary>
@@ -473,7 +466,7 @@ internal static class ContextIdDecoder
         static abstract nint At(nint wordAt, nint lastWord);
     }
 
-    /// <summary>A pass whose every read (at most <see cref="WordsPerChunk"/> bytes on) lies within the column.</summary>
+    /// <summary>A batch whose every read (at most <see cref="WordsPerBatch"/> bytes on) lies within the column.</summary>
     private readonly struct WordsAhead : IWordReach
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
