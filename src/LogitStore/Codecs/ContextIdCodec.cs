@@ -98,113 +98,8 @@ internal sealed class ContextIdCodec(IdContextModel model) : IIdCodec
 
     public void Decode(
         ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest, uint vocabSize,
-        ColumnLocation where)
-    {
-        if (src.Length < HeaderBytes + StateBytes) throw where.Corrupt(
-            $"{src.Length} bytes, fewer than the {HeaderBytes + StateBytes} of an empty stream");
-        uint ransBytes = BinaryPrimitives.ReadUInt32LittleEndian(src);
-        if (ransBytes < StateBytes || ransBytes % 2 != 0 || ransBytes > src.Length - HeaderBytes)
-            throw where.Corrupt($"rANS stream length {ransBytes} is odd, below {StateBytes} or past the column's {src.Length} bytes");
-        if (tokens.Length != keptCounts.Length) throw new ArgumentException("one input token per position");
-        Span<uint> x = stackalloc uint[States];
-        for (int k = 0; k < States; k++)
-        {
-            x[k] = BinaryPrimitives.ReadUInt32LittleEndian(src[(HeaderBytes + 4 * k)..]);
-            if (x[k] < StateLow) throw where.Corrupt($"initial rANS state {k} ({x[k]}) is below 2^16");
-        }
-        var words = src.Slice(HeaderBytes + StateBytes, (int)ransBytes - StateBytes);
-        var extra = src[(HeaderBytes + (int)ransBytes)..];
-        var freq = Model.Frequencies;
-        var cum = Model.Cumulative;
-        var slots = Model.SlotSymbols;
-        var contextOf = Model.ContextOfToken;
-        var starts = Model.CandidateStart;
-        var candidates = Model.Candidates;
-        var byRank = Model.IdsByRank;
-        int wordAt = 0, step = 0, e = 0, bitAt = 0, bitCount = 0;
-        bool overrun = false;
-        ulong bitBuffer = 0;
-        var extraBits = ValueClass.ExtraBitsTable;
-        var bases = ValueClass.BaseTable;
-        for (int p = 0; p < keptCounts.Length; p++)
-        {
-            int n = keptCounts[p];
-            if (n == 0) continue;
-            int context = contextOf[tokens[p]];
-            int firstTable = IdContextModel.TableOf(context, 0);
-            int listStart = context < 0 ? 0 : starts[context];
-            int listLength = context < 0 ? 0 : starts[context + 1] - listStart;
-            for (int j = 0; j < n; j++, e++)
-            {
-                int group = j == 0 ? 0 : j < 8 ? 1 : 2;
-                int symbol = Step(ref x[step & (States - 1)], firstTable + group, slots, freq, cum, words, ref wordAt, ref overrun);
-                step++;
-                bool global = context < 0;
-                if (symbol == IdContextModel.Escape)
-                {
-                    global = true;   // then a symbol of the global table of the same group
-                    symbol = Step(ref x[step & (States - 1)], group, slots, freq, cum, words, ref wordAt, ref overrun);
-                    step++;
-                }
-                int width = extraBits[symbol];
-                if (bitCount < width)
-                {
-                    while (bitCount <= 56 && bitAt < extra.Length)
-                    {
-                        bitBuffer |= (ulong)extra[bitAt++] << bitCount;
-                        bitCount += 8;
-                    }
-                    if (bitCount < width) throw where.Corrupt($"the extra bits end before entry {e}");
-                }
-                uint v = bases[symbol] + (uint)(bitBuffer & ((1UL << width) - 1));
-                bitBuffer >>= width;
-                bitCount -= width;
-                if (global)
-                {
-                    if (v - 1 >= (uint)byRank.Length)
-                        throw where.Corrupt($"rank {v - 1} of entry {e} is not below the vocabulary size {byRank.Length}");
-                    dest[e] = byRank[(int)v - 1];
-                }
-                else
-                {
-                    if (v - 1 >= (uint)listLength)
-                        throw where.Corrupt($"candidate {v - 1} of entry {e} is past the {listLength} of token {tokens[p]}'s list");
-                    dest[e] = candidates[listStart + (int)v - 1];
-                }
-            }
-            if (overrun) throw where.Corrupt($"the rANS stream ends before entry {e}");
-        }
-        if (wordAt != words.Length) throw where.Corrupt($"{(words.Length - wordAt) / 2} rANS words are left after the last entry");
-        for (int k = 0; k < States; k++)
-            if (x[k] != StateLow) throw where.Corrupt(
-                $"rANS state {k} ends at {x[k]}, not 2^16: the stream or the model is not the encoder's");
-        if (bitAt != extra.Length) throw where.Corrupt($"{extra.Length - bitAt} bytes are left after the extra bits");
-        if (bitCount >= 8 || (bitBuffer & ((1UL << bitCount) - 1)) != 0)
-            throw where.Corrupt("unused bits of the last extra-bits byte are not zero");
-    }
-
-    /// <summary>
-    /// One decoding step of spec 5.10 (steps 1–4) on <paramref name="state"/> with table <paramref name="table"/>; returns
-    /// the symbol. The renormalisation is branch-free (the word is read whether or not it is needed); running out of
-    /// words sets <paramref name="overrun"/>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Step(
-        ref uint state, int table, ReadOnlySpan<byte> slots, ReadOnlySpan<ushort> freq, ReadOnlySpan<ushort> cum,
-        ReadOnlySpan<byte> words, ref int wordAt, ref bool overrun)
-    {
-        uint s = state, slot = s & (IdContextModel.Total - 1);
-        int symbol = slots[(table << IdContextModel.PrecisionBits) + (int)slot];
-        int at = table * IdContextModel.Symbols + symbol;
-        s = freq[at] * (s >> IdContextModel.PrecisionBits) + slot - cum[at];
-        int renormalise = s < StateLow ? 1 : 0;
-        bool available = wordAt + 2 <= words.Length;
-        uint word = available ? BinaryPrimitives.ReadUInt16LittleEndian(words[wordAt..]) : 0u;
-        overrun |= renormalise != 0 && !available;
-        state = (s << (16 * renormalise)) | (word & (0u - (uint)renormalise));
-        wordAt += 2 * renormalise;
-        return symbol;
-    }
+        ColumnLocation where) =>
+        ContextIdDecoder.Decode(Model, src, keptCounts, tokens, dest, where);
 
     /// <summary>Little-endian bit writer of spec 5.1 over a span.</summary>
     private ref struct BitWriter(Span<byte> dest)
@@ -252,6 +147,7 @@ internal static class ValueClass
 
     /// <summary>The smallest value of each class (0 for the escape).</summary>
     internal static ReadOnlySpan<uint> BaseTable => s_base;
+
 
     public static int Of(uint v, out int extraBits, out uint extra)
     {

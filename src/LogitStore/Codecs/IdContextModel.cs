@@ -26,15 +26,16 @@ internal sealed class IdContextModel
     public const int PrecisionBits = 12;
     public const int Total = 1 << PrecisionBits;
 
-    private readonly int[] _idOfRank;
+    // The rank table, then every context's candidates: one array, so that the decoder reads an id from either at one base.
+    private readonly int[] _ids;
     private readonly int[] _rankOfId;
     private readonly int[] _contextTokens;
     private readonly int[] _contextOfToken;
     private readonly int[] _candidateStart;
-    private readonly int[] _candidates;
     private readonly ushort[] _frequencies;
     private readonly ushort[] _cumulative;
-    private readonly byte[] _slotSymbols;
+    private readonly RansDecodeTables? _decodeTables;
+    private readonly Lazy<byte[]> _slotSymbols;
     private readonly Lazy<Dictionary<long, int>> _candidateIndex;
     private readonly int[] _bandStarts;
     private readonly byte[] _bandOfEntry;
@@ -58,7 +59,6 @@ internal sealed class IdContextModel
         int c = contextTokens.Length;
         if (candidateLists.Length != c) throw new ArgumentException("one candidate list per context");
         if (frequencies.Length != BandCount * Symbols * (1 + c)) throw new ArgumentException("one frequency table per context and group");
-        _idOfRank = idOfRank;
         _rankOfId = new int[v];
         Array.Fill(_rankOfId, -1);
         for (int r = 0; r < v; r++)
@@ -83,7 +83,8 @@ internal sealed class IdContextModel
             if (n > int.MaxValue / 8) throw new ArgumentException("too many candidates");
             _candidateStart[k + 1] = (int)n;
         }
-        _candidates = new int[n];
+        _ids = new int[v + n];
+        idOfRank.CopyTo(_ids, 0);
         var seen = new HashSet<int>();
         for (int k = 0; k < c; k++)
         {
@@ -91,26 +92,26 @@ internal sealed class IdContextModel
             foreach (int id in candidateLists[k])
                 if ((uint)id >= (uint)v || !seen.Add(id))
                     throw new ArgumentException($"context {k}: candidate {id} is a repeat or not below {v}");
-            candidateLists[k].CopyTo(_candidates, _candidateStart[k]);
+            candidateLists[k].CopyTo(_ids, v + _candidateStart[k]);
         }
         int tables = BandCount * (1 + c);
         _frequencies = frequencies;
         _cumulative = new ushort[frequencies.Length];
-        _slotSymbols = new byte[(long)tables * Total];
         for (int t = 0; t < tables; t++)
         {
             int sum = 0;
             for (int s = 0; s < Symbols; s++)
             {
                 _cumulative[t * Symbols + s] = (ushort)Math.Min(sum, Total);
-                int f = frequencies[t * Symbols + s];
-                if (sum + f <= Total) _slotSymbols.AsSpan(t * Total + sum, f).Fill((byte)s);
-                sum += f;
+                sum += frequencies[t * Symbols + s];
             }
             if (sum != Total) throw new ArgumentException($"frequency table {t} sums to {sum}, not {Total}");
             if (t < BandCount && frequencies[t * Symbols + Escape] != 0)
                 throw new ArgumentException($"global table {t} gives the escape a frequency");
         }
+        // The context codec's decoder reads its rows (kind 3); the banded codec's reads a slot table per table (kind 4).
+        _decodeTables = Kind == DictionaryKind.IdContextModel ? new RansDecodeTables(frequencies) : null;
+        _slotSymbols = new Lazy<byte[]>(BuildSlotSymbols);
         (FileBytes, Ref) = Serialise();
         _candidateIndex = new Lazy<Dictionary<long, int>>(BuildCandidateIndex);
     }
@@ -136,19 +137,36 @@ internal sealed class IdContextModel
     /// <summary>The table of band <paramref name="band"/> in context <paramref name="context"/> (−1: the global table).</summary>
     public int BandTable(int context, int band) => BandCount * (context + 1) + band;
 
-    public int VocabSize => _idOfRank.Length;
+    public int VocabSize => _ids.Length - _candidateStart[^1];
     public int ContextCount => _contextTokens.Length;
-    public int CandidateCount => _candidates.Length;
+    public int CandidateCount => _candidateStart[^1];
     public uint Ref { get; }
     public byte[] FileBytes { get; }
 
-    internal ReadOnlySpan<int> IdsByRank => _idOfRank;
+    internal ReadOnlySpan<int> IdsByRank => _ids.AsSpan(0, VocabSize);
     internal ReadOnlySpan<int> ContextOfToken => _contextOfToken;
     internal ReadOnlySpan<int> CandidateStart => _candidateStart;
-    internal ReadOnlySpan<int> Candidates => _candidates;
+    internal ReadOnlySpan<int> Candidates => _ids.AsSpan(VocabSize);
+
+    /// <summary>The rank table followed by the candidates (context k's list from <see cref="VocabSize"/> + its start).</summary>
+    internal int[] RanksThenCandidates => _ids;
     internal ReadOnlySpan<ushort> Frequencies => _frequencies;
     internal ReadOnlySpan<ushort> Cumulative => _cumulative;
-    internal ReadOnlySpan<byte> SlotSymbols => _slotSymbols;
+    internal RansDecodeTables DecodeTables =>
+        _decodeTables ?? throw new InvalidOperationException("an id band model has no context decoder tables");
+
+    /// <summary>The symbol of each of a table's 4096 slots, table after table (the banded codec's decoder).</summary>
+    internal ReadOnlySpan<byte> SlotSymbols => _slotSymbols.Value;
+
+    private byte[] BuildSlotSymbols()
+    {
+        int tables = _frequencies.Length / Symbols;
+        var slots = new byte[(long)tables * Total];
+        for (int t = 0; t < tables; t++)
+            for (int s = 0, sum = 0; s < Symbols; sum += _frequencies[t * Symbols + s], s++)
+                slots.AsSpan(t * Total + sum, _frequencies[t * Symbols + s]).Fill((byte)s);
+        return slots;
+    }
 
     public int RankOf(int id) => _rankOfId[id];
 
@@ -167,10 +185,11 @@ internal sealed class IdContextModel
 
     private Dictionary<long, int> BuildCandidateIndex()
     {
-        var index = new Dictionary<long, int>(_candidates.Length);
+        var index = new Dictionary<long, int>(CandidateCount);
+        var candidates = Candidates;
         for (int k = 0; k < _contextTokens.Length; k++)
             for (int i = _candidateStart[k]; i < _candidateStart[k + 1]; i++)
-                index[((long)k << 32) | (uint)_candidates[i]] = i - _candidateStart[k];
+                index[((long)k << 32) | (uint)candidates[i]] = i - _candidateStart[k];
         return index;
     }
 
@@ -182,15 +201,15 @@ internal sealed class IdContextModel
         fields.Clear();
         BinaryPrimitives.WriteUInt32LittleEndian(fields[Fields.VocabSize..], (uint)v);
         BinaryPrimitives.WriteUInt32LittleEndian(fields[Fields.ContextCount..], (uint)c);
-        BinaryPrimitives.WriteUInt32LittleEndian(fields[Fields.CandidateCount..], (uint)_candidates.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(fields[Fields.CandidateCount..], (uint)CandidateCount);
         if (banded)
         {
             BinaryPrimitives.WriteUInt32LittleEndian(fields[BandFields.BandCount..], (uint)BandCount);
             BinaryPrimitives.WriteUInt32LittleEndian(fields[BandFields.SetFrom..], (uint)SetFrom);
         }
-        var body = new byte[BodyLength(v, c, _candidates.Length, BandCount, banded)];
+        var body = new byte[BodyLength(v, c, CandidateCount, BandCount, banded)];
         var w = body.AsSpan();
-        foreach (int id in _idOfRank) { BinaryPrimitives.WriteInt32LittleEndian(w, id); w = w[4..]; }
+        foreach (int id in IdsByRank) { BinaryPrimitives.WriteInt32LittleEndian(w, id); w = w[4..]; }
         if (banded)
             foreach (int start in _bandStarts) { BinaryPrimitives.WriteInt32LittleEndian(w, start); w = w[4..]; }
         for (int i = 0; i < BandCount * Symbols; i++) { BinaryPrimitives.WriteUInt16LittleEndian(w, _frequencies[i]); w = w[2..]; }
@@ -205,7 +224,7 @@ internal sealed class IdContextModel
             BinaryPrimitives.WriteUInt16LittleEndian(w, _frequencies[i]);
             w = w[2..];
         }
-        foreach (int id in _candidates) { BinaryPrimitives.WriteInt32LittleEndian(w, id); w = w[4..]; }
+        foreach (int id in Candidates) { BinaryPrimitives.WriteInt32LittleEndian(w, id); w = w[4..]; }
         var (bytes, parsed) = DictionaryFile.Build(Kind, fields, body);
         return (bytes, parsed.Ref);
     }

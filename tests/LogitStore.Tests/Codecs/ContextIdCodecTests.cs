@@ -71,6 +71,84 @@ public class ContextIdCodecTests
         return back.SequenceEqual(expected);
     }
 
+    /// <summary>
+    /// A model drawn at random rather than trained: random candidate lists, and frequency tables that give every symbol
+    /// the encoder can need a frequency and random others one too (with <paramref name="wide"/>, tables of more than 64
+    /// coded symbols, which the decoder keeps in wider rows).
+    /// </summary>
+    private static IdContextModel RandomModel(Random rng, uint vocab, bool wide)
+    {
+        const int symbols = IdContextModel.Symbols;
+        var idOfRank = Enumerable.Range(0, (int)vocab).OrderBy(_ => rng.Next()).ToArray();
+        int contexts = rng.Next(0, Math.Min(12, (int)vocab) + 1);
+        var tokens = Enumerable.Range(0, (int)vocab).OrderBy(_ => rng.Next()).Take(contexts).Order().ToArray();
+        var lists = tokens.Select(_ => Enumerable.Range(0, (int)vocab).OrderBy(_ => rng.Next()).Take(rng.Next(1, (int)vocab + 1))
+            .ToArray()).ToArray();
+        var frequencies = new ushort[IdContextModel.Groups * symbols * (1 + contexts)];
+        var counts = new long[symbols];
+        var required = new bool[symbols];
+        for (int t = 0; t < IdContextModel.Groups * (1 + contexts); t++)
+        {
+            bool global = t < IdContextModel.Groups;
+            int length = global ? (int)vocab : lists[t / IdContextModel.Groups - 1].Length;
+            Array.Clear(required);
+            for (int v = 1; v <= length; v++) required[ValueClass.Of((uint)v, out _, out _)] = true;
+            if (!global) required[IdContextModel.Escape] = true;
+            for (int c = 0; c < symbols; c++)
+            {
+                // Some symbols no value of the table needs (in a wide model, most of them); never the escape in a global table.
+                bool unneeded = c != IdContextModel.Escape && rng.Next(4) < (wide ? 3 : 1);
+                counts[c] = required[c] || unneeded ? rng.Next(1, 1000) : 0;
+            }
+            IdContextModel.Normalise(counts, required, frequencies.AsSpan(t * symbols, symbols));
+        }
+        return new IdContextModel(idOfRank, tokens, lists, frequencies);
+    }
+
+    [Property(MaxTest = 80)]
+    public bool ContextIds_RoundTripExactly_UnderRandomModels(int seed, bool wide, byte keptSeed)
+    {
+        var rng = new Random(seed);
+        uint vocab = (uint)rng.Next(2, wide ? 3000 : 600);
+        var model = RandomModel(rng, vocab, wide);
+        // Positions of up to 300 entries (longer than the decoder's batches), half of them at a context's token, with ids
+        // mostly from that context's list (so that some escape) and otherwise from anywhere.
+        int maxKept = keptSeed % 4 == 0 ? 300 : 1 + keptSeed % 60;
+        var contextTokens = Enumerable.Range(0, (int)vocab).Where(t => model.ContextOf(t) >= 0).ToArray();
+        var data = new List<SparseSequence>();
+        for (int q = rng.Next(1, 4); q > 0; q--)
+        {
+            var b = new SparseSequenceBuilder();
+            for (int t = rng.Next(1, 60); t > 0; t--)
+            {
+                int token = contextTokens.Length > 0 && rng.Next(2) == 0
+                    ? contextTokens[rng.Next(contextTokens.Length)]
+                    : rng.Next((int)vocab);
+                int context = model.ContextOf(token);
+                var list = context < 0 ? [] : model.Candidates[model.CandidateStart[context]..model.CandidateStart[context + 1]].ToArray();
+                var ids = new HashSet<int>();
+                for (int n = Math.Min(rng.Next(0, maxKept + 1), (int)vocab); ids.Count < n;)
+                    ids.Add(list.Length > 0 && rng.Next(4) != 0 ? list[rng.Next(list.Length)] : rng.Next((int)vocab));
+                var probs = ids.Select(_ => 1f / ids.Count).ToArray();
+                b.AddPosition(token, [.. ids], probs, 0f);
+            }
+            data.Add(b.Build());
+        }
+        var back = RoundTrip(new ContextIdCodec(model), data, out var expected);
+        return back.SequenceEqual(expected);
+    }
+
+    [Fact]
+    public void TablesOfMoreThan64Symbols_AndPositionsLongerThanABatch_RoundTrip()
+    {
+        var rng = new Random(11);
+        var model = RandomModel(rng, 2000, wide: true);
+        Assert.Equal(RansDecodeTables.WideEntries, model.DecodeTables.EntriesPerRow);
+        var data = new List<SparseSequence> { TestData.RandomSequence(rng, 2000, 3, 700), TestData.RandomSequence(rng, 2000, 40, 20) };
+        var back = RoundTrip(new ContextIdCodec(model), data, out var expected);
+        Assert.Equal(expected, back);
+    }
+
     [Fact]
     public void ContextIds_CodeTheirTrainingDataBelowTheRankedCodec()
     {
