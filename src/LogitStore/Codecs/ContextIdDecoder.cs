@@ -284,11 +284,12 @@ internal static class ContextIdDecoder
         ref uint entry = ref Unsafe.Add(ref row, RansDecodeTables.BeforeEntries + RansDecodeTables.EntryLength * (k - 1));
         uint packed = Unsafe.Add(ref entry, 1);
         x -= RansDecodeTables.StartOf(packed) + entry * (x >> IdContextModel.PrecisionBits);
-        uint next = Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref column, TWords.At(wordAt, lastWord)));
-        if (!BitConverter.IsLittleEndian) next = BinaryPrimitives.ReverseEndianness((ushort)next);
         // Branch-free, as whether a step renormalises is as good as random: all ones when x is below 2^16.
         nint renormalise = (nint)(((long)x - StateLow) >> 63);
-        state = (x << (int)(renormalise & 16)) | (next & (uint)renormalise);
+        x <<= (int)(renormalise & 16);
+        uint next = Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref column, TWords.At(wordAt, lastWord)));
+        if (!BitConverter.IsLittleEndian) next = BinaryPrimitives.ReverseEndianness((ushort)next);
+        state = x | (next & (uint)renormalise);
         wordAt -= 2 * renormalise;
         return RansDecodeTables.SymbolOf(packed);
     }
