@@ -140,6 +140,13 @@ internal static class ValueClass
     public const int Count = 123;
 
     private static readonly uint[] s_base = BuildBases();
+    private static readonly byte[] s_extraBits = [.. Enumerable.Range(0, Count + 1).Select(c => (byte)(c >= Count ? 0 : ExtraBits(c)))];
+
+    /// <summary>Extra bits of each symbol of a table (the escape has none): the banded codec's decoder reads them.</summary>
+    internal static ReadOnlySpan<byte> ExtraBitsTable => s_extraBits;
+
+    /// <summary>The smallest value of each class (0 for the escape).</summary>
+    internal static ReadOnlySpan<uint> BaseTable => s_base;
 
     public static int Of(uint v, out int extraBits, out uint extra)
     {
