@@ -23,9 +23,9 @@ namespace LogitStore.Codecs;
 /// </remarks>
 internal static class ContextIdDecoder
 {
-    private const int HeaderBytes = 4;
-    private const int StateBytes = 16;
-    private const uint StateLow = 1u << 16;
+    private const int HeaderBytes = IdRans.HeaderBytes;
+    private const int StateBytes = IdRans.StateBytes;
+    private const uint StateLow = IdRans.StateLow;
     private const int WordsAt = HeaderBytes + StateBytes;
 
     /// <summary>The rANS and extra-bit cursors between passes.</summary>

@@ -5,7 +5,7 @@ using System.Runtime.CompilerServices;
 namespace LogitStore.Codecs;
 
 /// <summary>
-/// The interleaved rANS column of spec 5.10 that the banded ids codec (5.11) shares: four states, 12-bit tables of an
+/// The interleaved rANS column of spec 5.10 that the context and banded ids codecs share: four states, 12-bit tables of an
 /// <see cref="IdContextModel"/>, 16-bit renormalisation, then the extra bits.
 /// </summary>
 internal static class IdRans

@@ -15,7 +15,7 @@ public class ColumnTableTests
             "1 sequence_lengths required 0",
             "2 tokens required 0,1",
             "3 kept_counts required 3",
-            "4 ids required 0,1,2,4,5",
+            "4 ids required 0,1,2,4,5,6",
             "5 values required 16,17,18,19,20,21",
             "6 residual_mass required 32",
         ];
@@ -55,7 +55,7 @@ public class ColumnTableTests
     public void CodecNames_ComeFromTheTable()
     {
         Assert.Equal(["u32", "packed"], IdCodecSpec.NamesFor(ColumnKind.Tokens));
-        Assert.Equal(["u32", "packed", "delta", "ranked", "context"], IdCodecSpec.Names);
+        Assert.Equal(["u32", "packed", "delta", "ranked", "context", "banded:R"], IdCodecSpec.Names);
         Assert.Equal(["f32", "f16", "q8", "q4", "counts", "mvq:M"], ValueCodecSpec.Names);
     }
 }
