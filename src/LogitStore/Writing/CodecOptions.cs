@@ -94,7 +94,8 @@ public sealed record CodecOptions
 
     /// <summary>Builds the block codecs of options that passed <see cref="Validate(uint)"/> and its siblings.</summary>
     internal BlockCodecs Resolve(
-        uint vocabSize, int draws, IdRankTable? rankTable = null, Codecs.Mvq.MvqCodebooks? codebooks = null, IdContextModel? idModel = null)
+        uint vocabSize, int draws, IdRankTable? rankTable = null, Codecs.Mvq.MvqCodebooks? codebooks = null,
+        IdContextModel? idModel = null)
     {
         var inputs = new CodecWriterInputs
         {

@@ -179,7 +179,8 @@ public sealed class StoreWriter : IAsyncDisposable
     /// Appends one block whose <paramref name="count"/> sequences are produced by <paramref name="produce"/> on a
     /// worker thread (generation, teacher post-processing and encoding all run in parallel).
     /// </summary>
-    public ValueTask AppendBlockAsync(int count, Func<IReadOnlyList<SparseSequence>> produce, CancellationToken cancellationToken = default)
+    public ValueTask AppendBlockAsync(
+        int count, Func<IReadOnlyList<SparseSequence>> produce, CancellationToken cancellationToken = default)
     {
         if (_pending.Count != 0) throw new InvalidOperationException("AppendBlockAsync cannot follow a partial block of AppendAsync");
         return SubmitAsync(Reserve(count), () =>
@@ -255,7 +256,8 @@ public sealed class StoreWriter : IAsyncDisposable
         if (idModel is not null)
             changed |= Install(idModel.Kind, idModel.FileBytes, idModel.Ref, r => _manifest.Codecs.IdsDictionary = r);
         if (codebooks is not null)
-            changed |= Install(DictionaryKind.MvqCodebooks, codebooks.FileBytes, codebooks.Ref, r => _manifest.Codecs.ValuesDictionary = r);
+            changed |= Install(
+                DictionaryKind.MvqCodebooks, codebooks.FileBytes, codebooks.Ref, r => _manifest.Codecs.ValuesDictionary = r);
         if (changed) CommitManifest();
         _codecs = _codecOptions.Resolve(_manifest.VocabSize, _draws, rankTable, codebooks, idModel);
     }
