@@ -218,11 +218,7 @@ internal static class BandSymbols
             }
             // A set: listed ids by list index, then the others by global rank (the canonical order), as gaps.
             var keys = scratch[..(end - j)];
-            for (int i = 0; i < keys.Length; i++)
-            {
-                int index = context < 0 ? -1 : m.CandidateIndex(context, ids[j + i]);
-                keys[i] = index >= 0 ? index : (1L << 32) | (uint)m.RankOf(ids[j + i]);
-            }
+            for (int i = 0; i < keys.Length; i++) keys[i] = CanonicalKey(m, context, ids[j + i]);
             keys.Sort();
             long previous = -1;
             bool global = context < 0;
@@ -242,6 +238,16 @@ internal static class BandSymbols
         }
     }
 
+    /// <summary>
+    /// An id's place in a set band's canonical order (spec 5.11): its list index when listed, else after every listed id
+    /// by its global rank (the high half says which).
+    /// </summary>
+    private static long CanonicalKey(IdContextModel m, int context, int id)
+    {
+        int index = context < 0 ? -1 : m.CandidateIndex(context, id);
+        return index >= 0 ? index : (1L << 32) | (uint)m.RankOf(id);
+    }
+
     /// <summary>The ids of one position as a decoder gives them back: each set band's in its canonical order.</summary>
     public static void Canonicalise(IdContextModel m, int context, Span<int> ids, Span<long> scratch)
     {
@@ -251,13 +257,8 @@ internal static class BandSymbols
         {
             int from = starts[b], end = b + 1 < bands ? Math.Min(n, starts[b + 1]) : n;
             var keys = scratch[..(end - from)];
-            for (int i = 0; i < keys.Length; i++)
-            {
-                int index = context < 0 ? -1 : m.CandidateIndex(context, ids[from + i]);
-                keys[i] = index >= 0 ? index : (1L << 32) | (uint)m.RankOf(ids[from + i]);
-            }
-            var slice = ids[from..end];
-            keys.Sort(slice);
+            for (int i = 0; i < keys.Length; i++) keys[i] = CanonicalKey(m, context, ids[from + i]);
+            keys.Sort(ids[from..end]);
         }
     }
 }

@@ -40,17 +40,12 @@ internal static class ContextIdDecoder
         IdContextModel model, ReadOnlySpan<byte> src, ReadOnlySpan<int> keptCounts, ReadOnlySpan<int> tokens, Span<int> dest,
         ColumnLocation where)
     {
-        if (src.Length < HeaderBytes + StateBytes) throw where.Corrupt(
-            $"{src.Length} bytes, fewer than the {HeaderBytes + StateBytes} of an empty stream");
-        uint ransBytes = BinaryPrimitives.ReadUInt32LittleEndian(src);
-        if (ransBytes < StateBytes || ransBytes % 2 != 0 || ransBytes > src.Length - HeaderBytes)
-            throw where.Corrupt($"rANS stream length {ransBytes} is odd, below {StateBytes} or past the column's {src.Length} bytes");
+        var column = IdRans.Open(src, where);
         if (tokens.Length != keptCounts.Length) throw new ArgumentException("one input token per position");
-        int wordsEnd = HeaderBytes + (int)ransBytes;
+        int wordsEnd = WordsAt + column.Words.Length;
         var c = new Cursor
         {
-            X0 = InitialState(src, 0, where), X1 = InitialState(src, 1, where),
-            X2 = InitialState(src, 2, where), X3 = InitialState(src, 3, where),
+            X0 = column.States[0], X1 = column.States[1], X2 = column.States[2], X3 = column.States[3],
             WordAt = WordsAt, BitAt = 8L * wordsEnd,
         };
         if (model.DecodeTables.RowLength == NarrowRows.Length)
@@ -65,13 +60,6 @@ internal static class ContextIdDecoder
         if (usedBytes != src.Length) throw where.Corrupt($"{src.Length - usedBytes} bytes are left after the extra bits");
         if ((c.BitAt & 7) != 0 && src[^1] >> (int)(c.BitAt & 7) != 0)
             throw where.Corrupt("unused bits of the last extra-bits byte are not zero");
-    }
-
-    private static uint InitialState(ReadOnlySpan<byte> src, int k, ColumnLocation where)
-    {
-        uint x = BinaryPrimitives.ReadUInt32LittleEndian(src[(HeaderBytes + 4 * k)..]);
-        if (x < StateLow) throw where.Corrupt($"initial rANS state {k} ({x}) is below 2^16");
-        return x;
     }
 
     private static void DecodeEntries<TRows>(

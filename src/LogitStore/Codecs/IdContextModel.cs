@@ -38,7 +38,6 @@ internal sealed class IdContextModel
     private readonly Lazy<byte[]> _slotSymbols;
     private readonly Lazy<Dictionary<long, int>> _candidateIndex;
     private readonly int[] _bandStarts;
-    private readonly byte[] _bandOfEntry;
 
     /// <summary>
     /// A model from its arrays (spec 2.4): <paramref name="frequencies"/> holds the global tables, then each context's,
@@ -55,7 +54,6 @@ internal sealed class IdContextModel
         _bandStarts = bandStarts ?? [0, 1, 8];
         SetFrom = bandStarts is null ? Groups : setFrom;
         if (BandError(_bandStarts, SetFrom) is { } bandError) throw new ArgumentException(bandError);
-        _bandOfEntry = BandsOfEntries(_bandStarts);
         int c = contextTokens.Length;
         if (candidateLists.Length != c) throw new ArgumentException("one candidate list per context");
         if (frequencies.Length != BandCount * Symbols * (1 + c)) throw new ArgumentException("one frequency table per context and group");
@@ -127,12 +125,6 @@ internal sealed class IdContextModel
 
     /// <summary>The first entry index of each band.</summary>
     public ReadOnlySpan<int> BandStarts => _bandStarts;
-
-    /// <summary>The band of entry <paramref name="entryIndex"/> of a position.</summary>
-    public int BandOf(int entryIndex) => _bandOfEntry[Math.Min(entryIndex, _bandOfEntry.Length - 1)];
-
-    /// <summary>The band of each entry index up to the last band's start (later entries are all in the last band).</summary>
-    internal ReadOnlySpan<byte> BandOfEntry => _bandOfEntry;
 
     /// <summary>The table of band <paramref name="band"/> in context <paramref name="context"/> (−1: the global table).</summary>
     public int BandTable(int context, int band) => BandCount * (context + 1) + band;
@@ -242,14 +234,6 @@ internal sealed class IdContextModel
             if (starts[b] <= starts[b - 1] || starts[b] >= BandStartLimit)
                 return $"band {b} starts at {starts[b]}: not after band {b - 1}'s start or not below {BandStartLimit}";
         return setFrom < 1 || setFrom > starts.Length ? $"set_from {setFrom} is not in [1, {starts.Length}]" : null;
-    }
-
-    private static byte[] BandsOfEntries(ReadOnlySpan<int> starts)
-    {
-        var bandOf = new byte[starts[^1] + 1];
-        for (int b = 0; b < starts.Length; b++)
-            bandOf.AsSpan(starts[b]).Fill((byte)b);
-        return bandOf;
     }
 
     /// <summary>Reads a kind 3 dictionary, checking every rule of spec 2.4; errors name the file and the offset at fault.</summary>
